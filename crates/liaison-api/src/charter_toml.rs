@@ -1,0 +1,299 @@
+//! The charter file: TOML in, a validated [`Charter`] out, or an error naming the line
+//! and the field.
+
+use liaison_core::charter::{Charter, OperatorRole, OperatorSpec, Party, PartyRole, Settings};
+use liaison_core::{Duration, parse_duration};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use toml::Spanned;
+
+/// Charter files larger than this are refused before parsing.
+pub const MAX_CHARTER_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{field}: {message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+pub struct CharterFileError {
+    pub line: Option<usize>,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCharter {
+    name: Spanned<String>,
+    #[serde(default)]
+    parties: Vec<RawParty>,
+    #[serde(default)]
+    operators: Vec<RawOperator>,
+    #[serde(default)]
+    deadlines: Option<RawDeadlines>,
+    #[serde(default)]
+    lead_times: Option<BTreeMap<String, Spanned<String>>>,
+    #[serde(default)]
+    settings: Option<RawSettings>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParty {
+    id: Spanned<String>,
+    name: Spanned<String>,
+    role: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOperator {
+    name: Spanned<String>,
+    party: Spanned<String>,
+    role: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDeadlines {
+    flash: Option<Spanned<String>>,
+    immediate: Option<Spanned<String>>,
+    priority: Option<Spanned<String>>,
+    routine: Option<Spanned<String>>,
+    second_level: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    default_tlp: Option<Spanned<String>>,
+    heartbeat_timeout: Option<Spanned<String>>,
+    site_reconfirm: Option<Spanned<String>>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+struct Lines<'a> {
+    text: &'a str,
+    fields: HashMap<String, usize>,
+}
+
+impl Lines<'_> {
+    fn note<T>(&mut self, field: String, v: &Spanned<T>) {
+        let line = line_of(self.text, v.span().start);
+        self.fields.insert(field, line);
+    }
+    fn err(&self, field: &str, message: impl Into<String>) -> CharterFileError {
+        // A field such as `operators[2]` may be known only through one of its members.
+        let line = self.fields.get(field).copied().or_else(|| {
+            self.fields
+                .iter()
+                .filter(|(k, _)| k.starts_with(field))
+                .map(|(_, l)| *l)
+                .min()
+        });
+        CharterFileError {
+            line,
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+fn party_role(s: &str) -> Option<PartyRole> {
+    match s {
+        "member" => Some(PartyRole::Member),
+        "supervisor" => Some(PartyRole::Supervisor),
+        "observer" => Some(PartyRole::Observer),
+        _ => None,
+    }
+}
+
+pub fn operator_role(s: &str) -> Option<OperatorRole> {
+    match s {
+        "liaison" => Some(OperatorRole::Liaison),
+        "analyst" => Some(OperatorRole::Analyst),
+        "supervisor" => Some(OperatorRole::Supervisor),
+        "observer" => Some(OperatorRole::Observer),
+        "admin" => Some(OperatorRole::Admin),
+        _ => None,
+    }
+}
+
+const TLP_NAMES: [&str; 5] = ["clear", "green", "amber", "amber+strict", "red"];
+
+/// Parses and validates a charter file.
+pub fn parse_charter(text: &str) -> Result<Charter, CharterFileError> {
+    if text.len() > MAX_CHARTER_BYTES {
+        return Err(CharterFileError {
+            line: None,
+            field: "(file)".into(),
+            message: format!("charter files are limited to {MAX_CHARTER_BYTES} bytes"),
+        });
+    }
+    let raw: RawCharter = toml::from_str(text).map_err(|e| CharterFileError {
+        line: e.span().map(|s| line_of(text, s.start)),
+        field: "(syntax)".into(),
+        message: e.message().to_string(),
+    })?;
+    let mut lines = Lines {
+        text,
+        fields: HashMap::new(),
+    };
+    lines.note("name".into(), &raw.name);
+    let mut parties = Vec::new();
+    for (i, p) in raw.parties.iter().enumerate() {
+        lines.note(format!("parties[{i}].id"), &p.id);
+        lines.note(format!("parties[{i}].name"), &p.name);
+        lines.note(format!("parties[{i}].role"), &p.role);
+        let role = party_role(p.role.get_ref()).ok_or_else(|| {
+            lines.err(
+                &format!("parties[{i}].role"),
+                format!(
+                    "unknown role {:?}; use member, supervisor or observer",
+                    p.role.get_ref()
+                ),
+            )
+        })?;
+        parties.push(Party {
+            id: p.id.get_ref().clone(),
+            name: p.name.get_ref().clone(),
+            role,
+        });
+    }
+    let mut operators = Vec::new();
+    for (i, o) in raw.operators.iter().enumerate() {
+        lines.note(format!("operators[{i}].name"), &o.name);
+        lines.note(format!("operators[{i}].party"), &o.party);
+        lines.note(format!("operators[{i}].role"), &o.role);
+        let role = operator_role(o.role.get_ref()).ok_or_else(|| {
+            lines.err(
+                &format!("operators[{i}].role"),
+                format!(
+                    "unknown role {:?}; use liaison, analyst, supervisor, observer or admin",
+                    o.role.get_ref()
+                ),
+            )
+        })?;
+        operators.push(OperatorSpec {
+            name: o.name.get_ref().clone(),
+            party: o.party.get_ref().clone(),
+            role,
+        });
+    }
+    let mut settings = Settings::default();
+    let dur = |lines: &mut Lines,
+               field: String,
+               v: &Spanned<String>|
+     -> Result<Duration, CharterFileError> {
+        lines.note(field.clone(), v);
+        parse_duration(v.get_ref()).map_err(|m| lines.err(&field, m))
+    };
+    if let Some(d) = &raw.deadlines {
+        let slots = [
+            ("flash", &d.flash, &mut settings.deadlines.flash),
+            ("immediate", &d.immediate, &mut settings.deadlines.immediate),
+            ("priority", &d.priority, &mut settings.deadlines.priority),
+            ("routine", &d.routine, &mut settings.deadlines.routine),
+            (
+                "second_level",
+                &d.second_level,
+                &mut settings.deadlines.second_level,
+            ),
+        ];
+        for (name, v, slot) in slots {
+            if let Some(v) = v {
+                *slot = dur(&mut lines, format!("deadlines.{name}"), v)?;
+            }
+        }
+    }
+    if let Some(lt) = &raw.lead_times {
+        for (kind, v) in lt {
+            let d = dur(&mut lines, format!("lead_times.{kind}"), v)?;
+            settings.lead_times.insert(kind.clone(), d);
+        }
+    }
+    if let Some(s) = &raw.settings {
+        if let Some(t) = &s.default_tlp {
+            lines.note("settings.default_tlp".into(), t);
+            let v = t.get_ref().to_ascii_lowercase();
+            let v = v.strip_prefix("tlp:").unwrap_or(&v).to_string();
+            if !TLP_NAMES.contains(&v.as_str()) {
+                return Err(lines.err(
+                    "settings.default_tlp",
+                    "use clear, green, amber, amber+strict or red",
+                ));
+            }
+            settings.default_tlp = v;
+        }
+        if let Some(v) = &s.heartbeat_timeout {
+            settings.heartbeat_timeout = dur(&mut lines, "settings.heartbeat_timeout".into(), v)?;
+        }
+        if let Some(v) = &s.site_reconfirm {
+            settings.site_reconfirm = dur(&mut lines, "settings.site_reconfirm".into(), v)?;
+        }
+    }
+    let charter = Charter {
+        name: raw.name.into_inner(),
+        parties,
+        operators,
+        settings,
+    };
+    charter
+        .validate()
+        .map_err(|e| lines.err(&e.field, e.message))?;
+    Ok(charter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub const GOLAN: &str = include_str!("../../../examples/golan.toml");
+
+    #[test]
+    fn accepts_the_issue_example_unchanged() {
+        let c = parse_charter(GOLAN).expect("valid");
+        assert_eq!(c.parties.len(), 4);
+        assert_eq!(c.settings.deadlines.flash, Duration::from_mins(10));
+        assert_eq!(c.settings.deadlines.priority, Duration::from_hours(3));
+    }
+
+    #[test]
+    fn syntax_error_names_the_line() {
+        let e = parse_charter("name = \"x\"\n[[parties]\n")
+            .err()
+            .expect("error");
+        assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn unknown_party_names_line_and_field() {
+        let text = GOLAN.replacen("party = \"sy\"", "party = \"xx\"", 1);
+        let e = parse_charter(&text).err().expect("error");
+        assert_eq!(e.field, "operators[1].party");
+        let line = text
+            .lines()
+            .position(|l| l.contains("\"xx\""))
+            .map(|i| i + 1);
+        assert_eq!(e.line, line);
+    }
+
+    #[test]
+    fn bad_duration_names_field() {
+        let text = GOLAN.replace("flash = \"10m\"", "flash = \"soon\"");
+        let e = parse_charter(&text).err().expect("error");
+        assert_eq!(e.field, "deadlines.flash");
+        assert!(e.line.is_some());
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let text = format!("{GOLAN}\ncolour = \"blue\"\n");
+        let e = parse_charter(&text).err().expect("error");
+        assert!(e.message.contains("colour"), "{e}");
+    }
+}

@@ -1,0 +1,248 @@
+//! The one table of error codes: code, HTTP status, meaning. Codes are stable API.
+
+use liaison_core::DomainError;
+use liaison_core::error::ErrorClass;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `{"error": {"code": "snake_case_code", "message": "…"}}`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// An error on its way to the client.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Every code the API can answer with, its status, and what it means. The docs and a
+/// test are generated from this table, so a new code is added here first.
+pub const CODES: &[(&str, u16, &str)] = &[
+    (
+        "unauthorized",
+        401,
+        "no token, or a token that belongs to no active operator",
+    ),
+    (
+        "forbidden",
+        403,
+        "the operator is known but its party or role may not do this",
+    ),
+    (
+        "not_found",
+        404,
+        "no such thing, or not visible to the operator",
+    ),
+    (
+        "method_not_allowed",
+        405,
+        "the path exists but not with this method",
+    ),
+    (
+        "not_acceptable",
+        406,
+        "the Accept header excludes every media type the endpoint serves",
+    ),
+    (
+        "cell_pending_approval",
+        409,
+        "the supervisor has not approved the charter yet; only charter business is accepted",
+    ),
+    (
+        "cell_suspended",
+        409,
+        "the supervisor suspended the cell; only charter business is accepted",
+    ),
+    ("no_cell", 409, "the data directory holds no cell"),
+    (
+        "invalid_state",
+        409,
+        "the thing is not in a state that allows this",
+    ),
+    ("already_exists", 409, "the thing already exists"),
+    (
+        "payload_too_large",
+        413,
+        "the body is larger than the endpoint accepts",
+    ),
+    (
+        "unsupported_media_type",
+        415,
+        "the body is not in a media type the endpoint accepts",
+    ),
+    (
+        "bad_request",
+        400,
+        "the request could not be parsed (malformed JSON, bad query parameter)",
+    ),
+    (
+        "invalid_input",
+        422,
+        "the request parsed but a field is invalid; the message names it",
+    ),
+    (
+        "bad_signature",
+        422,
+        "the author's signature does not verify against the registered key",
+    ),
+    (
+        "too_many_requests",
+        429,
+        "a queue is full; retry after a moment",
+    ),
+    (
+        "internal",
+        500,
+        "a bug or a storage failure; nothing was written",
+    ),
+    (
+        "unavailable",
+        503,
+        "the server is shutting down or its store failed",
+    ),
+];
+
+impl ApiError {
+    /// Builds an error from a code in [`CODES`]; unknown codes become `internal`.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        let status = CODES
+            .iter()
+            .find(|(c, _, _)| *c == code)
+            .map(|(_, s, _)| *s)
+            .unwrap_or(500);
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        ApiError::new("unauthorized", "missing or unknown bearer token")
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new("bad_request", message)
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError::new("invalid_input", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new("not_found", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new("forbidden", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError::new("internal", message)
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message.clone(),
+            },
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let code = e.code();
+        let fallback = match e.class() {
+            ErrorClass::Forbidden => 403,
+            ErrorClass::NotFound => 404,
+            ErrorClass::Conflict => 409,
+            ErrorClass::Invalid => 422,
+        };
+        let mut err = ApiError::new(code, e.to_string());
+        if err.status == 500 {
+            err.status = fallback;
+        }
+        err
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (code, status, doc) in CODES {
+            assert!(seen.insert(*code), "duplicate {code}");
+            assert!(
+                code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{code}"
+            );
+            assert!((400..600).contains(status));
+            assert!(!doc.is_empty());
+        }
+    }
+
+    #[test]
+    fn every_domain_error_has_a_table_entry() {
+        let all = [
+            DomainError::CellPendingApproval,
+            DomainError::CellSuspended,
+            DomainError::NoCell,
+            DomainError::forbidden("x"),
+            DomainError::not_found("x"),
+            DomainError::InvalidState("x".into()),
+            DomainError::AlreadyExists("x".into()),
+            DomainError::invalid("f", "m"),
+        ];
+        for e in all {
+            assert!(
+                CODES.iter().any(|(c, _, _)| *c == e.code()),
+                "{} missing",
+                e.code()
+            );
+        }
+    }
+}
+
+/// `docs/errors.md`, generated from [`CODES`]; a test keeps the file current.
+pub fn errors_markdown() -> String {
+    let mut s = String::from(
+        "# Error codes\n\nEvery error the API returns is `{\"error\": {\"code\": \"…\", \"message\": \"…\"}}` with one of these codes.\nCodes are stable; messages are for people and may change.\nThis file is generated from `crates/liaison-api/src/error.rs`.\n\n| code | HTTP status | meaning |\n|---|---:|---|\n",
+    );
+    for (code, status, doc) in CODES {
+        s.push_str(&format!("| `{code}` | {status} | {doc} |\n"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod docs_tests {
+    #[test]
+    fn docs_errors_md_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md");
+        let want = super::errors_markdown();
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        if have != want {
+            if std::env::var("LIAISON_BLESS").is_ok() {
+                std::fs::write(path, &want).expect("write docs/errors.md");
+            } else {
+                panic!("docs/errors.md is stale; rerun with LIAISON_BLESS=1 to regenerate it");
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The review report on the wire: JSON, and a readable Markdown rendering.
+
+use crate::time;
+use liaison_core::review::Review;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use utoipa::ToSchema;
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AckStatsView {
+    pub count: usize,
+    pub p50_s: f64,
+    pub p90_s: f64,
+    pub p99_s: f64,
+    pub max_s: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct OpenIncidentView {
+    pub id: u64,
+    pub category: String,
+    pub reporter_party: String,
+    pub attributed_to: String,
+    pub age_hours: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct MissedView {
+    pub duty: String,
+    pub subject: String,
+    pub party: String,
+    pub level: u8,
+    pub due_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub met_at: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ReviewReport {
+    pub cell: String,
+    pub from: String,
+    pub to: String,
+    pub generated_for: String,
+    pub incidents_reported_by: BTreeMap<String, usize>,
+    pub incidents_attributed_to: BTreeMap<String, usize>,
+    pub incidents_by_category: BTreeMap<String, usize>,
+    pub disowned_by: BTreeMap<String, usize>,
+    pub messages_sent_by: BTreeMap<String, usize>,
+    pub open_incidents: Vec<OpenIncidentView>,
+    pub missed_deadlines: Vec<MissedView>,
+    pub acknowledgement_times: BTreeMap<String, AckStatsView>,
+}
+
+fn secs(d: liaison_core::Duration) -> f64 {
+    d.micros() as f64 / 1e6
+}
+
+impl ReviewReport {
+    pub fn new(cell: &str, party: &str, r: &Review) -> Self {
+        let own = |m: &BTreeMap<String, usize>| m.clone();
+        ReviewReport {
+            cell: cell.into(),
+            from: time::format(r.from),
+            to: time::format(r.to),
+            generated_for: party.into(),
+            incidents_reported_by: own(&r.incidents_reported_by),
+            incidents_attributed_to: own(&r.incidents_attributed_to),
+            incidents_by_category: r
+                .incidents_by_category
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            disowned_by: own(&r.disowned_by),
+            messages_sent_by: own(&r.messages_sent_by),
+            open_incidents: r
+                .open_incidents
+                .iter()
+                .map(|o| OpenIncidentView {
+                    id: o.id,
+                    category: o.category.into(),
+                    reporter_party: o.reporter_party.clone(),
+                    attributed_to: o.attributed_to.clone().unwrap_or_else(|| "unknown".into()),
+                    age_hours: secs(o.age) / 3600.0,
+                })
+                .collect(),
+            missed_deadlines: r
+                .missed
+                .iter()
+                .map(|m| MissedView {
+                    duty: m.duty.into(),
+                    subject: m.subject.clone(),
+                    party: m.party.clone(),
+                    level: m.level,
+                    due_at: time::format(m.due_at),
+                    met_at: m.met_at.map(time::format),
+                })
+                .collect(),
+            acknowledgement_times: r
+                .acknowledgement_times
+                .iter()
+                .map(|(p, s)| {
+                    (
+                        p.clone(),
+                        AckStatsView {
+                            count: s.count,
+                            p50_s: secs(s.p50),
+                            p90_s: secs(s.p90),
+                            p99_s: secs(s.p99),
+                            max_s: secs(s.max),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// A document a liaison officer can read or print.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# Review report: {}\n", self.cell);
+        let _ = writeln!(
+            s,
+            "Period: {} to {}  \nPrepared for: party `{}`\n",
+            self.from, self.to, self.generated_for
+        );
+        let table = |s: &mut String, title: &str, head: &str, m: &BTreeMap<String, usize>| {
+            let _ = writeln!(s, "## {title}\n");
+            if m.is_empty() {
+                let _ = writeln!(s, "None.\n");
+                return;
+            }
+            let _ = writeln!(s, "| {head} | count |\n|---|---:|");
+            for (k, v) in m {
+                let _ = writeln!(s, "| {k} | {v} |");
+            }
+            let _ = writeln!(s);
+        };
+        table(
+            &mut s,
+            "Incidents reported, by reporting party",
+            "party",
+            &self.incidents_reported_by,
+        );
+        table(
+            &mut s,
+            "Incidents, by party they were attributed to",
+            "party",
+            &self.incidents_attributed_to,
+        );
+        table(
+            &mut s,
+            "Incidents, by category",
+            "category",
+            &self.incidents_by_category,
+        );
+        table(
+            &mut s,
+            "\"Not ours\" answers, by party",
+            "party",
+            &self.disowned_by,
+        );
+        table(
+            &mut s,
+            "Hotline messages sent, by party",
+            "party",
+            &self.messages_sent_by,
+        );
+        let _ = writeln!(s, "## Open incidents at the end of the period\n");
+        if self.open_incidents.is_empty() {
+            let _ = writeln!(s, "None.\n");
+        } else {
+            let _ = writeln!(
+                s,
+                "| id | category | reported by | attributed to | age (h) |\n|---:|---|---|---|---:|"
+            );
+            for o in &self.open_incidents {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {:.1} |",
+                    o.id, o.category, o.reporter_party, o.attributed_to, o.age_hours
+                );
+            }
+            let _ = writeln!(s);
+        }
+        let _ = writeln!(s, "## Missed deadlines\n");
+        if self.missed_deadlines.is_empty() {
+            let _ = writeln!(s, "None.\n");
+        } else {
+            let _ = writeln!(
+                s,
+                "| duty | subject | party | level | due | met |\n|---|---|---|---:|---|---|"
+            );
+            for m in &self.missed_deadlines {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    m.duty,
+                    m.subject,
+                    m.party,
+                    m.level,
+                    m.due_at,
+                    m.met_at.as_deref().unwrap_or("never")
+                );
+            }
+            let _ = writeln!(s);
+        }
+        let _ = writeln!(s, "## Time to acknowledge hotline messages\n");
+        if self.acknowledgement_times.is_empty() {
+            let _ = writeln!(s, "No acknowledgements in the period.\n");
+        } else {
+            let _ = writeln!(
+                s,
+                "| party | acknowledged | p50 (s) | p90 (s) | p99 (s) | max (s) |\n|---|---:|---:|---:|---:|---:|"
+            );
+            for (p, a) in &self.acknowledgement_times {
+                let _ = writeln!(
+                    s,
+                    "| {p} | {} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                    a.count, a.p50_s, a.p90_s, a.p99_s, a.max_s
+                );
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,280 @@
+//! Request and response bodies of the JSON API under `/api/v1/`.
+
+use crate::time;
+use liaison_core::charter::Settings;
+use liaison_core::state::Cell;
+use liaison_core::{Event, Operator, Party};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PartyView {
+    pub id: String,
+    pub name: String,
+    /// `member`, `supervisor` or `observer`.
+    pub role: String,
+}
+
+impl From<&Party> for PartyView {
+    fn from(p: &Party) -> Self {
+        PartyView {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            role: p.role.as_str().into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct OperatorView {
+    pub name: String,
+    pub party: String,
+    /// `liaison`, `analyst`, `supervisor`, `observer` or `admin`.
+    pub role: String,
+    pub active: bool,
+    pub added_at: String,
+    /// Signed-note key id of the operator's active signing key, if it registered one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+impl From<&Operator> for OperatorView {
+    fn from(o: &Operator) -> Self {
+        let key = o.active_key();
+        OperatorView {
+            name: o.spec.name.clone(),
+            party: o.spec.party.clone(),
+            role: o.spec.role.as_str().into(),
+            active: o.active,
+            added_at: time::format(o.added_at),
+            key_id: key.map(|k| k.key_id.clone()),
+            public_key: key.map(|k| k.public_key.clone()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct DeadlinesView {
+    pub flash: String,
+    pub immediate: String,
+    pub priority: String,
+    pub routine: String,
+    pub second_level: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct SettingsView {
+    pub deadlines: DeadlinesView,
+    /// Minimum notice by activity kind, e.g. `{"air_strike": "1h"}`.
+    pub lead_times: BTreeMap<String, String>,
+    pub default_tlp: String,
+    pub heartbeat_timeout: String,
+    pub site_reconfirm: String,
+}
+
+impl From<&Settings> for SettingsView {
+    fn from(s: &Settings) -> Self {
+        let d = &s.deadlines;
+        SettingsView {
+            deadlines: DeadlinesView {
+                flash: d.flash.to_string(),
+                immediate: d.immediate.to_string(),
+                priority: d.priority.to_string(),
+                routine: d.routine.to_string(),
+                second_level: d.second_level.to_string(),
+            },
+            lead_times: s
+                .lead_times
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+            default_tlp: s.default_tlp.clone(),
+            heartbeat_timeout: s.heartbeat_timeout.to_string(),
+            site_reconfirm: s.site_reconfirm.to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct LogInfo {
+    /// The checkpoint origin line, which names this cell's log.
+    pub origin: String,
+    /// The log's verifier key in signed-note form: `name+keyid+base64`.
+    pub vkey: String,
+    /// Number of entries in the log.
+    pub size: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct CellView {
+    pub name: String,
+    /// `pending_approval`, `active` or `suspended`.
+    pub status: String,
+    pub parties: Vec<PartyView>,
+    /// The operators the caller may see: its own party's, or everyone's for the supervisor.
+    pub operators: Vec<OperatorView>,
+    pub settings: SettingsView,
+    pub log: LogInfo,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+}
+
+impl CellView {
+    pub fn new(cell: &Cell, operators: Vec<OperatorView>, log: LogInfo) -> Self {
+        CellView {
+            name: cell.charter.name.clone(),
+            status: cell.status.as_str().into(),
+            parties: cell.charter.parties.iter().map(PartyView::from).collect(),
+            operators,
+            settings: SettingsView::from(&cell.charter.settings),
+            log,
+            created_at: time::format(cell.created_at),
+            approved_at: cell.approved_at.map(time::format),
+            approved_by: cell.approved_by.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct AuthorView {
+    pub operator: String,
+    /// Empty for events the cell records itself.
+    pub party: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct EventView {
+    /// Gapless position in the record, starting at 0; the SSE `id:`.
+    pub seq: u64,
+    pub at: String,
+    pub kind: String,
+    pub author: AuthorView,
+    pub concerns: Vec<String>,
+    /// Parties entitled to read the event; `["*"]` means every party.
+    pub audience: Vec<String>,
+    /// The event's content; its fields depend on `kind`.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub signature: Option<serde_json::Value>,
+}
+
+/// Fields that hold secrets' hashes are not shown even to those who may read the event.
+const HIDDEN_FIELDS: [&str; 1] = ["token_hash"];
+
+impl From<&Event> for EventView {
+    fn from(e: &Event) -> Self {
+        let mut data = serde_json::to_value(&e.body).unwrap_or(serde_json::Value::Null);
+        if let Some(obj) = data.as_object_mut() {
+            obj.remove("kind");
+            for f in HIDDEN_FIELDS {
+                obj.remove(f);
+            }
+        }
+        EventView {
+            seq: e.seq,
+            at: time::format(e.at),
+            kind: e.kind().into(),
+            author: AuthorView {
+                operator: e.author.operator.clone(),
+                party: e.author.party.clone(),
+            },
+            concerns: e.concerns.iter().cloned().collect(),
+            audience: e.audience.to_list(),
+            data,
+            signature: e
+                .signature
+                .as_ref()
+                .and_then(|s| serde_json::to_value(s).ok()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct EventsPage {
+    pub events: Vec<EventView>,
+    /// Pass as `after` to get the next page; absent when the caller is up to date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<u64>,
+}
+
+/// Proof that an event is in the log: its index, the signed checkpoint that includes it
+/// and the inclusion proof. `text` is the same in C2SP tlog-proof form, for
+/// `liaison verify-receipt`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Receipt {
+    pub index: u64,
+    /// Base64 SHA-256 hashes, leaf to root.
+    pub proof: Vec<String>,
+    /// The signed checkpoint note.
+    pub checkpoint: String,
+    /// Hex SHA-256 leaf hash of the entry.
+    pub leaf_hash: String,
+    /// Base64 of the canonical log entry bytes.
+    pub entry: String,
+    /// C2SP tlog-proof text.
+    pub text: String,
+}
+
+/// What every write answers: the events it recorded and the receipt of the last one.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Written {
+    pub seqs: Vec<u64>,
+    pub receipt: Receipt,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SuspendRequest {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AddOperatorRequest {
+    pub name: String,
+    pub party: String,
+    pub role: String,
+}
+
+/// An operator with its bearer token. The token is shown once, here, and never again.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct OperatorCredentials {
+    pub name: String,
+    pub party: String,
+    pub role: String,
+    pub token: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct OperatorIssued {
+    pub operator: OperatorCredentials,
+    pub receipt: Receipt,
+}
+
+/// `DIR/credentials.json`, written by `liaison init` with mode 0600.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct CredentialsFile {
+    pub operators: Vec<OperatorCredentials>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Me {
+    pub operator: String,
+    pub party: String,
+    pub role: String,
+    pub party_role: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Health {
+    pub status: String,
+    pub events: u64,
+}

@@ -1,0 +1,248 @@
+//! Client commands for the cell, the record and operators.
+
+use crate::output::{json, receipt_line};
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use liaison_api::wire::{
+    AddOperatorRequest, CellView, EventView, OperatorIssued, OperatorView, SuspendRequest, Written,
+};
+use liaison_client::Client;
+
+pub fn client(server: &str, token: Option<String>) -> anyhow::Result<Client> {
+    if token.is_none() {
+        bail!(
+            "no token: pass --token or set LIAISON_TOKEN (tokens are in the data directory's credentials.json)"
+        );
+    }
+    Ok(Client::new(server, token)?)
+}
+
+#[derive(Subcommand)]
+pub enum CellCmd {
+    /// Show the charter, parties, status and the log key.
+    Show,
+    /// Approve the charter (supervisor).
+    Approve,
+    /// Suspend the cell (supervisor).
+    Suspend {
+        #[arg(long)]
+        reason: String,
+    },
+    /// Resume a suspended cell (supervisor).
+    Resume,
+}
+
+#[derive(Subcommand)]
+pub enum EventsCmd {
+    /// Follow the record live; with --after N, replay from after N first.
+    Tail {
+        #[arg(long)]
+        after: Option<u64>,
+        /// Stop after this many events.
+        #[arg(long)]
+        count: Option<usize>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OperatorCmd {
+    List,
+    Add {
+        name: String,
+        #[arg(long)]
+        party: String,
+        #[arg(long)]
+        role: String,
+    },
+    Disable {
+        name: String,
+    },
+    Enable {
+        name: String,
+    },
+    /// Issue a new token; the old one stops working.
+    Rotate {
+        name: String,
+    },
+}
+
+pub fn cell(c: &Client, cmd: CellCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        CellCmd::Show => {
+            let v: CellView = c.get("/api/v1/cell")?;
+            if as_json {
+                return json(&v);
+            }
+            println!("{}  [{}]", v.name, v.status.to_uppercase());
+            for p in &v.parties {
+                println!("  party {:<8} {:<11} {}", p.id, p.role, p.name);
+            }
+            for o in &v.operators {
+                let state = if o.active { "" } else { "  (disabled)" };
+                println!("  operator {:<18} {:<6} {}{state}", o.name, o.party, o.role);
+            }
+            let d = &v.settings.deadlines;
+            println!(
+                "  deadlines: flash {} · immediate {} · priority {} · routine {} · then {}",
+                d.flash, d.immediate, d.priority, d.routine, d.second_level
+            );
+            println!("  log: {} entries · key {}", v.log.size, v.log.vkey);
+            Ok(())
+        }
+        CellCmd::Approve => report(
+            as_json,
+            c.post("/api/v1/cell/approve", &serde_json::json!({}))?,
+            "cell approved: it is active",
+        ),
+        CellCmd::Suspend { reason } => report(
+            as_json,
+            c.post("/api/v1/cell/suspend", &SuspendRequest { reason })?,
+            "cell suspended",
+        ),
+        CellCmd::Resume => report(
+            as_json,
+            c.post("/api/v1/cell/resume", &serde_json::json!({}))?,
+            "cell resumed",
+        ),
+    }
+}
+
+fn report(as_json: bool, w: Written, what: &str) -> anyhow::Result<()> {
+    if as_json {
+        return json(&w);
+    }
+    println!("{what}; {}", receipt_line(&w.receipt));
+    Ok(())
+}
+
+pub fn event_line(e: &EventView) -> String {
+    let who = if e.author.party.is_empty() {
+        e.author.operator.clone()
+    } else {
+        format!("{}/{}", e.author.party, e.author.operator)
+    };
+    let data = serde_json::to_string(&e.data).unwrap_or_default();
+    let data: String = data.chars().take(160).collect();
+    format!(
+        "#{:<6} {}  {:<24} {:<22} {}",
+        e.seq, e.at, e.kind, who, data
+    )
+}
+
+pub fn events(c: &Client, cmd: EventsCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        EventsCmd::Tail { after, count } => {
+            let path = match after {
+                Some(a) => format!("/api/v1/events?after={a}"),
+                None => "/api/v1/events".to_string(),
+            };
+            let mut seen = 0usize;
+            let mut last: Option<String> = None;
+            let mut failure: Option<anyhow::Error> = None;
+            let mut attempts = 0u32;
+            loop {
+                let r = c.stream(&path, last.as_deref(), |m| {
+                    match serde_json::from_str::<EventView>(&m.data) {
+                        Ok(e) => {
+                            if as_json {
+                                println!("{}", m.data);
+                            } else {
+                                println!("{}", event_line(&e));
+                            }
+                        }
+                        Err(e) => {
+                            failure = Some(anyhow::anyhow!(
+                                "server sent an event that does not parse: {e}"
+                            ));
+                            return false;
+                        }
+                    }
+                    seen += 1;
+                    count.is_none_or(|n| seen < n)
+                });
+                if let Some(f) = failure.take() {
+                    return Err(f);
+                }
+                match r {
+                    Ok(l) => {
+                        if count.is_some_and(|n| seen >= n) {
+                            return Ok(());
+                        }
+                        last = l;
+                        attempts = 0;
+                    }
+                    Err(e) if e.code() == "transport" && attempts < 30 => {
+                        attempts += 1;
+                        eprintln!(
+                            "connection lost ({e}); reconnecting after event {}",
+                            last.as_deref().unwrap_or("-")
+                        );
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                    }
+                    Err(e) => return Err(e).context("event stream"),
+                }
+            }
+        }
+    }
+}
+
+pub fn operator(c: &Client, cmd: OperatorCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        OperatorCmd::List => {
+            let v: Vec<OperatorView> = c.get("/api/v1/operators")?;
+            if as_json {
+                return json(&v);
+            }
+            for o in v {
+                let state = if o.active { "active" } else { "disabled" };
+                println!("{:<20} {:<8} {:<11} {state}", o.name, o.party, o.role);
+            }
+            Ok(())
+        }
+        OperatorCmd::Add { name, party, role } => {
+            let v: OperatorIssued = c.post(
+                "/api/v1/operators",
+                &AddOperatorRequest { name, party, role },
+            )?;
+            issued(as_json, v)
+        }
+        OperatorCmd::Disable { name } => report(
+            as_json,
+            c.post(
+                &format!("/api/v1/operators/{name}/disable"),
+                &serde_json::json!({}),
+            )?,
+            "operator disabled",
+        ),
+        OperatorCmd::Enable { name } => report(
+            as_json,
+            c.post(
+                &format!("/api/v1/operators/{name}/enable"),
+                &serde_json::json!({}),
+            )?,
+            "operator enabled",
+        ),
+        OperatorCmd::Rotate { name } => {
+            let v: OperatorIssued = c.post(
+                &format!("/api/v1/operators/{name}/rotate"),
+                &serde_json::json!({}),
+            )?;
+            issued(as_json, v)
+        }
+    }
+}
+
+fn issued(as_json: bool, v: OperatorIssued) -> anyhow::Result<()> {
+    if as_json {
+        return json(&v);
+    }
+    println!(
+        "operator {} ({} {}); {}",
+        v.operator.name,
+        v.operator.party,
+        v.operator.role,
+        receipt_line(&v.receipt)
+    );
+    println!("token (shown once, keep it safe): {}", v.operator.token);
+    Ok(())
+}

@@ -1,0 +1,630 @@
+//! Client commands for the hotline, the live watch, incidents and review reports.
+
+use crate::output::{json, receipt_line};
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use liaison_api::hotline::{
+    AccountRequest, AckRequest, AttachmentStored, AttachmentWire, CloseIncidentRequest,
+    EscalationView, FindingRequest, IncidentReported, IncidentView, InfoRequestBody, MessageSent,
+    MessageView, ReportIncident, SendMessage,
+};
+use liaison_api::review::ReviewReport;
+use liaison_api::wire::{EventView, Me, Written};
+use liaison_client::Client;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum MsgCmd {
+    /// Send a message to one or more parties.
+    Send {
+        /// Recipient party ids, comma-separated (e.g. sy or sy,undof).
+        #[arg(long, value_delimiter = ',')]
+        to: Vec<String>,
+        #[arg(long, default_value = "routine")]
+        precedence: String,
+        #[arg(long)]
+        subject: String,
+        /// The text; `-` reads it from standard input.
+        #[arg(long)]
+        body: String,
+        /// The language you wrote in (ar, he, en, ...).
+        #[arg(long, default_value = "en")]
+        language: String,
+        #[arg(long)]
+        emergency: bool,
+        #[arg(long)]
+        test: bool,
+        /// Files to attach.
+        #[arg(long)]
+        attach: Vec<PathBuf>,
+    },
+    /// Acknowledge a message, optionally with a reply.
+    Ack {
+        id: u64,
+        #[arg(long)]
+        reply: Option<String>,
+    },
+    /// List messages (fetching marks them delivered).
+    List {
+        /// inbox, sent or all.
+        #[arg(long = "box", default_value = "all")]
+        mailbox: String,
+    },
+    /// Show one message and every recipient's state (opening it marks it read).
+    Show { id: u64 },
+    /// Add a translation beside the original.
+    Translate {
+        id: u64,
+        #[arg(long)]
+        language: String,
+        #[arg(long)]
+        text: String,
+    },
+    /// Cancel (author) or close (supervisor) an emergency.
+    Close {
+        id: u64,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum IncidentCmd {
+    /// Report an incident.
+    Report {
+        #[arg(long)]
+        category: String,
+        /// When it happened (RFC 3339).
+        #[arg(long)]
+        when: String,
+        #[arg(long, default_value = "exact")]
+        precision: String,
+        /// lon,lat of the place.
+        #[arg(long, allow_hyphen_values = true)]
+        at: String,
+        #[arg(long, default_value_t = 0.0)]
+        uncertainty_m: f64,
+        #[arg(long)]
+        description: String,
+        /// The party it is attributed to, or `unknown`.
+        #[arg(long, default_value = "unknown")]
+        against: String,
+        #[arg(long, default_value = "immediate")]
+        precedence: String,
+        #[arg(long)]
+        link: Vec<String>,
+    },
+    /// Acknowledge an incident attributed to your party.
+    Ack {
+        id: u64,
+    },
+    /// Give your party's account (or a further submission).
+    Respond {
+        id: u64,
+        #[arg(long)]
+        text: String,
+        /// "Not ours": disown the forces involved.
+        #[arg(long)]
+        not_ours: bool,
+        /// The request-for-information number this answers.
+        #[arg(long)]
+        answers: Option<u32>,
+    },
+    /// Ask a party for information, with a deadline (supervisor).
+    RequestInfo {
+        id: u64,
+        #[arg(long)]
+        party: String,
+        #[arg(long)]
+        question: String,
+        #[arg(long, default_value = "3h")]
+        within: String,
+    },
+    /// Record a finding (supervisor).
+    Find {
+        id: u64,
+        #[arg(long)]
+        text: String,
+    },
+    /// Close with an outcome and agreed measures (supervisor).
+    Close {
+        id: u64,
+        #[arg(long)]
+        outcome: String,
+        #[arg(long, default_value = "")]
+        measures: String,
+    },
+    List {
+        #[arg(long)]
+        status: Option<String>,
+    },
+    Show {
+        id: u64,
+    },
+}
+
+fn done(as_json: bool, w: Written, what: &str) -> anyhow::Result<()> {
+    if as_json {
+        return json(&w);
+    }
+    println!("{what}; {}", receipt_line(&w.receipt));
+    Ok(())
+}
+
+fn upload(c: &Client, path: &PathBuf) -> anyhow::Result<AttachmentWire> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let stored: AttachmentStored = c.post_raw(
+        "/api/v1/attachments",
+        "application/octet-stream",
+        &[],
+        bytes,
+    )?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    Ok(AttachmentWire {
+        sha256: stored.sha256,
+        name,
+        size: stored.size,
+        media_type: "application/octet-stream".into(),
+    })
+}
+
+pub fn message_line(m: &MessageView) -> String {
+    let states: Vec<String> = m
+        .recipients
+        .iter()
+        .map(|r| {
+            let esc = if r.escalation_level > 0 {
+                format!(" ESCALATED×{}", r.escalation_level)
+            } else {
+                String::new()
+            };
+            format!("{}:{}{esc}", r.party, r.state)
+        })
+        .collect();
+    let flag = if m.emergency && m.open {
+        " EMERGENCY"
+    } else if m.test {
+        " TEST"
+    } else {
+        ""
+    };
+    format!(
+        "#{:<5} {:<9} {:<12} {} → {}  [{}]{flag}  {}",
+        m.id,
+        m.precedence.to_uppercase(),
+        format!("{}/{}", m.channel, m.seq),
+        m.from,
+        m.to.join(","),
+        states.join(" "),
+        m.subject
+    )
+}
+
+pub fn msg(c: &Client, cmd: MsgCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        MsgCmd::Send {
+            to,
+            precedence,
+            subject,
+            body,
+            language,
+            emergency,
+            test,
+            attach,
+        } => {
+            let body = if body == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+                s
+            } else {
+                body
+            };
+            let attachments = attach
+                .iter()
+                .map(|p| upload(c, p))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let req = SendMessage {
+                to,
+                precedence,
+                subject,
+                body,
+                language: Some(language),
+                emergency,
+                test,
+                attachments,
+            };
+            let r: MessageSent = c.post("/api/v1/messages", &req)?;
+            if as_json {
+                return json(&r);
+            }
+            println!(
+                "message {} sent on {} as number {}; {}",
+                r.id,
+                r.channel,
+                r.seq,
+                receipt_line(&r.receipt)
+            );
+            Ok(())
+        }
+        MsgCmd::Ack { id, reply } => done(
+            as_json,
+            c.post(&format!("/api/v1/messages/{id}/ack"), &AckRequest { reply })?,
+            "acknowledged",
+        ),
+        MsgCmd::List { mailbox } => {
+            let v: Vec<MessageView> =
+                c.get(&format!("/api/v1/messages?box={mailbox}&limit=500"))?;
+            if as_json {
+                return json(&v);
+            }
+            for m in &v {
+                println!("{}", message_line(m));
+            }
+            Ok(())
+        }
+        MsgCmd::Show { id } => {
+            let m: MessageView = c.get(&format!("/api/v1/messages/{id}"))?;
+            if as_json {
+                return json(&m);
+            }
+            println!("{}", message_line(&m));
+            println!(
+                "from {} ({}) at {} · language {}",
+                m.author, m.from, m.sent_at, m.language
+            );
+            println!("\n{}\n", m.body);
+            for t in &m.translations {
+                println!(
+                    "[translation {} by {} ({}) at {}]\n{}\n",
+                    t.language, t.by, t.party, t.at, t.text
+                );
+            }
+            for r in &m.recipients {
+                println!(
+                    "  {:<6} {:<12} due {}  delivered {}  read {}  acknowledged {}{}",
+                    r.party,
+                    r.state,
+                    r.due_at.as_deref().unwrap_or("-"),
+                    r.delivered_at.as_deref().unwrap_or("-"),
+                    r.read_at.as_deref().unwrap_or("-"),
+                    r.acknowledged_at.as_deref().unwrap_or("-"),
+                    r.reply
+                        .as_ref()
+                        .map(|x| format!("  reply: {x}"))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        MsgCmd::Translate { id, language, text } => done(
+            as_json,
+            c.post(
+                &format!("/api/v1/messages/{id}/translations"),
+                &liaison_api::hotline::TranslationRequest { language, text },
+            )?,
+            "translation recorded",
+        ),
+        MsgCmd::Close { id, reason } => done(
+            as_json,
+            c.post(
+                &format!("/api/v1/messages/{id}/close"),
+                &liaison_api::hotline::ReasonRequest { reason },
+            )?,
+            "emergency closed",
+        ),
+    }
+}
+
+/// Follows the record live, printing messages, acknowledgements and escalations, ringing
+/// the terminal bell for FLASH. Detects gaps in each channel's numbering and refetches.
+pub fn watch(c: &Client, as_json: bool) -> anyhow::Result<()> {
+    let me: Me = c.get("/api/v1/me")?;
+    eprintln!("watching as {} ({}); Ctrl-C to stop", me.operator, me.party);
+    let mut last: Option<String> = None;
+    let mut channel_seq: BTreeMap<String, u64> = BTreeMap::new();
+    let mut attempts = 0u32;
+    loop {
+        let r = c.stream("/api/v1/events", last.as_deref(), |m| {
+            let Ok(e) = serde_json::from_str::<EventView>(&m.data) else {
+                return true;
+            };
+            if as_json {
+                println!("{}", m.data);
+                return true;
+            }
+            let _ = watch_line(c, &e, &mut channel_seq);
+            let _ = std::io::stdout().flush();
+            true
+        });
+        match r {
+            Ok(l) => {
+                last = l.or(last);
+                attempts = 0;
+            }
+            Err(e) if e.code() == "transport" && attempts < 600 => {
+                attempts += 1;
+                eprintln!(
+                    "connection lost ({e}); reconnecting from event {}",
+                    last.as_deref().unwrap_or("-")
+                );
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn watch_line(
+    c: &Client,
+    e: &EventView,
+    channel_seq: &mut BTreeMap<String, u64>,
+) -> anyhow::Result<()> {
+    match e.kind.as_str() {
+        "message_sent" => {
+            let channel = e.data["channel"].as_str().unwrap_or_default().to_string();
+            let seq = e.data["channel_seq"].as_u64().unwrap_or(0);
+            if let Some(prev) = channel_seq.get(&channel)
+                && seq > prev + 1
+            {
+                println!(
+                    "!! gap on channel {channel}: numbers {}..{} missing, refetching",
+                    prev + 1,
+                    seq - 1
+                );
+                let list: Vec<MessageView> = c.get("/api/v1/messages?limit=500")?;
+                for m in list
+                    .iter()
+                    .filter(|m| m.channel == channel && m.seq > *prev && m.seq < seq)
+                {
+                    println!("{}", message_line(m));
+                }
+            }
+            channel_seq.insert(channel, seq);
+            let m: MessageView = c.get(&format!("/api/v1/messages/{}", e.seq))?;
+            let bell = if m.precedence == "flash" { "\x07" } else { "" };
+            println!("{bell}{}  {}", e.at, message_line(&m));
+        }
+        "message_acknowledged" => println!(
+            "{}  ack    message #{} by {} ({}){}",
+            e.at,
+            e.data["message"],
+            e.author.operator,
+            e.author.party,
+            e.data["reply"]
+                .as_str()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
+        "escalated" => println!(
+            "\x07{}  ESCALATION level {}: {} owes {} on {} (due {})",
+            e.at,
+            e.data["level"],
+            e.data["party"].as_str().unwrap_or("?"),
+            e.data["duty"].as_str().unwrap_or("?"),
+            e.data["subject"].as_str().unwrap_or("?"),
+            e.data["due_at"]
+        ),
+        "incident_reported"
+        | "incident_account"
+        | "incident_closed"
+        | "finding_recorded"
+        | "information_requested" => {
+            println!(
+                "{}  {:<22} {} ({})  {}",
+                e.at, e.kind, e.author.operator, e.author.party, e.data
+            )
+        }
+        _ => println!("{}", crate::cell::event_line(e)),
+    }
+    Ok(())
+}
+
+pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        IncidentCmd::Report {
+            category,
+            when,
+            precision,
+            at,
+            uncertainty_m,
+            description,
+            against,
+            precedence,
+            link,
+        } => {
+            let (lon, lat) = at.split_once(',').context("--at is lon,lat")?;
+            let lon: f64 = lon.trim().parse().context("--at longitude")?;
+            let lat: f64 = lat.trim().parse().context("--at latitude")?;
+            let req = ReportIncident {
+                category,
+                when,
+                precision,
+                r#where: serde_json::json!({"type": "Point", "coordinates": [lon, lat]}),
+                uncertainty_m,
+                description,
+                attributed_to: against,
+                precedence,
+                links: link,
+                attachments: Vec::new(),
+            };
+            let r: IncidentReported = c.post("/api/v1/incidents", &req)?;
+            if as_json {
+                return json(&r);
+            }
+            println!("incident {} reported; {}", r.id, receipt_line(&r.receipt));
+            Ok(())
+        }
+        IncidentCmd::Ack { id } => done(
+            as_json,
+            c.post(
+                &format!("/api/v1/incidents/{id}/ack"),
+                &serde_json::json!({}),
+            )?,
+            "incident acknowledged",
+        ),
+        IncidentCmd::Respond {
+            id,
+            text,
+            not_ours,
+            answers,
+        } => done(
+            as_json,
+            c.post(
+                &format!("/api/v1/incidents/{id}/accounts"),
+                &AccountRequest {
+                    text,
+                    disowned: not_ours,
+                    answers,
+                    attachments: Vec::new(),
+                },
+            )?,
+            "account recorded",
+        ),
+        IncidentCmd::RequestInfo {
+            id,
+            party,
+            question,
+            within,
+        } => done(
+            as_json,
+            c.post(
+                &format!("/api/v1/incidents/{id}/information-requests"),
+                &InfoRequestBody {
+                    party,
+                    question,
+                    within,
+                },
+            )?,
+            "information requested",
+        ),
+        IncidentCmd::Find { id, text } => done(
+            as_json,
+            c.post(
+                &format!("/api/v1/incidents/{id}/findings"),
+                &FindingRequest { text },
+            )?,
+            "finding recorded",
+        ),
+        IncidentCmd::Close {
+            id,
+            outcome,
+            measures,
+        } => done(
+            as_json,
+            c.post(
+                &format!("/api/v1/incidents/{id}/close"),
+                &CloseIncidentRequest { outcome, measures },
+            )?,
+            "incident closed",
+        ),
+        IncidentCmd::List { status } => {
+            let path = match status {
+                Some(s) => format!("/api/v1/incidents?status={s}"),
+                None => "/api/v1/incidents".into(),
+            };
+            let v: Vec<IncidentView> = c.get(&path)?;
+            if as_json {
+                return json(&v);
+            }
+            for i in &v {
+                println!(
+                    "#{:<5} {:<10} {:<24} {} → {}  {}",
+                    i.id,
+                    i.status,
+                    i.category,
+                    i.reporter_party,
+                    i.attributed_to,
+                    i.description.chars().take(60).collect::<String>()
+                );
+            }
+            Ok(())
+        }
+        IncidentCmd::Show { id } => {
+            let i: IncidentView = c.get(&format!("/api/v1/incidents/{id}"))?;
+            if as_json {
+                return json(&i);
+            }
+            println!(
+                "incident #{} [{}] {} · {} precision {} · reported by {} ({}) against {}",
+                i.id,
+                i.status,
+                i.category,
+                i.when,
+                i.precision,
+                i.reporter,
+                i.reporter_party,
+                i.attributed_to
+            );
+            println!(
+                "where: {} ± {} m\n\n{}\n",
+                i.r#where, i.uncertainty_m, i.description
+            );
+            for a in &i.accounts {
+                let tag = if a.disowned { " — NOT OURS" } else { "" };
+                println!("[{} {} at {}{tag}] {}", a.party, a.operator, a.at, a.text);
+            }
+            for r in &i.information_requests {
+                println!(
+                    "request {} to {} (within {}): {} — {}",
+                    r.number,
+                    r.party,
+                    r.within,
+                    r.question,
+                    r.answered_at.as_deref().unwrap_or("unanswered")
+                );
+            }
+            for f in &i.findings {
+                println!("finding by {} at {}: {}", f.by, f.at, f.text);
+            }
+            for o in &i.obligations {
+                println!(
+                    "deadline: {} owes {} by {} (level {}){}",
+                    o.party,
+                    o.duty,
+                    o.due_at,
+                    o.level,
+                    if o.met_at.is_some() { " met" } else { "" }
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn escalations(c: &Client, as_json: bool) -> anyhow::Result<()> {
+    let v: Vec<EscalationView> = c.get("/api/v1/escalations")?;
+    if as_json {
+        return json(&v);
+    }
+    for e in v {
+        println!(
+            "{}  level {}  {} owes {} on {} (due {})",
+            e.at, e.level, e.party, e.duty, e.subject, e.due_at
+        );
+    }
+    Ok(())
+}
+
+pub fn report(c: &Client, from: &str, to: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    let q = |s: &str| s.replace('+', "%2B").replace(':', "%3A");
+    let r: ReviewReport = c.get(&format!(
+        "/api/v1/reports/review?from={}&to={}",
+        q(from),
+        q(to)
+    ))?;
+    if out.as_os_str().is_empty() {
+        bail!("--out needs a path");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let json_path = out.join("review.json");
+    let md_path = out.join("review.md");
+    std::fs::write(&json_path, serde_json::to_vec_pretty(&r)?)?;
+    std::fs::write(&md_path, r.to_markdown())?;
+    println!("wrote {} and {}", json_path.display(), md_path.display());
+    Ok(())
+}

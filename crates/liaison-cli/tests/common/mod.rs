@@ -1,0 +1,292 @@
+//! Test harness: runs the real `liaison` binary on a temporary data directory and
+//! talks to it over real HTTP.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_liaison"))
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn liaison(args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run liaison")
+}
+
+pub struct Server {
+    pub dir: PathBuf,
+    pub url: String,
+    child: Child,
+}
+
+impl Server {
+    /// Starts `liaison serve` on a free port and waits until it answers.
+    pub fn start(dir: &Path) -> Server {
+        let mut child = Command::new(bin())
+            .args([
+                "serve",
+                "--data",
+                dir.to_str().expect("utf8"),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .env("LIAISON_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let url = loop {
+            line.clear();
+            let n = reader.read_line(&mut line).expect("read server output");
+            assert!(n > 0, "server exited before serving");
+            if let Some(rest) = line.trim().strip_prefix("Liaison is serving on ") {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .expect("url")
+                    .trim_end_matches('/')
+                    .to_string();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                sink.clear();
+            }
+        });
+        Server {
+            dir: dir.to_path_buf(),
+            url,
+            child,
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A data directory with a freshly initialised cell from `examples/demo.toml`.
+pub struct Cell {
+    pub tmp: tempfile::TempDir,
+    pub tokens: Vec<(String, String, String, String)>,
+}
+
+impl Cell {
+    pub fn init() -> Cell {
+        Cell::init_with(&repo_root().join("examples/demo.toml"))
+    }
+
+    pub fn init_with(charter: &Path) -> Cell {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let out = liaison(&[
+            "init",
+            "--data",
+            data.to_str().expect("utf8"),
+            "--charter",
+            charter.to_str().expect("utf8"),
+        ]);
+        assert!(
+            out.status.success(),
+            "init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let creds: Value =
+            serde_json::from_slice(&std::fs::read(data.join("credentials.json")).expect("creds"))
+                .expect("json");
+        let tokens = creds["operators"]
+            .as_array()
+            .expect("operators")
+            .iter()
+            .map(|o| {
+                let s = |k: &str| o[k].as_str().expect("field").to_string();
+                (s("name"), s("party"), s("role"), s("token"))
+            })
+            .collect();
+        Cell { tmp, tokens }
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.tmp.path().join("data")
+    }
+
+    pub fn token(&self, name: &str) -> String {
+        self.tokens
+            .iter()
+            .find(|t| t.0 == name)
+            .map(|t| t.3.clone())
+            .unwrap_or_else(|| panic!("no operator {name}"))
+    }
+
+    pub fn serve(&self) -> Server {
+        Server::start(&self.data())
+    }
+}
+
+pub struct Http {
+    pub base: String,
+    client: reqwest::blocking::Client,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+impl Http {
+    pub fn new(base: &str) -> Http {
+        Http {
+            base: base.to_string(),
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    fn send(&self, rb: reqwest::blocking::RequestBuilder, token: Option<&str>) -> Resp {
+        let rb = match token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        };
+        let r = rb.send().expect("request");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let body = r.text().expect("body");
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(self.client.get(format!("{}{}", self.base, path)), token)
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.send(
+            self.client
+                .post(format!("{}{}", self.base, path))
+                .json(&body),
+            token,
+        )
+    }
+
+    pub fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: &str,
+    ) -> Resp {
+        self.send(
+            self.client
+                .post(format!("{}{}", self.base, path))
+                .header("content-type", content_type)
+                .body(body.to_string()),
+            token,
+        )
+    }
+
+    /// Reads SSE events until `n` arrive or `wait` passes; returns (id, data) pairs.
+    pub fn sse(
+        &self,
+        path: &str,
+        token: &str,
+        last_id: Option<&str>,
+        n: usize,
+        wait: Duration,
+    ) -> Vec<(u64, Value)> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(wait)
+            .build()
+            .expect("client");
+        let mut rb = client
+            .get(format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .header("accept", "text/event-stream");
+        if let Some(id) = last_id {
+            rb = rb.header("last-event-id", id);
+        }
+        let mut out = Vec::new();
+        let Ok(resp) = rb.send() else { return out };
+        let mut reader = BufReader::new(resp);
+        let mut id = None;
+        let mut line = String::new();
+        while out.len() < n {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let l = line.trim_end();
+            if let Some(v) = l.strip_prefix("id:") {
+                id = v.trim().parse::<u64>().ok();
+            } else if let Some(v) = l.strip_prefix("data:") {
+                let v: Value = serde_json::from_str(v.trim()).expect("sse data json");
+                out.push((id.take().expect("id before data"), v));
+            }
+        }
+        out
+    }
+}
+
+/// Every event the operator may read, walking the page API.
+pub fn all_events(http: &Http, token: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after: Option<u64> = None;
+    loop {
+        let path = match after {
+            Some(a) => format!("/api/v1/events/page?limit=1000&after={a}"),
+            None => "/api/v1/events/page?limit=1000".to_string(),
+        };
+        let r = http.get(&path, Some(token));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        out.extend(v["events"].as_array().expect("events").iter().cloned());
+        match v["next_after"].as_u64() {
+            Some(n) => after = Some(n),
+            None => return out,
+        }
+    }
+}

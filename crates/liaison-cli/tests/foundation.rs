@@ -1,0 +1,347 @@
+//! The foundation issue through the real binary and real HTTP: init, charter errors,
+//! authentication, the pending-approval rule, suspend/resume, operators and SSE.
+
+mod common;
+
+use common::{Cell, Http, all_events, liaison, repo_root};
+use serde_json::json;
+use std::time::Duration;
+
+#[test]
+fn init_accepts_the_issue_charter_and_writes_private_credentials() {
+    let cell = Cell::init_with(&repo_root().join("examples/golan.toml"));
+    let names: Vec<&str> = cell.tokens.iter().map(|t| t.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "il-liaison",
+            "sy-liaison",
+            "us-supervisor",
+            "undof-observer"
+        ]
+    );
+    for t in &cell.tokens {
+        assert!(t.3.len() >= 40, "token too short: {}", t.3);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(cell.data().join("credentials.json"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Tokens are stored only as hashes: no token appears in the database.
+    let db = std::fs::read(cell.data().join("cell.db")).expect("db");
+    let wal = std::fs::read(cell.data().join("cell.db-wal")).unwrap_or_default();
+    for t in &cell.tokens {
+        let needle = t.3.as_bytes();
+        assert!(
+            !db.windows(needle.len()).any(|w| w == needle),
+            "token stored in clear"
+        );
+        assert!(
+            !wal.windows(needle.len()).any(|w| w == needle),
+            "token stored in clear"
+        );
+    }
+    // Twice on the same directory is refused.
+    let data = cell.data();
+    let out = liaison(&[
+        "init",
+        "--data",
+        data.to_str().expect("utf8"),
+        "--charter",
+        "../../examples/golan.toml",
+    ]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn malformed_charter_names_line_and_field_and_creates_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(repo_root().join("examples/golan.toml")).expect("read");
+    let bad = text.replacen("role = \"liaison\"", "role = \"spy\"", 1);
+    let line = bad
+        .lines()
+        .position(|l| l.contains("\"spy\""))
+        .expect("line")
+        + 1;
+    let path = tmp.path().join("bad.toml");
+    std::fs::write(&path, bad).expect("write");
+    let data = tmp.path().join("data");
+    let out = liaison(&[
+        "init",
+        "--data",
+        data.to_str().expect("utf8"),
+        "--charter",
+        path.to_str().expect("utf8"),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("line {line}")), "{err}");
+    assert!(err.contains("operators[0].role"), "{err}");
+    assert!(
+        !data.join("cell.db").exists(),
+        "nothing may be written for a bad charter"
+    );
+}
+
+#[test]
+fn auth_errors_pending_rule_and_state_conflicts_write_nothing() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let us = cell.token("us-supervisor");
+    let il = cell.token("il-liaison");
+
+    let head = |http: &Http| {
+        http.get("/healthz", None).json()["events"]
+            .as_u64()
+            .expect("events")
+    };
+    let before = head(&http);
+
+    let r = http.get("/api/v1/cell", None);
+    assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
+    assert!(r.headers.get("www-authenticate").is_some());
+    let r = http.get("/api/v1/cell", Some("lsn_not-a-token"));
+    assert_eq!(r.status, 401);
+
+    let r = http.get("/api/v1/cell", Some(&il));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["status"], "pending_approval");
+    assert!(
+        r.json()["log"]["vkey"]
+            .as_str()
+            .is_some_and(|k| k.contains('+'))
+    );
+
+    // A member cannot approve; the admin of the supervising party cannot either.
+    let r = http.post("/api/v1/cell/approve", Some(&il), json!({}));
+    assert_eq!((r.status, r.code().as_str()), (403, "forbidden"));
+    let r = http.post(
+        "/api/v1/cell/approve",
+        Some(&cell.token("us-admin")),
+        json!({}),
+    );
+    assert_eq!(r.status, 403);
+    // Suspending a pending cell is a state conflict.
+    let r = http.post("/api/v1/cell/suspend", Some(&us), json!({"reason": "x"}));
+    assert_eq!((r.status, r.code().as_str()), (409, "invalid_state"));
+    // Malformed bodies get JSON errors.
+    let r = http.post_raw(
+        "/api/v1/cell/suspend",
+        Some(&us),
+        "application/json",
+        "{not json",
+    );
+    assert_eq!((r.status, r.code().as_str()), (400, "bad_request"));
+    let r = http.post_raw("/api/v1/cell/suspend", Some(&us), "text/plain", "{}");
+    assert_eq!(r.status, 415);
+    let r = http.get("/api/v1/nowhere", Some(&us));
+    assert_eq!((r.status, r.code().as_str()), (404, "not_found"));
+    assert_eq!(
+        head(&http),
+        before,
+        "refused requests must not write events"
+    );
+
+    let r = http.post("/api/v1/cell/approve", Some(&us), json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let receipt = &r.json()["receipt"];
+    assert_eq!(receipt["index"].as_u64(), Some(before));
+    assert!(
+        receipt["checkpoint"]
+            .as_str()
+            .is_some_and(|c| c.contains('\n'))
+    );
+    assert_eq!(head(&http), before + 1);
+
+    let r = http.post("/api/v1/cell/approve", Some(&us), json!({}));
+    assert_eq!((r.status, r.code().as_str()), (409, "invalid_state"));
+    assert_eq!(head(&http), before + 1);
+
+    let r = http.post(
+        "/api/v1/cell/suspend",
+        Some(&us),
+        json!({"reason": "review of incident 12"}),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        http.get("/api/v1/cell", Some(&il)).json()["status"],
+        "suspended"
+    );
+    let r = http.post("/api/v1/cell/resume", Some(&us), json!({}));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        http.get("/api/v1/cell", Some(&il)).json()["status"],
+        "active"
+    );
+}
+
+#[test]
+fn operators_can_be_added_disabled_and_rotated() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let admin = cell.token("us-admin");
+    let il = cell.token("il-liaison");
+
+    let r = http.post(
+        "/api/v1/operators",
+        Some(&il),
+        json!({"name": "il-two", "party": "il", "role": "liaison"}),
+    );
+    assert_eq!(r.status, 403, "a liaison is not an admin");
+    let r = http.post(
+        "/api/v1/operators",
+        Some(&admin),
+        json!({"name": "il-two", "party": "il", "role": "supervisor"}),
+    );
+    assert_eq!((r.status, r.code().as_str()), (422, "invalid_input"));
+    let r = http.post(
+        "/api/v1/operators",
+        Some(&admin),
+        json!({"name": "il-two", "party": "il", "role": "liaison"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = r.json()["operator"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert_eq!(
+        http.get("/api/v1/me", Some(&token)).json()["operator"],
+        "il-two"
+    );
+    let r = http.post(
+        "/api/v1/operators",
+        Some(&admin),
+        json!({"name": "il-two", "party": "il", "role": "liaison"}),
+    );
+    assert_eq!((r.status, r.code().as_str()), (409, "already_exists"));
+
+    let r = http.post("/api/v1/operators/il-two/rotate", Some(&token), json!({}));
+    assert_eq!(r.status, 200);
+    let new_token = r.json()["operator"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert_eq!(
+        http.get("/api/v1/me", Some(&token)).status,
+        401,
+        "the old token stops working"
+    );
+    assert_eq!(http.get("/api/v1/me", Some(&new_token)).status, 200);
+
+    let r = http.post("/api/v1/operators/il-two/disable", Some(&admin), json!({}));
+    assert_eq!(r.status, 200);
+    assert_eq!(http.get("/api/v1/me", Some(&new_token)).status, 401);
+
+    // The CLI does the same against the same server.
+    let out = std::process::Command::new(common::bin())
+        .args([
+            "--server",
+            &server.url,
+            "--token",
+            &admin,
+            "operator",
+            "add",
+            "sy-two",
+            "--party",
+            "sy",
+            "--role",
+            "analyst",
+        ])
+        .output()
+        .expect("cli");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("token"));
+}
+
+#[test]
+fn sse_resumes_after_last_event_id_with_nothing_lost_or_repeated() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let us = cell.token("us-supervisor");
+    let admin = cell.token("us-admin");
+    assert_eq!(
+        http.post("/api/v1/cell/approve", Some(&us), json!({}))
+            .status,
+        200
+    );
+    for i in 0..5 {
+        let r = http.post(
+            "/api/v1/operators",
+            Some(&admin),
+            json!({"name": format!("il-op{i}"), "party": "il", "role": "analyst"}),
+        );
+        assert_eq!(r.status, 200);
+    }
+    let all = all_events(&http, &us);
+    let total = all.len();
+    let first = http.sse(
+        "/api/v1/events?after=0",
+        &us,
+        None,
+        3,
+        Duration::from_secs(5),
+    );
+    assert_eq!(first.iter().map(|e| e.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+    let last = first.last().map(|e| e.0.to_string()).expect("some");
+    let rest = http.sse(
+        "/api/v1/events",
+        &us,
+        Some(&last),
+        total - 4,
+        Duration::from_secs(5),
+    );
+    let ids: Vec<u64> = rest.iter().map(|e| e.0).collect();
+    assert_eq!(ids, (4..total as u64).collect::<Vec<_>>());
+    // A new event reaches a connected stream.
+    let http2 = Http::new(&server.url);
+    let us2 = us.clone();
+    let watcher = std::thread::spawn(move || {
+        http2.sse("/api/v1/events", &us2, None, 1, Duration::from_secs(10))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        http.post(
+            "/api/v1/cell/suspend",
+            Some(&us),
+            json!({"reason": "drill"})
+        )
+        .status,
+        200
+    );
+    let got = watcher.join().expect("join");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1["kind"], "cell_suspended");
+}
+
+#[test]
+fn openapi_document_lists_the_endpoints() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let doc = http.get("/api/v1/openapi.json", None).json();
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    for p in [
+        "/api/v1/cell",
+        "/api/v1/cell/approve",
+        "/api/v1/events",
+        "/api/v1/operators",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "{p} missing from OpenAPI");
+    }
+}

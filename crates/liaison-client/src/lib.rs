@@ -1,0 +1,270 @@
+//! A typed, blocking HTTP client for the Liaison API, used by the CLI, the witness and
+//! the tests. It knows URLs and error bodies; it must never embed domain rules.
+
+use liaison_api::ErrorBody;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::io::{BufRead, BufReader};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error body.
+    #[error("{code} (HTTP {status}): {message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("cannot reach {url}: {message}")]
+    Transport { url: String, message: String },
+    #[error("unexpected answer from {url}: {message}")]
+    Decode { url: String, message: String },
+}
+
+impl ClientError {
+    pub fn code(&self) -> &str {
+        match self {
+            ClientError::Api { code, .. } => code,
+            ClientError::Transport { .. } => "transport",
+            ClientError::Decode { .. } => "decode",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::blocking::Client,
+}
+
+/// One Server-Sent Event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseMessage {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: String,
+}
+
+impl Client {
+    pub fn new(base: &str, token: Option<String>) -> Result<Client, ClientError> {
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(None)
+            .build()
+            .map_err(|e| ClientError::Transport {
+                url: base.into(),
+                message: e.to_string(),
+            })?;
+        Ok(Client {
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            http,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn auth(&self, rb: reqwest::blocking::RequestBuilder) -> reqwest::blocking::RequestBuilder {
+        match &self.token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
+    }
+
+    fn finish<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        r: reqwest::Result<reqwest::blocking::Response>,
+    ) -> Result<T, ClientError> {
+        let resp = r.map_err(|e| ClientError::Transport {
+            url: url.into(),
+            message: e.to_string(),
+        })?;
+        let status = resp.status();
+        let bytes = resp.bytes().map_err(|e| ClientError::Transport {
+            url: url.into(),
+            message: e.to_string(),
+        })?;
+        if !status.is_success() {
+            return Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(b) => ClientError::Api {
+                    status: status.as_u16(),
+                    code: b.error.code,
+                    message: b.error.message,
+                },
+                Err(_) => ClientError::Api {
+                    status: status.as_u16(),
+                    code: "http_error".into(),
+                    message: String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+                },
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+            url: url.into(),
+            message: e.to_string(),
+        })
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = self.url(path);
+        let r = self
+            .auth(self.http.get(&url).timeout(Duration::from_secs(60)))
+            .send();
+        self.finish(&url, r)
+    }
+
+    /// GET returning raw bytes (tiles, checkpoints), with the HTTP status for errors.
+    pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let url = self.url(path);
+        let resp = self
+            .auth(self.http.get(&url).timeout(Duration::from_secs(60)))
+            .send()
+            .map_err(|e| ClientError::Transport {
+                url: url.clone(),
+                message: e.to_string(),
+            })?;
+        let status = resp.status();
+        let bytes = resp.bytes().map_err(|e| ClientError::Transport {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        if !status.is_success() {
+            let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(b) => (b.error.code, b.error.message),
+                Err(_) => (
+                    "http_error".into(),
+                    String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+                ),
+            };
+            return Err(ClientError::Api {
+                status: status.as_u16(),
+                code,
+                message,
+            });
+        }
+        Ok(bytes.to_vec())
+    }
+
+    pub fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let url = self.url(path);
+        let r = self
+            .auth(self.http.post(&url).timeout(Duration::from_secs(60)))
+            .json(body)
+            .send();
+        self.finish(&url, r)
+    }
+
+    /// POST a raw body with extra headers (signed submissions, plain-text cosignatures).
+    pub fn post_raw<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        content_type: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<T, ClientError> {
+        let url = self.url(path);
+        let mut rb = self
+            .auth(self.http.post(&url).timeout(Duration::from_secs(60)))
+            .header("content-type", content_type);
+        for (k, v) in headers {
+            rb = rb.header(*k, v);
+        }
+        let r = rb.body(body).send();
+        self.finish(&url, r)
+    }
+
+    /// Opens an SSE stream and calls `on_message` for each event until it returns false
+    /// or the stream ends. Returns the id of the last event seen.
+    pub fn stream(
+        &self,
+        path: &str,
+        last_event_id: Option<&str>,
+        mut on_message: impl FnMut(SseMessage) -> bool,
+    ) -> Result<Option<String>, ClientError> {
+        let url = self.url(path);
+        let mut rb = self
+            .auth(self.http.get(&url))
+            .header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            rb = rb.header("last-event-id", id);
+        }
+        let resp = rb.send().map_err(|e| ClientError::Transport {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            let text = resp.text().unwrap_or_default();
+            return Err(match serde_json::from_str::<ErrorBody>(&text) {
+                Ok(b) => ClientError::Api {
+                    status,
+                    code: b.error.code,
+                    message: b.error.message,
+                },
+                Err(_) => ClientError::Api {
+                    status,
+                    code: "http_error".into(),
+                    message: text,
+                },
+            });
+        }
+        let mut reader = BufReader::new(resp);
+        let mut cur = SseMessage::default();
+        let mut last = last_event_id.map(str::to_string);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader
+                .read_line(&mut line)
+                .map_err(|e| ClientError::Transport {
+                    url: url.clone(),
+                    message: e.to_string(),
+                })?;
+            if n == 0 {
+                return Ok(last);
+            }
+            let l = line.trim_end_matches(['\r', '\n']);
+            if l.is_empty() {
+                if cur.id.is_some() || !cur.data.is_empty() || cur.event.is_some() {
+                    if let Some(id) = &cur.id {
+                        last = Some(id.clone());
+                    }
+                    if !on_message(std::mem::take(&mut cur)) {
+                        return Ok(last);
+                    }
+                }
+                continue;
+            }
+            if l.starts_with(':') {
+                continue;
+            }
+            let (field, value) = l
+                .split_once(':')
+                .map(|(f, v)| (f, v.strip_prefix(' ').unwrap_or(v)))
+                .unwrap_or((l, ""));
+            match field {
+                "id" => cur.id = Some(value.to_string()),
+                "event" => cur.event = Some(value.to_string()),
+                "data" => {
+                    if !cur.data.is_empty() {
+                        cur.data.push('\n');
+                    }
+                    cur.data.push_str(value);
+                }
+                _ => {}
+            }
+        }
+    }
+}

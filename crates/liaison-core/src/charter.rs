@@ -1,0 +1,417 @@
+//! The charter: who is in the cell, who acts for whom, and the cell's settings.
+
+use crate::time::Duration;
+use crate::{OperatorName, PartyId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// Limits on the charter itself, so a hostile file cannot exhaust the server.
+pub const MAX_PARTIES: usize = 32;
+pub const MAX_OPERATORS: usize = 10_000;
+pub const MAX_NAME_LEN: usize = 200;
+pub const MAX_ID_LEN: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyRole {
+    Member,
+    Supervisor,
+    Observer,
+}
+
+impl PartyRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyRole::Member => "member",
+            PartyRole::Supervisor => "supervisor",
+            PartyRole::Observer => "observer",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorRole {
+    Liaison,
+    Analyst,
+    Supervisor,
+    Observer,
+    Admin,
+}
+
+impl OperatorRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperatorRole::Liaison => "liaison",
+            OperatorRole::Analyst => "analyst",
+            OperatorRole::Supervisor => "supervisor",
+            OperatorRole::Observer => "observer",
+            OperatorRole::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for OperatorRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for PartyRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Message and acknowledgement precedence, most urgent first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precedence {
+    Flash,
+    Immediate,
+    Priority,
+    Routine,
+}
+
+impl Precedence {
+    pub const ALL: [Precedence; 4] = [
+        Precedence::Flash,
+        Precedence::Immediate,
+        Precedence::Priority,
+        Precedence::Routine,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precedence::Flash => "flash",
+            Precedence::Immediate => "immediate",
+            Precedence::Priority => "priority",
+            Precedence::Routine => "routine",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub id: PartyId,
+    pub name: String,
+    pub role: PartyRole,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorSpec {
+    pub name: OperatorName,
+    pub party: PartyId,
+    pub role: OperatorRole,
+}
+
+/// Acknowledgement deadlines by precedence. A deadline that passes unmet escalates;
+/// if it is still unmet after `second_level` more, it escalates again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadlines {
+    pub flash: Duration,
+    pub immediate: Duration,
+    pub priority: Duration,
+    pub routine: Duration,
+    /// Delay after the first escalation before the second, higher one.
+    pub second_level: Duration,
+}
+
+impl Deadlines {
+    pub fn for_precedence(&self, p: Precedence) -> Duration {
+        match p {
+            Precedence::Flash => self.flash,
+            Precedence::Immediate => self.immediate,
+            Precedence::Priority => self.priority,
+            Precedence::Routine => self.routine,
+        }
+    }
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            flash: Duration::from_mins(10),
+            immediate: Duration::from_mins(30),
+            priority: Duration::from_hours(3),
+            routine: Duration::from_hours(6),
+            second_level: Duration::from_mins(30),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub deadlines: Deadlines,
+    /// Minimum notice before military activity, by activity kind (e.g. `air_strike`).
+    pub lead_times: BTreeMap<String, Duration>,
+    /// TLP 2.0 marking given to intelligence submitted without one.
+    pub default_tlp: String,
+    /// A party whose clients are all silent this long is shown as unreachable.
+    pub heartbeat_timeout: Duration,
+    /// Protected sites must be re-confirmed this often.
+    pub site_reconfirm: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let lead_times = [
+            ("air_strike", Duration::from_hours(1)),
+            ("air_patrol", Duration::from_mins(30)),
+            ("uav_flight", Duration::from_mins(30)),
+            ("artillery", Duration::from_hours(1)),
+            ("ground_movement", Duration::from_hours(2)),
+            ("exercise", Duration::from_hours(72)),
+            ("demining", Duration::from_hours(24)),
+            ("humanitarian_convoy", Duration::from_hours(48)),
+            ("other", Duration::from_hours(1)),
+        ]
+        .into_iter()
+        .map(|(k, d)| (k.to_string(), d))
+        .collect();
+        Settings {
+            deadlines: Deadlines::default(),
+            lead_times,
+            default_tlp: "amber".into(),
+            heartbeat_timeout: Duration::from_mins(5),
+            site_reconfirm: Duration::from_hours(24 * 30),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charter {
+    pub name: String,
+    pub parties: Vec<Party>,
+    pub operators: Vec<OperatorSpec>,
+    pub settings: Settings,
+}
+
+/// A charter problem, naming the field it is about (e.g. `operators[2].party`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct CharterError {
+    pub field: String,
+    pub message: String,
+}
+
+fn err(field: impl Into<String>, message: impl Into<String>) -> CharterError {
+    CharterError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Ids are lowercase ASCII letters, digits, `-` and `_`, starting with a letter, so they
+/// are safe in URLs (`/taxii2/<party-id>/`), file names and log entries.
+pub fn check_id(field: &str, id: &str) -> Result<(), CharterError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.as_bytes()[0].is_ascii_lowercase()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            field,
+            format!(
+                "{id:?} is not a valid id: use 1-{MAX_ID_LEN} lowercase letters, digits, '-' or '_', starting with a letter"
+            ),
+        ))
+    }
+}
+
+impl Charter {
+    /// Checks the rules a charter must satisfy before a cell can be created from it.
+    pub fn validate(&self) -> Result<(), CharterError> {
+        if self.name.trim().is_empty() || self.name.len() > MAX_NAME_LEN {
+            return Err(err("name", format!("must be 1-{MAX_NAME_LEN} characters")));
+        }
+        if self.parties.len() > MAX_PARTIES {
+            return Err(err("parties", format!("at most {MAX_PARTIES} parties")));
+        }
+        let mut ids = BTreeSet::new();
+        for (i, p) in self.parties.iter().enumerate() {
+            check_id(&format!("parties[{i}].id"), &p.id)?;
+            if !ids.insert(p.id.as_str()) {
+                return Err(err(
+                    format!("parties[{i}].id"),
+                    format!("duplicate party id {:?}", p.id),
+                ));
+            }
+            if p.name.trim().is_empty() || p.name.len() > MAX_NAME_LEN {
+                return Err(err(
+                    format!("parties[{i}].name"),
+                    format!("must be 1-{MAX_NAME_LEN} characters"),
+                ));
+            }
+        }
+        let supervisors = self
+            .parties
+            .iter()
+            .filter(|p| p.role == PartyRole::Supervisor)
+            .count();
+        if supervisors != 1 {
+            return Err(err(
+                "parties",
+                format!("exactly one party must have role \"supervisor\", found {supervisors}"),
+            ));
+        }
+        let members = self
+            .parties
+            .iter()
+            .filter(|p| p.role == PartyRole::Member)
+            .count();
+        if members < 2 {
+            return Err(err(
+                "parties",
+                format!("at least two parties must have role \"member\", found {members}"),
+            ));
+        }
+        if self.operators.len() > MAX_OPERATORS {
+            return Err(err(
+                "operators",
+                format!("at most {MAX_OPERATORS} operators"),
+            ));
+        }
+        let mut names = BTreeSet::new();
+        for (i, o) in self.operators.iter().enumerate() {
+            check_id(&format!("operators[{i}].name"), &o.name)?;
+            if !names.insert(o.name.as_str()) {
+                return Err(err(
+                    format!("operators[{i}].name"),
+                    format!("duplicate operator name {:?}", o.name),
+                ));
+            }
+            let party = self.party(&o.party).ok_or_else(|| {
+                err(
+                    format!("operators[{i}].party"),
+                    format!("unknown party {:?}", o.party),
+                )
+            })?;
+            check_role_fits(party.role, o.role)
+                .map_err(|m| err(format!("operators[{i}].role"), m))?;
+        }
+        if !self.operators.iter().any(|o| {
+            o.role == OperatorRole::Supervisor
+                && self
+                    .party(&o.party)
+                    .is_some_and(|p| p.role == PartyRole::Supervisor)
+        }) {
+            return Err(err(
+                "operators",
+                "the supervising party needs at least one operator with role \"supervisor\" to approve the charter",
+            ));
+        }
+        let d = &self.settings.deadlines;
+        if !(d.flash <= d.immediate && d.immediate <= d.priority && d.priority <= d.routine) {
+            return Err(err(
+                "deadlines",
+                "deadlines must not shrink as precedence falls (flash <= immediate <= priority <= routine)",
+            ));
+        }
+        for (k, v) in &self.settings.lead_times {
+            if v.micros() < 0 {
+                return Err(err(format!("lead_times.{k}"), "must not be negative"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn party(&self, id: &str) -> Option<&Party> {
+        self.parties.iter().find(|p| p.id == id)
+    }
+
+    pub fn supervisor(&self) -> Option<&Party> {
+        self.parties
+            .iter()
+            .find(|p| p.role == PartyRole::Supervisor)
+    }
+}
+
+/// Which operator roles a party of a given role may staff.
+pub fn check_role_fits(party: PartyRole, role: OperatorRole) -> Result<(), String> {
+    let ok = match role {
+        OperatorRole::Supervisor => party == PartyRole::Supervisor,
+        OperatorRole::Observer => party == PartyRole::Observer,
+        OperatorRole::Liaison | OperatorRole::Analyst => party != PartyRole::Observer,
+        OperatorRole::Admin => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "role \"{role}\" is not available to a party with role \"{party}\""
+        ))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn golan() -> Charter {
+        let party = |id: &str, name: &str, role| Party {
+            id: id.into(),
+            name: name.into(),
+            role,
+        };
+        let op = |name: &str, party: &str, role| OperatorSpec {
+            name: name.into(),
+            party: party.into(),
+            role,
+        };
+        Charter {
+            name: "Golan joint communication cell".into(),
+            parties: vec![
+                party("il", "Israel", PartyRole::Member),
+                party("sy", "Syria", PartyRole::Member),
+                party("us", "United States", PartyRole::Supervisor),
+                party("undof", "UNDOF", PartyRole::Observer),
+            ],
+            operators: vec![
+                op("il-liaison", "il", OperatorRole::Liaison),
+                op("sy-liaison", "sy", OperatorRole::Liaison),
+                op("us-supervisor", "us", OperatorRole::Supervisor),
+                op("undof-observer", "undof", OperatorRole::Observer),
+                op("us-admin", "us", OperatorRole::Admin),
+            ],
+            settings: Settings::default(),
+        }
+    }
+
+    #[test]
+    fn golan_is_valid() {
+        assert_eq!(golan().validate(), Ok(()));
+    }
+
+    #[test]
+    fn two_supervisors_are_refused() {
+        let mut c = golan();
+        c.parties[0].role = PartyRole::Supervisor;
+        assert_eq!(
+            c.validate().map_err(|e| e.field),
+            Err("parties".to_string())
+        );
+    }
+
+    #[test]
+    fn operator_of_unknown_party_names_the_field() {
+        let mut c = golan();
+        c.operators[1].party = "xx".into();
+        let e = c.validate().err();
+        assert_eq!(e.map(|e| e.field), Some("operators[1].party".to_string()));
+    }
+
+    #[test]
+    fn member_cannot_hold_supervisor_role() {
+        let mut c = golan();
+        c.operators[0].role = OperatorRole::Supervisor;
+        assert_eq!(
+            c.validate().map_err(|e| e.field),
+            Err("operators[0].role".to_string())
+        );
+    }
+}

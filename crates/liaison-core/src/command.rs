@@ -1,0 +1,628 @@
+//! Commands and the decision function: the only place rules about who may do what, and
+//! in which state of the cell, are written down.
+
+use crate::charter::{
+    Charter, OperatorRole, OperatorSpec, PartyRole, Precedence, check_id, check_role_fits,
+};
+use crate::error::DomainError;
+use crate::event::{Audience, EventBody};
+use crate::hotline::AttachmentRef;
+use crate::incident::{Category, Outcome, Place, TimePrecision};
+use crate::state::{CellStatus, State};
+use crate::time::Duration;
+use crate::time::Timestamp;
+use crate::{OperatorName, PartyId};
+use std::collections::BTreeSet;
+
+/// Who is issuing a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    Operator {
+        name: OperatorName,
+        party: PartyId,
+        role: OperatorRole,
+        party_role: PartyRole,
+    },
+    /// The cell itself: bootstrap from a charter file, deadlines firing.
+    System,
+}
+
+impl Actor {
+    pub fn of(state: &State, name: &str) -> Option<Actor> {
+        let op = state.operator(name)?;
+        if !op.active {
+            return None;
+        }
+        let party_role = state.party_role(&op.spec.party)?;
+        Some(Actor::Operator {
+            name: op.spec.name.clone(),
+            party: op.spec.party.clone(),
+            role: op.spec.role,
+            party_role,
+        })
+    }
+
+    pub fn party(&self) -> Option<&str> {
+        match self {
+            Actor::Operator { party, .. } => Some(party),
+            Actor::System => None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Actor::Operator { name, .. } => name,
+            Actor::System => crate::event::SYSTEM_OPERATOR,
+        }
+    }
+
+    pub fn is_supervisor(&self) -> bool {
+        matches!(
+            self,
+            Actor::Operator {
+                role: OperatorRole::Supervisor,
+                party_role: PartyRole::Supervisor,
+                ..
+            }
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Creates the cell from a validated charter; only the system may do this, once.
+    CreateCell {
+        charter: Charter,
+        log_vkey: String,
+        token_hashes: Vec<(OperatorName, String)>,
+    },
+    ApproveCell,
+    SuspendCell {
+        reason: String,
+    },
+    ResumeCell,
+    AddOperator {
+        spec: OperatorSpec,
+        token_hash: String,
+    },
+    DisableOperator {
+        name: OperatorName,
+    },
+    EnableOperator {
+        name: OperatorName,
+    },
+    RotateToken {
+        name: OperatorName,
+        token_hash: String,
+    },
+    SendMessage {
+        to: BTreeSet<PartyId>,
+        precedence: Precedence,
+        subject: String,
+        body: String,
+        language: String,
+        emergency: bool,
+        test: bool,
+        attachments: Vec<AttachmentRef>,
+    },
+    MarkDelivered {
+        message: u64,
+    },
+    MarkRead {
+        message: u64,
+    },
+    AcknowledgeMessage {
+        message: u64,
+        reply: Option<String>,
+    },
+    TranslateMessage {
+        message: u64,
+        language: String,
+        text: String,
+    },
+    CloseEmergency {
+        message: u64,
+        reason: String,
+    },
+    /// The cell's clock: escalate every obligation whose deadline has passed.
+    EscalateDue {
+        limit: usize,
+    },
+    ReportIncident {
+        category: Category,
+        precedence: Precedence,
+        occurred_at: Timestamp,
+        precision: TimePrecision,
+        place: Place,
+        description: String,
+        attributed_to: Option<PartyId>,
+        links: Vec<String>,
+        attachments: Vec<AttachmentRef>,
+    },
+    AcknowledgeIncident {
+        incident: u64,
+    },
+    SubmitAccount {
+        incident: u64,
+        text: String,
+        disowned: bool,
+        answers: Option<u32>,
+        attachments: Vec<AttachmentRef>,
+    },
+    RequestInformation {
+        incident: u64,
+        party: PartyId,
+        question: String,
+        within: Duration,
+    },
+    RecordFinding {
+        incident: u64,
+        text: String,
+    },
+    CloseIncident {
+        incident: u64,
+        outcome: Outcome,
+        measures: String,
+    },
+}
+
+impl Command {
+    /// Charter business is all a cell accepts while pending approval or suspended.
+    pub fn is_charter_business(&self) -> bool {
+        matches!(
+            self,
+            Command::CreateCell { .. }
+                | Command::ApproveCell
+                | Command::SuspendCell { .. }
+                | Command::ResumeCell
+                | Command::AddOperator { .. }
+                | Command::DisableOperator { .. }
+                | Command::EnableOperator { .. }
+                | Command::RotateToken { .. }
+        )
+    }
+}
+
+/// An event before it has a sequence number, a time and an author.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Draft {
+    pub audience: Audience,
+    pub concerns: BTreeSet<PartyId>,
+    pub body: EventBody,
+}
+
+impl Draft {
+    pub fn everyone(body: EventBody) -> Draft {
+        Draft {
+            audience: Audience::Everyone,
+            concerns: BTreeSet::new(),
+            body,
+        }
+    }
+
+    /// An event for the given parties; the supervising party is always added.
+    pub fn to_parties<'a>(
+        state: &State,
+        parties: impl IntoIterator<Item = &'a String>,
+        body: EventBody,
+    ) -> Draft {
+        let mut set: BTreeSet<PartyId> = parties.into_iter().cloned().collect();
+        let concerns = set.clone();
+        if let Some(s) = state.supervisor_party() {
+            set.insert(s.clone());
+        }
+        Draft {
+            audience: Audience::Parties(set),
+            concerns,
+            body,
+        }
+    }
+}
+
+/// Refuses anything but charter business while the cell is not active.
+pub fn require_active(state: &State) -> Result<(), DomainError> {
+    match state.cell.as_ref().map(|c| c.status) {
+        None => Err(DomainError::NoCell),
+        Some(CellStatus::PendingApproval) => Err(DomainError::CellPendingApproval),
+        Some(CellStatus::Suspended) => Err(DomainError::CellSuspended),
+        Some(CellStatus::Active) => Ok(()),
+    }
+}
+
+/// Decides a command against the state at time `now`. Pure: the same inputs give the
+/// same drafts. Nothing is written when this returns an error.
+pub fn decide(
+    state: &State,
+    actor: &Actor,
+    command: &Command,
+    now: Timestamp,
+) -> Result<Vec<Draft>, DomainError> {
+    if !command.is_charter_business() {
+        require_active(state)?;
+    }
+    match command {
+        Command::CreateCell {
+            charter,
+            log_vkey,
+            token_hashes,
+        } => {
+            if actor != &Actor::System {
+                return Err(DomainError::forbidden("only `liaison init` creates a cell"));
+            }
+            if state.cell.is_some() {
+                return Err(DomainError::AlreadyExists(
+                    "this data directory already holds a cell".into(),
+                ));
+            }
+            charter
+                .validate()
+                .map_err(|e| DomainError::invalid(e.field, e.message))?;
+            let mut drafts = vec![Draft::everyone(EventBody::CellCreated {
+                charter: Charter {
+                    operators: Vec::new(),
+                    ..charter.clone()
+                },
+                log_vkey: log_vkey.clone(),
+            })];
+            let supervisor = charter
+                .supervisor()
+                .map(|p| p.id.clone())
+                .unwrap_or_default();
+            for spec in &charter.operators {
+                let hash = token_hashes
+                    .iter()
+                    .find(|(n, _)| n == &spec.name)
+                    .map(|(_, h)| h.clone())
+                    .ok_or_else(|| {
+                        DomainError::invalid("operators", format!("no token for {}", spec.name))
+                    })?;
+                let mut audience: BTreeSet<PartyId> = [spec.party.clone()].into();
+                audience.insert(supervisor.clone());
+                drafts.push(Draft {
+                    audience: Audience::Parties(audience),
+                    concerns: [spec.party.clone()].into(),
+                    body: EventBody::OperatorAdded {
+                        operator: spec.clone(),
+                        token_hash: hash,
+                    },
+                });
+            }
+            Ok(drafts)
+        }
+        Command::ApproveCell => {
+            require_supervisor(actor, "approve the charter")?;
+            match state.cell.as_ref().map(|c| c.status) {
+                Some(CellStatus::PendingApproval) => {
+                    Ok(vec![Draft::everyone(EventBody::CellApproved {})])
+                }
+                Some(s) => Err(DomainError::InvalidState(format!(
+                    "the cell is already {}",
+                    s.as_str()
+                ))),
+                None => Err(DomainError::NoCell),
+            }
+        }
+        Command::SuspendCell { reason } => {
+            require_supervisor(actor, "suspend the cell")?;
+            check_text("reason", reason, 2000)?;
+            match state.cell.as_ref().map(|c| c.status) {
+                Some(CellStatus::Active) => Ok(vec![Draft::everyone(EventBody::CellSuspended {
+                    reason: reason.clone(),
+                })]),
+                Some(s) => Err(DomainError::InvalidState(format!(
+                    "only an active cell can be suspended; it is {}",
+                    s.as_str()
+                ))),
+                None => Err(DomainError::NoCell),
+            }
+        }
+        Command::ResumeCell => {
+            require_supervisor(actor, "resume the cell")?;
+            match state.cell.as_ref().map(|c| c.status) {
+                Some(CellStatus::Suspended) => Ok(vec![Draft::everyone(EventBody::CellResumed {})]),
+                Some(s) => Err(DomainError::InvalidState(format!(
+                    "only a suspended cell can be resumed; it is {}",
+                    s.as_str()
+                ))),
+                None => Err(DomainError::NoCell),
+            }
+        }
+        Command::AddOperator { spec, token_hash } => {
+            let charter = state.charter().ok_or(DomainError::NoCell)?;
+            require_admin_of(actor, &spec.party)?;
+            check_id("name", &spec.name).map_err(|e| DomainError::invalid(e.field, e.message))?;
+            if state.operator(&spec.name).is_some() {
+                return Err(DomainError::AlreadyExists(format!(
+                    "operator {:?} already exists",
+                    spec.name
+                )));
+            }
+            let party = charter.party(&spec.party).ok_or_else(|| {
+                DomainError::invalid("party", format!("unknown party {:?}", spec.party))
+            })?;
+            check_role_fits(party.role, spec.role).map_err(|m| DomainError::invalid("role", m))?;
+            if state.operators.len() >= crate::charter::MAX_OPERATORS {
+                return Err(DomainError::InvalidState(
+                    "the cell has reached its operator limit".into(),
+                ));
+            }
+            Ok(vec![Draft::to_parties(
+                state,
+                [&spec.party],
+                EventBody::OperatorAdded {
+                    operator: spec.clone(),
+                    token_hash: token_hash.clone(),
+                },
+            )])
+        }
+        Command::DisableOperator { name } | Command::EnableOperator { name } => {
+            let op = state
+                .operator(name)
+                .ok_or_else(|| DomainError::not_found(format!("operator {name:?}")))?;
+            require_admin_of(actor, &op.spec.party)?;
+            let disable = matches!(command, Command::DisableOperator { .. });
+            if let Actor::Operator { name: me, .. } = actor
+                && me == name
+                && disable
+            {
+                return Err(DomainError::InvalidState(
+                    "an operator cannot disable itself".into(),
+                ));
+            }
+            if disable && !op.active {
+                return Err(DomainError::InvalidState(format!(
+                    "operator {name:?} is already disabled"
+                )));
+            }
+            if !disable && op.active {
+                return Err(DomainError::InvalidState(format!(
+                    "operator {name:?} is already enabled"
+                )));
+            }
+            let body = if disable {
+                EventBody::OperatorDisabled { name: name.clone() }
+            } else {
+                EventBody::OperatorEnabled { name: name.clone() }
+            };
+            Ok(vec![Draft::to_parties(state, [&op.spec.party], body)])
+        }
+        Command::RotateToken { name, token_hash } => {
+            let op = state
+                .operator(name)
+                .ok_or_else(|| DomainError::not_found(format!("operator {name:?}")))?;
+            let own = matches!(actor, Actor::Operator { name: me, .. } if me == name);
+            if !own {
+                require_admin_of(actor, &op.spec.party)?;
+            }
+            Ok(vec![Draft::to_parties(
+                state,
+                [&op.spec.party],
+                EventBody::OperatorTokenRotated {
+                    name: name.clone(),
+                    token_hash: token_hash.clone(),
+                },
+            )])
+        }
+        other => crate::ops::decide(state, actor, other, now),
+    }
+}
+
+pub(crate) fn require_supervisor(actor: &Actor, what: &str) -> Result<(), DomainError> {
+    if actor.is_supervisor() {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(format!(
+            "only an operator of the supervising party with role supervisor may {what}"
+        )))
+    }
+}
+
+/// Admins manage their own party's operators; the supervising party's admins and
+/// supervisors manage everyone's.
+fn require_admin_of(actor: &Actor, party: &str) -> Result<(), DomainError> {
+    match actor {
+        Actor::System => Ok(()),
+        Actor::Operator {
+            role,
+            party: mine,
+            party_role,
+            ..
+        } => {
+            let supervising = *party_role == PartyRole::Supervisor
+                && matches!(role, OperatorRole::Admin | OperatorRole::Supervisor);
+            if supervising || (*role == OperatorRole::Admin && mine == party) {
+                Ok(())
+            } else {
+                Err(DomainError::forbidden(format!(
+                    "managing operators of party {party:?} needs an admin of that party or of the supervising party"
+                )))
+            }
+        }
+    }
+}
+
+/// Checks free text against a length limit; the limit is in bytes of UTF-8.
+pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), DomainError> {
+    if text.len() > max {
+        return Err(DomainError::invalid(field, format!("at most {max} bytes")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charter::tests::golan;
+    use crate::event::{Author, Event};
+    use std::sync::Arc;
+
+    pub fn run(state: &mut State, actor: &Actor, cmd: Command) -> Result<(), DomainError> {
+        let now = Timestamp::from_secs(1_800_000_000);
+        let drafts = decide(state, actor, &cmd, now)?;
+        for d in drafts {
+            let author = match actor {
+                Actor::System => Author::system(),
+                Actor::Operator { name, party, .. } => Author {
+                    operator: name.clone(),
+                    party: party.clone(),
+                },
+            };
+            let ev = Event {
+                seq: state.next_seq(),
+                at: now,
+                author,
+                concerns: d.concerns,
+                audience: d.audience,
+                body: d.body,
+                signature: None,
+            };
+            state.apply(Arc::new(ev));
+        }
+        Ok(())
+    }
+
+    fn created() -> State {
+        let mut s = State::new();
+        let charter = golan();
+        let tokens = charter
+            .operators
+            .iter()
+            .map(|o| (o.name.clone(), format!("hash-{}", o.name)))
+            .collect();
+        run(
+            &mut s,
+            &Actor::System,
+            Command::CreateCell {
+                charter,
+                log_vkey: "k".into(),
+                token_hashes: tokens,
+            },
+        )
+        .expect("create");
+        s
+    }
+
+    fn actor(s: &State, name: &str) -> Actor {
+        Actor::of(s, name).expect("operator exists")
+    }
+
+    #[test]
+    fn cell_starts_pending_and_only_supervisor_approves() {
+        let mut s = created();
+        assert_eq!(
+            s.cell.as_ref().map(|c| c.status),
+            Some(CellStatus::PendingApproval)
+        );
+        let il = actor(&s, "il-liaison");
+        assert_eq!(
+            run(&mut s, &il, Command::ApproveCell).map_err(|e| e.code()),
+            Err("forbidden")
+        );
+        let admin = actor(&s, "us-admin");
+        assert_eq!(
+            run(&mut s, &admin, Command::ApproveCell).map_err(|e| e.code()),
+            Err("forbidden")
+        );
+        let us = actor(&s, "us-supervisor");
+        let before = s.next_seq();
+        run(&mut s, &us, Command::ApproveCell).expect("approve");
+        assert_eq!(s.next_seq(), before + 1);
+        assert_eq!(s.cell.as_ref().map(|c| c.status), Some(CellStatus::Active));
+        assert_eq!(
+            run(&mut s, &us, Command::ApproveCell).map_err(|e| e.code()),
+            Err("invalid_state")
+        );
+    }
+
+    #[test]
+    fn suspend_and_resume() {
+        let mut s = created();
+        let us = actor(&s, "us-supervisor");
+        assert_eq!(
+            run(&mut s, &us, Command::ResumeCell).map_err(|e| e.code()),
+            Err("invalid_state")
+        );
+        run(&mut s, &us, Command::ApproveCell).expect("approve");
+        run(
+            &mut s,
+            &us,
+            Command::SuspendCell {
+                reason: "review".into(),
+            },
+        )
+        .expect("suspend");
+        assert_eq!(
+            s.cell.as_ref().map(|c| c.status),
+            Some(CellStatus::Suspended)
+        );
+        run(&mut s, &us, Command::ResumeCell).expect("resume");
+        assert_eq!(s.cell.as_ref().map(|c| c.status), Some(CellStatus::Active));
+    }
+
+    #[test]
+    fn operator_tokens_rotate_and_old_hash_stops_working() {
+        let mut s = created();
+        assert!(s.operator_by_token_hash("hash-il-liaison").is_some());
+        let il = actor(&s, "il-liaison");
+        run(
+            &mut s,
+            &il,
+            Command::RotateToken {
+                name: "il-liaison".into(),
+                token_hash: "new".into(),
+            },
+        )
+        .expect("rotate");
+        assert!(s.operator_by_token_hash("hash-il-liaison").is_none());
+        assert_eq!(
+            s.operator_by_token_hash("new")
+                .map(|o| o.spec.name.as_str()),
+            Some("il-liaison")
+        );
+        let sy = actor(&s, "sy-liaison");
+        let r = run(
+            &mut s,
+            &sy,
+            Command::RotateToken {
+                name: "il-liaison".into(),
+                token_hash: "x".into(),
+            },
+        );
+        assert_eq!(r.map_err(|e| e.code()), Err("forbidden"));
+    }
+
+    #[test]
+    fn disabled_operator_is_no_actor() {
+        let mut s = created();
+        let admin = actor(&s, "us-admin");
+        run(
+            &mut s,
+            &admin,
+            Command::DisableOperator {
+                name: "sy-liaison".into(),
+            },
+        )
+        .expect("disable");
+        assert!(Actor::of(&s, "sy-liaison").is_none());
+        run(
+            &mut s,
+            &admin,
+            Command::EnableOperator {
+                name: "sy-liaison".into(),
+            },
+        )
+        .expect("enable");
+        assert!(Actor::of(&s, "sy-liaison").is_some());
+    }
+
+    #[test]
+    fn operator_events_are_visible_only_to_own_party_and_supervisor() {
+        let s = created();
+        let added = s.events.iter().find(|e| matches!(&e.body, EventBody::OperatorAdded { operator, .. } if operator.name == "il-liaison"));
+        let added = added.expect("event");
+        assert!(added.audience.includes("il"));
+        assert!(added.audience.includes("us"));
+        assert!(!added.audience.includes("sy"));
+        assert!(!added.audience.includes("undof"));
+    }
+}

@@ -1,0 +1,78 @@
+//! Why the core refused a command. Each variant has a stable snake_case code; the wire
+//! crate maps the [`ErrorClass`] to an HTTP status.
+
+/// Broad class of a refusal, used by the edges to choose a status code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The actor may not do this (HTTP 403).
+    Forbidden,
+    /// The thing does not exist or is not visible to the actor (HTTP 404).
+    NotFound,
+    /// The command conflicts with the current state (HTTP 409).
+    Conflict,
+    /// The command's content is invalid (HTTP 422).
+    Invalid,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("the cell is pending the supervisor's approval: only charter business is accepted")]
+    CellPendingApproval,
+    #[error("the cell is suspended by the supervisor: only charter business is accepted")]
+    CellSuspended,
+    #[error("no cell exists yet")]
+    NoCell,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+}
+
+impl DomainError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            DomainError::CellPendingApproval => "cell_pending_approval",
+            DomainError::CellSuspended => "cell_suspended",
+            DomainError::NoCell => "no_cell",
+            DomainError::Forbidden(_) => "forbidden",
+            DomainError::NotFound { .. } => "not_found",
+            DomainError::InvalidState(_) => "invalid_state",
+            DomainError::AlreadyExists(_) => "already_exists",
+            DomainError::Invalid { .. } => "invalid_input",
+        }
+    }
+
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            DomainError::Forbidden(_) => ErrorClass::Forbidden,
+            DomainError::NotFound { .. } => ErrorClass::NotFound,
+            DomainError::CellPendingApproval
+            | DomainError::CellSuspended
+            | DomainError::NoCell
+            | DomainError::InvalidState(_)
+            | DomainError::AlreadyExists(_) => ErrorClass::Conflict,
+            DomainError::Invalid { .. } => ErrorClass::Invalid,
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DomainError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        DomainError::Forbidden(message.into())
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        DomainError::NotFound { what: what.into() }
+    }
+}

@@ -1,0 +1,235 @@
+//! Events: immutable facts with an author, a time, the parties they concern and the
+//! parties entitled to read them.
+
+use crate::charter::{Charter, OperatorSpec, Precedence};
+use crate::deadline::Duty;
+use crate::hotline::AttachmentRef;
+use crate::incident::{Category, Outcome, Place, TimePrecision};
+use crate::time::{Duration, Timestamp};
+use crate::{OperatorName, PartyId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The operator name used for events the cell itself records (escalations, expiries).
+pub const SYSTEM_OPERATOR: &str = "liaison";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub operator: OperatorName,
+    /// Empty for the cell itself.
+    pub party: PartyId,
+}
+
+impl Author {
+    pub fn system() -> Self {
+        Author {
+            operator: SYSTEM_OPERATOR.into(),
+            party: String::new(),
+        }
+    }
+}
+
+/// Who may read an event. The supervising party reads everything whatever the audience.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// Every party of the cell, observers included.
+    Everyone,
+    /// Only these parties (the supervisor is added when the event is drafted).
+    Parties(BTreeSet<PartyId>),
+}
+
+impl Audience {
+    pub fn includes(&self, party: &str) -> bool {
+        match self {
+            Audience::Everyone => true,
+            Audience::Parties(p) => p.contains(party),
+        }
+    }
+
+    /// The canonical list written into the log entry: `["*"]` for everyone, else the
+    /// sorted party ids.
+    pub fn to_list(&self) -> Vec<String> {
+        match self {
+            Audience::Everyone => vec!["*".into()],
+            Audience::Parties(p) => p.iter().cloned().collect(),
+        }
+    }
+}
+
+/// What happened. Each variant's snake_case name is its `kind` in the record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventBody {
+    CellCreated {
+        charter: Charter,
+        log_vkey: String,
+    },
+    CellApproved {},
+    CellSuspended {
+        reason: String,
+    },
+    CellResumed {},
+    OperatorAdded {
+        operator: OperatorSpec,
+        token_hash: String,
+    },
+    OperatorDisabled {
+        name: OperatorName,
+    },
+    OperatorEnabled {
+        name: OperatorName,
+    },
+    OperatorTokenRotated {
+        name: OperatorName,
+        token_hash: String,
+    },
+    OperatorKeyRegistered {
+        name: OperatorName,
+        public_key: String,
+        key_id: String,
+    },
+    OperatorKeyRevoked {
+        name: OperatorName,
+        key_id: String,
+    },
+    MessageSent {
+        channel: String,
+        channel_seq: u64,
+        to: BTreeSet<PartyId>,
+        precedence: Precedence,
+        subject: String,
+        body: String,
+        language: String,
+        emergency: bool,
+        test: bool,
+        attachments: Vec<AttachmentRef>,
+    },
+    MessageDelivered {
+        message: u64,
+        party: PartyId,
+    },
+    MessageRead {
+        message: u64,
+        party: PartyId,
+    },
+    MessageAcknowledged {
+        message: u64,
+        party: PartyId,
+        reply: Option<String>,
+    },
+    MessageTranslated {
+        message: u64,
+        language: String,
+        text: String,
+    },
+    EmergencyClosed {
+        message: u64,
+        reason: String,
+    },
+    /// A deadline passed unmet; `level` 1 is the first escalation, 2 the second.
+    Escalated {
+        duty: Duty,
+        subject: String,
+        party: PartyId,
+        level: u8,
+        due_at: Timestamp,
+    },
+    IncidentReported {
+        category: Category,
+        precedence: Precedence,
+        occurred_at: Timestamp,
+        precision: TimePrecision,
+        place: Place,
+        description: String,
+        attributed_to: Option<PartyId>,
+        links: Vec<String>,
+        attachments: Vec<AttachmentRef>,
+    },
+    IncidentAcknowledged {
+        incident: u64,
+    },
+    IncidentAccount {
+        incident: u64,
+        text: String,
+        disowned: bool,
+        answers: Option<u32>,
+        attachments: Vec<AttachmentRef>,
+    },
+    InformationRequested {
+        incident: u64,
+        party: PartyId,
+        question: String,
+        within: Duration,
+    },
+    FindingRecorded {
+        incident: u64,
+        text: String,
+    },
+    IncidentClosed {
+        incident: u64,
+        outcome: Outcome,
+        measures: String,
+    },
+}
+
+impl EventBody {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::CellCreated { .. } => "cell_created",
+            EventBody::CellApproved {} => "cell_approved",
+            EventBody::CellSuspended { .. } => "cell_suspended",
+            EventBody::CellResumed {} => "cell_resumed",
+            EventBody::OperatorAdded { .. } => "operator_added",
+            EventBody::OperatorDisabled { .. } => "operator_disabled",
+            EventBody::OperatorEnabled { .. } => "operator_enabled",
+            EventBody::OperatorTokenRotated { .. } => "operator_token_rotated",
+            EventBody::OperatorKeyRegistered { .. } => "operator_key_registered",
+            EventBody::OperatorKeyRevoked { .. } => "operator_key_revoked",
+            EventBody::MessageSent { .. } => "message_sent",
+            EventBody::MessageDelivered { .. } => "message_delivered",
+            EventBody::MessageRead { .. } => "message_read",
+            EventBody::MessageAcknowledged { .. } => "message_acknowledged",
+            EventBody::MessageTranslated { .. } => "message_translated",
+            EventBody::EmergencyClosed { .. } => "emergency_closed",
+            EventBody::Escalated { .. } => "escalated",
+            EventBody::IncidentReported { .. } => "incident_reported",
+            EventBody::IncidentAcknowledged { .. } => "incident_acknowledged",
+            EventBody::IncidentAccount { .. } => "incident_account",
+            EventBody::InformationRequested { .. } => "information_requested",
+            EventBody::FindingRecorded { .. } => "finding_recorded",
+            EventBody::IncidentClosed { .. } => "incident_closed",
+        }
+    }
+}
+
+/// An author's Ed25519 signature over what they submitted, checked before the event
+/// was appended and kept in the record so authorship can be proven later.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorSignature {
+    /// The signed-note style key id (8 hex digits) of the operator's registered key.
+    pub key_id: String,
+    /// Base64 Ed25519 signature over the submission signing message.
+    pub signature: String,
+    /// Hex SHA-256 of the exact request body the author signed.
+    pub body_sha256: String,
+}
+
+/// A committed event. `seq` is its gapless position in the record, starting at 0.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub author: Author,
+    pub concerns: BTreeSet<PartyId>,
+    pub audience: Audience,
+    pub body: EventBody,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<AuthorSignature>,
+}
+
+impl Event {
+    pub fn kind(&self) -> &'static str {
+        self.body.kind()
+    }
+}

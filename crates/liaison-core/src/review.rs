@@ -1,0 +1,175 @@
+//! Periodic review, in the manner of the incidents-at-sea annual reviews and the UN
+//! observers' reports: what happened in a period, what is still open, who missed which
+//! deadline and how fast each party acknowledges. Computed only over what the reader
+//! may see.
+
+use crate::PartyId;
+use crate::state::State;
+use crate::time::{Duration, Timestamp};
+use crate::visibility::{Viewer, can_see};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AckStats {
+    pub count: usize,
+    pub p50: Duration,
+    pub p90: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenIncident {
+    pub id: u64,
+    pub category: &'static str,
+    pub reporter_party: PartyId,
+    pub attributed_to: Option<PartyId>,
+    pub age: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Missed {
+    pub duty: &'static str,
+    pub subject: String,
+    pub party: PartyId,
+    pub level: u8,
+    pub due_at: Timestamp,
+    pub met_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Review {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub incidents_reported_by: BTreeMap<PartyId, usize>,
+    pub incidents_attributed_to: BTreeMap<String, usize>,
+    pub incidents_by_category: BTreeMap<&'static str, usize>,
+    pub disowned_by: BTreeMap<PartyId, usize>,
+    pub messages_sent_by: BTreeMap<PartyId, usize>,
+    pub open_incidents: Vec<OpenIncident>,
+    pub missed: Vec<Missed>,
+    pub acknowledgement_times: BTreeMap<PartyId, AckStats>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::default();
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64)).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn in_period(t: Timestamp, from: Timestamp, to: Timestamp) -> bool {
+    t >= from && t < to
+}
+
+pub fn review(
+    state: &State,
+    viewer: &Viewer,
+    from: Timestamp,
+    to: Timestamp,
+    now: Timestamp,
+) -> Review {
+    let seen = |seq: u64| {
+        state
+            .events
+            .get(seq as usize)
+            .is_some_and(|e| can_see(viewer, e))
+    };
+    let mut r = Review {
+        from,
+        to,
+        ..Review::default()
+    };
+    for i in state.incidents.values() {
+        if !seen(i.id) {
+            continue;
+        }
+        if in_period(i.reported_at, from, to) {
+            *r.incidents_reported_by
+                .entry(i.reporter_party.clone())
+                .or_default() += 1;
+            *r.incidents_attributed_to
+                .entry(i.attributed_to.clone().unwrap_or_else(|| "unknown".into()))
+                .or_default() += 1;
+            *r.incidents_by_category
+                .entry(i.category.as_str())
+                .or_default() += 1;
+            for a in i.accounts.iter().filter(|a| a.disowned) {
+                *r.disowned_by.entry(a.party.clone()).or_default() += 1;
+            }
+        }
+        if i.reported_at < to && i.closure.as_ref().is_none_or(|c| c.at >= to) {
+            r.open_incidents.push(OpenIncident {
+                id: i.id,
+                category: i.category.as_str(),
+                reporter_party: i.reporter_party.clone(),
+                attributed_to: i.attributed_to.clone(),
+                age: to.min(now).since(i.reported_at),
+            });
+        }
+    }
+    let mut times: BTreeMap<PartyId, Vec<Duration>> = BTreeMap::new();
+    for m in state.hotline.messages.values() {
+        if !seen(m.id) || !in_period(m.sent_at, from, to) {
+            continue;
+        }
+        *r.messages_sent_by.entry(m.from.clone()).or_default() += 1;
+        for (p, rs) in &m.recipients {
+            if let Some(at) = rs.acknowledged_at {
+                times
+                    .entry(p.clone())
+                    .or_default()
+                    .push(at.since(m.sent_at));
+            }
+        }
+    }
+    for o in state.obligations.all.values() {
+        let subject_seq = o
+            .key
+            .subject
+            .split('/')
+            .next()
+            .and_then(|s| s.parse::<u64>().ok());
+        if subject_seq.is_none_or(|s| !seen(s)) || o.level == 0 || !in_period(o.first_due, from, to)
+        {
+            continue;
+        }
+        r.missed.push(Missed {
+            duty: o.key.duty.as_str(),
+            subject: o.key.subject.clone(),
+            party: o.key.party.clone(),
+            level: o.level,
+            due_at: o.first_due,
+            met_at: o.met_at,
+        });
+    }
+    for (p, mut v) in times {
+        v.sort();
+        r.acknowledgement_times.insert(
+            p,
+            AckStats {
+                count: v.len(),
+                p50: percentile(&v, 50.0),
+                p90: percentile(&v, 90.0),
+                p99: percentile(&v, 99.0),
+                max: v.last().copied().unwrap_or_default(),
+            },
+        );
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<Duration> = (1..=10).map(Duration::from_secs).collect();
+        assert_eq!(percentile(&v, 50.0), Duration::from_secs(5));
+        assert_eq!(percentile(&v, 90.0), Duration::from_secs(9));
+        assert_eq!(percentile(&v, 99.0), Duration::from_secs(10));
+        assert_eq!(percentile(&[], 50.0), Duration::default());
+    }
+}

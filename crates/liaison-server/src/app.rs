@@ -1,0 +1,269 @@
+//! The server's shared state: the projection, the log, the store, the clock and the
+//! write queue; and how a data directory is created and reopened.
+
+use crate::clock::Clock;
+use crate::ledger::{Ledger, LogSigner};
+use crate::writer::{self, Decider, Outcome, WriteRequest};
+use liaison_api::ApiError;
+use liaison_api::codec::decode_event;
+use liaison_api::wire::{CredentialsFile, OperatorCredentials};
+use liaison_core::event::AuthorSignature;
+use liaison_core::{Actor, Charter, Command, DomainError, State, decide};
+use liaison_store::{MAX_READ, SqliteStore, Store};
+use parking_lot::RwLock;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::{mpsc, oneshot, watch};
+
+pub struct Shared {
+    pub state: RwLock<State>,
+    pub ledger: RwLock<Ledger>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// The number of committed events; changes wake SSE streams and watchers.
+    pub head: watch::Sender<u64>,
+    /// Set to true when the server is shutting down, so long-lived streams end.
+    pub closing: watch::Sender<bool>,
+    /// Last heartbeat per party. Kept in memory: reachability is about now, not history.
+    pub heartbeats: parking_lot::Mutex<std::collections::HashMap<String, liaison_core::Timestamp>>,
+    failed: AtomicBool,
+}
+
+impl Shared {
+    pub fn is_failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
+    }
+    pub fn mark_failed(&self) {
+        self.failed.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A handle to a running cell. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub shared: Arc<Shared>,
+    writer: mpsc::Sender<WriteRequest>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("store: {0}")]
+    Store(#[from] liaison_store::StoreError),
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Files of a data directory.
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn db(&self) -> PathBuf {
+        self.0.join("cell.db")
+    }
+    pub fn log_key(&self) -> PathBuf {
+        self.0.join("log.key")
+    }
+    pub fn credentials(&self) -> PathBuf {
+        self.0.join("credentials.json")
+    }
+}
+
+/// Hex SHA-256 of a bearer token: the only form in which tokens are kept.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new random bearer token: 256 bits from the operating system, base64url.
+pub fn new_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("lsn_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Replays the store into a fresh state and log, checking as it goes that the stored
+/// entries hash to the last signed checkpoint. A mismatch refuses to start: the
+/// server must never continue a history different from one it signed.
+pub fn rebuild(store: &dyn Store, signer: LogSigner) -> Result<(State, Ledger), OpenError> {
+    let mut state = State::new();
+    let mut ledger = Ledger::new(signer);
+    let mut from = 0u64;
+    loop {
+        let rows = store.read_events(from, MAX_READ)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            if row.seq != state.next_seq() {
+                return Err(OpenError::Corrupt(format!("event {} is missing from the store", state.next_seq())));
+            }
+            let event = decode_event(&row.event).map_err(|e| OpenError::Corrupt(format!("event {}: {e}", row.seq)))?;
+            if event.seq != row.seq {
+                return Err(OpenError::Corrupt(format!("event stored at {} claims sequence {}", row.seq, event.seq)));
+            }
+            let expect = ledger.entry_for(&event);
+            if expect != row.entry {
+                return Err(OpenError::Corrupt(format!("log entry {} does not match its event", row.seq)));
+            }
+            ledger.push(&row.entry);
+            state.apply(Arc::new(event));
+            from = row.seq + 1;
+        }
+    }
+    if let Some(cp) = store.latest_checkpoint()? {
+        ledger.check_signed(&cp.note).map_err(OpenError::Corrupt)?;
+    }
+    Ok((state, ledger))
+}
+
+impl App {
+    /// Starts a cell over `store`, replaying what it holds.
+    pub fn start(store: Arc<dyn Store>, signer: LogSigner, clock: Arc<dyn Clock>) -> Result<App, OpenError> {
+        let (state, ledger) = rebuild(store.as_ref(), signer)?;
+        let (head, _) = watch::channel(state.next_seq());
+        let (closing, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            state: RwLock::new(state),
+            ledger: RwLock::new(ledger),
+            store,
+            clock,
+            head,
+            closing,
+            heartbeats: Default::default(),
+            failed: AtomicBool::new(false),
+        });
+        let (tx, rx) = mpsc::channel(writer::QUEUE);
+        writer::spawn(shared.clone(), rx)?;
+        Ok(App { shared, writer: tx })
+    }
+
+    /// Opens the cell in a data directory made by [`App::init`].
+    pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<App, OpenError> {
+        let d = DataDir(dir.to_path_buf());
+        if !d.db().exists() {
+            return Err(OpenError::Invalid(format!(
+                "{} holds no cell; create one with `liaison init --data {} --charter FILE`",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        let key = std::fs::read_to_string(d.log_key())
+            .map_err(|e| OpenError::Invalid(format!("cannot read the log key {}: {e}", d.log_key().display())))?;
+        let signer = LogSigner::from_key_text(key.trim()).map_err(OpenError::Invalid)?;
+        let store = SqliteStore::open(&d.db())?;
+        App::start(Arc::new(store), signer, clock)
+    }
+
+    /// Creates a cell from a charter in an empty data directory and writes
+    /// `credentials.json` (mode 0600) with every operator's token.
+    pub async fn init(dir: &Path, charter: Charter, clock: Arc<dyn Clock>) -> Result<(App, CredentialsFile), OpenError> {
+        let d = DataDir(dir.to_path_buf());
+        if d.db().exists() {
+            return Err(OpenError::Invalid(format!("{} already holds a cell", dir.display())));
+        }
+        charter.validate().map_err(|e| OpenError::Invalid(e.to_string()))?;
+        std::fs::create_dir_all(dir)?;
+        let signer = LogSigner::generate(&origin_for(&charter.name));
+        write_private(&d.log_key(), format!("{}\n", signer.key_text()).as_bytes())?;
+        let store = SqliteStore::open(&d.db())?;
+        let app = App::start(Arc::new(store), signer, clock)?;
+        let creds = app.create_cell(charter).await.map_err(|e| OpenError::Invalid(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(&creds).map_err(|e| OpenError::Invalid(e.to_string()))?;
+        write_private(&d.credentials(), &json)?;
+        Ok((app, creds))
+    }
+
+    /// Records the cell's creation and its operators; returns their tokens.
+    pub async fn create_cell(&self, charter: Charter) -> Result<CredentialsFile, ApiError> {
+        let mut creds = Vec::new();
+        let mut hashes = Vec::new();
+        for o in &charter.operators {
+            let token = new_token();
+            hashes.push((o.name.clone(), token_hash(&token)));
+            creds.push(OperatorCredentials {
+                name: o.name.clone(),
+                party: o.party.clone(),
+                role: o.role.as_str().into(),
+                token,
+            });
+        }
+        let log_vkey = self.shared.ledger.read().vkey();
+        let cmd = Command::CreateCell { charter, log_vkey, token_hashes: hashes };
+        self.command(Actor::System, cmd).await?;
+        Ok(CredentialsFile { operators: creds })
+    }
+
+    /// Queues a core command and waits until it is durable.
+    pub async fn command(&self, actor: Actor, cmd: Command) -> Result<Outcome, ApiError> {
+        let a = actor.clone();
+        self.submit(actor, None, Box::new(move |s, now| decide(s, &a, &cmd, now))).await
+    }
+
+    /// Queues any decision and waits until its events are durable.
+    pub async fn submit(&self, actor: Actor, signature: Option<AuthorSignature>, decide: Decider) -> Result<Outcome, ApiError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer
+            .send(WriteRequest { actor, decide, signature, reply })
+            .await
+            .map_err(|_| ApiError::new("unavailable", "the server is shutting down"))?;
+        rx.await.map_err(|_| ApiError::new("unavailable", "the writer stopped"))?
+    }
+
+    pub fn head(&self) -> u64 {
+        *self.shared.head.borrow()
+    }
+}
+
+impl From<DomainError> for OpenError {
+    fn from(e: DomainError) -> Self {
+        OpenError::Invalid(e.to_string())
+    }
+}
+
+/// The checkpoint origin names the log: a fixed prefix, the cell's name as a slug and
+/// a random suffix so two cells with the same name never share an origin.
+fn origin_for(name: &str) -> String {
+    let slug: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let mut suffix = [0u8; 4];
+    rand::rngs::OsRng.fill_bytes(&mut suffix);
+    format!("liaison.cell/{}/{}", if slug.is_empty() { "cell" } else { &slug }, hex::encode(suffix))
+}
+
+/// Writes a file only its owner can read, atomically (temporary file, fsync, rename).
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent()
+        && let Ok(d) = std::fs::File::open(parent)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

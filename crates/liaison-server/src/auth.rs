@@ -1,0 +1,73 @@
+//! Who is calling: a bearer token (or HTTP Basic with the operator's name and token, for
+//! TAXII clients) resolved to an active operator.
+
+use crate::app::{App, token_hash};
+use crate::error::HttpError;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine;
+use liaison_api::ApiError;
+use liaison_core::charter::{OperatorRole, PartyRole};
+use liaison_core::{Actor, Viewer};
+
+/// An authenticated, active operator.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub name: String,
+    pub party: String,
+    pub role: OperatorRole,
+    pub party_role: PartyRole,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::Operator {
+            name: self.name.clone(),
+            party: self.party.clone(),
+            role: self.role,
+            party_role: self.party_role,
+        }
+    }
+    pub fn viewer(&self) -> Viewer {
+        Viewer { party: self.party.clone(), party_role: self.party_role }
+    }
+    pub fn is_supervisor_party(&self) -> bool {
+        self.party_role == PartyRole::Supervisor
+    }
+}
+
+/// Resolves an `Authorization` header value to an operator.
+pub fn authenticate(app: &App, header: Option<&str>) -> Result<Caller, ApiError> {
+    let header = header.ok_or_else(ApiError::unauthorized)?;
+    let (user, token) = if let Some(t) = header.strip_prefix("Bearer ") {
+        (None, t.trim().to_string())
+    } else if let Some(b) = header.strip_prefix("Basic ") {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .map_err(|_| ApiError::unauthorized())?;
+        let text = String::from_utf8(raw).map_err(|_| ApiError::unauthorized())?;
+        let (u, p) = text.split_once(':').ok_or_else(ApiError::unauthorized)?;
+        (Some(u.to_string()), p.to_string())
+    } else {
+        return Err(ApiError::unauthorized());
+    };
+    if token.is_empty() || token.len() > 256 {
+        return Err(ApiError::unauthorized());
+    }
+    let state = app.shared.state.read();
+    let op = state.operator_by_token_hash(&token_hash(&token)).ok_or_else(ApiError::unauthorized)?;
+    if user.is_some_and(|u| u != op.spec.name) || !op.active {
+        return Err(ApiError::unauthorized());
+    }
+    let party_role = state.party_role(&op.spec.party).ok_or_else(ApiError::unauthorized)?;
+    Ok(Caller { name: op.spec.name.clone(), party: op.spec.party.clone(), role: op.spec.role, party_role })
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = HttpError;
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        authenticate(app, header).map_err(HttpError)
+    }
+}

@@ -1,0 +1,31 @@
+//! HTTP rendering of [`ApiError`]: JSON `{"error": {"code", "message"}}` with its status.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use liaison_api::ApiError;
+
+/// Wrapper so handlers can return `Result<_, HttpError>` and use `?` on core errors.
+#[derive(Debug)]
+pub struct HttpError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for HttpError {
+    fn from(e: E) -> Self {
+        HttpError(e.into())
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (status, axum::Json(self.0.body())).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"liaison\", Basic realm=\"liaison\""),
+            );
+        }
+        resp
+    }
+}
+
+pub type HttpResult<T> = Result<T, HttpError>;

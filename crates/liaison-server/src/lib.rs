@@ -1,0 +1,192 @@
+//! The Liaison server: axum over the core. It authenticates callers, turns requests into
+//! core commands, appends the resulting events through the single writer, and serves
+//! what each caller may read.
+//!
+//! It must never decide domain rules itself (that is `liaison-core`), never shape JSON
+//! by hand (that is `liaison-api`), and never append events anywhere but `writer`.
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod deadlines;
+pub mod error;
+pub mod extract;
+pub mod ledger;
+pub mod routes;
+pub mod writer;
+
+pub use app::{App, OpenError};
+pub use clock::{Clock, ManualClock, SystemClock};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use error::HttpError;
+use liaison_api::ApiError;
+use std::future::Future;
+use utoipa::OpenApi;
+
+/// Largest JSON body the API accepts.
+pub const MAX_BODY: usize = 2 << 20;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Liaison API", description = "The joint communication cell: charter, record, hotline, intelligence, deconfliction."),
+    paths(
+        routes::cell::healthz,
+        routes::cell::me,
+        routes::cell::show,
+        routes::cell::approve,
+        routes::cell::suspend,
+        routes::cell::resume,
+        routes::operators::list,
+        routes::operators::add,
+        routes::operators::disable,
+        routes::operators::enable,
+        routes::operators::rotate,
+        routes::events::stream,
+        routes::events::page,
+        routes::events::one,
+        routes::log::checkpoint,
+        routes::log::tile,
+        routes::log::cosign,
+        routes::log::receipt,
+        routes::hotline::send,
+        routes::hotline::list,
+        routes::hotline::show,
+        routes::hotline::ack,
+        routes::hotline::translate,
+        routes::hotline::close,
+        routes::hotline::escalations,
+        routes::hotline::obligations,
+        routes::hotline::upload,
+        routes::hotline::download,
+        routes::hotline::heartbeat,
+        routes::hotline::channel_health,
+        routes::incidents::report,
+        routes::incidents::list,
+        routes::incidents::show,
+        routes::incidents::ack,
+        routes::incidents::account,
+        routes::incidents::request_info,
+        routes::incidents::finding,
+        routes::incidents::close,
+        routes::reports::review,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> HttpError {
+    HttpError(ApiError::not_found("no such endpoint"))
+}
+
+async fn method_not_allowed() -> HttpError {
+    HttpError(ApiError::new("method_not_allowed", "this path does not take that method"))
+}
+
+/// The whole HTTP surface.
+pub fn router(app: App) -> Router {
+    let api = Router::new()
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/v1/me", get(routes::cell::me))
+        .route("/api/v1/cell", get(routes::cell::show))
+        .route("/api/v1/cell/approve", post(routes::cell::approve))
+        .route("/api/v1/cell/suspend", post(routes::cell::suspend))
+        .route("/api/v1/cell/resume", post(routes::cell::resume))
+        .route("/api/v1/operators", get(routes::operators::list).post(routes::operators::add))
+        .route("/api/v1/operators/{name}/disable", post(routes::operators::disable))
+        .route("/api/v1/operators/{name}/enable", post(routes::operators::enable))
+        .route("/api/v1/operators/{name}/rotate", post(routes::operators::rotate))
+        .route("/api/v1/events", get(routes::events::stream))
+        .route("/api/v1/events/page", get(routes::events::page))
+        .route("/api/v1/events/{seq}", get(routes::events::one))
+        .route("/api/v1/receipts/{seq}", get(routes::log::receipt))
+        .route("/api/v1/messages", get(routes::hotline::list).post(routes::hotline::send))
+        .route("/api/v1/messages/{id}", get(routes::hotline::show))
+        .route("/api/v1/messages/{id}/ack", post(routes::hotline::ack))
+        .route("/api/v1/messages/{id}/translations", post(routes::hotline::translate))
+        .route("/api/v1/messages/{id}/close", post(routes::hotline::close))
+        .route("/api/v1/escalations", get(routes::hotline::escalations))
+        .route("/api/v1/obligations", get(routes::hotline::obligations))
+        .route("/api/v1/attachments", post(routes::hotline::upload).layer(DefaultBodyLimit::max(routes::hotline::MAX_ATTACHMENT)))
+        .route("/api/v1/attachments/{sha256}", get(routes::hotline::download))
+        .route("/api/v1/heartbeat", post(routes::hotline::heartbeat))
+        .route("/api/v1/channel-health", get(routes::hotline::channel_health))
+        .route("/api/v1/incidents", get(routes::incidents::list).post(routes::incidents::report))
+        .route("/api/v1/incidents/{id}", get(routes::incidents::show))
+        .route("/api/v1/incidents/{id}/ack", post(routes::incidents::ack))
+        .route("/api/v1/incidents/{id}/accounts", post(routes::incidents::account))
+        .route("/api/v1/incidents/{id}/information-requests", post(routes::incidents::request_info))
+        .route("/api/v1/incidents/{id}/findings", post(routes::incidents::finding))
+        .route("/api/v1/incidents/{id}/close", post(routes::incidents::close))
+        .route("/api/v1/reports/review", get(routes::reports::review))
+        .route("/log/checkpoint", get(routes::log::checkpoint))
+        .route("/log/cosignature", post(routes::log::cosign))
+        .route("/log/tile/{*path}", get(routes::log::tile));
+    Router::new()
+        .route("/healthz", get(routes::cell::healthz))
+        .merge(api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            HttpError(ApiError::internal("the server hit a bug; nothing was written")).into_response()
+        }))
+        .with_state(app)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains: streams end,
+/// in-flight requests finish, queued writes are committed.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let closing = app.shared.closing.clone();
+    deadlines::spawn(app.clone());
+    let svc = router(app);
+    axum::serve(listener, svc)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closing.send_replace(true);
+        })
+        .await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

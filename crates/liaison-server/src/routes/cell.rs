@@ -1,0 +1,79 @@
+//! The cell: its charter, status and the supervisor's approve / suspend / resume.
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{HttpError, HttpResult};
+use crate::extract::ApiJson;
+use crate::routes::written;
+use axum::Json;
+use axum::extract::State;
+use liaison_api::ApiError;
+use liaison_api::wire::{CellView, Health, LogInfo, Me, OperatorView, SuspendRequest, Written};
+use liaison_core::Command;
+
+#[utoipa::path(get, path = "/healthz", tag = "server",
+    responses((status = 200, description = "The server is up", body = Health)))]
+pub async fn healthz(State(app): State<App>) -> Json<Health> {
+    let status = if app.shared.is_failed() { "store_failed" } else { "ok" };
+    Json(Health { status: status.into(), events: app.head() })
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "cell", security(("bearer" = [])),
+    responses((status = 200, description = "The calling operator", body = Me),
+              (status = 401, description = "Unknown token", body = liaison_api::ErrorBody)))]
+pub async fn me(caller: Caller) -> Json<Me> {
+    Json(Me {
+        operator: caller.name.clone(),
+        party: caller.party.clone(),
+        role: caller.role.as_str().into(),
+        party_role: caller.party_role.as_str().into(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/cell", tag = "cell", security(("bearer" = [])),
+    responses((status = 200, description = "Charter, parties, status and the log's key", body = CellView),
+              (status = 401, description = "Unknown token", body = liaison_api::ErrorBody)))]
+pub async fn show(State(app): State<App>, caller: Caller) -> HttpResult<Json<CellView>> {
+    let (origin, vkey, size) = {
+        let l = app.shared.ledger.read();
+        (l.origin().to_string(), l.vkey(), l.size())
+    };
+    let state = app.shared.state.read();
+    let cell = state.cell.as_ref().ok_or_else(|| HttpError(ApiError::new("no_cell", "no cell exists")))?;
+    let operators: Vec<OperatorView> = state
+        .operators
+        .values()
+        .filter(|o| caller.is_supervisor_party() || o.spec.party == caller.party)
+        .map(OperatorView::from)
+        .collect();
+    Ok(Json(CellView::new(cell, operators, LogInfo { origin, vkey, size })))
+}
+
+#[utoipa::path(post, path = "/api/v1/cell/approve", tag = "cell", security(("bearer" = [])),
+    responses((status = 200, description = "The charter takes effect", body = Written),
+              (status = 403, description = "Not the supervisor", body = liaison_api::ErrorBody),
+              (status = 409, description = "Not pending approval", body = liaison_api::ErrorBody)))]
+pub async fn approve(State(app): State<App>, caller: Caller) -> HttpResult<Json<Written>> {
+    written(app.command(caller.actor(), Command::ApproveCell).await?)
+}
+
+#[utoipa::path(post, path = "/api/v1/cell/suspend", tag = "cell", security(("bearer" = [])),
+    request_body = SuspendRequest,
+    responses((status = 200, description = "The cell is suspended", body = Written),
+              (status = 403, description = "Not the supervisor", body = liaison_api::ErrorBody),
+              (status = 409, description = "Not active", body = liaison_api::ErrorBody)))]
+pub async fn suspend(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(req): ApiJson<SuspendRequest>,
+) -> HttpResult<Json<Written>> {
+    written(app.command(caller.actor(), Command::SuspendCell { reason: req.reason }).await?)
+}
+
+#[utoipa::path(post, path = "/api/v1/cell/resume", tag = "cell", security(("bearer" = [])),
+    responses((status = 200, description = "The cell is active again", body = Written),
+              (status = 403, description = "Not the supervisor", body = liaison_api::ErrorBody),
+              (status = 409, description = "Not suspended", body = liaison_api::ErrorBody)))]
+pub async fn resume(State(app): State<App>, caller: Caller) -> HttpResult<Json<Written>> {
+    written(app.command(caller.actor(), Command::ResumeCell).await?)
+}

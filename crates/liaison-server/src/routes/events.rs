@@ -1,0 +1,141 @@
+//! The record as the caller may see it: a page API and a Server-Sent Events stream.
+//! Both filter through `liaison_core::visibility`, the one place that decides.
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{HttpError, HttpResult};
+use crate::extract::ApiQuery;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures::Stream;
+use liaison_api::ApiError;
+use liaison_api::wire::{EventView, EventsPage};
+use liaison_core::{Event, State as CoreState, Viewer, can_see};
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::sync::Arc;
+use utoipa::IntoParams;
+
+/// Most events one page or one SSE burst carries.
+pub const MAX_PAGE: usize = 1000;
+/// Most events one request scans while looking for visible ones, so a caller who may
+/// read little cannot make the server walk the whole record at once.
+pub const MAX_SCAN: usize = 50_000;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// Return events with a sequence number greater than this; omit to start at 0.
+    pub after: Option<u64>,
+    /// At most this many events (1-1000, default 100).
+    pub limit: Option<usize>,
+}
+
+/// Visible events after `cursor` (inclusive start), and where scanning stopped.
+pub fn visible_from(state: &CoreState, viewer: &Viewer, start: u64, limit: usize) -> (Vec<Arc<Event>>, u64) {
+    let len = state.events.len();
+    let mut i = usize::try_from(start).unwrap_or(usize::MAX).min(len);
+    let stop = i.saturating_add(MAX_SCAN).min(len);
+    let mut out = Vec::new();
+    while i < stop && out.len() < limit {
+        let e = &state.events[i];
+        if can_see(viewer, e) {
+            out.push(e.clone());
+        }
+        i += 1;
+    }
+    (out, i as u64)
+}
+
+#[utoipa::path(get, path = "/api/v1/events/page", tag = "events", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "Events the caller may read, in order", body = EventsPage)))]
+pub async fn page(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> HttpResult<Json<EventsPage>> {
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(HttpError(ApiError::bad_request(format!("limit must be 1-{MAX_PAGE}"))));
+    }
+    let start = q.after.map(|a| a.saturating_add(1)).unwrap_or(0);
+    let state = app.shared.state.read();
+    let (events, scanned_to) = visible_from(&state, &caller.viewer(), start, limit);
+    let next_after = (scanned_to < state.next_seq()).then(|| scanned_to.saturating_sub(1));
+    Ok(Json(EventsPage { events: events.iter().map(|e| EventView::from(e.as_ref())).collect(), next_after }))
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{seq}", tag = "events", security(("bearer" = [])),
+    params(("seq" = u64, Path, description = "Sequence number")),
+    responses((status = 200, description = "The event", body = EventView),
+              (status = 404, description = "No such event, or not visible to the caller", body = liaison_api::ErrorBody)))]
+pub async fn one(State(app): State<App>, caller: Caller, Path(seq): Path<u64>) -> HttpResult<Json<EventView>> {
+    let state = app.shared.state.read();
+    let e = usize::try_from(seq)
+        .ok()
+        .and_then(|i| state.events.get(i))
+        .filter(|e| can_see(&caller.viewer(), e))
+        .ok_or_else(|| HttpError(ApiError::not_found(format!("event {seq}"))))?;
+    Ok(Json(EventView::from(e.as_ref())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct StreamQuery {
+    /// Start after this sequence number. `Last-Event-ID` takes precedence; without
+    /// either, the stream starts with the next new event.
+    pub after: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", security(("bearer" = [])), params(StreamQuery),
+    responses((status = 200, description = "text/event-stream: one SSE event per record event the caller may read; `id:` is its sequence number, `event:` its kind, `data:` the EventView JSON")))]
+pub async fn stream(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<StreamQuery>,
+) -> HttpResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let last_id = match headers.get("last-event-id").map(|v| v.to_str().map(|s| s.trim().parse::<u64>())) {
+        None => None,
+        Some(Ok(Ok(n))) => Some(n),
+        Some(_) => return Err(HttpError(ApiError::bad_request("Last-Event-ID must be a sequence number"))),
+    };
+    let start = match last_id.or(q.after) {
+        Some(a) => a.saturating_add(1),
+        None => app.head(),
+    };
+    Ok(Sse::new(event_stream(app, caller.viewer(), start)).keep_alive(KeepAlive::default()))
+}
+
+/// Follows the record from `start`: re-reads committed events each time the head moves,
+/// so a slow client loses nothing (it resumes where it is) and never gets one twice.
+pub fn event_stream(app: App, viewer: Viewer, start: u64) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    let head = app.shared.head.subscribe();
+    let closing = app.shared.closing.subscribe();
+    futures::stream::unfold((app, viewer, start, head, closing), |(app, viewer, mut cursor, mut head, mut closing)| async move {
+        loop {
+            if *closing.borrow() {
+                return None;
+            }
+            let (batch, scanned_to) = {
+                let state = app.shared.state.read();
+                visible_from(&state, &viewer, cursor, MAX_PAGE)
+            };
+            cursor = scanned_to;
+            if !batch.is_empty() {
+                let items: Vec<Result<SseEvent, Infallible>> = batch.iter().map(|e| Ok(to_sse(e))).collect();
+                return Some((futures::stream::iter(items), (app, viewer, cursor, head, closing)));
+            }
+            if cursor < app.head() {
+                continue;
+            }
+            tokio::select! {
+                r = head.changed() => if r.is_err() { return None; },
+                _ = closing.changed() => return None,
+            }
+        }
+    })
+    .flatten()
+}
+
+fn to_sse(e: &Event) -> SseEvent {
+    let view = EventView::from(e);
+    let data = serde_json::to_string(&view).unwrap_or_else(|_| "{}".into());
+    SseEvent::default().id(e.seq.to_string()).event(e.kind()).data(data)
+}

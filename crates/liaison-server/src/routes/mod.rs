@@ -1,0 +1,28 @@
+//! HTTP handlers, one module per part of the API. Handlers are thin: authenticate,
+//! parse into core types, submit or read, render wire types.
+
+pub mod cell;
+pub mod events;
+pub mod hotline;
+pub mod incidents;
+pub mod log;
+pub mod operators;
+pub mod reports;
+
+use crate::error::HttpError;
+use crate::writer::Outcome;
+use liaison_api::ApiError;
+use liaison_api::wire::{Receipt, Written};
+
+/// The answer to every write: the events recorded and the receipt of the last one.
+pub fn written(outcome: Outcome) -> Result<axum::Json<Written>, HttpError> {
+    let receipt = receipt_of(&outcome)?;
+    Ok(axum::Json(Written { seqs: outcome.seqs, receipt }))
+}
+
+pub fn receipt_of(outcome: &Outcome) -> Result<Receipt, HttpError> {
+    outcome
+        .receipt
+        .clone()
+        .ok_or_else(|| HttpError(ApiError::internal("the write recorded no event")))
+}

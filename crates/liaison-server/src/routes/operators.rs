@@ -1,0 +1,92 @@
+//! Operators: list, add, disable, enable, rotate tokens.
+
+use crate::app::{App, new_token, token_hash};
+use crate::auth::Caller;
+use crate::error::{HttpError, HttpResult};
+use crate::extract::ApiJson;
+use crate::routes::{receipt_of, written};
+use axum::Json;
+use axum::extract::{Path, State};
+use liaison_api::ApiError;
+use liaison_api::charter_toml::operator_role;
+use liaison_api::wire::{AddOperatorRequest, OperatorCredentials, OperatorIssued, OperatorView, Written};
+use liaison_core::{Command, OperatorSpec};
+
+#[utoipa::path(get, path = "/api/v1/operators", tag = "operators", security(("bearer" = [])),
+    responses((status = 200, description = "Operators of the caller's party (all, for the supervisor)", body = [OperatorView])))]
+pub async fn list(State(app): State<App>, caller: Caller) -> Json<Vec<OperatorView>> {
+    let state = app.shared.state.read();
+    Json(
+        state
+            .operators
+            .values()
+            .filter(|o| caller.is_supervisor_party() || o.spec.party == caller.party)
+            .map(OperatorView::from)
+            .collect(),
+    )
+}
+
+#[utoipa::path(post, path = "/api/v1/operators", tag = "operators", security(("bearer" = [])),
+    request_body = AddOperatorRequest,
+    responses((status = 200, description = "The operator and its token, shown once", body = OperatorIssued),
+              (status = 403, description = "Not an admin of that party", body = liaison_api::ErrorBody),
+              (status = 409, description = "Name taken", body = liaison_api::ErrorBody),
+              (status = 422, description = "Invalid name, party or role", body = liaison_api::ErrorBody)))]
+pub async fn add(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(req): ApiJson<AddOperatorRequest>,
+) -> HttpResult<Json<OperatorIssued>> {
+    let role = operator_role(&req.role).ok_or_else(|| {
+        HttpError(ApiError::invalid(format!(
+            "role: unknown role {:?}; use liaison, analyst, supervisor, observer or admin",
+            req.role
+        )))
+    })?;
+    let token = new_token();
+    let spec = OperatorSpec { name: req.name.clone(), party: req.party.clone(), role };
+    let outcome = app.command(caller.actor(), Command::AddOperator { spec, token_hash: token_hash(&token) }).await?;
+    Ok(Json(OperatorIssued {
+        operator: OperatorCredentials { name: req.name, party: req.party, role: req.role, token },
+        receipt: receipt_of(&outcome)?,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/operators/{name}/disable", tag = "operators", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Operator name")),
+    responses((status = 200, description = "Disabled; its token stops working", body = Written),
+              (status = 403, description = "Not an admin of that party", body = liaison_api::ErrorBody),
+              (status = 404, description = "No such operator", body = liaison_api::ErrorBody)))]
+pub async fn disable(State(app): State<App>, caller: Caller, Path(name): Path<String>) -> HttpResult<Json<Written>> {
+    written(app.command(caller.actor(), Command::DisableOperator { name }).await?)
+}
+
+#[utoipa::path(post, path = "/api/v1/operators/{name}/enable", tag = "operators", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Operator name")),
+    responses((status = 200, description = "Enabled again", body = Written),
+              (status = 403, description = "Not an admin of that party", body = liaison_api::ErrorBody),
+              (status = 404, description = "No such operator", body = liaison_api::ErrorBody)))]
+pub async fn enable(State(app): State<App>, caller: Caller, Path(name): Path<String>) -> HttpResult<Json<Written>> {
+    written(app.command(caller.actor(), Command::EnableOperator { name }).await?)
+}
+
+#[utoipa::path(post, path = "/api/v1/operators/{name}/rotate", tag = "operators", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Operator name")),
+    responses((status = 200, description = "A new token, shown once; the old one stops working", body = OperatorIssued),
+              (status = 403, description = "Neither the operator nor an admin of its party", body = liaison_api::ErrorBody),
+              (status = 404, description = "No such operator", body = liaison_api::ErrorBody)))]
+pub async fn rotate(State(app): State<App>, caller: Caller, Path(name): Path<String>) -> HttpResult<Json<OperatorIssued>> {
+    let token = new_token();
+    let outcome = app
+        .command(caller.actor(), Command::RotateToken { name: name.clone(), token_hash: token_hash(&token) })
+        .await?;
+    let (party, role) = {
+        let s = app.shared.state.read();
+        let o = s.operator(&name).ok_or_else(|| HttpError(ApiError::not_found(format!("operator {name:?}"))))?;
+        (o.spec.party.clone(), o.spec.role.as_str().to_string())
+    };
+    Ok(Json(OperatorIssued {
+        operator: OperatorCredentials { name, party, role, token },
+        receipt: receipt_of(&outcome)?,
+    }))
+}

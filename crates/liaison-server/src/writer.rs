@@ -1,0 +1,158 @@
+//! The one place where events are appended.
+//!
+//! A single writer thread takes write requests from a bounded queue, decides each
+//! against the state (which already includes the effects of earlier requests in the
+//! same batch), builds the log entries, signs one checkpoint for the batch and commits
+//! events and checkpoint in one transaction: one fsync covers the batch (group commit).
+//! Readers never see uncommitted events, because the state's write lock is held until
+//! the commit returns. Only then are replies sent, with receipts, and subscribers woken.
+
+use crate::app::Shared;
+use crate::ledger::Ledger;
+use liaison_api::ApiError;
+use liaison_api::codec::encode_event;
+use liaison_api::wire::Receipt;
+use liaison_core::event::AuthorSignature;
+use liaison_core::{Actor, Author, DomainError, Draft, Event, State, Timestamp};
+use liaison_store::{AppendBatch, StoredEvent};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most requests one group commit takes. Bounds the time the state lock is held.
+pub const MAX_BATCH: usize = 512;
+/// Capacity of the write queue; handlers wait for room when it is full.
+pub const QUEUE: usize = 8192;
+
+/// How a request turns into events: a pure function of the state and the time.
+pub type Decider = Box<dyn FnOnce(&State, Timestamp) -> Result<Vec<Draft>, DomainError> + Send>;
+
+pub struct WriteRequest {
+    pub actor: Actor,
+    pub decide: Decider,
+    pub signature: Option<AuthorSignature>,
+    pub reply: oneshot::Sender<Result<Outcome, ApiError>>,
+}
+
+/// What a committed request produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub seqs: Vec<u64>,
+    /// Receipt of the request's last event; `None` only if it recorded nothing.
+    pub receipt: Option<Receipt>,
+}
+
+pub fn spawn(shared: Arc<Shared>, mut rx: mpsc::Receiver<WriteRequest>) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("liaison-writer".into()).spawn(move || {
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            run_batch(&shared, batch);
+        }
+    })
+}
+
+fn author_of(actor: &Actor) -> Author {
+    match actor {
+        Actor::System => Author::system(),
+        Actor::Operator { name, party, .. } => Author { operator: name.clone(), party: party.clone() },
+    }
+}
+
+fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
+    if shared.is_failed() {
+        for r in batch {
+            let _ = r.reply.send(Err(ApiError::new("unavailable", "the store failed; writes are refused until restart")));
+        }
+        return;
+    }
+    let mut state = shared.state.write();
+    let mut ledger = shared.ledger.write();
+    let base_seq = state.next_seq();
+    // Event times never go backwards, even if the wall clock does.
+    let last_at = state.events.last().map(|e| e.at).unwrap_or_default();
+    let now = shared.clock.now().max(last_at);
+
+    let mut stored: Vec<StoredEvent> = Vec::new();
+    let mut replies: Vec<(oneshot::Sender<Result<Outcome, ApiError>>, Result<Vec<u64>, ApiError>)> = Vec::new();
+    for req in batch {
+        let WriteRequest { actor, decide, signature, reply } = req;
+        match decide(&state, now) {
+            Err(e) => replies.push((reply, Err(e.into()))),
+            Ok(drafts) => {
+                let mut seqs = Vec::with_capacity(drafts.len());
+                for d in drafts {
+                    let event = Event {
+                        seq: state.next_seq(),
+                        at: now,
+                        author: author_of(&actor),
+                        concerns: d.concerns,
+                        audience: d.audience,
+                        body: d.body,
+                        signature: signature.clone(),
+                    };
+                    let entry = ledger.entry_for(&event);
+                    ledger.push(&entry);
+                    stored.push(StoredEvent { seq: event.seq, entry, event: encode_event(&event) });
+                    seqs.push(event.seq);
+                    state.apply(Arc::new(event));
+                }
+                replies.push((reply, Ok(seqs)));
+            }
+        }
+    }
+    if stored.is_empty() {
+        drop(ledger);
+        drop(state);
+        for (reply, r) in replies {
+            let _ = reply.send(r.map(|seqs| Outcome { seqs, receipt: None }));
+        }
+        return;
+    }
+    let checkpoint = ledger.sign_checkpoint();
+    let append = AppendBatch { events: stored, checkpoint: Some(checkpoint) };
+    if let Err(e) = shared.store.append(&append) {
+        tracing::error!(error = %e, "append failed; rebuilding state from the store");
+        let rebuilt = crate::app::rebuild(shared.store.as_ref(), ledger.signer_clone());
+        match rebuilt {
+            Ok((s, l)) => {
+                *state = s;
+                *ledger = l;
+            }
+            Err(e2) => {
+                tracing::error!(error = %e2, "rebuild failed; refusing further writes");
+                shared.mark_failed();
+            }
+        }
+        debug_assert!(shared.is_failed() || state.next_seq() == base_seq);
+        drop(ledger);
+        drop(state);
+        for (reply, _) in replies {
+            let _ = reply.send(Err(ApiError::internal(format!("storage failed, nothing was written: {e}"))));
+        }
+        return;
+    }
+    let head = state.next_seq();
+    drop(state);
+    let ledger = parking_lot::RwLockWriteGuard::downgrade(ledger);
+    let mut outcomes = Vec::with_capacity(replies.len());
+    for (reply, r) in replies {
+        let out = r.map(|seqs| {
+            let receipt = seqs.last().and_then(|s| {
+                let entry = &append.events[(*s - base_seq) as usize].entry;
+                ledger.receipt(*s, entry).ok()
+            });
+            Outcome { seqs, receipt }
+        });
+        outcomes.push((reply, out));
+    }
+    drop(ledger);
+    shared.head.send_replace(head);
+    for (reply, out) in outcomes {
+        let _ = reply.send(out);
+    }
+}

@@ -1,0 +1,135 @@
+//! One story every backend must pass: sequence continuity, atomic batches, checkpoints
+//! that never go backwards, idempotent cosignatures and blobs.
+
+use crate::{AppendBatch, Store, StoreError, StoredCheckpoint, StoredEvent};
+
+fn ev(seq: u64) -> StoredEvent {
+    StoredEvent {
+        seq,
+        entry: vec![seq as u8; 3],
+        event: format!("event {seq}").into_bytes(),
+    }
+}
+
+/// Runs the story against an empty store; panics (in tests) with the first broken promise.
+pub fn run(store: &dyn Store) {
+    assert_eq!(store.len().ok(), Some(0), "a new store is empty");
+    let batch = AppendBatch {
+        events: (0..5).map(ev).collect(),
+        checkpoint: Some(StoredCheckpoint {
+            size: 5,
+            note: "cp5".into(),
+        }),
+    };
+    assert!(store.append(&batch).is_ok(), "first batch appends");
+    assert_eq!(store.len().ok(), Some(5));
+
+    // A gap is refused and writes nothing, not even the events before the gap.
+    let gap = AppendBatch {
+        events: vec![ev(5), ev(7)],
+        checkpoint: None,
+    };
+    assert!(matches!(
+        store.append(&gap),
+        Err(StoreError::OutOfOrder { .. })
+    ));
+    assert_eq!(
+        store.len().ok(),
+        Some(5),
+        "a refused batch leaves nothing behind"
+    );
+
+    // A replayed sequence number is refused.
+    let replay = AppendBatch {
+        events: vec![ev(4)],
+        checkpoint: None,
+    };
+    assert!(store.append(&replay).is_err());
+
+    // A checkpoint for a smaller tree is refused, with its events.
+    let regress = AppendBatch {
+        events: vec![ev(5)],
+        checkpoint: Some(StoredCheckpoint {
+            size: 3,
+            note: "cp3".into(),
+        }),
+    };
+    assert!(store.append(&regress).is_err());
+    assert_eq!(store.len().ok(), Some(5));
+
+    let next = AppendBatch {
+        events: vec![ev(5), ev(6)],
+        checkpoint: Some(StoredCheckpoint {
+            size: 7,
+            note: "cp7".into(),
+        }),
+    };
+    assert!(store.append(&next).is_ok());
+    let all = store.read_events(0, 100).unwrap_or_default();
+    assert_eq!(all.len(), 7);
+    assert!(
+        all.iter()
+            .enumerate()
+            .all(|(i, e)| e.seq == i as u64 && *e == ev(i as u64))
+    );
+    assert_eq!(store.read_events(5, 1).unwrap_or_default(), vec![ev(5)]);
+    assert!(store.read_events(7, 10).unwrap_or_default().is_empty());
+    assert_eq!(
+        store.latest_checkpoint().ok().flatten(),
+        Some(StoredCheckpoint {
+            size: 7,
+            note: "cp7".into()
+        })
+    );
+
+    assert_eq!(store.add_cosignature(7, "il", "line-il").ok(), Some(true));
+    assert_eq!(
+        store.add_cosignature(7, "il", "other").ok(),
+        Some(false),
+        "first cosignature stays"
+    );
+    assert_eq!(store.add_cosignature(7, "sy", "line-sy").ok(), Some(true));
+    assert_eq!(store.add_cosignature(5, "il", "old").ok(), Some(true));
+    assert_eq!(
+        store.cosignatures(7).unwrap_or_default(),
+        vec![
+            ("il".to_string(), "line-il".to_string()),
+            ("sy".to_string(), "line-sy".to_string())
+        ]
+    );
+
+    assert!(store.put_blob("abc", b"hello").is_ok());
+    assert_eq!(
+        store.get_blob("abc").ok().flatten(),
+        Some(b"hello".to_vec())
+    );
+    assert_eq!(store.get_blob("missing").ok().flatten(), None);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn memory_store_conforms() {
+        super::run(&crate::MemoryStore::new());
+    }
+
+    #[test]
+    fn sqlite_store_conforms() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::SqliteStore::open(&dir.path().join("cell.db")).expect("open");
+        super::run(&store);
+    }
+
+    #[test]
+    fn sqlite_store_reopens_with_its_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cell.db");
+        {
+            let store = crate::SqliteStore::open(&path).expect("open");
+            super::run(&store);
+        }
+        let store = crate::SqliteStore::open(&path).expect("reopen");
+        use crate::Store;
+        assert_eq!(store.len().ok(), Some(7));
+    }
+}

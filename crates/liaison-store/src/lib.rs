@@ -1,0 +1,83 @@
+//! Durable storage for the record: the ordered events, the signed checkpoints and their
+//! cosignatures, and content-addressed blobs (attachments).
+//!
+//! [`Store`] is deliberately narrow: it stores bytes in sequence and never interprets
+//! them, so a second backend (PostgreSQL) only has to keep the same promises, which
+//! [`conformance::run`] checks. It must never decide anything about the domain, and an
+//! append that returns `Ok` must survive `kill -9` and power loss.
+
+pub mod conformance;
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+/// One event as stored: its sequence number, the canonical log entry (header bytes that
+/// are hashed into the Merkle tree) and the full event in the wire crate's encoding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub entry: Vec<u8>,
+    pub event: Vec<u8>,
+}
+
+/// A signed checkpoint note for the tree of `size` entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub note: String,
+}
+
+/// Everything one group commit writes, in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct AppendBatch {
+    pub events: Vec<StoredEvent>,
+    pub checkpoint: Option<StoredCheckpoint>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("append out of order: the store holds {have} events but the batch starts at {got}")]
+    OutOfOrder { have: u64, got: u64 },
+    #[error("checkpoint for size {0} does not follow the stored one")]
+    CheckpointRegression(u64),
+    #[error("storage error: {0}")]
+    Backend(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Upper bound on rows one `read_events` call returns.
+pub const MAX_READ: usize = 10_000;
+
+pub trait Store: Send + Sync + 'static {
+    /// Appends a batch durably: the events must continue the sequence exactly, and the
+    /// checkpoint (if any) must be for a larger tree than the last stored one. Either
+    /// everything is written or nothing is.
+    fn append(&self, batch: &AppendBatch) -> Result<()>;
+    /// How many events the store holds; the next sequence number.
+    fn len(&self) -> Result<u64>;
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+    /// Events with `seq >= from`, at most `limit` (capped at [`MAX_READ`]).
+    fn read_events(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>>;
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
+    /// Stores a witness's cosignature line for the checkpoint of `size`; a second
+    /// cosignature from the same witness for the same size replaces nothing.
+    fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<bool>;
+    /// Cosignature lines gathered for the checkpoint of `size`, by witness name.
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>>;
+    /// Content-addressed blobs; `key` is the hex SHA-256 computed by the caller.
+    fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<()>;
+    fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>>;
+}

@@ -1,0 +1,101 @@
+//! An in-memory store for tests and the simulator. Same promises as SQLite, minus
+//! durability across processes.
+
+use crate::{AppendBatch, MAX_READ, Result, Store, StoreError, StoredCheckpoint, StoredEvent};
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    events: Vec<StoredEvent>,
+    checkpoint: Option<StoredCheckpoint>,
+    cosignatures: BTreeMap<(u64, String), String>,
+    blobs: BTreeMap<String, Vec<u8>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn append(&self, batch: &AppendBatch) -> Result<()> {
+        let mut g = self.inner.lock();
+        let have = g.events.len() as u64;
+        for (i, e) in batch.events.iter().enumerate() {
+            if e.seq != have + i as u64 {
+                return Err(StoreError::OutOfOrder {
+                    have: have + i as u64,
+                    got: e.seq,
+                });
+            }
+        }
+        if let (Some(new), Some(old)) = (&batch.checkpoint, &g.checkpoint)
+            && new.size < old.size
+        {
+            return Err(StoreError::CheckpointRegression(new.size));
+        }
+        g.events.extend(batch.events.iter().cloned());
+        if let Some(c) = &batch.checkpoint {
+            g.checkpoint = Some(c.clone());
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> Result<u64> {
+        Ok(self.inner.lock().events.len() as u64)
+    }
+
+    fn read_events(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let g = self.inner.lock();
+        let start = usize::try_from(from)
+            .unwrap_or(usize::MAX)
+            .min(g.events.len());
+        let end = start
+            .saturating_add(limit.min(MAX_READ))
+            .min(g.events.len());
+        Ok(g.events[start..end].to_vec())
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        Ok(self.inner.lock().checkpoint.clone())
+    }
+
+    fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<bool> {
+        let mut g = self.inner.lock();
+        let key = (size, witness.to_string());
+        if g.cosignatures.contains_key(&key) {
+            return Ok(false);
+        }
+        g.cosignatures.insert(key, line.to_string());
+        Ok(true)
+    }
+
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>> {
+        let g = self.inner.lock();
+        Ok(g.cosignatures
+            .range((size, String::new())..)
+            .take_while(|((s, _), _)| *s == size)
+            .map(|((_, w), l)| (w.clone(), l.clone()))
+            .collect())
+    }
+
+    fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        self.inner
+            .lock()
+            .blobs
+            .entry(key.to_string())
+            .or_insert_with(|| bytes.to_vec());
+        Ok(())
+    }
+
+    fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.inner.lock().blobs.get(key).cloned())
+    }
+}

@@ -1,0 +1,209 @@
+//! The default store: an embedded SQLite database in WAL mode with `synchronous=FULL`,
+//! so a committed transaction is on disk before `append` returns.
+
+use crate::{AppendBatch, MAX_READ, Result, Store, StoreError, StoredCheckpoint, StoredEvent};
+use parking_lot::Mutex;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+/// Migrations, applied in order and recorded in `PRAGMA user_version`. Never edit one
+/// that has shipped; add a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE events (
+    seq   INTEGER PRIMARY KEY,
+    entry BLOB NOT NULL,
+    event BLOB NOT NULL
+);
+CREATE TABLE checkpoints (
+    size INTEGER PRIMARY KEY,
+    note TEXT NOT NULL
+);
+CREATE TABLE cosignatures (
+    size    INTEGER NOT NULL,
+    witness TEXT NOT NULL,
+    line    TEXT NOT NULL,
+    PRIMARY KEY (size, witness)
+);
+CREATE TABLE blobs (
+    key   TEXT PRIMARY KEY,
+    bytes BLOB NOT NULL
+);
+"#];
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+fn open(path: &Path) -> Result<Connection> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: the WAL is fsynced at every commit, so an acknowledged append is durable.
+    c.pragma_update(None, "synchronous", "FULL")?;
+    c.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(c)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut writer = open(path)?;
+        migrate(&mut writer)?;
+        let reader = open(path)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+}
+
+fn migrate(c: &mut Connection) -> Result<()> {
+    let version: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let version = usize::try_from(version)
+        .map_err(|_| StoreError::Corrupt("negative schema version".into()))?;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::Corrupt(format!(
+            "database schema version {version} is newer than this binary knows ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = c.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn to_i64(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| StoreError::Backend(format!("value {v} out of range")))
+}
+
+impl Store for SqliteStore {
+    fn append(&self, batch: &AppendBatch) -> Result<()> {
+        let mut c = self.writer.lock();
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let have: i64 = tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM events", [], |r| {
+            r.get(0)
+        })?;
+        let have =
+            u64::try_from(have).map_err(|_| StoreError::Corrupt("negative sequence".into()))?;
+        {
+            let mut ins =
+                tx.prepare_cached("INSERT INTO events (seq, entry, event) VALUES (?1, ?2, ?3)")?;
+            for (i, e) in batch.events.iter().enumerate() {
+                let expect = have + i as u64;
+                if e.seq != expect {
+                    return Err(StoreError::OutOfOrder {
+                        have: expect,
+                        got: e.seq,
+                    });
+                }
+                ins.execute(params![to_i64(e.seq)?, e.entry, e.event])?;
+            }
+        }
+        if let Some(cp) = &batch.checkpoint {
+            let last: Option<i64> =
+                tx.query_row("SELECT MAX(size) FROM checkpoints", [], |r| r.get(0))?;
+            if last.is_some_and(|l| l > to_i64(cp.size).unwrap_or(i64::MAX)) {
+                return Err(StoreError::CheckpointRegression(cp.size));
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?1, ?2)",
+                params![to_i64(cp.size)?, cp.note],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn len(&self) -> Result<u64> {
+        let c = self.reader.lock();
+        let n: i64 = c.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM events", [], |r| {
+            r.get(0)
+        })?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt("negative sequence".into()))
+    }
+
+    fn read_events(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let c = self.reader.lock();
+        let mut q = c.prepare_cached(
+            "SELECT seq, entry, event FROM events WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = q.query_map(params![to_i64(from)?, limit.min(MAX_READ) as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, entry, event) = row?;
+            let seq =
+                u64::try_from(seq).map_err(|_| StoreError::Corrupt("negative sequence".into()))?;
+            out.push(StoredEvent { seq, entry, event });
+        }
+        Ok(out)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        let c = self.reader.lock();
+        let row = c
+            .query_row(
+                "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((size, note)) => Ok(Some(StoredCheckpoint {
+                size: u64::try_from(size)
+                    .map_err(|_| StoreError::Corrupt("negative size".into()))?,
+                note,
+            })),
+        }
+    }
+
+    fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<bool> {
+        let c = self.writer.lock();
+        let n = c.execute(
+            "INSERT OR IGNORE INTO cosignatures (size, witness, line) VALUES (?1, ?2, ?3)",
+            params![to_i64(size)?, witness, line],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>> {
+        let c = self.reader.lock();
+        let mut q = c.prepare_cached(
+            "SELECT witness, line FROM cosignatures WHERE size = ?1 ORDER BY witness",
+        )?;
+        let rows = q.query_map(params![to_i64(size)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(Into::into)
+    }
+
+    fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        let c = self.writer.lock();
+        c.execute(
+            "INSERT OR IGNORE INTO blobs (key, bytes) VALUES (?1, ?2)",
+            params![key, bytes],
+        )?;
+        Ok(())
+    }
+
+    fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let c = self.reader.lock();
+        c.query_row(
+            "SELECT bytes FROM blobs WHERE key = ?1",
+            params![key],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(Into::into)
+    }
+}
