@@ -264,16 +264,14 @@ mod tests {
 
     #[test]
     fn syntax_error_names_the_line() {
-        let e = parse_charter("name = \"x\"\n[[parties]\n")
-            .err()
-            .expect("error");
+        let e = parse_charter("name = \"x\"\n[[parties]\n").expect_err("error");
         assert_eq!(e.line, Some(2));
     }
 
     #[test]
     fn unknown_party_names_line_and_field() {
         let text = GOLAN.replacen("party = \"sy\"", "party = \"xx\"", 1);
-        let e = parse_charter(&text).err().expect("error");
+        let e = parse_charter(&text).expect_err("error");
         assert_eq!(e.field, "operators[1].party");
         let line = text
             .lines()
@@ -285,7 +283,7 @@ mod tests {
     #[test]
     fn bad_duration_names_field() {
         let text = GOLAN.replace("flash = \"10m\"", "flash = \"soon\"");
-        let e = parse_charter(&text).err().expect("error");
+        let e = parse_charter(&text).expect_err("error");
         assert_eq!(e.field, "deadlines.flash");
         assert!(e.line.is_some());
     }
@@ -293,7 +291,7 @@ mod tests {
     #[test]
     fn unknown_key_is_refused() {
         let text = format!("{GOLAN}\ncolour = \"blue\"\n");
-        let e = parse_charter(&text).err().expect("error");
+        let e = parse_charter(&text).expect_err("error");
         assert!(e.message.contains("colour"), "{e}");
     }
 }

@@ -9,6 +9,7 @@ pub mod codec;
 pub mod error;
 pub mod hotline;
 pub mod review;
+pub mod signing;
 pub mod time;
 pub mod wire;
 

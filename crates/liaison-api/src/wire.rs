@@ -278,3 +278,52 @@ pub struct Health {
     pub status: String,
     pub events: u64,
 }
+
+/// `POST /log/cosignature`: a party witness's cosignature of the checkpoint of `size`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureRequest {
+    pub size: u64,
+    /// The C2SP tlog-cosignature line: `— <witness name> <base64>`.
+    pub cosignature: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct CosignatureAccepted {
+    pub size: u64,
+    /// Parties whose witnesses have cosigned this checkpoint.
+    pub cosigned_by: Vec<String>,
+    /// Cosigned by every member party and the supervisor.
+    pub r#final: bool,
+}
+
+/// `POST /api/v1/witnesses`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessRequest {
+    /// The witness's verifier key in signed-note form (`name+keyid+base64`).
+    pub vkey: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct WitnessView {
+    pub party: String,
+    pub vkey: String,
+}
+
+/// `POST /api/v1/keys`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRequest {
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct LogStatus {
+    pub size: u64,
+    /// The largest checkpoint size cosigned by every member party and the supervisor.
+    pub final_size: u64,
+    /// For each party with a witness: the largest size it has cosigned.
+    pub cosigned: std::collections::BTreeMap<String, u64>,
+}

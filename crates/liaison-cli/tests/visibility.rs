@@ -41,7 +41,12 @@ fn fill(path: &str, values: &BTreeMap<&str, Vec<String>>) -> Vec<String> {
         if path.contains(&key) {
             out = out
                 .iter()
-                .flat_map(|p| candidates.iter().map(move |c| p.replace(&key, c)))
+                .flat_map(|p| {
+                    candidates
+                        .iter()
+                        .map(|c| p.replace(&key, c))
+                        .collect::<Vec<_>>()
+                })
                 .collect();
         }
     }

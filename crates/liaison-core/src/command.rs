@@ -95,6 +95,19 @@ pub enum Command {
         name: OperatorName,
         token_hash: String,
     },
+    /// Registers (or replaces) the caller's party's witness key; the edge checks its syntax.
+    RegisterWitness {
+        vkey: String,
+    },
+    /// Registers (or rotates to) an Ed25519 key that signs the operator's submissions.
+    RegisterKey {
+        public_key: String,
+        key_id: String,
+    },
+    /// Revokes the operator's signing key.
+    RevokeKey {
+        key_id: String,
+    },
     SendMessage {
         to: BTreeSet<PartyId>,
         precedence: Precedence,
@@ -179,6 +192,9 @@ impl Command {
                 | Command::DisableOperator { .. }
                 | Command::EnableOperator { .. }
                 | Command::RotateToken { .. }
+                | Command::RegisterWitness { .. }
+                | Command::RegisterKey { .. }
+                | Command::RevokeKey { .. }
         )
     }
 }
@@ -400,6 +416,60 @@ pub fn decide(
                 EventBody::OperatorTokenRotated {
                     name: name.clone(),
                     token_hash: token_hash.clone(),
+                },
+            )])
+        }
+        Command::RegisterWitness { vkey } => {
+            let Actor::Operator { party, role, .. } = actor else {
+                return Err(DomainError::forbidden("witnesses belong to parties"));
+            };
+            if matches!(role, OperatorRole::Analyst) {
+                return Err(DomainError::forbidden(
+                    "an analyst cannot register the party's witness",
+                ));
+            }
+            check_text("vkey", vkey, 400)?;
+            Ok(vec![Draft::everyone(EventBody::WitnessKeyRegistered {
+                party: party.clone(),
+                vkey: vkey.clone(),
+            })])
+        }
+        Command::RegisterKey { public_key, key_id } => {
+            let Actor::Operator { name, party, .. } = actor else {
+                return Err(DomainError::forbidden("keys belong to operators"));
+            };
+            check_text("public_key", public_key, 200)?;
+            check_text("key_id", key_id, 64)?;
+            Ok(vec![Draft::to_parties(
+                state,
+                [party],
+                EventBody::OperatorKeyRegistered {
+                    name: name.clone(),
+                    public_key: public_key.clone(),
+                    key_id: key_id.clone(),
+                },
+            )])
+        }
+        Command::RevokeKey { key_id } => {
+            let Actor::Operator { name, party, .. } = actor else {
+                return Err(DomainError::forbidden("keys belong to operators"));
+            };
+            let op = state
+                .operator(name)
+                .ok_or_else(|| DomainError::not_found(format!("operator {name:?}")))?;
+            if !op
+                .keys
+                .iter()
+                .any(|k| &k.key_id == key_id && k.revoked_seq.is_none())
+            {
+                return Err(DomainError::not_found(format!("active key {key_id}")));
+            }
+            Ok(vec![Draft::to_parties(
+                state,
+                [party],
+                EventBody::OperatorKeyRevoked {
+                    name: name.clone(),
+                    key_id: key_id.clone(),
                 },
             )])
         }

@@ -93,6 +93,11 @@ pub enum EventBody {
         name: OperatorName,
         key_id: String,
     },
+    /// A party's witness key (signed-note vkey) for cosigning checkpoints.
+    WitnessKeyRegistered {
+        party: PartyId,
+        vkey: String,
+    },
     MessageSent {
         channel: String,
         channel_seq: u64,
@@ -186,6 +191,7 @@ impl EventBody {
             EventBody::OperatorTokenRotated { .. } => "operator_token_rotated",
             EventBody::OperatorKeyRegistered { .. } => "operator_key_registered",
             EventBody::OperatorKeyRevoked { .. } => "operator_key_revoked",
+            EventBody::WitnessKeyRegistered { .. } => "witness_key_registered",
             EventBody::MessageSent { .. } => "message_sent",
             EventBody::MessageDelivered { .. } => "message_delivered",
             EventBody::MessageRead { .. } => "message_read",

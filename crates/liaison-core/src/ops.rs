@@ -59,7 +59,7 @@ fn check_attachments(a: &[AttachmentRef]) -> Result<(), DomainError> {
     Ok(())
 }
 
-fn message<'a>(state: &'a State, id: u64) -> Result<&'a Message, DomainError> {
+fn message(state: &State, id: u64) -> Result<&Message, DomainError> {
     state
         .hotline
         .messages
@@ -67,7 +67,7 @@ fn message<'a>(state: &'a State, id: u64) -> Result<&'a Message, DomainError> {
         .ok_or_else(|| DomainError::not_found(format!("message {id}")))
 }
 
-fn incident_of<'a>(state: &'a State, id: u64) -> Result<&'a Incident, DomainError> {
+fn incident_of(state: &State, id: u64) -> Result<&Incident, DomainError> {
     state
         .incidents
         .get(&id)

@@ -73,6 +73,8 @@ pub struct State {
     pub hotline: Hotline,
     pub obligations: Obligations,
     pub incidents: BTreeMap<u64, Incident>,
+    /// Each party's witness key (signed-note vkey), latest registration wins.
+    pub witnesses: BTreeMap<PartyId, String>,
 }
 
 impl State {
@@ -218,6 +220,9 @@ impl State {
                         k.revoked_seq = Some(event.seq);
                     }
                 }
+            }
+            EventBody::WitnessKeyRegistered { party, vkey } => {
+                self.witnesses.insert(party.clone(), vkey.clone());
             }
             _ => {
                 let known = crate::ops::apply(self, &event);

@@ -85,7 +85,10 @@ pub fn new_token() -> String {
     use base64::Engine;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("lsn_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "lsn_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// Replays the store into a fresh state and log, checking as it goes that the stored
@@ -102,15 +105,25 @@ pub fn rebuild(store: &dyn Store, signer: LogSigner) -> Result<(State, Ledger), 
         }
         for row in rows {
             if row.seq != state.next_seq() {
-                return Err(OpenError::Corrupt(format!("event {} is missing from the store", state.next_seq())));
+                return Err(OpenError::Corrupt(format!(
+                    "event {} is missing from the store",
+                    state.next_seq()
+                )));
             }
-            let event = decode_event(&row.event).map_err(|e| OpenError::Corrupt(format!("event {}: {e}", row.seq)))?;
+            let event = decode_event(&row.event)
+                .map_err(|e| OpenError::Corrupt(format!("event {}: {e}", row.seq)))?;
             if event.seq != row.seq {
-                return Err(OpenError::Corrupt(format!("event stored at {} claims sequence {}", row.seq, event.seq)));
+                return Err(OpenError::Corrupt(format!(
+                    "event stored at {} claims sequence {}",
+                    row.seq, event.seq
+                )));
             }
             let expect = ledger.entry_for(&event);
             if expect != row.entry {
-                return Err(OpenError::Corrupt(format!("log entry {} does not match its event", row.seq)));
+                return Err(OpenError::Corrupt(format!(
+                    "log entry {} does not match its event",
+                    row.seq
+                )));
             }
             ledger.push(&row.entry);
             state.apply(Arc::new(event));
@@ -125,7 +138,11 @@ pub fn rebuild(store: &dyn Store, signer: LogSigner) -> Result<(State, Ledger), 
 
 impl App {
     /// Starts a cell over `store`, replaying what it holds.
-    pub fn start(store: Arc<dyn Store>, signer: LogSigner, clock: Arc<dyn Clock>) -> Result<App, OpenError> {
+    pub fn start(
+        store: Arc<dyn Store>,
+        signer: LogSigner,
+        clock: Arc<dyn Clock>,
+    ) -> Result<App, OpenError> {
         let (state, ledger) = rebuild(store.as_ref(), signer)?;
         let (head, _) = watch::channel(state.next_seq());
         let (closing, _) = watch::channel(false);
@@ -154,8 +171,12 @@ impl App {
                 dir.display()
             )));
         }
-        let key = std::fs::read_to_string(d.log_key())
-            .map_err(|e| OpenError::Invalid(format!("cannot read the log key {}: {e}", d.log_key().display())))?;
+        let key = std::fs::read_to_string(d.log_key()).map_err(|e| {
+            OpenError::Invalid(format!(
+                "cannot read the log key {}: {e}",
+                d.log_key().display()
+            ))
+        })?;
         let signer = LogSigner::from_key_text(key.trim()).map_err(OpenError::Invalid)?;
         let store = SqliteStore::open(&d.db())?;
         App::start(Arc::new(store), signer, clock)
@@ -163,19 +184,32 @@ impl App {
 
     /// Creates a cell from a charter in an empty data directory and writes
     /// `credentials.json` (mode 0600) with every operator's token.
-    pub async fn init(dir: &Path, charter: Charter, clock: Arc<dyn Clock>) -> Result<(App, CredentialsFile), OpenError> {
+    pub async fn init(
+        dir: &Path,
+        charter: Charter,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(App, CredentialsFile), OpenError> {
         let d = DataDir(dir.to_path_buf());
         if d.db().exists() {
-            return Err(OpenError::Invalid(format!("{} already holds a cell", dir.display())));
+            return Err(OpenError::Invalid(format!(
+                "{} already holds a cell",
+                dir.display()
+            )));
         }
-        charter.validate().map_err(|e| OpenError::Invalid(e.to_string()))?;
+        charter
+            .validate()
+            .map_err(|e| OpenError::Invalid(e.to_string()))?;
         std::fs::create_dir_all(dir)?;
         let signer = LogSigner::generate(&origin_for(&charter.name));
         write_private(&d.log_key(), format!("{}\n", signer.key_text()).as_bytes())?;
         let store = SqliteStore::open(&d.db())?;
         let app = App::start(Arc::new(store), signer, clock)?;
-        let creds = app.create_cell(charter).await.map_err(|e| OpenError::Invalid(e.to_string()))?;
-        let json = serde_json::to_vec_pretty(&creds).map_err(|e| OpenError::Invalid(e.to_string()))?;
+        let creds = app
+            .create_cell(charter)
+            .await
+            .map_err(|e| OpenError::Invalid(e.to_string()))?;
+        let json =
+            serde_json::to_vec_pretty(&creds).map_err(|e| OpenError::Invalid(e.to_string()))?;
         write_private(&d.credentials(), &json)?;
         Ok((app, creds))
     }
@@ -195,7 +229,11 @@ impl App {
             });
         }
         let log_vkey = self.shared.ledger.read().vkey();
-        let cmd = Command::CreateCell { charter, log_vkey, token_hashes: hashes };
+        let cmd = Command::CreateCell {
+            charter,
+            log_vkey,
+            token_hashes: hashes,
+        };
         self.command(Actor::System, cmd).await?;
         Ok(CredentialsFile { operators: creds })
     }
@@ -203,17 +241,69 @@ impl App {
     /// Queues a core command and waits until it is durable.
     pub async fn command(&self, actor: Actor, cmd: Command) -> Result<Outcome, ApiError> {
         let a = actor.clone();
-        self.submit(actor, None, Box::new(move |s, now| decide(s, &a, &cmd, now))).await
+        self.submit(
+            actor,
+            None,
+            Box::new(move |s, now| decide(s, &a, &cmd, now)),
+        )
+        .await
+    }
+
+    /// Queues a command that carries its author's verified signature.
+    pub async fn command_signed(
+        &self,
+        actor: Actor,
+        signature: Option<AuthorSignature>,
+        cmd: Command,
+    ) -> Result<Outcome, ApiError> {
+        let a = actor.clone();
+        self.submit(
+            actor,
+            signature,
+            Box::new(move |s, now| decide(s, &a, &cmd, now)),
+        )
+        .await
     }
 
     /// Queues any decision and waits until its events are durable.
-    pub async fn submit(&self, actor: Actor, signature: Option<AuthorSignature>, decide: Decider) -> Result<Outcome, ApiError> {
+    pub async fn submit(
+        &self,
+        actor: Actor,
+        signature: Option<AuthorSignature>,
+        decide: Decider,
+    ) -> Result<Outcome, ApiError> {
         let (reply, rx) = oneshot::channel();
+        // The key that signed must still be the operator's active key when the event is
+        // appended: a signature counts only if its key was active at that index.
+        let decide: Decider = match (&signature, &actor) {
+            (Some(sig), Actor::Operator { name, .. }) => {
+                let (key_id, name) = (sig.key_id.clone(), name.clone());
+                Box::new(move |s, now| {
+                    let active = s
+                        .operator(&name)
+                        .and_then(|o| o.active_key())
+                        .map(|k| k.key_id.clone());
+                    if active.as_deref() != Some(key_id.as_str()) {
+                        return Err(DomainError::forbidden(format!(
+                            "key {key_id} is no longer active for {name}"
+                        )));
+                    }
+                    decide(s, now)
+                })
+            }
+            _ => decide,
+        };
         self.writer
-            .send(WriteRequest { actor, decide, signature, reply })
+            .send(WriteRequest {
+                actor,
+                decide,
+                signature,
+                reply,
+            })
             .await
             .map_err(|_| ApiError::new("unavailable", "the server is shutting down"))?;
-        rx.await.map_err(|_| ApiError::new("unavailable", "the writer stopped"))?
+        rx.await
+            .map_err(|_| ApiError::new("unavailable", "the writer stopped"))?
     }
 
     pub fn head(&self) -> u64 {
@@ -232,7 +322,13 @@ impl From<DomainError> for OpenError {
 fn origin_for(name: &str) -> String {
     let slug: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect::<String>()
         .split('-')
         .filter(|s| !s.is_empty())
@@ -240,7 +336,11 @@ fn origin_for(name: &str) -> String {
         .join("-");
     let mut suffix = [0u8; 4];
     rand::rngs::OsRng.fill_bytes(&mut suffix);
-    format!("liaison.cell/{}/{}", if slug.is_empty() { "cell" } else { &slug }, hex::encode(suffix))
+    format!(
+        "liaison.cell/{}/{}",
+        if slug.is_empty() { "cell" } else { &slug },
+        hex::encode(suffix)
+    )
 }
 
 /// Writes a file only its owner can read, atomically (temporary file, fsync, rename).

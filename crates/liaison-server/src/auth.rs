@@ -30,7 +30,10 @@ impl Caller {
         }
     }
     pub fn viewer(&self) -> Viewer {
-        Viewer { party: self.party.clone(), party_role: self.party_role }
+        Viewer {
+            party: self.party.clone(),
+            party_role: self.party_role,
+        }
     }
     pub fn is_supervisor_party(&self) -> bool {
         self.party_role == PartyRole::Supervisor
@@ -56,18 +59,30 @@ pub fn authenticate(app: &App, header: Option<&str>) -> Result<Caller, ApiError>
         return Err(ApiError::unauthorized());
     }
     let state = app.shared.state.read();
-    let op = state.operator_by_token_hash(&token_hash(&token)).ok_or_else(ApiError::unauthorized)?;
+    let op = state
+        .operator_by_token_hash(&token_hash(&token))
+        .ok_or_else(ApiError::unauthorized)?;
     if user.is_some_and(|u| u != op.spec.name) || !op.active {
         return Err(ApiError::unauthorized());
     }
-    let party_role = state.party_role(&op.spec.party).ok_or_else(ApiError::unauthorized)?;
-    Ok(Caller { name: op.spec.name.clone(), party: op.spec.party.clone(), role: op.spec.role, party_role })
+    let party_role = state
+        .party_role(&op.spec.party)
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(Caller {
+        name: op.spec.name.clone(),
+        party: op.spec.party.clone(),
+        role: op.spec.role,
+        party_role,
+    })
 }
 
 impl FromRequestParts<App> for Caller {
     type Rejection = HttpError;
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         authenticate(app, header).map_err(HttpError)
     }
 }

@@ -24,7 +24,9 @@ pub async fn tick(app: &App) -> Result<usize, ApiError> {
         if !due {
             return Ok(total);
         }
-        let out = app.command(Actor::System, Command::EscalateDue { limit: PER_PASS }).await?;
+        let out = app
+            .command(Actor::System, Command::EscalateDue { limit: PER_PASS })
+            .await?;
         if out.seqs.is_empty() {
             return Ok(total);
         }

@@ -23,14 +23,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 fn json_rejection(e: JsonRejection) -> ApiError {
     match e {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::new("unsupported_media_type", "send the body as application/json")
-        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
         JsonRejection::JsonDataError(e) => ApiError::invalid(e.body_text()),
         JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(e.body_text()),
         JsonRejection::BytesRejection(e) => {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new("payload_too_large", "the body is larger than this endpoint accepts")
+                ApiError::new(
+                    "payload_too_large",
+                    "the body is larger than this endpoint accepts",
+                )
             } else {
                 ApiError::bad_request(e.body_text())
             }

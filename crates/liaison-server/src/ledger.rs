@@ -21,11 +21,16 @@ pub struct LogSigner {
 
 impl LogSigner {
     pub fn generate(origin: &str) -> LogSigner {
-        LogSigner { signer: Signer::generate(origin, &mut rand::rngs::OsRng).unwrap_or_else(|_| unreachable_origin()) }
+        LogSigner {
+            signer: Signer::generate(origin, &mut rand::rngs::OsRng)
+                .unwrap_or_else(|_| unreachable_origin()),
+        }
     }
 
     pub fn from_key_text(text: &str) -> Result<LogSigner, String> {
-        Signer::from_key_text(text).map(|signer| LogSigner { signer }).map_err(|e| format!("log key: {e}"))
+        Signer::from_key_text(text)
+            .map(|signer| LogSigner { signer })
+            .map_err(|e| format!("log key: {e}"))
     }
 
     pub fn key_text(&self) -> String {
@@ -47,7 +52,8 @@ impl LogSigner {
 
 /// Origins are built from a slug and hex, so key-name validation cannot fail for them.
 fn unreachable_origin() -> Signer {
-    Signer::generate("liaison.cell/cell", &mut rand::rngs::OsRng).unwrap_or_else(|e| panic!("key generation: {e}"))
+    Signer::generate("liaison.cell/cell", &mut rand::rngs::OsRng)
+        .unwrap_or_else(|e| panic!("key generation: {e}"))
 }
 
 pub struct Ledger {
@@ -59,7 +65,11 @@ pub struct Ledger {
 
 impl Ledger {
     pub fn new(signer: LogSigner) -> Ledger {
-        Ledger { signer, tree: Tree::new(), last_note: None }
+        Ledger {
+            signer,
+            tree: Tree::new(),
+            last_note: None,
+        }
     }
 
     pub fn signer_clone(&self) -> LogSigner {
@@ -86,7 +96,10 @@ impl Ledger {
     /// party can verify the whole tree without reading payloads it is not entitled to.
     pub fn entry_for(&self, event: &Event) -> Vec<u8> {
         let payload = payload_bytes(event);
-        let signature = event.signature.as_ref().and_then(|s| EntrySignature::from_text(&s.key_id, &s.signature).ok());
+        let signature = event
+            .signature
+            .as_ref()
+            .and_then(|s| EntrySignature::from_text(&s.key_id, &s.signature).ok());
         Entry {
             origin: self.origin().to_string(),
             index: event.seq,
@@ -110,7 +123,10 @@ impl Ledger {
         let cp = Checkpoint::new(self.origin(), self.tree.len(), self.tree.root());
         let note = liaison_log::note::sign_note(&cp.to_text(), &[&self.signer.signer]);
         self.last_note = Some(note.clone());
-        StoredCheckpoint { size: self.tree.len(), note }
+        StoredCheckpoint {
+            size: self.tree.len(),
+            note,
+        }
     }
 
     pub fn latest_note(&self) -> Option<&str> {
@@ -122,9 +138,13 @@ impl Ledger {
     pub fn check_signed(&mut self, note: &str) -> Result<(), String> {
         let opened = liaison_log::note::open_note(note, &[self.signer.verifier()])
             .map_err(|e| format!("the stored checkpoint does not verify: {e}"))?;
-        let cp = Checkpoint::parse(opened.text()).map_err(|e| format!("the stored checkpoint does not parse: {e}"))?;
+        let cp = Checkpoint::parse(opened.text())
+            .map_err(|e| format!("the stored checkpoint does not parse: {e}"))?;
         if cp.origin != self.origin() {
-            return Err(format!("the stored checkpoint is for another log ({})", cp.origin));
+            return Err(format!(
+                "the stored checkpoint is for another log ({})",
+                cp.origin
+            ));
         }
         if cp.size != self.tree.len() || cp.root != self.tree.root() {
             return Err(format!(
@@ -141,8 +161,15 @@ impl Ledger {
     pub fn receipt(&self, index: u64, entry: &[u8]) -> Result<Receipt, String> {
         let note = self.last_note.clone().ok_or("no checkpoint signed yet")?;
         let size = self.tree.len();
-        let path = self.tree.inclusion_proof(index, size).map_err(|e| e.to_string())?;
-        let r = proof::Receipt { index, proof: path.clone(), checkpoint: note.clone() };
+        let path = self
+            .tree
+            .inclusion_proof(index, size)
+            .map_err(|e| e.to_string())?;
+        let r = proof::Receipt {
+            index,
+            proof: path.clone(),
+            checkpoint: note.clone(),
+        };
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD;
         Ok(Receipt {

@@ -13,6 +13,8 @@ pub mod error;
 pub mod extract;
 pub mod ledger;
 pub mod routes;
+pub mod submission;
+pub mod witnessing;
 pub mod writer;
 
 pub use app::{App, OpenError};
@@ -73,6 +75,11 @@ pub const MAX_BODY: usize = 2 << 20;
         routes::incidents::finding,
         routes::incidents::close,
         routes::reports::review,
+        routes::keys::register,
+        routes::keys::revoke,
+        routes::keys::register_witness,
+        routes::keys::witnesses,
+        routes::keys::status,
     ),
     modifiers(&BearerAuth)
 )]
@@ -100,7 +107,10 @@ async fn not_found() -> HttpError {
 }
 
 async fn method_not_allowed() -> HttpError {
-    HttpError(ApiError::new("method_not_allowed", "this path does not take that method"))
+    HttpError(ApiError::new(
+        "method_not_allowed",
+        "this path does not take that method",
+    ))
 }
 
 /// The whole HTTP surface.
@@ -112,33 +122,83 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/cell/approve", post(routes::cell::approve))
         .route("/api/v1/cell/suspend", post(routes::cell::suspend))
         .route("/api/v1/cell/resume", post(routes::cell::resume))
-        .route("/api/v1/operators", get(routes::operators::list).post(routes::operators::add))
-        .route("/api/v1/operators/{name}/disable", post(routes::operators::disable))
-        .route("/api/v1/operators/{name}/enable", post(routes::operators::enable))
-        .route("/api/v1/operators/{name}/rotate", post(routes::operators::rotate))
+        .route(
+            "/api/v1/operators",
+            get(routes::operators::list).post(routes::operators::add),
+        )
+        .route(
+            "/api/v1/operators/{name}/disable",
+            post(routes::operators::disable),
+        )
+        .route(
+            "/api/v1/operators/{name}/enable",
+            post(routes::operators::enable),
+        )
+        .route(
+            "/api/v1/operators/{name}/rotate",
+            post(routes::operators::rotate),
+        )
         .route("/api/v1/events", get(routes::events::stream))
         .route("/api/v1/events/page", get(routes::events::page))
         .route("/api/v1/events/{seq}", get(routes::events::one))
         .route("/api/v1/receipts/{seq}", get(routes::log::receipt))
-        .route("/api/v1/messages", get(routes::hotline::list).post(routes::hotline::send))
+        .route(
+            "/api/v1/messages",
+            get(routes::hotline::list).post(routes::hotline::send),
+        )
         .route("/api/v1/messages/{id}", get(routes::hotline::show))
         .route("/api/v1/messages/{id}/ack", post(routes::hotline::ack))
-        .route("/api/v1/messages/{id}/translations", post(routes::hotline::translate))
+        .route(
+            "/api/v1/messages/{id}/translations",
+            post(routes::hotline::translate),
+        )
         .route("/api/v1/messages/{id}/close", post(routes::hotline::close))
         .route("/api/v1/escalations", get(routes::hotline::escalations))
         .route("/api/v1/obligations", get(routes::hotline::obligations))
-        .route("/api/v1/attachments", post(routes::hotline::upload).layer(DefaultBodyLimit::max(routes::hotline::MAX_ATTACHMENT)))
-        .route("/api/v1/attachments/{sha256}", get(routes::hotline::download))
+        .route(
+            "/api/v1/attachments",
+            post(routes::hotline::upload)
+                .layer(DefaultBodyLimit::max(routes::hotline::MAX_ATTACHMENT)),
+        )
+        .route(
+            "/api/v1/attachments/{sha256}",
+            get(routes::hotline::download),
+        )
         .route("/api/v1/heartbeat", post(routes::hotline::heartbeat))
-        .route("/api/v1/channel-health", get(routes::hotline::channel_health))
-        .route("/api/v1/incidents", get(routes::incidents::list).post(routes::incidents::report))
+        .route(
+            "/api/v1/channel-health",
+            get(routes::hotline::channel_health),
+        )
+        .route(
+            "/api/v1/incidents",
+            get(routes::incidents::list).post(routes::incidents::report),
+        )
         .route("/api/v1/incidents/{id}", get(routes::incidents::show))
         .route("/api/v1/incidents/{id}/ack", post(routes::incidents::ack))
-        .route("/api/v1/incidents/{id}/accounts", post(routes::incidents::account))
-        .route("/api/v1/incidents/{id}/information-requests", post(routes::incidents::request_info))
-        .route("/api/v1/incidents/{id}/findings", post(routes::incidents::finding))
-        .route("/api/v1/incidents/{id}/close", post(routes::incidents::close))
+        .route(
+            "/api/v1/incidents/{id}/accounts",
+            post(routes::incidents::account),
+        )
+        .route(
+            "/api/v1/incidents/{id}/information-requests",
+            post(routes::incidents::request_info),
+        )
+        .route(
+            "/api/v1/incidents/{id}/findings",
+            post(routes::incidents::finding),
+        )
+        .route(
+            "/api/v1/incidents/{id}/close",
+            post(routes::incidents::close),
+        )
         .route("/api/v1/reports/review", get(routes::reports::review))
+        .route("/api/v1/keys", post(routes::keys::register))
+        .route("/api/v1/keys/{key_id}/revoke", post(routes::keys::revoke))
+        .route(
+            "/api/v1/witnesses",
+            get(routes::keys::witnesses).post(routes::keys::register_witness),
+        )
+        .route("/api/v1/log/status", get(routes::keys::status))
         .route("/log/checkpoint", get(routes::log::checkpoint))
         .route("/log/cosignature", post(routes::log::cosign))
         .route("/log/tile/{*path}", get(routes::log::tile));
@@ -149,7 +209,10 @@ pub fn router(app: App) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            HttpError(ApiError::internal("the server hit a bug; nothing was written")).into_response()
+            HttpError(ApiError::internal(
+                "the server hit a bug; nothing was written",
+            ))
+            .into_response()
         }))
         .with_state(app)
 }

@@ -8,7 +8,6 @@
 //! the commit returns. Only then are replies sent, with receipts, and subscribers woken.
 
 use crate::app::Shared;
-use crate::ledger::Ledger;
 use liaison_api::ApiError;
 use liaison_api::codec::encode_event;
 use liaison_api::wire::Receipt;
@@ -26,6 +25,9 @@ pub const QUEUE: usize = 8192;
 /// How a request turns into events: a pure function of the state and the time.
 pub type Decider = Box<dyn FnOnce(&State, Timestamp) -> Result<Vec<Draft>, DomainError> + Send>;
 
+/// Where a request's outcome is sent.
+pub type Reply = oneshot::Sender<Result<Outcome, ApiError>>;
+
 pub struct WriteRequest {
     pub actor: Actor,
     pub decide: Decider,
@@ -41,32 +43,43 @@ pub struct Outcome {
     pub receipt: Option<Receipt>,
 }
 
-pub fn spawn(shared: Arc<Shared>, mut rx: mpsc::Receiver<WriteRequest>) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new().name("liaison-writer".into()).spawn(move || {
-        while let Some(first) = rx.blocking_recv() {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(r) => batch.push(r),
-                    Err(_) => break,
+pub fn spawn(
+    shared: Arc<Shared>,
+    mut rx: mpsc::Receiver<WriteRequest>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("liaison-writer".into())
+        .spawn(move || {
+            while let Some(first) = rx.blocking_recv() {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(r) => batch.push(r),
+                        Err(_) => break,
+                    }
                 }
+                run_batch(&shared, batch);
             }
-            run_batch(&shared, batch);
-        }
-    })
+        })
 }
 
 fn author_of(actor: &Actor) -> Author {
     match actor {
         Actor::System => Author::system(),
-        Actor::Operator { name, party, .. } => Author { operator: name.clone(), party: party.clone() },
+        Actor::Operator { name, party, .. } => Author {
+            operator: name.clone(),
+            party: party.clone(),
+        },
     }
 }
 
 fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     if shared.is_failed() {
         for r in batch {
-            let _ = r.reply.send(Err(ApiError::new("unavailable", "the store failed; writes are refused until restart")));
+            let _ = r.reply.send(Err(ApiError::new(
+                "unavailable",
+                "the store failed; writes are refused until restart",
+            )));
         }
         return;
     }
@@ -78,9 +91,14 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     let now = shared.clock.now().max(last_at);
 
     let mut stored: Vec<StoredEvent> = Vec::new();
-    let mut replies: Vec<(oneshot::Sender<Result<Outcome, ApiError>>, Result<Vec<u64>, ApiError>)> = Vec::new();
+    let mut replies: Vec<(Reply, Result<Vec<u64>, ApiError>)> = Vec::new();
     for req in batch {
-        let WriteRequest { actor, decide, signature, reply } = req;
+        let WriteRequest {
+            actor,
+            decide,
+            signature,
+            reply,
+        } = req;
         match decide(&state, now) {
             Err(e) => replies.push((reply, Err(e.into()))),
             Ok(drafts) => {
@@ -97,7 +115,11 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
                     };
                     let entry = ledger.entry_for(&event);
                     ledger.push(&entry);
-                    stored.push(StoredEvent { seq: event.seq, entry, event: encode_event(&event) });
+                    stored.push(StoredEvent {
+                        seq: event.seq,
+                        entry,
+                        event: encode_event(&event),
+                    });
                     seqs.push(event.seq);
                     state.apply(Arc::new(event));
                 }
@@ -109,12 +131,18 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
         drop(ledger);
         drop(state);
         for (reply, r) in replies {
-            let _ = reply.send(r.map(|seqs| Outcome { seqs, receipt: None }));
+            let _ = reply.send(r.map(|seqs| Outcome {
+                seqs,
+                receipt: None,
+            }));
         }
         return;
     }
     let checkpoint = ledger.sign_checkpoint();
-    let append = AppendBatch { events: stored, checkpoint: Some(checkpoint) };
+    let append = AppendBatch {
+        events: stored,
+        checkpoint: Some(checkpoint),
+    };
     if let Err(e) = shared.store.append(&append) {
         tracing::error!(error = %e, "append failed; rebuilding state from the store");
         let rebuilt = crate::app::rebuild(shared.store.as_ref(), ledger.signer_clone());
@@ -132,7 +160,9 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
         drop(ledger);
         drop(state);
         for (reply, _) in replies {
-            let _ = reply.send(Err(ApiError::internal(format!("storage failed, nothing was written: {e}"))));
+            let _ = reply.send(Err(ApiError::internal(format!(
+                "storage failed, nothing was written: {e}"
+            ))));
         }
         return;
     }

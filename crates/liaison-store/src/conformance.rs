@@ -82,6 +82,14 @@ pub fn run(store: &dyn Store) {
         })
     );
 
+    assert_eq!(
+        store.checkpoint(5).ok().flatten(),
+        Some(StoredCheckpoint {
+            size: 5,
+            note: "cp5".into()
+        })
+    );
+    assert_eq!(store.checkpoint(6).ok().flatten(), None);
     assert_eq!(store.add_cosignature(7, "il", "line-il").ok(), Some(true));
     assert_eq!(
         store.add_cosignature(7, "il", "other").ok(),
@@ -98,6 +106,10 @@ pub fn run(store: &dyn Store) {
         ]
     );
 
+    assert_eq!(
+        store.latest_cosigned().unwrap_or_default(),
+        vec![("il".to_string(), 7), ("sy".to_string(), 7)]
+    );
     assert!(store.put_blob("abc", b"hello").is_ok());
     assert_eq!(
         store.get_blob("abc").ok().flatten(),

@@ -72,11 +72,15 @@ pub trait Store: Send + Sync + 'static {
     /// Events with `seq >= from`, at most `limit` (capped at [`MAX_READ`]).
     fn read_events(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>>;
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
+    /// The checkpoint signed for a tree of exactly `size` entries, if one was.
+    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>>;
     /// Stores a witness's cosignature line for the checkpoint of `size`; a second
     /// cosignature from the same witness for the same size replaces nothing.
     fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<bool>;
     /// Cosignature lines gathered for the checkpoint of `size`, by witness name.
     fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>>;
+    /// For each witness, the largest checkpoint size it has cosigned.
+    fn latest_cosigned(&self) -> Result<Vec<(String, u64)>>;
     /// Content-addressed blobs; `key` is the hex SHA-256 computed by the caller.
     fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<()>;
     fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>>;

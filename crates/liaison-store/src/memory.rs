@@ -14,6 +14,7 @@ pub struct MemoryStore {
 struct Inner {
     events: Vec<StoredEvent>,
     checkpoint: Option<StoredCheckpoint>,
+    checkpoints: BTreeMap<u64, String>,
     cosignatures: BTreeMap<(u64, String), String>,
     blobs: BTreeMap<String, Vec<u8>>,
 }
@@ -44,6 +45,7 @@ impl Store for MemoryStore {
         g.events.extend(batch.events.iter().cloned());
         if let Some(c) = &batch.checkpoint {
             g.checkpoint = Some(c.clone());
+            g.checkpoints.insert(c.size, c.note.clone());
         }
         Ok(())
     }
@@ -67,6 +69,18 @@ impl Store for MemoryStore {
         Ok(self.inner.lock().checkpoint.clone())
     }
 
+    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>> {
+        Ok(self
+            .inner
+            .lock()
+            .checkpoints
+            .get(&size)
+            .map(|n| StoredCheckpoint {
+                size,
+                note: n.clone(),
+            }))
+    }
+
     fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<bool> {
         let mut g = self.inner.lock();
         let key = (size, witness.to_string());
@@ -84,6 +98,16 @@ impl Store for MemoryStore {
             .take_while(|((s, _), _)| *s == size)
             .map(|((_, w), l)| (w.clone(), l.clone()))
             .collect())
+    }
+
+    fn latest_cosigned(&self) -> Result<Vec<(String, u64)>> {
+        let g = self.inner.lock();
+        let mut out: BTreeMap<String, u64> = BTreeMap::new();
+        for (size, w) in g.cosignatures.keys() {
+            let e = out.entry(w.clone()).or_default();
+            *e = (*e).max(*size);
+        }
+        Ok(out.into_iter().collect())
     }
 
     fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<()> {

@@ -168,6 +168,18 @@ impl Store for SqliteStore {
         }
     }
 
+    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>> {
+        let c = self.reader.lock();
+        let note: Option<String> = c
+            .query_row(
+                "SELECT note FROM checkpoints WHERE size = ?1",
+                params![to_i64(size)?],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(note.map(|note| StoredCheckpoint { size, note }))
+    }
+
     fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<bool> {
         let c = self.writer.lock();
         let n = c.execute(
@@ -185,6 +197,23 @@ impl Store for SqliteStore {
         let rows = q.query_map(params![to_i64(size)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<std::result::Result<Vec<_>, _>>()
             .map_err(Into::into)
+    }
+
+    fn latest_cosigned(&self) -> Result<Vec<(String, u64)>> {
+        let c = self.reader.lock();
+        let mut q = c.prepare_cached(
+            "SELECT witness, MAX(size) FROM cosignatures GROUP BY witness ORDER BY witness",
+        )?;
+        let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (w, s) = row?;
+            out.push((
+                w,
+                u64::try_from(s).map_err(|_| StoreError::Corrupt("negative size".into()))?,
+            ));
+        }
+        Ok(out)
     }
 
     fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<()> {

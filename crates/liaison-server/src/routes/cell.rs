@@ -3,19 +3,27 @@
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{HttpError, HttpResult};
-use crate::extract::ApiJson;
 use crate::routes::written;
+use crate::submission::Submission;
 use axum::Json;
 use axum::extract::State;
 use liaison_api::ApiError;
 use liaison_api::wire::{CellView, Health, LogInfo, Me, OperatorView, SuspendRequest, Written};
 use liaison_core::Command;
+use serde::de::IgnoredAny;
 
 #[utoipa::path(get, path = "/healthz", tag = "server",
     responses((status = 200, description = "The server is up", body = Health)))]
 pub async fn healthz(State(app): State<App>) -> Json<Health> {
-    let status = if app.shared.is_failed() { "store_failed" } else { "ok" };
-    Json(Health { status: status.into(), events: app.head() })
+    let status = if app.shared.is_failed() {
+        "store_failed"
+    } else {
+        "ok"
+    };
+    Json(Health {
+        status: status.into(),
+        events: app.head(),
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "cell", security(("bearer" = [])),
@@ -39,22 +47,38 @@ pub async fn show(State(app): State<App>, caller: Caller) -> HttpResult<Json<Cel
         (l.origin().to_string(), l.vkey(), l.size())
     };
     let state = app.shared.state.read();
-    let cell = state.cell.as_ref().ok_or_else(|| HttpError(ApiError::new("no_cell", "no cell exists")))?;
+    let cell = state
+        .cell
+        .as_ref()
+        .ok_or_else(|| HttpError(ApiError::new("no_cell", "no cell exists")))?;
     let operators: Vec<OperatorView> = state
         .operators
         .values()
         .filter(|o| caller.is_supervisor_party() || o.spec.party == caller.party)
         .map(OperatorView::from)
         .collect();
-    Ok(Json(CellView::new(cell, operators, LogInfo { origin, vkey, size })))
+    Ok(Json(CellView::new(
+        cell,
+        operators,
+        LogInfo { origin, vkey, size },
+    )))
 }
 
 #[utoipa::path(post, path = "/api/v1/cell/approve", tag = "cell", security(("bearer" = [])),
     responses((status = 200, description = "The charter takes effect", body = Written),
               (status = 403, description = "Not the supervisor", body = liaison_api::ErrorBody),
               (status = 409, description = "Not pending approval", body = liaison_api::ErrorBody)))]
-pub async fn approve(State(app): State<App>, caller: Caller) -> HttpResult<Json<Written>> {
-    written(app.command(caller.actor(), Command::ApproveCell).await?)
+pub async fn approve(
+    State(app): State<App>,
+    sub: Submission<IgnoredAny>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller, signature, ..
+    } = sub;
+    written(
+        app.command_signed(caller.actor(), signature, Command::ApproveCell)
+            .await?,
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/cell/suspend", tag = "cell", security(("bearer" = [])),
@@ -64,16 +88,36 @@ pub async fn approve(State(app): State<App>, caller: Caller) -> HttpResult<Json<
               (status = 409, description = "Not active", body = liaison_api::ErrorBody)))]
 pub async fn suspend(
     State(app): State<App>,
-    caller: Caller,
-    ApiJson(req): ApiJson<SuspendRequest>,
+    sub: Submission<SuspendRequest>,
 ) -> HttpResult<Json<Written>> {
-    written(app.command(caller.actor(), Command::SuspendCell { reason: req.reason }).await?)
+    let Submission {
+        caller,
+        body: req,
+        signature,
+    } = sub;
+    written(
+        app.command_signed(
+            caller.actor(),
+            signature,
+            Command::SuspendCell { reason: req.reason },
+        )
+        .await?,
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/cell/resume", tag = "cell", security(("bearer" = [])),
     responses((status = 200, description = "The cell is active again", body = Written),
               (status = 403, description = "Not the supervisor", body = liaison_api::ErrorBody),
               (status = 409, description = "Not suspended", body = liaison_api::ErrorBody)))]
-pub async fn resume(State(app): State<App>, caller: Caller) -> HttpResult<Json<Written>> {
-    written(app.command(caller.actor(), Command::ResumeCell).await?)
+pub async fn resume(
+    State(app): State<App>,
+    sub: Submission<IgnoredAny>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller, signature, ..
+    } = sub;
+    written(
+        app.command_signed(caller.actor(), signature, Command::ResumeCell)
+            .await?,
+    )
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use liaison_api::ApiError;
 use liaison_api::wire::{EventView, EventsPage};
 use liaison_core::{Event, State as CoreState, Viewer, can_see};
@@ -33,7 +33,12 @@ pub struct PageQuery {
 }
 
 /// Visible events after `cursor` (inclusive start), and where scanning stopped.
-pub fn visible_from(state: &CoreState, viewer: &Viewer, start: u64, limit: usize) -> (Vec<Arc<Event>>, u64) {
+pub fn visible_from(
+    state: &CoreState,
+    viewer: &Viewer,
+    start: u64,
+    limit: usize,
+) -> (Vec<Arc<Event>>, u64) {
     let len = state.events.len();
     let mut i = usize::try_from(start).unwrap_or(usize::MAX).min(len);
     let stop = i.saturating_add(MAX_SCAN).min(len);
@@ -50,23 +55,36 @@ pub fn visible_from(state: &CoreState, viewer: &Viewer, start: u64, limit: usize
 
 #[utoipa::path(get, path = "/api/v1/events/page", tag = "events", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, description = "Events the caller may read, in order", body = EventsPage)))]
-pub async fn page(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> HttpResult<Json<EventsPage>> {
+pub async fn page(
+    State(app): State<App>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> HttpResult<Json<EventsPage>> {
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_PAGE {
-        return Err(HttpError(ApiError::bad_request(format!("limit must be 1-{MAX_PAGE}"))));
+        return Err(HttpError(ApiError::bad_request(format!(
+            "limit must be 1-{MAX_PAGE}"
+        ))));
     }
     let start = q.after.map(|a| a.saturating_add(1)).unwrap_or(0);
     let state = app.shared.state.read();
     let (events, scanned_to) = visible_from(&state, &caller.viewer(), start, limit);
     let next_after = (scanned_to < state.next_seq()).then(|| scanned_to.saturating_sub(1));
-    Ok(Json(EventsPage { events: events.iter().map(|e| EventView::from(e.as_ref())).collect(), next_after }))
+    Ok(Json(EventsPage {
+        events: events.iter().map(|e| EventView::from(e.as_ref())).collect(),
+        next_after,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/events/{seq}", tag = "events", security(("bearer" = [])),
     params(("seq" = u64, Path, description = "Sequence number")),
     responses((status = 200, description = "The event", body = EventView),
               (status = 404, description = "No such event, or not visible to the caller", body = liaison_api::ErrorBody)))]
-pub async fn one(State(app): State<App>, caller: Caller, Path(seq): Path<u64>) -> HttpResult<Json<EventView>> {
+pub async fn one(
+    State(app): State<App>,
+    caller: Caller,
+    Path(seq): Path<u64>,
+) -> HttpResult<Json<EventView>> {
     let state = app.shared.state.read();
     let e = usize::try_from(seq)
         .ok()
@@ -91,10 +109,17 @@ pub async fn stream(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> HttpResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let last_id = match headers.get("last-event-id").map(|v| v.to_str().map(|s| s.trim().parse::<u64>())) {
+    let last_id = match headers
+        .get("last-event-id")
+        .map(|v| v.to_str().map(|s| s.trim().parse::<u64>()))
+    {
         None => None,
         Some(Ok(Ok(n))) => Some(n),
-        Some(_) => return Err(HttpError(ApiError::bad_request("Last-Event-ID must be a sequence number"))),
+        Some(_) => {
+            return Err(HttpError(ApiError::bad_request(
+                "Last-Event-ID must be a sequence number",
+            )));
+        }
     };
     let start = match last_id.or(q.after) {
         Some(a) => a.saturating_add(1),
@@ -105,37 +130,51 @@ pub async fn stream(
 
 /// Follows the record from `start`: re-reads committed events each time the head moves,
 /// so a slow client loses nothing (it resumes where it is) and never gets one twice.
-pub fn event_stream(app: App, viewer: Viewer, start: u64) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+pub fn event_stream(
+    app: App,
+    viewer: Viewer,
+    start: u64,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let head = app.shared.head.subscribe();
     let closing = app.shared.closing.subscribe();
-    futures::stream::unfold((app, viewer, start, head, closing), |(app, viewer, mut cursor, mut head, mut closing)| async move {
-        loop {
-            if *closing.borrow() {
-                return None;
+    futures::stream::unfold(
+        (app, viewer, start, head, closing),
+        |(app, viewer, mut cursor, mut head, mut closing)| async move {
+            loop {
+                if *closing.borrow() {
+                    return None;
+                }
+                let (batch, scanned_to) = {
+                    let state = app.shared.state.read();
+                    visible_from(&state, &viewer, cursor, MAX_PAGE)
+                };
+                cursor = scanned_to;
+                if !batch.is_empty() {
+                    let items: Vec<Result<SseEvent, Infallible>> =
+                        batch.iter().map(|e| Ok(to_sse(e))).collect();
+                    return Some((
+                        futures::stream::iter(items),
+                        (app, viewer, cursor, head, closing),
+                    ));
+                }
+                if cursor < app.head() {
+                    continue;
+                }
+                tokio::select! {
+                    r = head.changed() => if r.is_err() { return None; },
+                    _ = closing.changed() => return None,
+                }
             }
-            let (batch, scanned_to) = {
-                let state = app.shared.state.read();
-                visible_from(&state, &viewer, cursor, MAX_PAGE)
-            };
-            cursor = scanned_to;
-            if !batch.is_empty() {
-                let items: Vec<Result<SseEvent, Infallible>> = batch.iter().map(|e| Ok(to_sse(e))).collect();
-                return Some((futures::stream::iter(items), (app, viewer, cursor, head, closing)));
-            }
-            if cursor < app.head() {
-                continue;
-            }
-            tokio::select! {
-                r = head.changed() => if r.is_err() { return None; },
-                _ = closing.changed() => return None,
-            }
-        }
-    })
+        },
+    )
     .flatten()
 }
 
 fn to_sse(e: &Event) -> SseEvent {
     let view = EventView::from(e);
     let data = serde_json::to_string(&view).unwrap_or_else(|_| "{}".into());
-    SseEvent::default().id(e.seq.to_string()).event(e.kind()).data(data)
+    SseEvent::default()
+        .id(e.seq.to_string())
+        .event(e.kind())
+        .data(data)
 }

@@ -4,8 +4,9 @@
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{HttpError, HttpResult};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::ApiQuery;
 use crate::routes::{receipt_of, written};
+use crate::submission::Submission;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -13,11 +14,12 @@ use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use liaison_api::ApiError;
 use liaison_api::hotline::{
-    AckRequest, AttachmentStored, AttachmentWire, EscalationView, MessageSent, MessageView, ObligationView, PartyHealth,
-    ReasonRequest, SendMessage, TranslationRequest,
+    AckRequest, AttachmentStored, AttachmentWire, EscalationView, MessageSent, MessageView,
+    ObligationView, PartyHealth, ReasonRequest, SendMessage, TranslationRequest,
 };
 use liaison_api::wire::Written;
 use liaison_core::deadline::{Duty, ObligationKey};
+use liaison_core::event::AuthorSignature;
 use liaison_core::event::EventBody;
 use liaison_core::hotline::AttachmentRef;
 use liaison_core::{Command, Precedence, State as CoreState, can_see};
@@ -33,11 +35,18 @@ pub fn parse_precedence(s: &str) -> Result<Precedence, HttpError> {
     Precedence::ALL
         .into_iter()
         .find(|p| p.as_str() == s.to_ascii_lowercase())
-        .ok_or_else(|| HttpError(ApiError::invalid(format!("precedence: {s:?} is not flash, immediate, priority or routine"))))
+        .ok_or_else(|| {
+            HttpError(ApiError::invalid(format!(
+                "precedence: {s:?} is not flash, immediate, priority or routine"
+            )))
+        })
 }
 
 /// Checks that each attachment was uploaded, and fills in its size.
-pub fn resolve_attachments(app: &App, list: Vec<AttachmentWire>) -> Result<Vec<AttachmentRef>, HttpError> {
+pub fn resolve_attachments(
+    app: &App,
+    list: Vec<AttachmentWire>,
+) -> Result<Vec<AttachmentRef>, HttpError> {
     let mut out = Vec::with_capacity(list.len());
     for a in list {
         let blob = app
@@ -45,7 +54,12 @@ pub fn resolve_attachments(app: &App, list: Vec<AttachmentWire>) -> Result<Vec<A
             .store
             .get_blob(&a.sha256)
             .map_err(|e| HttpError(ApiError::internal(e.to_string())))?
-            .ok_or_else(|| HttpError(ApiError::invalid(format!("attachments: {} was not uploaded", a.sha256))))?;
+            .ok_or_else(|| {
+                HttpError(ApiError::invalid(format!(
+                    "attachments: {} was not uploaded",
+                    a.sha256
+                )))
+            })?;
         let mut r: AttachmentRef = a.into();
         r.size = blob.len() as u64;
         out.push(r);
@@ -56,12 +70,22 @@ pub fn resolve_attachments(app: &App, list: Vec<AttachmentWire>) -> Result<Vec<A
 pub fn message_view(state: &CoreState, id: u64) -> Option<MessageView> {
     let m = state.hotline.messages.get(&id)?;
     Some(MessageView::new(m, |p| {
-        state.obligations.get(&ObligationKey::new(Duty::AcknowledgeMessage, id.to_string(), p)).cloned()
+        state
+            .obligations
+            .get(&ObligationKey::new(
+                Duty::AcknowledgeMessage,
+                id.to_string(),
+                p,
+            ))
+            .cloned()
     }))
 }
 
 fn visible_message(state: &CoreState, caller: &Caller, id: u64) -> Result<(), HttpError> {
-    let e = state.events.get(id as usize).filter(|e| matches!(e.body, EventBody::MessageSent { .. }));
+    let e = state
+        .events
+        .get(id as usize)
+        .filter(|e| matches!(e.body, EventBody::MessageSent { .. }));
     match e {
         Some(e) if can_see(&caller.viewer(), e) => Ok(()),
         _ => Err(HttpError(ApiError::not_found(format!("message {id}")))),
@@ -72,7 +96,15 @@ fn visible_message(state: &CoreState, caller: &Caller, id: u64) -> Result<(), Ht
     responses((status = 200, description = "Sent; numbered on its channel", body = MessageSent),
               (status = 409, description = "Cell not active", body = liaison_api::ErrorBody),
               (status = 422, description = "Unknown party, bad precedence, too long", body = liaison_api::ErrorBody)))]
-pub async fn send(State(app): State<App>, caller: Caller, ApiJson(req): ApiJson<SendMessage>) -> HttpResult<Json<MessageSent>> {
+pub async fn send(
+    State(app): State<App>,
+    sub: Submission<SendMessage>,
+) -> HttpResult<Json<MessageSent>> {
+    let Submission {
+        caller,
+        body: req,
+        signature,
+    } = sub;
     let precedence = parse_precedence(&req.precedence)?;
     let attachments = resolve_attachments(&app, req.attachments)?;
     let to: BTreeSet<String> = req.to.into_iter().collect();
@@ -86,14 +118,26 @@ pub async fn send(State(app): State<App>, caller: Caller, ApiJson(req): ApiJson<
         test: req.test,
         attachments,
     };
-    let outcome = app.command(caller.actor(), cmd).await?;
-    let id = *outcome.seqs.first().ok_or_else(|| HttpError(ApiError::internal("no event recorded")))?;
+    let outcome = app.command_signed(caller.actor(), signature, cmd).await?;
+    let id = *outcome
+        .seqs
+        .first()
+        .ok_or_else(|| HttpError(ApiError::internal("no event recorded")))?;
     let (channel, seq) = {
         let s = app.shared.state.read();
-        let m = s.hotline.messages.get(&id).ok_or_else(|| HttpError(ApiError::internal("message missing")))?;
+        let m = s
+            .hotline
+            .messages
+            .get(&id)
+            .ok_or_else(|| HttpError(ApiError::internal("message missing")))?;
         (m.channel.clone(), m.channel_seq)
     };
-    Ok(Json(MessageSent { id, channel, seq, receipt: receipt_of(&outcome)? }))
+    Ok(Json(MessageSent {
+        id,
+        channel,
+        seq,
+        receipt: receipt_of(&outcome)?,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -110,25 +154,37 @@ pub struct ListQuery {
 
 #[utoipa::path(get, path = "/api/v1/messages", tag = "hotline", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "Messages the caller may read; fetching marks them delivered", body = [MessageView])))]
-pub async fn list(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> HttpResult<Json<Vec<MessageView>>> {
+pub async fn list(
+    State(app): State<App>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> HttpResult<Json<Vec<MessageView>>> {
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > 500 {
         return Err(HttpError(ApiError::bad_request("limit must be 1-500")));
     }
     let which = q.r#box.as_deref().unwrap_or("all");
     if !["inbox", "sent", "all"].contains(&which) {
-        return Err(HttpError(ApiError::bad_request("box must be inbox, sent or all")));
+        return Err(HttpError(ApiError::bad_request(
+            "box must be inbox, sent or all",
+        )));
     }
     let (views, undelivered) = {
         let s = app.shared.state.read();
         let viewer = caller.viewer();
         let mut views = Vec::new();
         let mut undelivered = Vec::new();
-        for (id, m) in s.hotline.messages.range(q.after.map(|a| a + 1).unwrap_or(0)..) {
+        for (id, m) in s
+            .hotline
+            .messages
+            .range(q.after.map(|a| a + 1).unwrap_or(0)..)
+        {
             if views.len() >= limit {
                 break;
             }
-            let Some(e) = s.events.get(*id as usize) else { continue };
+            let Some(e) = s.events.get(*id as usize) else {
+                continue;
+            };
             if !can_see(&viewer, e) {
                 continue;
             }
@@ -141,7 +197,11 @@ pub async fn list(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<
             if !keep {
                 continue;
             }
-            if mine && m.recipients.get(&caller.party).is_some_and(|r| r.delivered_at.is_none()) {
+            if mine
+                && m.recipients
+                    .get(&caller.party)
+                    .is_some_and(|r| r.delivered_at.is_none())
+            {
                 undelivered.push(*id);
             }
             if let Some(v) = message_view(&s, *id) {
@@ -153,7 +213,9 @@ pub async fn list(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<
     // The recipient's client fetched them: record delivery (best effort; a refusal such as
     // a suspended cell does not hide the messages).
     for id in undelivered {
-        let _ = app.command(caller.actor(), Command::MarkDelivered { message: id }).await;
+        let _ = app
+            .command(caller.actor(), Command::MarkDelivered { message: id })
+            .await;
     }
     Ok(Json(views))
 }
@@ -162,7 +224,11 @@ pub async fn list(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<
     params(("id" = u64, Path, description = "Message id")),
     responses((status = 200, description = "The message and each recipient's state; opening it as a recipient marks it read", body = MessageView),
               (status = 404, description = "No such message, or not visible", body = liaison_api::ErrorBody)))]
-pub async fn show(State(app): State<App>, caller: Caller, Path(id): Path<u64>) -> HttpResult<Json<MessageView>> {
+pub async fn show(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<u64>,
+) -> HttpResult<Json<MessageView>> {
     let unread = {
         let s = app.shared.state.read();
         visible_message(&s, &caller, id)?;
@@ -173,18 +239,28 @@ pub async fn show(State(app): State<App>, caller: Caller, Path(id): Path<u64>) -
             .is_some_and(|r| r.read_at.is_none())
     };
     if unread {
-        let _ = app.command(caller.actor(), Command::MarkRead { message: id }).await;
+        let _ = app
+            .command(caller.actor(), Command::MarkRead { message: id })
+            .await;
     }
     let s = app.shared.state.read();
-    message_view(&s, id).map(Json).ok_or_else(|| HttpError(ApiError::not_found(format!("message {id}"))))
+    message_view(&s, id)
+        .map(Json)
+        .ok_or_else(|| HttpError(ApiError::not_found(format!("message {id}"))))
 }
 
-async fn message_command(app: &App, caller: &Caller, id: u64, cmd: Command) -> HttpResult<Json<Written>> {
+async fn message_command(
+    app: &App,
+    caller: &Caller,
+    signature: Option<AuthorSignature>,
+    id: u64,
+    cmd: Command,
+) -> HttpResult<Json<Written>> {
     {
         let s = app.shared.state.read();
         visible_message(&s, caller, id)?;
     }
-    written(app.command(caller.actor(), cmd).await?)
+    written(app.command_signed(caller.actor(), signature, cmd).await?)
 }
 
 #[utoipa::path(post, path = "/api/v1/messages/{id}/ack", tag = "hotline", security(("bearer" = [])),
@@ -192,13 +268,27 @@ async fn message_command(app: &App, caller: &Caller, id: u64, cmd: Command) -> H
     responses((status = 200, description = "Acknowledged", body = Written),
               (status = 403, description = "Not a recipient", body = liaison_api::ErrorBody),
               (status = 409, description = "Already acknowledged", body = liaison_api::ErrorBody)))]
-pub async fn ack(State(app): State<App>, caller: Caller, Path(id): Path<u64>, body: Bytes) -> HttpResult<Json<Written>> {
-    let req: AckRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        AckRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| HttpError(ApiError::bad_request(format!("body: {e}"))))?
-    };
-    message_command(&app, &caller, id, Command::AcknowledgeMessage { message: id, reply: req.reply }).await
+pub async fn ack(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<AckRequest>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body: req,
+        signature,
+    } = sub;
+    message_command(
+        &app,
+        &caller,
+        signature,
+        id,
+        Command::AcknowledgeMessage {
+            message: id,
+            reply: req.reply,
+        },
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/messages/{id}/translations", tag = "hotline", security(("bearer" = [])),
@@ -206,18 +296,52 @@ pub async fn ack(State(app): State<App>, caller: Caller, Path(id): Path<u64>, bo
     responses((status = 200, description = "Translation recorded beside the original, attributed", body = Written)))]
 pub async fn translate(
     State(app): State<App>,
-    caller: Caller,
     Path(id): Path<u64>,
-    ApiJson(req): ApiJson<TranslationRequest>,
+    sub: Submission<TranslationRequest>,
 ) -> HttpResult<Json<Written>> {
-    message_command(&app, &caller, id, Command::TranslateMessage { message: id, language: req.language, text: req.text }).await
+    let Submission {
+        caller,
+        body: req,
+        signature,
+    } = sub;
+    message_command(
+        &app,
+        &caller,
+        signature,
+        id,
+        Command::TranslateMessage {
+            message: id,
+            language: req.language,
+            text: req.text,
+        },
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/messages/{id}/close", tag = "hotline", security(("bearer" = [])),
     params(("id" = u64, Path, description = "Message id")), request_body = ReasonRequest,
     responses((status = 200, description = "Emergency cancelled by its author or closed by the supervisor", body = Written)))]
-pub async fn close(State(app): State<App>, caller: Caller, Path(id): Path<u64>, ApiJson(req): ApiJson<ReasonRequest>) -> HttpResult<Json<Written>> {
-    message_command(&app, &caller, id, Command::CloseEmergency { message: id, reason: req.reason }).await
+pub async fn close(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<ReasonRequest>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body: req,
+        signature,
+    } = sub;
+    message_command(
+        &app,
+        &caller,
+        signature,
+        id,
+        Command::CloseEmergency {
+            message: id,
+            reason: req.reason,
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -228,7 +352,11 @@ pub struct EscalationQuery {
 
 #[utoipa::path(get, path = "/api/v1/escalations", tag = "deadlines", security(("bearer" = [])), params(EscalationQuery),
     responses((status = 200, description = "Escalations the caller may see, oldest first (at most 1000)", body = [EscalationView])))]
-pub async fn escalations(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<EscalationQuery>) -> Json<Vec<EscalationView>> {
+pub async fn escalations(
+    State(app): State<App>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<EscalationQuery>,
+) -> Json<Vec<EscalationView>> {
     let s = app.shared.state.read();
     let viewer = caller.viewer();
     let start = q.after.map(|a| a as usize + 1).unwrap_or(0);
@@ -238,7 +366,13 @@ pub async fn escalations(State(app): State<App>, caller: Caller, ApiQuery(q): Ap
         .skip(start)
         .filter(|e| can_see(&viewer, e))
         .filter_map(|e| match &e.body {
-            EventBody::Escalated { duty, subject, party, level, due_at } => Some(EscalationView {
+            EventBody::Escalated {
+                duty,
+                subject,
+                party,
+                level,
+                due_at,
+            } => Some(EscalationView {
                 seq: e.seq,
                 at: liaison_api::time::format(e.at),
                 duty: duty.as_str().into(),
@@ -262,7 +396,11 @@ pub struct ObligationQuery {
 
 #[utoipa::path(get, path = "/api/v1/obligations", tag = "deadlines", security(("bearer" = [])), params(ObligationQuery),
     responses((status = 200, description = "Deadlines the caller's party owes or waits for (all, for the supervisor)", body = [ObligationView])))]
-pub async fn obligations(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<ObligationQuery>) -> Json<Vec<ObligationView>> {
+pub async fn obligations(
+    State(app): State<App>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ObligationQuery>,
+) -> Json<Vec<ObligationView>> {
     let s = app.shared.state.read();
     let all = q.all.unwrap_or(false);
     let out = s
@@ -270,7 +408,11 @@ pub async fn obligations(State(app): State<App>, caller: Caller, ApiQuery(q): Ap
         .all
         .values()
         .filter(|o| all || o.is_open())
-        .filter(|o| caller.is_supervisor_party() || o.key.party == caller.party || o.waiting.contains(&caller.party))
+        .filter(|o| {
+            caller.is_supervisor_party()
+                || o.key.party == caller.party
+                || o.waiting.contains(&caller.party)
+        })
         .take(5000)
         .map(ObligationView::from)
         .collect();
@@ -281,26 +423,48 @@ pub async fn obligations(State(app): State<App>, caller: Caller, ApiQuery(q): Ap
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, description = "Stored by SHA-256; refer to it from a message or incident", body = AttachmentStored),
               (status = 413, description = "Larger than 8 MiB", body = liaison_api::ErrorBody)))]
-pub async fn upload(State(app): State<App>, _caller: Caller, body: Bytes) -> HttpResult<Json<AttachmentStored>> {
+pub async fn upload(
+    State(app): State<App>,
+    _caller: Caller,
+    body: Bytes,
+) -> HttpResult<Json<AttachmentStored>> {
     if body.len() > MAX_ATTACHMENT {
-        return Err(HttpError(ApiError::new("payload_too_large", format!("attachments are limited to {MAX_ATTACHMENT} bytes"))));
+        return Err(HttpError(ApiError::new(
+            "payload_too_large",
+            format!("attachments are limited to {MAX_ATTACHMENT} bytes"),
+        )));
     }
     if body.is_empty() {
         return Err(HttpError(ApiError::invalid("the attachment is empty")));
     }
     let key = hex::encode(Sha256::digest(&body));
-    app.shared.store.put_blob(&key, &body).map_err(|e| HttpError(ApiError::internal(e.to_string())))?;
-    Ok(Json(AttachmentStored { sha256: key, size: body.len() as u64 }))
+    app.shared
+        .store
+        .put_blob(&key, &body)
+        .map_err(|e| HttpError(ApiError::internal(e.to_string())))?;
+    Ok(Json(AttachmentStored {
+        sha256: key,
+        size: body.len() as u64,
+    }))
 }
 
 /// Whether an attachment is referenced by something the caller may read.
 fn attachment_visible(s: &CoreState, caller: &Caller, key: &str) -> bool {
     let viewer = caller.viewer();
-    let seen = |seq: u64| s.events.get(seq as usize).is_some_and(|e| can_see(&viewer, e));
-    s.hotline.messages.values().any(|m| m.attachments.iter().any(|a| a.sha256 == key) && seen(m.id))
+    let seen = |seq: u64| {
+        s.events
+            .get(seq as usize)
+            .is_some_and(|e| can_see(&viewer, e))
+    };
+    s.hotline
+        .messages
+        .values()
+        .any(|m| m.attachments.iter().any(|a| a.sha256 == key) && seen(m.id))
         || s.incidents.values().any(|i| {
             (i.attachments.iter().any(|a| a.sha256 == key) && seen(i.id))
-                || i.accounts.iter().any(|a| a.attachments.iter().any(|x| x.sha256 == key) && seen(a.seq))
+                || i.accounts
+                    .iter()
+                    .any(|a| a.attachments.iter().any(|x| x.sha256 == key) && seen(a.seq))
         })
 }
 
@@ -308,7 +472,11 @@ fn attachment_visible(s: &CoreState, caller: &Caller, key: &str) -> bool {
     params(("sha256" = String, Path, description = "Hex SHA-256")),
     responses((status = 200, description = "The bytes, if a message or incident the caller may read refers to them"),
               (status = 404, description = "Unknown or not visible", body = liaison_api::ErrorBody)))]
-pub async fn download(State(app): State<App>, caller: Caller, Path(key): Path<String>) -> HttpResult<impl IntoResponse> {
+pub async fn download(
+    State(app): State<App>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> HttpResult<impl IntoResponse> {
     let visible = attachment_visible(&app.shared.state.read(), &caller, &key);
     if !visible {
         return Err(HttpError(ApiError::not_found(format!("attachment {key}"))));
@@ -320,7 +488,10 @@ pub async fn download(State(app): State<App>, caller: Caller, Path(key): Path<St
         .map_err(|e| HttpError(ApiError::internal(e.to_string())))?
         .ok_or_else(|| HttpError(ApiError::not_found(format!("attachment {key}"))))?;
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/octet-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/octet-stream"),
+    );
     Ok((headers, bytes))
 }
 
@@ -328,7 +499,10 @@ pub async fn download(State(app): State<App>, caller: Caller, Path(key): Path<St
     responses((status = 200, description = "The caller's party is reachable", body = [PartyHealth])))]
 pub async fn heartbeat(State(app): State<App>, caller: Caller) -> Json<Vec<PartyHealth>> {
     let now = app.shared.clock.now();
-    app.shared.heartbeats.lock().insert(caller.party.clone(), now);
+    app.shared
+        .heartbeats
+        .lock()
+        .insert(caller.party.clone(), now);
     Json(health_of(&app))
 }
 
@@ -341,7 +515,9 @@ pub async fn channel_health(State(app): State<App>, _caller: Caller) -> Json<Vec
 pub fn health_of(app: &App) -> Vec<PartyHealth> {
     let now = app.shared.clock.now();
     let s = app.shared.state.read();
-    let Some(c) = s.charter() else { return Vec::new() };
+    let Some(c) = s.charter() else {
+        return Vec::new();
+    };
     let timeout = c.settings.heartbeat_timeout;
     let beats = app.shared.heartbeats.lock();
     c.parties

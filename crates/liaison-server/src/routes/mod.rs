@@ -5,6 +5,7 @@ pub mod cell;
 pub mod events;
 pub mod hotline;
 pub mod incidents;
+pub mod keys;
 pub mod log;
 pub mod operators;
 pub mod reports;
@@ -17,7 +18,10 @@ use liaison_api::wire::{Receipt, Written};
 /// The answer to every write: the events recorded and the receipt of the last one.
 pub fn written(outcome: Outcome) -> Result<axum::Json<Written>, HttpError> {
     let receipt = receipt_of(&outcome)?;
-    Ok(axum::Json(Written { seqs: outcome.seqs, receipt }))
+    Ok(axum::Json(Written {
+        seqs: outcome.seqs,
+        receipt,
+    }))
 }
 
 pub fn receipt_of(outcome: &Outcome) -> Result<Receipt, HttpError> {

@@ -3,14 +3,17 @@
 use crate::app::{App, new_token, token_hash};
 use crate::auth::Caller;
 use crate::error::{HttpError, HttpResult};
-use crate::extract::ApiJson;
 use crate::routes::{receipt_of, written};
+use crate::submission::Submission;
 use axum::Json;
 use axum::extract::{Path, State};
 use liaison_api::ApiError;
 use liaison_api::charter_toml::operator_role;
-use liaison_api::wire::{AddOperatorRequest, OperatorCredentials, OperatorIssued, OperatorView, Written};
+use liaison_api::wire::{
+    AddOperatorRequest, OperatorCredentials, OperatorIssued, OperatorView, Written,
+};
 use liaison_core::{Command, OperatorSpec};
+use serde::de::IgnoredAny;
 
 #[utoipa::path(get, path = "/api/v1/operators", tag = "operators", security(("bearer" = [])),
     responses((status = 200, description = "Operators of the caller's party (all, for the supervisor)", body = [OperatorView])))]
@@ -34,9 +37,13 @@ pub async fn list(State(app): State<App>, caller: Caller) -> Json<Vec<OperatorVi
               (status = 422, description = "Invalid name, party or role", body = liaison_api::ErrorBody)))]
 pub async fn add(
     State(app): State<App>,
-    caller: Caller,
-    ApiJson(req): ApiJson<AddOperatorRequest>,
+    sub: Submission<AddOperatorRequest>,
 ) -> HttpResult<Json<OperatorIssued>> {
+    let Submission {
+        caller,
+        body: req,
+        signature,
+    } = sub;
     let role = operator_role(&req.role).ok_or_else(|| {
         HttpError(ApiError::invalid(format!(
             "role: unknown role {:?}; use liaison, analyst, supervisor, observer or admin",
@@ -44,10 +51,28 @@ pub async fn add(
         )))
     })?;
     let token = new_token();
-    let spec = OperatorSpec { name: req.name.clone(), party: req.party.clone(), role };
-    let outcome = app.command(caller.actor(), Command::AddOperator { spec, token_hash: token_hash(&token) }).await?;
+    let spec = OperatorSpec {
+        name: req.name.clone(),
+        party: req.party.clone(),
+        role,
+    };
+    let outcome = app
+        .command_signed(
+            caller.actor(),
+            signature,
+            Command::AddOperator {
+                spec,
+                token_hash: token_hash(&token),
+            },
+        )
+        .await?;
     Ok(Json(OperatorIssued {
-        operator: OperatorCredentials { name: req.name, party: req.party, role: req.role, token },
+        operator: OperatorCredentials {
+            name: req.name,
+            party: req.party,
+            role: req.role,
+            token,
+        },
         receipt: receipt_of(&outcome)?,
     }))
 }
@@ -57,8 +82,18 @@ pub async fn add(
     responses((status = 200, description = "Disabled; its token stops working", body = Written),
               (status = 403, description = "Not an admin of that party", body = liaison_api::ErrorBody),
               (status = 404, description = "No such operator", body = liaison_api::ErrorBody)))]
-pub async fn disable(State(app): State<App>, caller: Caller, Path(name): Path<String>) -> HttpResult<Json<Written>> {
-    written(app.command(caller.actor(), Command::DisableOperator { name }).await?)
+pub async fn disable(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    sub: Submission<IgnoredAny>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller, signature, ..
+    } = sub;
+    written(
+        app.command_signed(caller.actor(), signature, Command::DisableOperator { name })
+            .await?,
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/operators/{name}/enable", tag = "operators", security(("bearer" = [])),
@@ -66,8 +101,18 @@ pub async fn disable(State(app): State<App>, caller: Caller, Path(name): Path<St
     responses((status = 200, description = "Enabled again", body = Written),
               (status = 403, description = "Not an admin of that party", body = liaison_api::ErrorBody),
               (status = 404, description = "No such operator", body = liaison_api::ErrorBody)))]
-pub async fn enable(State(app): State<App>, caller: Caller, Path(name): Path<String>) -> HttpResult<Json<Written>> {
-    written(app.command(caller.actor(), Command::EnableOperator { name }).await?)
+pub async fn enable(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    sub: Submission<IgnoredAny>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller, signature, ..
+    } = sub;
+    written(
+        app.command_signed(caller.actor(), signature, Command::EnableOperator { name })
+            .await?,
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/operators/{name}/rotate", tag = "operators", security(("bearer" = [])),
@@ -75,18 +120,39 @@ pub async fn enable(State(app): State<App>, caller: Caller, Path(name): Path<Str
     responses((status = 200, description = "A new token, shown once; the old one stops working", body = OperatorIssued),
               (status = 403, description = "Neither the operator nor an admin of its party", body = liaison_api::ErrorBody),
               (status = 404, description = "No such operator", body = liaison_api::ErrorBody)))]
-pub async fn rotate(State(app): State<App>, caller: Caller, Path(name): Path<String>) -> HttpResult<Json<OperatorIssued>> {
+pub async fn rotate(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    sub: Submission<IgnoredAny>,
+) -> HttpResult<Json<OperatorIssued>> {
+    let Submission {
+        caller, signature, ..
+    } = sub;
     let token = new_token();
     let outcome = app
-        .command(caller.actor(), Command::RotateToken { name: name.clone(), token_hash: token_hash(&token) })
+        .command_signed(
+            caller.actor(),
+            signature,
+            Command::RotateToken {
+                name: name.clone(),
+                token_hash: token_hash(&token),
+            },
+        )
         .await?;
     let (party, role) = {
         let s = app.shared.state.read();
-        let o = s.operator(&name).ok_or_else(|| HttpError(ApiError::not_found(format!("operator {name:?}"))))?;
+        let o = s
+            .operator(&name)
+            .ok_or_else(|| HttpError(ApiError::not_found(format!("operator {name:?}"))))?;
         (o.spec.party.clone(), o.spec.role.as_str().to_string())
     };
     Ok(Json(OperatorIssued {
-        operator: OperatorCredentials { name, party, role, token },
+        operator: OperatorCredentials {
+            name,
+            party,
+            role,
+            token,
+        },
         receipt: receipt_of(&outcome)?,
     }))
 }

@@ -22,9 +22,15 @@ pub struct PeriodQuery {
 #[utoipa::path(get, path = "/api/v1/reports/review", tag = "incidents", security(("bearer" = [])), params(PeriodQuery),
     responses((status = 200, description = "Counts, open incidents, missed deadlines, acknowledgement times", body = ReviewReport),
               (status = 400, description = "Bad period", body = liaison_api::ErrorBody)))]
-pub async fn review(State(app): State<App>, caller: Caller, ApiQuery(q): ApiQuery<PeriodQuery>) -> HttpResult<Json<ReviewReport>> {
-    let from = liaison_api::time::parse(&q.from).map_err(|m| HttpError(ApiError::bad_request(format!("from: {m}"))))?;
-    let to = liaison_api::time::parse(&q.to).map_err(|m| HttpError(ApiError::bad_request(format!("to: {m}"))))?;
+pub async fn review(
+    State(app): State<App>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> HttpResult<Json<ReviewReport>> {
+    let from = liaison_api::time::parse(&q.from)
+        .map_err(|m| HttpError(ApiError::bad_request(format!("from: {m}"))))?;
+    let to = liaison_api::time::parse(&q.to)
+        .map_err(|m| HttpError(ApiError::bad_request(format!("to: {m}"))))?;
     if to <= from {
         return Err(HttpError(ApiError::bad_request("to must be after from")));
     }

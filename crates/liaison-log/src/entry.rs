@@ -1,0 +1,237 @@
+//! The canonical bytes of a log entry: an event's header and the SHA-256 of its payload,
+//! so every party can verify the whole tree, including entries whose payload it may not
+//! read.
+//!
+//! Layout (all integers big-endian; strings UTF-8 with a u16 length prefix):
+//!
+//! ```text
+//! "LSNE" version(u8 = 1)
+//! origin, index(u64), kind, author operator, author party, time in µs (i64)
+//! audience count (u8), then each party id (sorted, unique; "*" alone = everyone)
+//! payload SHA-256 (32 bytes)
+//! signature flag (u8: 0 none, 1 present), then key id (4 bytes) and Ed25519 signature (64 bytes)
+//! ```
+//!
+//! Decoding is strict: any other byte string is refused, so each entry has one encoding.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+const MAGIC: &[u8; 4] = b"LSNE";
+const VERSION: u8 = 1;
+pub const MAX_FIELD: usize = 1024;
+pub const MAX_AUDIENCE: usize = 64;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntrySignature {
+    pub key_id: [u8; 4],
+    pub sig: [u8; 64],
+}
+
+impl EntrySignature {
+    /// From the record's text form: hex key id and base64 signature.
+    pub fn from_text(key_id: &str, sig: &str) -> Result<EntrySignature, EntryError> {
+        let k = hex::decode(key_id).map_err(|_| EntryError("key id is not hex".into()))?;
+        let s = B64
+            .decode(sig)
+            .map_err(|_| EntryError("signature is not base64".into()))?;
+        Ok(EntrySignature {
+            key_id: k
+                .try_into()
+                .map_err(|_| EntryError("key id is not 4 bytes".into()))?,
+            sig: s
+                .try_into()
+                .map_err(|_| EntryError("signature is not 64 bytes".into()))?,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub origin: String,
+    pub index: u64,
+    pub kind: String,
+    pub author_operator: String,
+    pub author_party: String,
+    pub time_micros: i64,
+    pub audience: Vec<String>,
+    pub payload_sha256: [u8; 32],
+    pub signature: Option<EntrySignature>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed entry: {0}")]
+pub struct EntryError(pub String);
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    let n = b.len().min(MAX_FIELD);
+    out.extend_from_slice(&(n as u16).to_be_bytes());
+    out.extend_from_slice(&b[..n]);
+}
+
+impl Entry {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(160);
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        put_str(&mut out, &self.origin);
+        out.extend_from_slice(&self.index.to_be_bytes());
+        put_str(&mut out, &self.kind);
+        put_str(&mut out, &self.author_operator);
+        put_str(&mut out, &self.author_party);
+        out.extend_from_slice(&self.time_micros.to_be_bytes());
+        let n = self.audience.len().min(MAX_AUDIENCE);
+        out.push(n as u8);
+        for a in &self.audience[..n] {
+            put_str(&mut out, a);
+        }
+        out.extend_from_slice(&self.payload_sha256);
+        match &self.signature {
+            None => out.push(0),
+            Some(s) => {
+                out.push(1);
+                out.extend_from_slice(&s.key_id);
+                out.extend_from_slice(&s.sig);
+            }
+        }
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
+        let mut r = Reader { b: bytes, at: 0 };
+        if r.take(4)? != MAGIC || r.u8()? != VERSION {
+            return Err(EntryError("not a liaison entry (magic or version)".into()));
+        }
+        let origin = r.string()?;
+        let index = u64::from_be_bytes(r.array()?);
+        let kind = r.string()?;
+        let author_operator = r.string()?;
+        let author_party = r.string()?;
+        let time_micros = i64::from_be_bytes(r.array()?);
+        let n = r.u8()? as usize;
+        if n > MAX_AUDIENCE {
+            return Err(EntryError("audience too large".into()));
+        }
+        let mut audience = Vec::with_capacity(n);
+        for _ in 0..n {
+            audience.push(r.string()?);
+        }
+        if audience.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(EntryError("audience must be sorted and unique".into()));
+        }
+        let payload_sha256 = r.array()?;
+        let signature = match r.u8()? {
+            0 => None,
+            1 => Some(EntrySignature {
+                key_id: r.array()?,
+                sig: r.array()?,
+            }),
+            _ => return Err(EntryError("bad signature flag".into())),
+        };
+        if r.at != bytes.len() {
+            return Err(EntryError("trailing bytes".into()));
+        }
+        Ok(Entry {
+            origin,
+            index,
+            kind,
+            author_operator,
+            author_party,
+            time_micros,
+            audience,
+            payload_sha256,
+            signature,
+        })
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], EntryError> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|e| *e <= self.b.len())
+            .ok_or_else(|| EntryError("truncated".into()))?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, EntryError> {
+        Ok(self.take(1)?[0])
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], EntryError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+    fn string(&mut self) -> Result<String, EntryError> {
+        let n = u16::from_be_bytes(self.array()?) as usize;
+        if n > MAX_FIELD {
+            return Err(EntryError("field too long".into()));
+        }
+        String::from_utf8(self.take(n)?.to_vec())
+            .map_err(|_| EntryError("field is not UTF-8".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> Entry {
+        Entry {
+            origin: "liaison.cell/golan/ab12".into(),
+            index: 7,
+            kind: "message_sent".into(),
+            author_operator: "il-liaison".into(),
+            author_party: "il".into(),
+            time_micros: 1_767_700_800_000_000,
+            audience: vec!["il".into(), "sy".into(), "us".into()],
+            payload_sha256: [9u8; 32],
+            signature: Some(EntrySignature {
+                key_id: [1, 2, 3, 4],
+                sig: [5u8; 64],
+            }),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let e = sample();
+        assert_eq!(Entry::decode(&e.encode()), Ok(e));
+        let mut unsigned = sample();
+        unsigned.signature = None;
+        assert_eq!(Entry::decode(&unsigned.encode()), Ok(unsigned));
+    }
+
+    #[test]
+    fn unsorted_audience_and_trailing_bytes_are_refused() {
+        let mut e = sample();
+        e.audience = vec!["us".into(), "il".into()];
+        assert!(Entry::decode(&e.encode()).is_err());
+        let mut bytes = sample().encode();
+        bytes.push(0);
+        assert!(Entry::decode(&bytes).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn every_truncation_is_refused(cut in 0usize..200) {
+            let bytes = sample().encode();
+            prop_assume!(cut < bytes.len());
+            prop_assert!(Entry::decode(&bytes[..cut]).is_err());
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Entry::decode(&bytes);
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Receipts in the C2SP tlog-proof text form:
+//!
+//! ```text
+//! c2sp.org/tlog-proof@v1
+//! index <n>
+//! <base64 hash>        (one line per inclusion-proof hash, leaf to root)
+//!
+//! <signed checkpoint note>
+//! ```
+//!
+//! A receipt proves, to anyone holding the log's verifier key, that the entry with the
+//! given leaf hash is at `index` in the tree the log signed.
+
+use crate::checkpoint::Checkpoint;
+use crate::merkle::{Hash, verify_inclusion};
+use crate::note::{Verifier, open_note};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+pub const HEADER: &str = "c2sp.org/tlog-proof@v1";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub index: u64,
+    pub proof: Vec<Hash>,
+    pub checkpoint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptError {
+    #[error("malformed receipt: {0}")]
+    Malformed(String),
+    #[error("the checkpoint is not signed by the log key: {0}")]
+    Signature(String),
+    #[error("the entry is not in the signed tree: {0}")]
+    Inclusion(String),
+}
+
+impl Receipt {
+    pub fn to_text(&self) -> String {
+        let mut s = format!("{HEADER}\nindex {}\n", self.index);
+        for h in &self.proof {
+            s.push_str(&B64.encode(h));
+            s.push('\n');
+        }
+        s.push('\n');
+        s.push_str(&self.checkpoint);
+        s
+    }
+
+    pub fn parse(text: &str) -> Result<Receipt, ReceiptError> {
+        let bad = |m: &str| ReceiptError::Malformed(m.to_string());
+        let rest = text
+            .strip_prefix(HEADER)
+            .and_then(|r| r.strip_prefix('\n'))
+            .ok_or_else(|| bad("missing header line"))?;
+        let (head, checkpoint) = rest
+            .split_once("\n\n")
+            .ok_or_else(|| bad("missing blank line before the checkpoint"))?;
+        let mut lines = head.lines();
+        let index = lines
+            .next()
+            .and_then(|l| l.strip_prefix("index "))
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| bad("missing index line"))?;
+        let mut proof = Vec::new();
+        for l in lines {
+            let raw = B64.decode(l).map_err(|_| bad("proof line is not base64"))?;
+            proof.push(
+                raw.try_into()
+                    .map_err(|_| bad("proof hash is not 32 bytes"))?,
+            );
+            if proof.len() > 64 {
+                return Err(bad("proof too long"));
+            }
+        }
+        Ok(Receipt {
+            index,
+            proof,
+            checkpoint: checkpoint.to_string(),
+        })
+    }
+
+    /// Verifies the receipt for an entry's leaf hash against the log's verifier key.
+    /// Returns the checkpoint it is anchored to.
+    pub fn verify(&self, log: &Verifier, leaf: &Hash) -> Result<Checkpoint, ReceiptError> {
+        let opened = open_note(&self.checkpoint, std::slice::from_ref(log))
+            .map_err(|e| ReceiptError::Signature(e.to_string()))?;
+        let cp =
+            Checkpoint::parse(opened.text()).map_err(|e| ReceiptError::Malformed(e.to_string()))?;
+        if cp.origin != log.name {
+            return Err(ReceiptError::Signature(format!(
+                "checkpoint origin {} is not the key's log {}",
+                cp.origin, log.name
+            )));
+        }
+        verify_inclusion(leaf, self.index, cp.size, &self.proof, &cp.root)
+            .map_err(|e| ReceiptError::Inclusion(e.to_string()))?;
+        Ok(cp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::{Tree, leaf_hash};
+    use crate::note::{Signer, sign_note};
+
+    #[test]
+    fn receipt_round_trip_and_verify() {
+        let s = Signer::generate("log.example/r", &mut rand::rngs::OsRng).expect("signer");
+        let t = Tree::from_leaf_hashes((0..11u8).map(|i| leaf_hash(&[i])));
+        let cp = Checkpoint::new("log.example/r", 11, t.root());
+        let note = sign_note(&cp.to_text(), &[&s]);
+        let r = Receipt {
+            index: 4,
+            proof: t.inclusion_proof(4, 11).expect("proof"),
+            checkpoint: note,
+        };
+        let back = Receipt::parse(&r.to_text()).expect("parse");
+        assert_eq!(back, r);
+        assert!(back.verify(&s.verifier(), &leaf_hash(&[4])).is_ok());
+        assert!(back.verify(&s.verifier(), &leaf_hash(&[5])).is_err());
+        let other = Signer::generate("log.example/r", &mut rand::rngs::OsRng).expect("signer");
+        assert!(back.verify(&other.verifier(), &leaf_hash(&[4])).is_err());
+    }
+}

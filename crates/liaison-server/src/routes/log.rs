@@ -1,0 +1,169 @@
+//! The shared record over HTTP, in the C2SP tlog-tiles layout: the latest checkpoint with
+//! every party witness's cosignature, hash tiles and entry bundles; cosignatures posted by
+//! witnesses; receipts for past events.
+//!
+//! Tiles and entries are public to every operator: entries carry headers and payload
+//! hashes, never payloads, which stay behind the API's visibility rules.
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{HttpError, HttpResult};
+use crate::extract::ApiJson;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use liaison_api::ApiError;
+use liaison_api::wire::{CosignatureAccepted, CosignatureRequest, Receipt};
+use liaison_core::can_see;
+use liaison_log::tiles::{TilePath, entry_bundle};
+
+fn text(body: impl Into<String>) -> Response {
+    let mut r = body.into().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn bytes(body: Vec<u8>, immutable: bool) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if immutable {
+        r.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
+    r
+}
+
+/// The latest checkpoint note with every cosignature gathered for it.
+pub fn checkpoint_with_cosignatures(app: &App) -> Result<String, ApiError> {
+    let (note, size) = {
+        let l = app.shared.ledger.read();
+        (l.latest_note().map(str::to_string), l.size())
+    };
+    let note = note.ok_or_else(|| ApiError::not_found("the log has no checkpoint yet"))?;
+    let cosigs = app
+        .shared
+        .store
+        .cosignatures(size)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut out = note;
+    for (_, line) in cosigs {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+#[utoipa::path(get, path = "/log/checkpoint", tag = "record", security(("bearer" = [])),
+    responses((status = 200, description = "text/plain: the signed checkpoint note (C2SP tlog-checkpoint) with the party witnesses' cosignature lines")))]
+pub async fn checkpoint(State(app): State<App>, _caller: Caller) -> HttpResult<Response> {
+    Ok(text(checkpoint_with_cosignatures(&app)?))
+}
+
+#[utoipa::path(get, path = "/log/tile/{path}", tag = "record", security(("bearer" = [])),
+    params(("path" = String, Path, description = "`<L>/<N>[.p/<W>]` for hash tiles, `entries/<N>[.p/<W>]` for entry bundles")),
+    responses((status = 200, description = "application/octet-stream: the tile"),
+              (status = 400, description = "Malformed tile path", body = liaison_api::ErrorBody),
+              (status = 404, description = "Beyond the end of the log", body = liaison_api::ErrorBody)))]
+pub async fn tile(
+    State(app): State<App>,
+    _caller: Caller,
+    Path(path): Path<String>,
+) -> HttpResult<Response> {
+    let tp = TilePath::parse(&format!("tile/{path}"))
+        .map_err(|e| HttpError(ApiError::bad_request(format!("tile path: {e}"))))?;
+    let ledger = app.shared.ledger.read();
+    let size = ledger.size();
+    match tp {
+        TilePath::Hashes {
+            level,
+            index,
+            width,
+        } => {
+            let data = liaison_log::tiles::tile_bytes(ledger.tree(), level, index, width)
+                .map_err(|e| HttpError(ApiError::not_found(format!("tile {path}: {e}"))))?;
+            Ok(bytes(data, width.is_none()))
+        }
+        TilePath::Entries { index, width } => {
+            let start = index.saturating_mul(256);
+            let count = u64::from(width.unwrap_or(256));
+            if start.saturating_add(count) > size {
+                return Err(HttpError(ApiError::not_found(format!(
+                    "entry bundle {path} is beyond the log's {size} entries"
+                ))));
+            }
+            drop(ledger);
+            let rows = app
+                .shared
+                .store
+                .read_events(start, count as usize)
+                .map_err(|e| HttpError(ApiError::internal(e.to_string())))?;
+            if rows.len() as u64 != count {
+                return Err(HttpError(ApiError::internal(
+                    "the store returned fewer entries than the log holds",
+                )));
+            }
+            let entries: Vec<&[u8]> = rows.iter().map(|r| r.entry.as_slice()).collect();
+            let data =
+                entry_bundle(&entries).map_err(|e| HttpError(ApiError::internal(e.to_string())))?;
+            Ok(bytes(data, width.is_none()))
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/log/cosignature", tag = "record", security(("bearer" = [])),
+    request_body = CosignatureRequest,
+    responses((status = 200, description = "Accepted and served with the checkpoint", body = CosignatureAccepted),
+              (status = 403, description = "Not the witness of the caller's party", body = liaison_api::ErrorBody),
+              (status = 409, description = "Not the current checkpoint", body = liaison_api::ErrorBody),
+              (status = 422, description = "The cosignature does not verify with the party's witness key", body = liaison_api::ErrorBody)))]
+pub async fn cosign(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(req): ApiJson<CosignatureRequest>,
+) -> HttpResult<Json<CosignatureAccepted>> {
+    crate::witnessing::accept(&app, &caller, req)
+        .map(Json)
+        .map_err(HttpError)
+}
+
+#[utoipa::path(get, path = "/api/v1/receipts/{seq}", tag = "record", security(("bearer" = [])),
+    params(("seq" = u64, Path, description = "Sequence number (log index) of an event the caller may read")),
+    responses((status = 200, description = "A fresh receipt against the latest checkpoint", body = Receipt),
+              (status = 404, description = "Unknown or not visible", body = liaison_api::ErrorBody)))]
+pub async fn receipt(
+    State(app): State<App>,
+    caller: Caller,
+    Path(seq): Path<u64>,
+) -> HttpResult<Json<Receipt>> {
+    let visible = {
+        let s = app.shared.state.read();
+        s.events
+            .get(seq as usize)
+            .is_some_and(|e| can_see(&caller.viewer(), e))
+    };
+    if !visible {
+        return Err(HttpError(ApiError::not_found(format!("event {seq}"))));
+    }
+    let rows = app
+        .shared
+        .store
+        .read_events(seq, 1)
+        .map_err(|e| HttpError(ApiError::internal(e.to_string())))?;
+    let row = rows
+        .first()
+        .ok_or_else(|| HttpError(ApiError::not_found(format!("event {seq}"))))?;
+    let ledger = app.shared.ledger.read();
+    ledger
+        .receipt(seq, &row.entry)
+        .map(Json)
+        .map_err(|e| HttpError(ApiError::internal(e)))
+}

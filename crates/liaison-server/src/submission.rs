@@ -1,0 +1,143 @@
+//! The extractor for writes: authenticates the caller, reads the body, checks the
+//! author's signature when the operator has registered a key, and parses the JSON.
+
+use crate::app::App;
+use crate::auth::{Caller, authenticate};
+use crate::error::HttpError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::AUTHORIZATION;
+use base64::Engine;
+use liaison_api::ApiError;
+use liaison_api::signing::{HEADER, parse_header, submission_message};
+use liaison_core::event::AuthorSignature;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+/// A write request: who, what, and the author's signature if the operator signs.
+pub struct Submission<T> {
+    pub caller: Caller,
+    pub body: T,
+    pub signature: Option<AuthorSignature>,
+}
+
+/// Checks a signature header against the operator's active key.
+pub fn check_signature(
+    app: &App,
+    caller: &Caller,
+    method: &str,
+    path: &str,
+    header: Option<&str>,
+    body: &[u8],
+) -> Result<Option<AuthorSignature>, ApiError> {
+    let (key, origin) = {
+        let s = app.shared.state.read();
+        let key = s
+            .operator(&caller.name)
+            .and_then(|o| o.active_key().cloned());
+        (key, app.shared.ledger.read().origin().to_string())
+    };
+    let Some(key) = key else {
+        // No key registered: the operator's submissions are unsigned, and a stray
+        // signature is not trusted either.
+        return Ok(None);
+    };
+    let header = header.ok_or_else(|| {
+        ApiError::new(
+            "bad_signature",
+            format!(
+                "operator {} has a registered key ({}); sign the submission",
+                caller.name, key.key_id
+            ),
+        )
+    })?;
+    let (key_id, sig) = parse_header(header).map_err(|m| ApiError::new("bad_signature", m))?;
+    if key_id != key.key_id {
+        return Err(ApiError::new(
+            "bad_signature",
+            format!(
+                "key {key_id} is not the operator's active key ({})",
+                key.key_id
+            ),
+        ));
+    }
+    let digest = hex::encode(Sha256::digest(body));
+    let msg = submission_message(&origin, &caller.name, method, path, &digest);
+    liaison_log::keys::verify_signature_b64(&key.public_key, &msg, &sig).map_err(|e| {
+        ApiError::new(
+            "bad_signature",
+            format!("the signature does not verify: {e}"),
+        )
+    })?;
+    Ok(Some(AuthorSignature {
+        key_id,
+        signature: sig,
+        body_sha256: digest,
+    }))
+}
+
+impl<T: DeserializeOwned> FromRequest<App> for Submission<T> {
+    type Rejection = HttpError;
+    async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
+        let auth = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let caller = authenticate(app, auth.as_deref()).map_err(HttpError)?;
+        let sig_header = req
+            .headers()
+            .get(HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let method = req.method().as_str().to_string();
+        let path = req.uri().path().to_string();
+        let bytes = Bytes::from_request(req, app).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                HttpError(ApiError::new(
+                    "payload_too_large",
+                    "the body is larger than this endpoint accepts",
+                ))
+            } else {
+                HttpError(ApiError::bad_request(e.body_text()))
+            }
+        })?;
+        let empty = bytes.iter().all(u8::is_ascii_whitespace);
+        if !empty
+            && !content_type
+                .as_deref()
+                .is_some_and(|c| c.starts_with("application/json"))
+        {
+            return Err(HttpError(ApiError::new(
+                "unsupported_media_type",
+                "send the body as application/json",
+            )));
+        }
+        let signature =
+            check_signature(app, &caller, &method, &path, sig_header.as_deref(), &bytes)
+                .map_err(HttpError)?;
+        let text: &[u8] = if empty { b"{}" } else { &bytes };
+        let body = serde_json::from_slice(text).map_err(|e| {
+            if e.is_data() {
+                HttpError(ApiError::invalid(format!("body: {e}")))
+            } else {
+                HttpError(ApiError::bad_request(format!("body: {e}")))
+            }
+        })?;
+        Ok(Submission {
+            caller,
+            body,
+            signature,
+        })
+    }
+}
+
+/// Base64 helper for key ids in messages.
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

@@ -1,0 +1,110 @@
+//! Party witnesses: registering their keys and accepting their cosignatures.
+//!
+//! A cosignature is accepted only if it verifies, with the witness key registered in the
+//! record by the caller's party, over a checkpoint this log actually signed. A checkpoint
+//! cosigned by every member party and the supervisor is final.
+
+use crate::app::App;
+use crate::auth::Caller;
+use liaison_api::ApiError;
+use liaison_api::wire::{CosignatureAccepted, CosignatureRequest, LogStatus};
+use liaison_core::PartyRole;
+use std::collections::BTreeMap;
+
+/// Parties whose cosignature makes a checkpoint final: every member and the supervisor.
+fn finalizers(app: &App) -> Vec<String> {
+    let s = app.shared.state.read();
+    s.charter()
+        .map(|c| {
+            c.parties
+                .iter()
+                .filter(|p| p.role != PartyRole::Observer)
+                .map(|p| p.id.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn accept(
+    app: &App,
+    caller: &Caller,
+    req: CosignatureRequest,
+) -> Result<CosignatureAccepted, ApiError> {
+    let vkey = app
+        .shared
+        .state
+        .read()
+        .witnesses
+        .get(&caller.party)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::forbidden(format!(
+                "party {:?} has no registered witness key",
+                caller.party
+            ))
+        })?;
+    let stored = app
+        .shared
+        .store
+        .checkpoint(req.size)
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .ok_or_else(|| {
+            ApiError::new(
+                "invalid_state",
+                format!("this log signed no checkpoint of size {}", req.size),
+            )
+        })?;
+    let body = liaison_log::note::note_text(&stored.note)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    liaison_log::cosignature::verify_cosignature_line(&vkey, &body, req.cosignature.trim())
+        .map_err(|e| {
+            ApiError::new(
+                "bad_signature",
+                format!(
+                    "the cosignature does not verify with {}'s witness key: {e}",
+                    caller.party
+                ),
+            )
+        })?;
+    app.shared
+        .store
+        .add_cosignature(req.size, &caller.party, req.cosignature.trim())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let cosigned_by: Vec<String> = app
+        .shared
+        .store
+        .cosignatures(req.size)
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .into_iter()
+        .map(|(w, _)| w)
+        .collect();
+    let is_final = finalizers(app).iter().all(|p| cosigned_by.contains(p));
+    Ok(CosignatureAccepted {
+        size: req.size,
+        cosigned_by,
+        r#final: is_final,
+    })
+}
+
+pub fn status(app: &App) -> Result<LogStatus, ApiError> {
+    let size = app.shared.ledger.read().size();
+    let cosigned: BTreeMap<String, u64> = app
+        .shared
+        .store
+        .latest_cosigned()
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .into_iter()
+        .collect();
+    // A checkpoint of size n cosigned by a witness implies it vouched for every smaller
+    // prefix too, so the final size is the smallest of the finalizers' latest sizes.
+    let final_size = finalizers(app)
+        .iter()
+        .map(|p| cosigned.get(p).copied().unwrap_or(0))
+        .min()
+        .unwrap_or(0);
+    Ok(LogStatus {
+        size,
+        final_size,
+        cosigned,
+    })
+}
