@@ -17,7 +17,7 @@ pub fn client(server: &str, token: Option<String>) -> anyhow::Result<Client> {
     Ok(Client::new(server, token)?)
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 pub enum CellCmd {
     /// Show the charter, parties, status and the log key.
     Show,
@@ -32,7 +32,7 @@ pub enum CellCmd {
     Resume,
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 pub enum EventsCmd {
     /// Follow the record live; with --after N, replay from after N first.
     Tail {
@@ -44,7 +44,7 @@ pub enum EventsCmd {
     },
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 pub enum OperatorCmd {
     List,
     Add {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 pub enum MsgCmd {
     /// Send a message to one or more parties.
     Send {
@@ -70,7 +70,7 @@ pub enum MsgCmd {
     },
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 pub enum IncidentCmd {
     /// Report an incident.
     Report {

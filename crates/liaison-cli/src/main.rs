@@ -5,6 +5,7 @@
 mod cell;
 mod hotline;
 mod output;
+mod record;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,9 @@ struct Cli {
     /// Bearer token of the operator acting.
     #[arg(long, global = true, env = "LIAISON_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Ed25519 private key that signs every submission (once registered with `key register`).
+    #[arg(long, global = true, env = "LIAISON_KEY")]
+    key: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -88,6 +92,43 @@ enum Cmd {
         #[command(subcommand)]
         action: hotline::IncidentCmd,
     },
+    /// Generate an Ed25519 key (PKCS#8 PEM, mode 0600) and its public half.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Register or revoke your signing key.
+    #[command(name = "key")]
+    KeyMgmt {
+        #[command(subcommand)]
+        action: record::KeyCmd,
+    },
+    /// Check a receipt offline against the log's verifier key.
+    VerifyReceipt {
+        file: PathBuf,
+        #[arg(long)]
+        vkey: String,
+    },
+    /// Follow the log as a party's witness: verify, persist, cosign; stop on any fork.
+    Witness {
+        #[arg(long)]
+        party: String,
+        /// The witness's Ed25519 private key.
+        #[arg(long = "witness-key")]
+        witness_key: PathBuf,
+        #[arg(long)]
+        state: PathBuf,
+        /// Check and cosign once, then exit.
+        #[arg(long)]
+        once: bool,
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+    },
+    /// Audit the whole record: from a server (tiles and entries) or a data directory.
+    Verify {
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
     /// Write a review report for a period as JSON and Markdown.
     Report {
         /// Start (RFC 3339).
@@ -104,30 +145,57 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result =
-        match cli.command {
-            Cmd::Init { data, charter } => server::init(&data, &charter, cli.json),
-            Cmd::Serve { data, listen } => server::serve(&data, &listen),
-            Cmd::Demo { data, listen } => server::demo(&data, &listen),
-            Cmd::Cell { action } => {
-                cell::client(&cli.server, cli.token).and_then(|c| cell::cell(&c, action, cli.json))
-            }
-            Cmd::Events { action } => cell::client(&cli.server, cli.token)
-                .and_then(|c| cell::events(&c, action, cli.json)),
-            Cmd::Operator { action } => cell::client(&cli.server, cli.token)
-                .and_then(|c| cell::operator(&c, action, cli.json)),
-            Cmd::Msg { action } => cell::client(&cli.server, cli.token)
-                .and_then(|c| hotline::msg(&c, action, cli.json)),
-            Cmd::Watch => {
-                cell::client(&cli.server, cli.token).and_then(|c| hotline::watch(&c, cli.json))
-            }
-            Cmd::Escalations => cell::client(&cli.server, cli.token)
-                .and_then(|c| hotline::escalations(&c, cli.json)),
-            Cmd::Incident { action } => cell::client(&cli.server, cli.token)
-                .and_then(|c| hotline::incident(&c, action, cli.json)),
-            Cmd::Report { from, to, out } => cell::client(&cli.server, cli.token)
-                .and_then(|c| hotline::report(&c, &from, &to, &out)),
-        };
+    let key = cli.key.clone();
+    // Client commands sign their submissions when a key is given.
+    let client = |server: &str, token: Option<String>| -> anyhow::Result<liaison_client::Client> {
+        let c = cell::client(server, token)?;
+        match &key {
+            Some(k) => record::signing_client(c, k),
+            None => Ok(c),
+        }
+    };
+    let (server, token, json) = (cli.server.clone(), cli.token.clone(), cli.json);
+    let with = |f: &dyn Fn(&liaison_client::Client) -> anyhow::Result<()>| {
+        client(&server, token.clone()).and_then(|c| f(&c))
+    };
+    let result = match cli.command {
+        Cmd::Init { data, charter } => server::init(&data, &charter, json),
+        Cmd::Serve { data, listen } => server::serve(&data, &listen),
+        Cmd::Demo { data, listen } => server::demo(&data, &listen),
+        Cmd::Cell { action } => with(&|c| cell::cell(c, action.clone(), json)),
+        Cmd::Events { action } => with(&|c| cell::events(c, action.clone(), json)),
+        Cmd::Operator { action } => with(&|c| cell::operator(c, action.clone(), json)),
+        Cmd::Msg { action } => with(&|c| hotline::msg(c, action.clone(), json)),
+        Cmd::Watch => with(&|c| hotline::watch(c, json)),
+        Cmd::Escalations => with(&|c| hotline::escalations(c, json)),
+        Cmd::Incident { action } => with(&|c| hotline::incident(c, action.clone(), json)),
+        Cmd::Report { from, to, out } => with(&|c| hotline::report(c, &from, &to, &out)),
+        Cmd::Keygen { out } => record::keygen(&out, false, json),
+        Cmd::KeyMgmt { action } => with(&|c| record::key(c, action.clone(), json)),
+        Cmd::VerifyReceipt { file, vkey } => record::verify_receipt(&file, &vkey, json),
+        Cmd::Witness {
+            party,
+            witness_key,
+            state,
+            once,
+            interval_ms,
+        } => cell::client(&server, token.clone()).and_then(|c| {
+            record::witness(
+                &c,
+                record::WitnessArgs {
+                    party,
+                    key: witness_key,
+                    state,
+                    once,
+                    interval_ms,
+                },
+            )
+        }),
+        Cmd::Verify { data: Some(d) } => record::verify_data(&d, json),
+        Cmd::Verify { data: None } => {
+            cell::client(&server, token.clone()).and_then(|c| record::verify_server(&c, json))
+        }
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

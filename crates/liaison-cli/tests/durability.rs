@@ -22,7 +22,7 @@ fn kill_9_during_writes_loses_nothing_acknowledged() {
         200
     );
 
-    let acked = Arc::new(Mutex::new(Vec::<(String, u64)>::new()));
+    let acked = Arc::new(Mutex::new(Vec::<(String, u64, serde_json::Value)>::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     for t in 0..8 {
@@ -47,7 +47,10 @@ fn kill_9_during_writes_loses_nothing_acknowledged() {
                     Ok(resp) if resp.status().as_u16() == 200 => {
                         let v: serde_json::Value = resp.json().expect("json");
                         let idx = v["receipt"]["index"].as_u64().expect("index");
-                        acked.lock().expect("lock").push((name, idx));
+                        acked
+                            .lock()
+                            .expect("lock")
+                            .push((name, idx, v["receipt"].clone()));
                     }
                     _ => {}
                 }
@@ -79,7 +82,7 @@ fn kill_9_during_writes_loses_nothing_acknowledged() {
             "the sequence has a gap at {i}"
         );
     }
-    for (name, idx) in &acked {
+    for (name, idx, _) in &acked {
         let e = &events[*idx as usize];
         assert_eq!(e["kind"], "operator_added");
         assert_eq!(
@@ -88,6 +91,54 @@ fn kill_9_during_writes_loses_nothing_acknowledged() {
             "acknowledged event {idx} is not {name}"
         );
     }
+    // Every receipt still proves its event against the checkpoint it was given, and every
+    // checkpoint signed before the crash is consistent with the log after it.
+    let vkey = http.get("/api/v1/cell", Some(&us)).json()["log"]["vkey"]
+        .as_str()
+        .expect("vkey")
+        .to_string();
+    let log = liaison_log::note::Verifier::from_vkey(&vkey).expect("vkey");
+    let mut largest = (0u64, [0u8; 32]);
+    for (_, idx, receipt) in &acked {
+        let r = liaison_log::proof::Receipt::parse(receipt["text"].as_str().expect("text"))
+            .expect("parse");
+        let leaf: [u8; 32] = hex::decode(receipt["leaf_hash"].as_str().expect("leaf"))
+            .expect("hex")
+            .try_into()
+            .expect("32");
+        let cp = r
+            .verify(&log, &leaf)
+            .unwrap_or_else(|e| panic!("receipt {idx}: {e}"));
+        if cp.size > largest.0 {
+            largest = (cp.size, cp.root);
+        }
+    }
+    let note = reqwest::blocking::Client::new()
+        .get(format!("{}/log/checkpoint", server.url))
+        .bearer_auth(&us)
+        .send()
+        .expect("get")
+        .text()
+        .expect("text");
+    let opened = liaison_log::note::open_note(&note, std::slice::from_ref(&log)).expect("signed");
+    let now = liaison_log::checkpoint::Checkpoint::parse(opened.text()).expect("checkpoint");
+    let base = server.url.clone();
+    let mut tiles =
+        liaison_log::tiles::TiledHashes::new(now.size, |p: liaison_log::tiles::TilePath| {
+            reqwest::blocking::Client::new()
+                .get(format!("{base}/log/{}", p.format()))
+                .bearer_auth(&us)
+                .send()
+                .and_then(|r| r.bytes())
+                .map(|b| b.to_vec())
+                .map_err(|e| e.to_string())
+        });
+    let proof =
+        liaison_log::merkle::consistency_proof(&mut tiles, largest.0, now.size).expect("proof");
+    liaison_log::merkle::verify_consistency_from(
+        largest.0, now.size, &proof, &largest.1, &now.root,
+    )
+    .expect("the log after the crash continues every checkpoint signed before it");
     // And the cell still takes writes after the restart.
     let r = http.post(
         "/api/v1/operators",

@@ -37,7 +37,12 @@ pub struct Client {
     base: String,
     token: Option<String>,
     http: reqwest::blocking::Client,
+    signer: Option<std::sync::Arc<SubmissionSigner>>,
 }
+
+/// Signs every submission: called with (method, path, body) and returning the value of
+/// the `Liaison-Signature` header.
+pub type SubmissionSigner = dyn Fn(&str, &str, &[u8]) -> String + Send + Sync;
 
 /// One Server-Sent Event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -61,7 +66,29 @@ impl Client {
             base: base.trim_end_matches('/').to_string(),
             token,
             http,
+            signer: None,
         })
+    }
+
+    /// Signs every POST from now on (the operator registered a key).
+    pub fn with_signer(mut self, signer: std::sync::Arc<SubmissionSigner>) -> Client {
+        self.signer = Some(signer);
+        self
+    }
+
+    fn sign(
+        &self,
+        rb: reqwest::blocking::RequestBuilder,
+        path: &str,
+        body: &[u8],
+    ) -> reqwest::blocking::RequestBuilder {
+        match &self.signer {
+            Some(s) => rb.header(
+                "liaison-signature",
+                s("POST", path.split('?').next().unwrap_or(path), body),
+            ),
+            None => rb,
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -159,10 +186,14 @@ impl Client {
         body: &B,
     ) -> Result<T, ClientError> {
         let url = self.url(path);
-        let r = self
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Decode {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        let rb = self
             .auth(self.http.post(&url).timeout(Duration::from_secs(60)))
-            .json(body)
-            .send();
+            .header("content-type", "application/json");
+        let r = self.sign(rb, path, &bytes).body(bytes).send();
         self.finish(&url, r)
     }
 
@@ -181,7 +212,7 @@ impl Client {
         for (k, v) in headers {
             rb = rb.header(*k, v);
         }
-        let r = rb.body(body).send();
+        let r = self.sign(rb, path, &body).body(body).send();
         self.finish(&url, r)
     }
 
