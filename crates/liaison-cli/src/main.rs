@@ -2,6 +2,7 @@
 //! communication cell. Parses flags into typed commands and hands them to the library
 //! crates; holds no domain logic of its own.
 
+mod bench;
 mod cell;
 mod hotline;
 mod output;
@@ -129,6 +130,11 @@ enum Cmd {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Measure: `bench log` (signed durable appends), `bench hotline` (delivery latency).
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCmd,
+    },
     /// Write a review report for a period as JSON and Markdown.
     Report {
         /// Start (RFC 3339).
@@ -191,6 +197,7 @@ fn main() -> ExitCode {
                 },
             )
         }),
+        Cmd::Bench { what } => bench::run(what),
         Cmd::Verify { data: Some(d) } => record::verify_data(&d, json),
         Cmd::Verify { data: None } => {
             cell::client(&server, token.clone()).and_then(|c| record::verify_server(&c, json))

@@ -29,6 +29,11 @@ pub struct Shared {
     pub closing: watch::Sender<bool>,
     /// Last heartbeat per party. Kept in memory: reachability is about now, not history.
     pub heartbeats: parking_lot::Mutex<std::collections::HashMap<String, liaison_core::Timestamp>>,
+    /// Active operators by token hash, refreshed after each commit that changes them.
+    pub credentials: RwLock<std::collections::HashMap<String, crate::auth::Caller>>,
+    /// Deliveries being recorded for pushed messages, so many clients of one party
+    /// record one delivery.
+    pub delivering: parking_lot::Mutex<std::collections::HashSet<(u64, String)>>,
     failed: AtomicBool,
 }
 
@@ -146,6 +151,7 @@ impl App {
         let (state, ledger) = rebuild(store.as_ref(), signer)?;
         let (head, _) = watch::channel(state.next_seq());
         let (closing, _) = watch::channel(false);
+        let credentials = crate::auth::credentials_of(&state);
         let shared = Arc::new(Shared {
             state: RwLock::new(state),
             ledger: RwLock::new(ledger),
@@ -154,6 +160,8 @@ impl App {
             head,
             closing,
             heartbeats: Default::default(),
+            delivering: Default::default(),
+            credentials: RwLock::new(credentials),
             failed: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);

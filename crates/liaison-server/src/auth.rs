@@ -58,22 +58,29 @@ pub fn authenticate(app: &App, header: Option<&str>) -> Result<Caller, ApiError>
     if token.is_empty() || token.len() > 256 {
         return Err(ApiError::unauthorized());
     }
-    let state = app.shared.state.read();
-    let op = state
-        .operator_by_token_hash(&token_hash(&token))
-        .ok_or_else(ApiError::unauthorized)?;
-    if user.is_some_and(|u| u != op.spec.name) || !op.active {
+    // The credentials index is separate from the state so that authentication never
+    // waits for a write batch to reach the disk.
+    let caller = app.shared.credentials.read().get(&token_hash(&token)).cloned().ok_or_else(ApiError::unauthorized)?;
+    if user.is_some_and(|u| u != caller.name) {
         return Err(ApiError::unauthorized());
     }
-    let party_role = state
-        .party_role(&op.spec.party)
-        .ok_or_else(ApiError::unauthorized)?;
-    Ok(Caller {
-        name: op.spec.name.clone(),
-        party: op.spec.party.clone(),
-        role: op.spec.role,
-        party_role,
-    })
+    Ok(caller)
+}
+
+/// The active operators by token hash, as of the last commit.
+pub fn credentials_of(state: &liaison_core::State) -> std::collections::HashMap<String, Caller> {
+    state
+        .operators
+        .values()
+        .filter(|o| o.active)
+        .filter_map(|o| {
+            let party_role = state.party_role(&o.spec.party)?;
+            Some((
+                o.token_hash.clone(),
+                Caller { name: o.spec.name.clone(), party: o.spec.party.clone(), role: o.spec.role, party_role },
+            ))
+        })
+        .collect()
 }
 
 impl FromRequestParts<App> for Caller {

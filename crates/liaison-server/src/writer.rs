@@ -12,6 +12,7 @@ use liaison_api::ApiError;
 use liaison_api::codec::encode_event;
 use liaison_api::wire::Receipt;
 use liaison_core::event::AuthorSignature;
+use liaison_core::event::EventBody;
 use liaison_core::{Actor, Author, DomainError, Draft, Event, State, Timestamp};
 use liaison_store::{AppendBatch, StoredEvent};
 use std::sync::Arc;
@@ -167,6 +168,20 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
         return;
     }
     let head = state.next_seq();
+    let operators_changed = append.events.len() as u64 == head - base_seq
+        && state.events[base_seq as usize..].iter().any(|e| {
+            matches!(
+                e.body,
+                EventBody::OperatorAdded { .. }
+                    | EventBody::OperatorDisabled { .. }
+                    | EventBody::OperatorEnabled { .. }
+                    | EventBody::OperatorTokenRotated { .. }
+                    | EventBody::CellCreated { .. }
+            )
+        });
+    if operators_changed {
+        *shared.credentials.write() = crate::auth::credentials_of(&state);
+    }
     drop(state);
     let ledger = parking_lot::RwLockWriteGuard::downgrade(ledger);
     let mut outcomes = Vec::with_capacity(replies.len());

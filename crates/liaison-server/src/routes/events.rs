@@ -12,7 +12,8 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use liaison_api::ApiError;
 use liaison_api::wire::{EventView, EventsPage};
-use liaison_core::{Event, State as CoreState, Viewer, can_see};
+use liaison_core::event::EventBody;
+use liaison_core::{Actor, Command, Event, State as CoreState, Viewer, can_see};
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -125,7 +126,8 @@ pub async fn stream(
         Some(a) => a.saturating_add(1),
         None => app.head(),
     };
-    Ok(Sse::new(event_stream(app, caller.viewer(), start)).keep_alive(KeepAlive::default()))
+    let viewer = caller.viewer();
+    Ok(Sse::new(event_stream(app, viewer, start, Some(caller.actor()))).keep_alive(KeepAlive::default()))
 }
 
 /// Follows the record from `start`: re-reads committed events each time the head moves,
@@ -134,12 +136,13 @@ pub fn event_stream(
     app: App,
     viewer: Viewer,
     start: u64,
+    actor: Option<Actor>,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let head = app.shared.head.subscribe();
     let closing = app.shared.closing.subscribe();
     futures::stream::unfold(
-        (app, viewer, start, head, closing),
-        |(app, viewer, mut cursor, mut head, mut closing)| async move {
+        (app, viewer, start, head, closing, actor),
+        |(app, viewer, mut cursor, mut head, mut closing, actor)| async move {
             loop {
                 if *closing.borrow() {
                     return None;
@@ -150,11 +153,14 @@ pub fn event_stream(
                 };
                 cursor = scanned_to;
                 if !batch.is_empty() {
+                    if let Some(actor) = &actor {
+                        mark_pushed(&app, &viewer, actor, &batch);
+                    }
                     let items: Vec<Result<SseEvent, Infallible>> =
                         batch.iter().map(|e| Ok(to_sse(e))).collect();
                     return Some((
                         futures::stream::iter(items),
-                        (app, viewer, cursor, head, closing),
+                        (app, viewer, cursor, head, closing, actor),
                     ));
                 }
                 if cursor < app.head() {
@@ -168,6 +174,29 @@ pub fn event_stream(
         },
     )
     .flatten()
+}
+
+/// A message pushed to a recipient's connected client counts as delivered. Only the
+/// first push per message and party is recorded, however many clients the party has.
+fn mark_pushed(app: &App, viewer: &Viewer, actor: &Actor, batch: &[Arc<Event>]) {
+    for e in batch {
+        let EventBody::MessageSent { to, .. } = &e.body else { continue };
+        if !to.contains(&viewer.party) {
+            continue;
+        }
+        let delivered = {
+            let s = app.shared.state.read();
+            s.hotline.messages.get(&e.seq).and_then(|m| m.recipients.get(&viewer.party)).is_some_and(|r| r.delivered_at.is_some())
+        };
+        if delivered || !app.shared.delivering.lock().insert((e.seq, viewer.party.clone())) {
+            continue;
+        }
+        let (app, actor, id, party) = (app.clone(), actor.clone(), e.seq, viewer.party.clone());
+        tokio::spawn(async move {
+            let _ = app.command(actor, Command::MarkDelivered { message: id }).await;
+            app.shared.delivering.lock().remove(&(id, party));
+        });
+    }
 }
 
 fn to_sse(e: &Event) -> SseEvent {

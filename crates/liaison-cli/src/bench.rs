@@ -1,0 +1,278 @@
+//! Benchmarks that measure (tests assert behaviour; these report figures):
+//! `bench log`: signed, durable appends through the one write path, with N concurrent
+//! writers, and receipt latency at a fixed rate; `bench hotline`: the time from a
+//! message's acceptance to its arrival on connected recipients' SSE streams.
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use liaison_api::charter_toml::parse_charter;
+use liaison_core::event::AuthorSignature;
+use liaison_core::{Actor, Command, Precedence};
+use liaison_server::{App, SystemClock};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand, Clone)]
+pub enum BenchCmd {
+    /// Signed, durable appends: throughput with concurrent writers, then latency at a fixed rate.
+    Log {
+        #[arg(long, default_value_t = 64)]
+        writers: usize,
+        #[arg(long, default_value_t = 40_000)]
+        events: usize,
+        /// Rate for the latency phase (events per second).
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// Acceptance-to-delivery latency on SSE with many connected recipients.
+    Hotline {
+        #[arg(long, default_value_t = 100)]
+        clients: usize,
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = (((p / 100.0) * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+async fn fresh_cell(dir: &std::path::Path) -> anyhow::Result<(App, Actor, ed25519_dalek::SigningKey)> {
+    let charter = parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (app, _) = App::init(dir, charter, Arc::new(SystemClock)).await?;
+    let actor = |n: &str| Actor::of(&app.shared.state.read(), n).context("operator");
+    app.command(actor("us-supervisor")?, Command::ApproveCell).await?;
+    let key = liaison_log::keys::generate(&mut rand::rngs::OsRng);
+    let public_key = liaison_log::keys::public_b64(&key.verifying_key());
+    let key_id = liaison_log::keys::check_public_key_b64(&public_key)?;
+    app.command(actor("il-liaison")?, Command::RegisterKey { public_key, key_id }).await?;
+    Ok((app.clone(), actor("il-liaison")?, key))
+}
+
+/// One signed submission, verified as the server verifies it, then appended.
+async fn signed_send(app: &App, origin: &str, actor: &Actor, key: &ed25519_dalek::SigningKey, n: u64) -> anyhow::Result<()> {
+    use sha2::Digest;
+    let body = format!("{{\"to\":[\"sy\"],\"precedence\":\"routine\",\"subject\":\"bench {n}\",\"body\":\"b\"}}");
+    let digest = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    let msg = liaison_api::signing::submission_message(origin, "il-liaison", "POST", "/api/v1/messages", &digest);
+    let sig = liaison_log::keys::sign_b64(key, &msg);
+    let public = liaison_log::keys::public_b64(&key.verifying_key());
+    liaison_log::keys::verify_signature_b64(&public, &msg, &sig)?;
+    let key_id = liaison_log::keys::operator_key_id(&key.verifying_key());
+    let cmd = Command::SendMessage {
+        to: BTreeSet::from(["sy".to_string()]),
+        precedence: Precedence::Routine,
+        subject: format!("bench {n}"),
+        body: "b".into(),
+        language: "en".into(),
+        emergency: false,
+        test: false,
+        attachments: Vec::new(),
+    };
+    let out = app.command_signed(actor.clone(), Some(AuthorSignature { key_id, signature: sig, body_sha256: digest }), cmd).await?;
+    if out.receipt.is_none() {
+        bail!("no receipt");
+    }
+    Ok(())
+}
+
+pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cmd {
+        BenchCmd::Log { writers, events, rate, runs } => rt.block_on(bench_log(writers, events, rate, runs)),
+        BenchCmd::Hotline { clients, rate, seconds } => rt.block_on(bench_hotline(clients, rate, seconds)),
+    }
+}
+
+async fn bench_log(writers: usize, events: usize, rate: u64, runs: usize) -> anyhow::Result<()> {
+    let mut tput = Vec::new();
+    let (mut p50s, mut p99s, mut lp50, mut lp99) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        let tmp = tempfile_dir()?;
+        let (app, actor, key) = fresh_cell(&tmp).await?;
+        let origin: Arc<str> = app.shared.ledger.read().origin().into();
+        // Phase 1: saturating writers.
+        let per = events / writers;
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..writers {
+            let (app, actor, key, origin) = (app.clone(), actor.clone(), key.clone(), origin.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(per);
+                for i in 0..per {
+                    let t = Instant::now();
+                    signed_send(&app, &origin, &actor, &key, (w * per + i) as u64).await?;
+                    lat.push(t.elapsed());
+                }
+                Ok::<_, anyhow::Error>(lat)
+            }));
+        }
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await??);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        lat.sort();
+        let eps = lat.len() as f64 / secs;
+        // Phase 2: a fixed rate, one request every 1/rate seconds, each on its own task.
+        let n = (rate * 3) as usize;
+        let interval = Duration::from_secs_f64(1.0 / rate as f64);
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut tasks = Vec::with_capacity(n);
+        for i in 0..n {
+            ticker.tick().await;
+            let (app, actor, key, origin) = (app.clone(), actor.clone(), key.clone(), origin.clone());
+            tasks.push(tokio::spawn(async move {
+                let t = Instant::now();
+                signed_send(&app, &origin, &actor, &key, 1_000_000 + i as u64).await.map(|_| t.elapsed())
+            }));
+        }
+        let mut rl = Vec::new();
+        for t in tasks {
+            rl.push(t.await??);
+        }
+        rl.sort();
+        println!(
+            "run {}: {writers} writers: {} signed durable events in {secs:.2}s = {eps:.0}/s, receipt latency p50 {:.2} ms p99 {:.2} ms; at {rate}/s: p50 {:.2} ms p99 {:.2} ms",
+            run + 1,
+            lat.len(),
+            pct(&lat, 50.0),
+            pct(&lat, 99.0),
+            pct(&rl, 50.0),
+            pct(&rl, 99.0)
+        );
+        tput.push(eps);
+        p50s.push(pct(&lat, 50.0));
+        p99s.push(pct(&lat, 99.0));
+        lp50.push(pct(&rl, 50.0));
+        lp99.push(pct(&rl, 99.0));
+        drop(app);
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    let summary = serde_json::json!({
+        "bench": "log", "writers": writers, "events_per_run": events, "runs": runs,
+        "events_per_second_median": median(tput),
+        "saturated_p50_ms_median": median(p50s), "saturated_p99_ms_median": median(p99s),
+        "rate": rate, "at_rate_p50_ms_median": median(lp50), "at_rate_p99_ms_median": median(lp99),
+    });
+    println!("{summary}");
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let mut bytes = [0u8; 6];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let d = std::env::temp_dir().join(format!("liaison-bench-{}", hex::encode(bytes)));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
+
+async fn bench_hotline(clients: usize, rate: u64, seconds: u64) -> anyhow::Result<()> {
+    let tmp = tempfile_dir()?;
+    let charter = parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (app, creds) = App::init(&tmp, charter, Arc::new(SystemClock)).await?;
+    let us = Actor::of(&app.shared.state.read(), "us-supervisor").context("us")?;
+    app.command(us, Command::ApproveCell).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(liaison_server::serve(listener, app.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let token = |n: &str| creds.operators.iter().find(|o| o.name == n).map(|o| o.token.clone()).context("token");
+    let sy = token("sy-liaison")?;
+    let il = token("il-liaison")?;
+    let total = (rate * seconds) as usize;
+    let (lat_tx, lat_rx) = std::sync::mpsc::channel::<Vec<Duration>>();
+    let mut readers = Vec::new();
+    for _ in 0..clients {
+        let (url, sy, tx) = (url.clone(), sy.clone(), lat_tx.clone());
+        readers.push(std::thread::spawn(move || {
+            let c = liaison_client::Client::new(&url, Some(sy)).expect("client");
+            let mut got = Vec::with_capacity(total);
+            let _ = c.stream("/api/v1/events", None, |m| {
+                if m.event.as_deref() == Some("message_sent")
+                    && let Ok(v) = serde_json::from_str::<serde_json::Value>(&m.data)
+                    && let Some(at) = v["at"].as_str().and_then(|a| liaison_api::time::parse(a).ok())
+                {
+                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+                    got.push(Duration::from_micros((now - at.micros()).max(0) as u64));
+                }
+                got.len() < total
+            });
+            let _ = tx.send(got);
+        }));
+    }
+    drop(lat_tx);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Senders: a fixed rate over a pool of HTTP connections.
+    let http = reqwest::Client::new();
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let start = Instant::now();
+    let mut sends = Vec::with_capacity(total);
+    for i in 0..total {
+        ticker.tick().await;
+        let (http, url, il) = (http.clone(), url.clone(), il.clone());
+        sends.push(tokio::spawn(async move {
+            http.post(format!("{url}/api/v1/messages"))
+                .bearer_auth(il)
+                .json(&serde_json::json!({"to": ["sy"], "precedence": "routine", "subject": format!("m{i}"), "body": "x"}))
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+        }));
+    }
+    let mut ok = 0;
+    for s in sends {
+        if matches!(s.await, Ok(Ok(true))) {
+            ok += 1;
+        }
+    }
+    let sent_secs = start.elapsed().as_secs_f64();
+    let mut all = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for _ in 0..clients {
+        match lat_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(v) => all.extend(v),
+            Err(_) => break,
+        }
+    }
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    all.sort();
+    println!(
+        "{ok}/{total} messages accepted in {sent_secs:.2}s ({:.0}/s); {} deliveries to {clients} SSE clients; acceptance to delivery p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+        ok as f64 / sent_secs,
+        all.len(),
+        pct(&all, 50.0),
+        pct(&all, 99.0),
+        pct(&all, 100.0)
+    );
+    println!(
+        "{}",
+        serde_json::json!({"bench": "hotline", "clients": clients, "rate": rate, "accepted": ok, "deliveries": all.len(),
+            "p50_ms": pct(&all, 50.0), "p99_ms": pct(&all, 99.0), "max_ms": pct(&all, 100.0)})
+    );
+    for r in readers {
+        let _ = r.join();
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(())
+}
