@@ -51,24 +51,45 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-async fn fresh_cell(dir: &std::path::Path) -> anyhow::Result<(App, Actor, ed25519_dalek::SigningKey)> {
+async fn fresh_cell(
+    dir: &std::path::Path,
+) -> anyhow::Result<(App, Actor, ed25519_dalek::SigningKey)> {
     let charter = parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (app, _) = App::init(dir, charter, Arc::new(SystemClock)).await?;
     let actor = |n: &str| Actor::of(&app.shared.state.read(), n).context("operator");
-    app.command(actor("us-supervisor")?, Command::ApproveCell).await?;
+    app.command(actor("us-supervisor")?, Command::ApproveCell)
+        .await?;
     let key = liaison_log::keys::generate(&mut rand::rngs::OsRng);
     let public_key = liaison_log::keys::public_b64(&key.verifying_key());
     let key_id = liaison_log::keys::check_public_key_b64(&public_key)?;
-    app.command(actor("il-liaison")?, Command::RegisterKey { public_key, key_id }).await?;
+    app.command(
+        actor("il-liaison")?,
+        Command::RegisterKey { public_key, key_id },
+    )
+    .await?;
     Ok((app.clone(), actor("il-liaison")?, key))
 }
 
 /// One signed submission, verified as the server verifies it, then appended.
-async fn signed_send(app: &App, origin: &str, actor: &Actor, key: &ed25519_dalek::SigningKey, n: u64) -> anyhow::Result<()> {
+async fn signed_send(
+    app: &App,
+    origin: &str,
+    actor: &Actor,
+    key: &ed25519_dalek::SigningKey,
+    n: u64,
+) -> anyhow::Result<()> {
     use sha2::Digest;
-    let body = format!("{{\"to\":[\"sy\"],\"precedence\":\"routine\",\"subject\":\"bench {n}\",\"body\":\"b\"}}");
+    let body = format!(
+        "{{\"to\":[\"sy\"],\"precedence\":\"routine\",\"subject\":\"bench {n}\",\"body\":\"b\"}}"
+    );
     let digest = hex::encode(sha2::Sha256::digest(body.as_bytes()));
-    let msg = liaison_api::signing::submission_message(origin, "il-liaison", "POST", "/api/v1/messages", &digest);
+    let msg = liaison_api::signing::submission_message(
+        origin,
+        "il-liaison",
+        "POST",
+        "/api/v1/messages",
+        &digest,
+    );
     let sig = liaison_log::keys::sign_b64(key, &msg);
     let public = liaison_log::keys::public_b64(&key.verifying_key());
     liaison_log::keys::verify_signature_b64(&public, &msg, &sig)?;
@@ -83,7 +104,17 @@ async fn signed_send(app: &App, origin: &str, actor: &Actor, key: &ed25519_dalek
         test: false,
         attachments: Vec::new(),
     };
-    let out = app.command_signed(actor.clone(), Some(AuthorSignature { key_id, signature: sig, body_sha256: digest }), cmd).await?;
+    let out = app
+        .command_signed(
+            actor.clone(),
+            Some(AuthorSignature {
+                key_id,
+                signature: sig,
+                body_sha256: digest,
+            }),
+            cmd,
+        )
+        .await?;
     if out.receipt.is_none() {
         bail!("no receipt");
     }
@@ -91,10 +122,21 @@ async fn signed_send(app: &App, origin: &str, actor: &Actor, key: &ed25519_dalek
 }
 
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match cmd {
-        BenchCmd::Log { writers, events, rate, runs } => rt.block_on(bench_log(writers, events, rate, runs)),
-        BenchCmd::Hotline { clients, rate, seconds } => rt.block_on(bench_hotline(clients, rate, seconds)),
+        BenchCmd::Log {
+            writers,
+            events,
+            rate,
+            runs,
+        } => rt.block_on(bench_log(writers, events, rate, runs)),
+        BenchCmd::Hotline {
+            clients,
+            rate,
+            seconds,
+        } => rt.block_on(bench_hotline(clients, rate, seconds)),
     }
 }
 
@@ -110,7 +152,8 @@ async fn bench_log(writers: usize, events: usize, rate: u64, runs: usize) -> any
         let start = Instant::now();
         let mut tasks = Vec::new();
         for w in 0..writers {
-            let (app, actor, key, origin) = (app.clone(), actor.clone(), key.clone(), origin.clone());
+            let (app, actor, key, origin) =
+                (app.clone(), actor.clone(), key.clone(), origin.clone());
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::with_capacity(per);
                 for i in 0..per {
@@ -136,10 +179,13 @@ async fn bench_log(writers: usize, events: usize, rate: u64, runs: usize) -> any
         let mut tasks = Vec::with_capacity(n);
         for i in 0..n {
             ticker.tick().await;
-            let (app, actor, key, origin) = (app.clone(), actor.clone(), key.clone(), origin.clone());
+            let (app, actor, key, origin) =
+                (app.clone(), actor.clone(), key.clone(), origin.clone());
             tasks.push(tokio::spawn(async move {
                 let t = Instant::now();
-                signed_send(&app, &origin, &actor, &key, 1_000_000 + i as u64).await.map(|_| t.elapsed())
+                signed_send(&app, &origin, &actor, &key, 1_000_000 + i as u64)
+                    .await
+                    .map(|_| t.elapsed())
             }));
         }
         let mut rl = Vec::new();
@@ -194,7 +240,14 @@ async fn bench_hotline(clients: usize, rate: u64, seconds: u64) -> anyhow::Resul
     let server = tokio::spawn(liaison_server::serve(listener, app.clone(), async {
         let _ = stop_rx.await;
     }));
-    let token = |n: &str| creds.operators.iter().find(|o| o.name == n).map(|o| o.token.clone()).context("token");
+    let token = |n: &str| {
+        creds
+            .operators
+            .iter()
+            .find(|o| o.name == n)
+            .map(|o| o.token.clone())
+            .context("token")
+    };
     let sy = token("sy-liaison")?;
     let il = token("il-liaison")?;
     let total = (rate * seconds) as usize;
@@ -208,9 +261,14 @@ async fn bench_hotline(clients: usize, rate: u64, seconds: u64) -> anyhow::Resul
             let _ = c.stream("/api/v1/events", None, |m| {
                 if m.event.as_deref() == Some("message_sent")
                     && let Ok(v) = serde_json::from_str::<serde_json::Value>(&m.data)
-                    && let Some(at) = v["at"].as_str().and_then(|a| liaison_api::time::parse(a).ok())
+                    && let Some(at) = v["at"]
+                        .as_str()
+                        .and_then(|a| liaison_api::time::parse(a).ok())
                 {
-                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_micros() as i64)
+                        .unwrap_or(0);
                     got.push(Duration::from_micros((now - at.micros()).max(0) as u64));
                 }
                 got.len() < total

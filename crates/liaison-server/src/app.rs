@@ -29,6 +29,8 @@ pub struct Shared {
     pub closing: watch::Sender<bool>,
     /// Last heartbeat per party. Kept in memory: reachability is about now, not history.
     pub heartbeats: parking_lot::Mutex<std::collections::HashMap<String, liaison_core::Timestamp>>,
+    /// Each committed event rendered once as its SSE `data:` JSON, shared by all streams.
+    pub rendered: RwLock<Vec<Arc<str>>>,
     /// Active operators by token hash, refreshed after each commit that changes them.
     pub credentials: RwLock<std::collections::HashMap<String, crate::auth::Caller>>,
     /// Deliveries being recorded for pushed messages, so many clients of one party
@@ -152,6 +154,11 @@ impl App {
         let (head, _) = watch::channel(state.next_seq());
         let (closing, _) = watch::channel(false);
         let credentials = crate::auth::credentials_of(&state);
+        let rendered = state
+            .events
+            .iter()
+            .map(|e| crate::routes::events::render(e))
+            .collect();
         let shared = Arc::new(Shared {
             state: RwLock::new(state),
             ledger: RwLock::new(ledger),
@@ -162,6 +169,7 @@ impl App {
             heartbeats: Default::default(),
             delivering: Default::default(),
             credentials: RwLock::new(credentials),
+            rendered: RwLock::new(rendered),
             failed: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);

@@ -60,7 +60,13 @@ pub fn authenticate(app: &App, header: Option<&str>) -> Result<Caller, ApiError>
     }
     // The credentials index is separate from the state so that authentication never
     // waits for a write batch to reach the disk.
-    let caller = app.shared.credentials.read().get(&token_hash(&token)).cloned().ok_or_else(ApiError::unauthorized)?;
+    let caller = app
+        .shared
+        .credentials
+        .read()
+        .get(&token_hash(&token))
+        .cloned()
+        .ok_or_else(ApiError::unauthorized)?;
     if user.is_some_and(|u| u != caller.name) {
         return Err(ApiError::unauthorized());
     }
@@ -77,7 +83,12 @@ pub fn credentials_of(state: &liaison_core::State) -> std::collections::HashMap<
             let party_role = state.party_role(&o.spec.party)?;
             Some((
                 o.token_hash.clone(),
-                Caller { name: o.spec.name.clone(), party: o.spec.party.clone(), role: o.spec.role, party_role },
+                Caller {
+                    name: o.spec.name.clone(),
+                    party: o.spec.party.clone(),
+                    role: o.spec.role,
+                    party_role,
+                },
             ))
         })
         .collect()

@@ -182,6 +182,12 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     if operators_changed {
         *shared.credentials.write() = crate::auth::credentials_of(&state);
     }
+    {
+        let mut rendered = shared.rendered.write();
+        for e in &state.events[rendered.len()..] {
+            rendered.push(crate::routes::events::render(e));
+        }
+    }
     drop(state);
     let ledger = parking_lot::RwLockWriteGuard::downgrade(ledger);
     let mut outcomes = Vec::with_capacity(replies.len());

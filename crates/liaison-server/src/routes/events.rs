@@ -127,7 +127,10 @@ pub async fn stream(
         None => app.head(),
     };
     let viewer = caller.viewer();
-    Ok(Sse::new(event_stream(app, viewer, start, Some(caller.actor()))).keep_alive(KeepAlive::default()))
+    Ok(
+        Sse::new(event_stream(app, viewer, start, Some(caller.actor())))
+            .keep_alive(KeepAlive::default()),
+    )
 }
 
 /// Follows the record from `start`: re-reads committed events each time the head moves,
@@ -156,8 +159,13 @@ pub fn event_stream(
                     if let Some(actor) = &actor {
                         mark_pushed(&app, &viewer, actor, &batch);
                     }
-                    let items: Vec<Result<SseEvent, Infallible>> =
-                        batch.iter().map(|e| Ok(to_sse(e))).collect();
+                    let items: Vec<Result<SseEvent, Infallible>> = {
+                        let rendered = app.shared.rendered.read();
+                        batch
+                            .iter()
+                            .map(|e| Ok(to_sse(e, rendered.get(e.seq as usize))))
+                            .collect()
+                    };
                     return Some((
                         futures::stream::iter(items),
                         (app, viewer, cursor, head, closing, actor),
@@ -180,30 +188,50 @@ pub fn event_stream(
 /// first push per message and party is recorded, however many clients the party has.
 fn mark_pushed(app: &App, viewer: &Viewer, actor: &Actor, batch: &[Arc<Event>]) {
     for e in batch {
-        let EventBody::MessageSent { to, .. } = &e.body else { continue };
+        let EventBody::MessageSent { to, .. } = &e.body else {
+            continue;
+        };
         if !to.contains(&viewer.party) {
             continue;
         }
         let delivered = {
             let s = app.shared.state.read();
-            s.hotline.messages.get(&e.seq).and_then(|m| m.recipients.get(&viewer.party)).is_some_and(|r| r.delivered_at.is_some())
+            s.hotline
+                .messages
+                .get(&e.seq)
+                .and_then(|m| m.recipients.get(&viewer.party))
+                .is_some_and(|r| r.delivered_at.is_some())
         };
-        if delivered || !app.shared.delivering.lock().insert((e.seq, viewer.party.clone())) {
+        if delivered
+            || !app
+                .shared
+                .delivering
+                .lock()
+                .insert((e.seq, viewer.party.clone()))
+        {
             continue;
         }
         let (app, actor, id, party) = (app.clone(), actor.clone(), e.seq, viewer.party.clone());
         tokio::spawn(async move {
-            let _ = app.command(actor, Command::MarkDelivered { message: id }).await;
+            let _ = app
+                .command(actor, Command::MarkDelivered { message: id })
+                .await;
             app.shared.delivering.lock().remove(&(id, party));
         });
     }
 }
 
-fn to_sse(e: &Event) -> SseEvent {
-    let view = EventView::from(e);
-    let data = serde_json::to_string(&view).unwrap_or_else(|_| "{}".into());
+/// An event's SSE `data:` JSON.
+pub fn render(e: &Event) -> Arc<str> {
+    serde_json::to_string(&EventView::from(e))
+        .unwrap_or_else(|_| "{}".into())
+        .into()
+}
+
+fn to_sse(e: &Event, rendered: Option<&Arc<str>>) -> SseEvent {
+    let data: Arc<str> = rendered.cloned().unwrap_or_else(|| render(e));
     SseEvent::default()
         .id(e.seq.to_string())
         .event(e.kind())
-        .data(data)
+        .data(&*data)
 }

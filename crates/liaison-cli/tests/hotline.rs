@@ -1,0 +1,460 @@
+//! The hotline, deadlines and incidents through real HTTP.
+
+mod common;
+
+use common::{Cell, Http, repo_root};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+fn fast_charter(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo_root().join("examples/demo.toml")).expect("demo");
+    let text = text
+        .replace("flash = \"10m\"", "flash = \"1s\"")
+        .replace("immediate = \"30m\"", "immediate = \"2s\"")
+        .replace("second_level = \"30m\"", "second_level = \"1s\"");
+    let p = dir.join("fast.toml");
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+#[test]
+fn pending_cell_refuses_operational_business_and_writes_nothing() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let il = cell.token("il-liaison");
+    let before = http.get("/healthz", None).json()["events"].clone();
+    let r = http.post(
+        "/api/v1/messages",
+        Some(&il),
+        json!({"to": ["sy"], "precedence": "flash", "subject": "s", "body": "b"}),
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (409, "cell_pending_approval")
+    );
+    assert_eq!(http.get("/healthz", None).json()["events"], before);
+}
+
+#[test]
+fn message_lifecycle_numbering_and_errors() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, sy, us, undof) = (
+        cell.token("il-liaison"),
+        cell.token("sy-liaison"),
+        cell.token("us-supervisor"),
+        cell.token("undof-observer"),
+    );
+    assert_eq!(
+        http.post("/api/v1/cell/approve", Some(&us), json!({}))
+            .status,
+        200
+    );
+
+    let send = |subject: &str| {
+        http.post("/api/v1/messages", Some(&il), json!({"to": ["sy"], "precedence": "immediate", "subject": subject, "body": "שלום", "language": "he"}))
+    };
+    let r = send("first");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let m1 = r.json();
+    assert_eq!(m1["channel"], "il>sy");
+    assert_eq!(m1["seq"], 1);
+    assert!(m1["receipt"]["checkpoint"].is_string());
+    let m2 = send("second").json();
+    assert_eq!(m2["seq"], 2, "numbers on a channel have no gaps");
+    let id = m1["id"].as_u64().expect("id");
+
+    let view = http
+        .get(&format!("/api/v1/messages/{id}"), Some(&il))
+        .json();
+    assert_eq!(view["recipients"][0]["state"], "sent");
+    assert_eq!(view["language"], "he");
+    assert_eq!(view["body"], "שלום", "the original text is kept as written");
+    // The recipient fetches its inbox: delivered; opens it: read; acknowledges: acknowledged.
+    let inbox = http.get("/api/v1/messages?box=inbox", Some(&sy)).json();
+    assert_eq!(inbox.as_array().map(|a| a.len()), Some(2));
+    assert_eq!(
+        http.get(&format!("/api/v1/messages/{id}"), Some(&il))
+            .json()["recipients"][0]["state"],
+        "delivered"
+    );
+    http.get(&format!("/api/v1/messages/{id}"), Some(&sy));
+    assert_eq!(
+        http.get(&format!("/api/v1/messages/{id}"), Some(&il))
+            .json()["recipients"][0]["state"],
+        "read"
+    );
+    let r = http.post(
+        &format!("/api/v1/messages/{id}/ack"),
+        Some(&sy),
+        json!({"reply": "received, checking"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = http
+        .get(&format!("/api/v1/messages/{id}"), Some(&il))
+        .json();
+    assert_eq!(v["recipients"][0]["state"], "acknowledged");
+    assert_eq!(v["recipients"][0]["reply"], "received, checking");
+    assert!(v["recipients"][0]["acknowledged_at"].is_string());
+    // A translation sits beside the original, attributed.
+    let r = http.post(
+        &format!("/api/v1/messages/{id}/translations"),
+        Some(&sy),
+        json!({"language": "ar", "text": "سلام"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = http
+        .get(&format!("/api/v1/messages/{id}"), Some(&il))
+        .json();
+    assert_eq!(v["body"], "שלום");
+    assert_eq!(v["translations"][0]["party"], "sy");
+
+    let head = http.get("/healthz", None).json()["events"].clone();
+    // Bad input: clear errors, nothing written.
+    let r = http.post(
+        "/api/v1/messages",
+        Some(&il),
+        json!({"to": ["xx"], "precedence": "flash", "subject": "s", "body": "b"}),
+    );
+    assert_eq!((r.status, r.code().as_str()), (422, "invalid_input"));
+    let r = http.post(
+        "/api/v1/messages",
+        Some(&il),
+        json!({"to": ["sy"], "precedence": "urgent", "subject": "s", "body": "b"}),
+    );
+    assert_eq!(r.status, 422);
+    let r = http.post(&format!("/api/v1/messages/{id}/ack"), Some(&il), json!({}));
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (403, "forbidden"),
+        "the sender is not a recipient"
+    );
+    let r = http.post(
+        &format!("/api/v1/messages/{id}/ack"),
+        Some(&undof),
+        json!({}),
+    );
+    assert_eq!(r.status, 404, "the observer cannot even see it");
+    let r = http.post(&format!("/api/v1/messages/{id}/ack"), Some(&sy), json!({}));
+    assert_eq!((r.status, r.code().as_str()), (409, "invalid_state"));
+    let r = http.post("/api/v1/messages", Some(&il), json!({"to": ["sy"], "precedence": "routine", "subject": "s", "body": "b", "emergency": true}));
+    assert_eq!(r.status, 422, "only FLASH can be an emergency");
+    let big = vec![b'x'; (8 << 20) + 1];
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/attachments", server.url))
+        .bearer_auth(&il)
+        .body(big)
+        .send()
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 413);
+    assert_eq!(
+        http.get("/healthz", None).json()["events"],
+        head,
+        "refused requests write nothing"
+    );
+
+    // Attachments are stored by hash and readable only by those who may read the message.
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/attachments", server.url))
+        .bearer_auth(&il)
+        .body("map of the area")
+        .send()
+        .expect("send");
+    let sha = r.json::<serde_json::Value>().expect("json")["sha256"]
+        .as_str()
+        .expect("sha")
+        .to_string();
+    let r = http.post("/api/v1/messages", Some(&il), json!({"to": ["sy"], "precedence": "priority", "subject": "map", "body": "see attached", "attachments": [{"sha256": sha, "name": "map.txt"}]}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        http.get(&format!("/api/v1/attachments/{sha}"), Some(&sy))
+            .body,
+        "map of the area"
+    );
+    assert_eq!(
+        http.get(&format!("/api/v1/attachments/{sha}"), Some(&undof))
+            .status,
+        404
+    );
+}
+
+#[test]
+fn missed_deadlines_escalate_once_per_level_and_emergencies_stay_open() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cell = Cell::init_with(&fast_charter(tmp.path()));
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, sy, us) = (
+        cell.token("il-liaison"),
+        cell.token("sy-liaison"),
+        cell.token("us-supervisor"),
+    );
+    assert_eq!(
+        http.post("/api/v1/cell/approve", Some(&us), json!({}))
+            .status,
+        200
+    );
+    let r = http.post("/api/v1/messages", Some(&il), json!({"to": ["sy"], "precedence": "flash", "subject": "drone over Quneitra", "body": "confirm", "emergency": true}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_u64().expect("id");
+    // Wait (bounded) for the cell's clock to escalate twice.
+    let start = Instant::now();
+    let escalations = loop {
+        let e = http.get("/api/v1/escalations", Some(&us)).json();
+        let n = e.as_array().map(|a| a.len()).unwrap_or(0);
+        if n >= 2 || start.elapsed() > Duration::from_secs(30) {
+            break e;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let list = escalations.as_array().expect("list");
+    assert_eq!(list.len(), 2, "{escalations}");
+    assert_eq!(list[0]["level"], 1);
+    assert_eq!(list[1]["level"], 2);
+    assert_eq!(list[0]["party"], "sy");
+    assert_eq!(list[0]["subject"], id.to_string());
+    // The sender sees them; the recipient's view shows the level.
+    assert_eq!(
+        http.get("/api/v1/escalations", Some(&il))
+            .json()
+            .as_array()
+            .map(|a| a.len()),
+        Some(2)
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        http.get("/api/v1/escalations", Some(&us))
+            .json()
+            .as_array()
+            .map(|a| a.len()),
+        Some(2),
+        "no third level"
+    );
+    // The emergency is still open until its author cancels it.
+    let open = http
+        .get("/api/v1/messages?emergency=true", Some(&us))
+        .json();
+    assert_eq!(open.as_array().map(|a| a.len()), Some(1));
+    let r = http.post(
+        &format!("/api/v1/messages/{id}/close"),
+        Some(&sy),
+        json!({"reason": "not mine to close"}),
+    );
+    assert_eq!(r.status, 403);
+    let r = http.post(
+        &format!("/api/v1/messages/{id}/close"),
+        Some(&il),
+        json!({"reason": "drone identified"}),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        http.get("/api/v1/messages?emergency=true", Some(&us))
+            .json()
+            .as_array()
+            .map(|a| a.len()),
+        Some(0)
+    );
+    // Late acknowledgement is still recorded.
+    assert_eq!(
+        http.post(&format!("/api/v1/messages/{id}/ack"), Some(&sy), json!({}))
+            .status,
+        200
+    );
+}
+
+#[test]
+fn incident_accounts_side_by_side_until_the_supervisor_rules() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, sy, us, undof) = (
+        cell.token("il-liaison"),
+        cell.token("sy-liaison"),
+        cell.token("us-supervisor"),
+        cell.token("undof-observer"),
+    );
+    assert_eq!(
+        http.post("/api/v1/cell/approve", Some(&us), json!({}))
+            .status,
+        200
+    );
+    let r = http.post(
+        "/api/v1/incidents",
+        Some(&il),
+        json!({
+        "category": "fire_across_the_line", "when": "2026-01-10T03:10:00Z", "precision": "exact",
+        "where": {"type": "Point", "coordinates": [35.85, 33.12]}, "uncertainty_m": 300,
+        "description": "Mortar fire from the area of separation", "attributed_to": "sy"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_u64().expect("id");
+    assert_eq!(
+        http.get(&format!("/api/v1/incidents/{id}"), Some(&undof))
+            .status,
+        404,
+        "the observer is not named"
+    );
+    let r = http.post(
+        &format!("/api/v1/incidents/{id}/accounts"),
+        Some(&undof),
+        json!({"text": "we saw it"}),
+    );
+    assert_eq!(r.status, 404);
+    let r = http.post(
+        &format!("/api/v1/incidents/{id}/findings"),
+        Some(&il),
+        json!({"text": "guilty"}),
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (403, "forbidden"),
+        "only the supervisor finds"
+    );
+    let r = http.post(
+        &format!("/api/v1/incidents/{id}/accounts"),
+        Some(&il),
+        json!({"text": "x", "disowned": true}),
+    );
+    assert_eq!(r.status, 422, "only the named party can say not ours");
+    assert_eq!(
+        http.post(&format!("/api/v1/incidents/{id}/ack"), Some(&sy), json!({}))
+            .status,
+        200
+    );
+    assert_eq!(
+        http.post(
+            &format!("/api/v1/incidents/{id}/accounts"),
+            Some(&sy),
+            json!({"text": "Not our forces: an unaffiliated militia.", "disowned": true})
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        http.post(
+            &format!("/api/v1/incidents/{id}/accounts"),
+            Some(&il),
+            json!({"text": "Radar tracks attached."})
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        http.post(
+            &format!("/api/v1/incidents/{id}/information-requests"),
+            Some(&us),
+            json!({"party": "sy", "question": "Which units hold the ridge?", "within": "2h"})
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        http.post(
+            &format!("/api/v1/incidents/{id}/accounts"),
+            Some(&sy),
+            json!({"text": "Brigade 90 holds it.", "answers": 1})
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        http.post(
+            &format!("/api/v1/incidents/{id}/findings"),
+            Some(&us),
+            json!({"text": "Origin unconfirmed."})
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        http.post(
+            &format!("/api/v1/incidents/{id}/close"),
+            Some(&us),
+            json!({"outcome": "unresolved", "measures": "Joint patrol on the ridge."})
+        )
+        .status,
+        200
+    );
+    let v = http
+        .get(&format!("/api/v1/incidents/{id}"), Some(&il))
+        .json();
+    let accounts = v["accounts"].as_array().expect("accounts");
+    assert_eq!(accounts.len(), 3, "every account kept, in order");
+    assert_eq!(accounts[0]["party"], "sy");
+    assert_eq!(accounts[0]["disowned"], true);
+    assert_eq!(accounts[0]["operator"], "sy-liaison");
+    assert_eq!(accounts[1]["party"], "il");
+    assert_eq!(v["status"], "unresolved");
+    assert_eq!(
+        v["information_requests"][0]["answered_at"].is_string(),
+        true
+    );
+    assert!(
+        v["obligations"]
+            .as_array()
+            .expect("obligations")
+            .iter()
+            .all(|o| o["met_at"].is_string())
+    );
+    let r = http.post(
+        &format!("/api/v1/incidents/{id}/accounts"),
+        Some(&sy),
+        json!({"text": "late"}),
+    );
+    assert_eq!(r.status, 409, "closed incidents take no more accounts");
+
+    // The review report counts it, and the CLI writes JSON and Markdown.
+    let rep = http
+        .get(
+            "/api/v1/reports/review?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z",
+            Some(&us),
+        )
+        .json();
+    assert_eq!(rep["incidents_attributed_to"]["sy"], 1);
+    assert_eq!(rep["disowned_by"]["sy"], 1);
+    let out = tempfile::tempdir().expect("tmp");
+    let o = std::process::Command::new(common::bin())
+        .args([
+            "--server",
+            &server.url,
+            "--token",
+            &us,
+            "report",
+            "--from",
+            "2020-01-01T00:00:00Z",
+            "--to",
+            "2100-01-01T00:00:00Z",
+            "--out",
+            out.path().to_str().expect("p"),
+        ])
+        .output()
+        .expect("cli");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.path().join("review.md")).expect("md");
+    assert!(md.contains("fire_across_the_line"), "{md}");
+}
+
+#[test]
+fn heartbeats_decide_reachability() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let il = cell.token("il-liaison");
+    let r = http.post("/api/v1/heartbeat", Some(&il), json!({}));
+    assert_eq!(r.status, 200);
+    let h = http
+        .get("/api/v1/channel-health", Some(&cell.token("sy-liaison")))
+        .json();
+    let find = |p: &str| {
+        h.as_array()
+            .expect("list")
+            .iter()
+            .find(|x| x["party"] == p)
+            .cloned()
+            .expect("party")
+    };
+    assert_eq!(find("il")["reachable"], true);
+    assert_eq!(find("sy")["reachable"], false);
+}
