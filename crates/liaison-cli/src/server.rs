@@ -1,7 +1,7 @@
 //! `init`, `serve` and `demo`: the commands that own a data directory.
 
 use crate::output::json;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use liaison_api::charter_toml::parse_charter;
 use liaison_api::wire::CredentialsFile;
 use liaison_core::{Actor, Command};
@@ -105,16 +105,100 @@ pub fn demo(data: &Path, listen: &str) -> anyhow::Result<()> {
     })
 }
 
-/// A little history so a new user has something to look at.
-async fn seed(app: &App, creds: &CredentialsFile) -> anyhow::Result<()> {
-    let actor = |name: &str| {
+/// A little history so a new user has something to look at: a message acknowledged,
+/// one waiting, and an incident with both sides' accounts.
+async fn seed(app: &App, _creds: &CredentialsFile) -> anyhow::Result<()> {
+    use liaison_core::incident::{Category, Place, TimePrecision};
+    use liaison_core::{Duration, Precedence};
+    let actor = |name: &str| -> anyhow::Result<Actor> {
         let state = app.shared.state.read();
-        Actor::of(&state, name)
+        Actor::of(&state, name).ok_or_else(|| anyhow::anyhow!("the demo charter has no {name}"))
     };
-    let Some(us) = actor("us-supervisor") else {
-        bail!("the demo charter has no us-supervisor")
+    app.command(actor("us-supervisor")?, Command::ApproveCell)
+        .await?;
+    let send = |from: &str,
+                to: &str,
+                precedence: Precedence,
+                subject: &str,
+                body: &str,
+                language: &str| {
+        let cmd = Command::SendMessage {
+            to: [to.to_string()].into(),
+            precedence,
+            subject: subject.into(),
+            body: body.into(),
+            language: language.into(),
+            emergency: false,
+            test: false,
+            attachments: Vec::new(),
+        };
+        (actor(from), cmd)
     };
-    app.command(us, Command::ApproveCell).await?;
-    let _ = creds;
+    let (a, cmd) = send(
+        "il-liaison",
+        "sy",
+        Precedence::Routine,
+        "Test of the line",
+        "THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG 1234567890",
+        "en",
+    );
+    let first = app.command(a?, cmd).await?;
+    if let Some(id) = first.seqs.first() {
+        app.command(
+            actor("sy-liaison")?,
+            Command::AcknowledgeMessage {
+                message: *id,
+                reply: Some("Received clearly.".into()),
+            },
+        )
+        .await?;
+    }
+    let (a, cmd) = send(
+        "sy-liaison",
+        "il",
+        Precedence::Priority,
+        "Convoy to Suwayda",
+        "قافلة مساعدات إنسانية إلى السويداء صباح الغد عبر الطريق M5. نطلب التأكيد.",
+        "ar",
+    );
+    app.command(a?, cmd).await?;
+    let now = app.shared.clock.now();
+    let reported = app
+        .command(
+            actor("il-liaison")?,
+            Command::ReportIncident {
+                category: Category::FireAcrossTheLine,
+                precedence: Precedence::Immediate,
+                occurred_at: now.plus(Duration::from_hours(-3)),
+                precision: TimePrecision::Exact,
+                place: Place {
+                    coordinates: vec![[35.83, 33.13]],
+                    uncertainty_m: 500.0,
+                },
+                description: "Small-arms fire across the line of separation near Quneitra.".into(),
+                attributed_to: Some("sy".into()),
+                links: Vec::new(),
+                attachments: Vec::new(),
+            },
+        )
+        .await?;
+    if let Some(id) = reported.seqs.first() {
+        app.command(
+            actor("sy-liaison")?,
+            Command::AcknowledgeIncident { incident: *id },
+        )
+        .await?;
+        app.command(
+            actor("sy-liaison")?,
+            Command::SubmitAccount {
+                incident: *id,
+                text: "Not our forces; an unaffiliated group. We are investigating.".into(),
+                disowned: true,
+                answers: None,
+                attachments: Vec::new(),
+            },
+        )
+        .await?;
+    }
     Ok(())
 }

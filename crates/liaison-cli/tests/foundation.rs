@@ -345,3 +345,93 @@ fn openapi_document_lists_the_endpoints() {
         assert!(doc["paths"].get(p).is_some(), "{p} missing from OpenAPI");
     }
 }
+
+fn start_demo(data: &std::path::Path) -> (std::process::Child, String, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(common::bin())
+        .args([
+            "demo",
+            "--data",
+            data.to_str().expect("p"),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("LIAISON_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("demo");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut all = String::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).expect("read") > 0,
+            "demo exited: {all}"
+        );
+        all.push_str(&line);
+        if let Some(rest) = line.trim().strip_prefix("Liaison is serving on ") {
+            let url = rest
+                .split_whitespace()
+                .next()
+                .expect("url")
+                .trim_end_matches('/')
+                .to_string();
+            std::thread::spawn(move || {
+                let mut sink = String::new();
+                while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                    sink.clear();
+                }
+            });
+            return (child, url, all);
+        }
+    }
+}
+
+#[test]
+fn demo_creates_an_approved_cell_with_history_and_reuses_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("demo");
+    let (mut child, url, out) = start_demo(&data);
+    assert!(out.contains("Created the demo cell"), "{out}");
+    assert!(out.contains("credentials.json"), "{out}");
+    let creds: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("credentials.json")).expect("creds"))
+            .expect("json");
+    let token = |n: &str| {
+        creds["operators"]
+            .as_array()
+            .expect("ops")
+            .iter()
+            .find(|o| o["name"] == n)
+            .expect("op")["token"]
+            .as_str()
+            .expect("t")
+            .to_string()
+    };
+    let http = Http::new(&url);
+    assert_eq!(
+        http.get("/api/v1/cell", Some(&token("il-liaison"))).json()["status"],
+        "active"
+    );
+    let msgs = http
+        .get("/api/v1/messages", Some(&token("us-supervisor")))
+        .json();
+    assert!(msgs.as_array().is_some_and(|m| m.len() >= 2), "{msgs}");
+    let incidents = http
+        .get("/api/v1/incidents", Some(&token("sy-liaison")))
+        .json();
+    assert_eq!(incidents.as_array().map(|i| i.len()), Some(1));
+    let head = http.get("/healthz", None).json()["events"].clone();
+    let _ = child.kill();
+    let _ = child.wait();
+    let (mut child, url, out) = start_demo(&data);
+    assert!(out.contains("Reusing the demo cell"), "{out}");
+    assert_eq!(
+        Http::new(&url).get("/healthz", None).json()["events"],
+        head,
+        "a second run reuses the data and adds nothing"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
