@@ -92,6 +92,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "the request parsed but a field is invalid; the message names it",
     ),
     (
+        "unprocessable",
+        422,
+        "the request is well formed but cannot be carried out as asked (e.g. a redaction that would leave invalid STIX)",
+    ),
+    (
         "bad_signature",
         422,
         "the author's signature does not verify against the registered key",

@@ -8,6 +8,7 @@ pub mod charter_toml;
 pub mod codec;
 pub mod error;
 pub mod hotline;
+pub mod intel;
 pub mod review;
 pub mod signing;
 pub mod time;

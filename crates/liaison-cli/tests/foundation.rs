@@ -346,6 +346,7 @@ fn openapi_document_lists_the_endpoints() {
     }
 }
 
+#[allow(clippy::zombie_processes)] // the caller kills and waits for the child
 fn start_demo(data: &std::path::Path) -> (std::process::Child, String, String) {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(common::bin())

@@ -30,6 +30,27 @@ fn seed(http: &Http, cell: &Cell) -> BTreeMap<String, String> {
         );
         assert_eq!(r.status, 200, "{}", r.body);
         markers.insert(name, party.to_string());
+        // A hotline message from the party to the supervisor only.
+        let token = cell.token(&format!("{party}-liaison"));
+        let subject = format!("{party}-marker-msg");
+        let r = http.post("/api/v1/messages", Some(&token), json!({"to": ["us"], "precedence": "routine", "subject": subject, "body": "for the supervisor"}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        markers.insert(subject, party.to_string());
+        // An incident reported by the party against nobody in particular.
+        let description = format!("{party}-marker-incident");
+        let r = http.post("/api/v1/incidents", Some(&token), json!({"category": "other", "when": "2026-01-01T00:00:00Z", "where": {"type": "Point", "coordinates": [35.8, 33.1]}, "description": description}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        markers.insert(description, party.to_string());
+        // Intelligence still pending the supervisor's decision.
+        let name = format!("{party}-marker-intel");
+        let bundle = json!({"objects": [{"type": "identity", "spec_version": "2.1", "id": format!("identity--00000000-0000-4000-8000-00000000000{}", if party == "il" { 1 } else { 2 }), "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": name}]});
+        let r = http.post(
+            "/api/v1/intel/submissions",
+            Some(&token),
+            json!({"bundle": bundle}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        markers.insert(name, party.to_string());
     }
     markers
 }

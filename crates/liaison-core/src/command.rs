@@ -8,10 +8,12 @@ use crate::error::DomainError;
 use crate::event::{Audience, EventBody};
 use crate::hotline::AttachmentRef;
 use crate::incident::{Category, Outcome, Place, TimePrecision};
+use crate::intel::{DecisionKind, IntelObject};
 use crate::state::{CellStatus, State};
 use crate::time::Duration;
 use crate::time::Timestamp;
 use crate::{OperatorName, PartyId};
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 
 /// Who is issuing a command.
@@ -176,6 +178,39 @@ pub enum Command {
         incident: u64,
         outcome: Outcome,
         measures: String,
+    },
+    /// Objects validated at the edge; the marking and recipients chosen by the submitter.
+    SubmitIntel {
+        tlp: String,
+        precedence: Precedence,
+        recipients: BTreeSet<PartyId>,
+        recipient_operators: BTreeSet<OperatorName>,
+        objects: Vec<IntelObject>,
+    },
+    /// The supervisor's decision; the edge has applied the redactions and clamped the
+    /// recipients to what the marking allows.
+    DecideIntel {
+        submission: u64,
+        decision: DecisionKind,
+        reason: String,
+        removed_objects: Vec<String>,
+        removed_properties: BTreeMap<String, Vec<String>>,
+        released: Vec<IntelObject>,
+        to_parties: BTreeSet<PartyId>,
+        to_operators: BTreeSet<OperatorName>,
+    },
+    AcknowledgeIntel {
+        submission: u64,
+        note: Option<String>,
+    },
+    WithdrawIntel {
+        submission: u64,
+        revoked: Vec<IntelObject>,
+    },
+    DeleteIntelObject {
+        collection: String,
+        object: String,
+        version: Option<String>,
     },
 }
 

@@ -5,10 +5,11 @@ use crate::charter::{Charter, OperatorSpec, Precedence};
 use crate::deadline::Duty;
 use crate::hotline::AttachmentRef;
 use crate::incident::{Category, Outcome, Place, TimePrecision};
+use crate::intel::{DecisionKind, IntelObject};
 use crate::time::{Duration, Timestamp};
 use crate::{OperatorName, PartyId};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The operator name used for events the cell itself records (escalations, expiries).
 pub const SYSTEM_OPERATOR: &str = "liaison";
@@ -37,6 +38,11 @@ pub enum Audience {
     Everyone,
     /// Only these parties (the supervisor is added when the event is drafted).
     Parties(BTreeSet<PartyId>),
+    /// These parties, plus these individual operators of other parties (TLP:RED).
+    Operators {
+        parties: BTreeSet<PartyId>,
+        operators: BTreeSet<OperatorName>,
+    },
 }
 
 impl Audience {
@@ -44,7 +50,13 @@ impl Audience {
         match self {
             Audience::Everyone => true,
             Audience::Parties(p) => p.contains(party),
+            Audience::Operators { parties, .. } => parties.contains(party),
         }
+    }
+
+    /// Whether a named operator is let in individually.
+    pub fn includes_operator(&self, operator: &str) -> bool {
+        matches!(self, Audience::Operators { operators, .. } if operators.contains(operator))
     }
 
     /// The canonical list written into the log entry: `["*"]` for everyone, else the
@@ -53,6 +65,11 @@ impl Audience {
         match self {
             Audience::Everyone => vec!["*".into()],
             Audience::Parties(p) => p.iter().cloned().collect(),
+            Audience::Operators { parties, operators } => parties
+                .iter()
+                .cloned()
+                .chain(operators.iter().map(|o| format!("@{o}")))
+                .collect(),
         }
     }
 }
@@ -176,6 +193,36 @@ pub enum EventBody {
         outcome: Outcome,
         measures: String,
     },
+    IntelSubmitted {
+        tlp: String,
+        precedence: Precedence,
+        recipients: BTreeSet<PartyId>,
+        recipient_operators: BTreeSet<OperatorName>,
+        objects: Vec<IntelObject>,
+    },
+    IntelDecided {
+        submission: u64,
+        decision: DecisionKind,
+        reason: String,
+        removed_objects: Vec<String>,
+        removed_properties: BTreeMap<String, Vec<String>>,
+        released: Vec<IntelObject>,
+        to_parties: BTreeSet<PartyId>,
+        to_operators: BTreeSet<OperatorName>,
+    },
+    IntelAcknowledged {
+        submission: u64,
+        note: Option<String>,
+    },
+    IntelWithdrawn {
+        submission: u64,
+        revoked: Vec<IntelObject>,
+    },
+    IntelObjectDeleted {
+        collection: String,
+        object: String,
+        version: Option<String>,
+    },
 }
 
 impl EventBody {
@@ -204,6 +251,11 @@ impl EventBody {
             EventBody::IncidentAccount { .. } => "incident_account",
             EventBody::InformationRequested { .. } => "information_requested",
             EventBody::FindingRecorded { .. } => "finding_recorded",
+            EventBody::IntelSubmitted { .. } => "intel_submitted",
+            EventBody::IntelDecided { .. } => "intel_decided",
+            EventBody::IntelAcknowledged { .. } => "intel_acknowledged",
+            EventBody::IntelWithdrawn { .. } => "intel_withdrawn",
+            EventBody::IntelObjectDeleted { .. } => "intel_object_deleted",
             EventBody::IncidentClosed { .. } => "incident_closed",
         }
     }

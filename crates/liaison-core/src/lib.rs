@@ -16,6 +16,7 @@ pub mod error;
 pub mod event;
 pub mod hotline;
 pub mod incident;
+pub mod intel;
 mod ops;
 pub mod review;
 pub mod state;

@@ -550,9 +550,7 @@ pub(crate) fn decide(
                 },
             )])
         }
-        _ => Err(DomainError::InvalidState(
-            "not an operational command".into(),
-        )),
+        other => crate::intel::decide(state, actor, other),
     }
 }
 
@@ -888,7 +886,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                 );
             }
         }
-        _ => return false,
+        _ => return crate::intel::apply(state, event),
     }
     true
 }

@@ -75,6 +75,7 @@ pub struct State {
     pub incidents: BTreeMap<u64, Incident>,
     /// Each party's witness key (signed-note vkey), latest registration wins.
     pub witnesses: BTreeMap<PartyId, String>,
+    pub intel: crate::intel::Intel,
 }
 
 impl State {

@@ -12,6 +12,8 @@ use crate::state::State;
 pub struct Viewer {
     pub party: String,
     pub party_role: PartyRole,
+    /// The operator, for events addressed to individual operators (TLP:RED).
+    pub operator: Option<String>,
 }
 
 impl Viewer {
@@ -21,6 +23,7 @@ impl Viewer {
         Some(Viewer {
             party: op.spec.party.clone(),
             party_role: role,
+            operator: Some(operator.to_string()),
         })
     }
 }
@@ -28,7 +31,12 @@ impl Viewer {
 /// Whether `viewer` may read something addressed to `audience`. The supervising party
 /// reads everything; everyone else reads only what names their party (or everyone).
 pub fn can_see_audience(viewer: &Viewer, audience: &Audience) -> bool {
-    viewer.party_role == PartyRole::Supervisor || audience.includes(&viewer.party)
+    viewer.party_role == PartyRole::Supervisor
+        || audience.includes(&viewer.party)
+        || viewer
+            .operator
+            .as_deref()
+            .is_some_and(|o| audience.includes_operator(o))
 }
 
 pub fn can_see(viewer: &Viewer, event: &Event) -> bool {

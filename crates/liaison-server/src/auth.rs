@@ -33,6 +33,7 @@ impl Caller {
         Viewer {
             party: self.party.clone(),
             party_role: self.party_role,
+            operator: Some(self.name.clone()),
         }
     }
     pub fn is_supervisor_party(&self) -> bool {

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod deadlines;
 pub mod error;
 pub mod extract;
+pub mod intel;
 pub mod ledger;
 pub mod routes;
 pub mod submission;
@@ -80,6 +81,12 @@ pub const MAX_BODY: usize = 2 << 20;
         routes::keys::register_witness,
         routes::keys::witnesses,
         routes::keys::status,
+        routes::intel::list,
+        routes::intel::show,
+        routes::intel::submit,
+        routes::intel::decide,
+        routes::intel::ack,
+        routes::intel::withdraw,
     ),
     modifiers(&BearerAuth)
 )]
@@ -199,6 +206,26 @@ pub fn router(app: App) -> Router {
             get(routes::keys::witnesses).post(routes::keys::register_witness),
         )
         .route("/api/v1/log/status", get(routes::keys::status))
+        .route(
+            "/api/v1/intel/submissions",
+            get(routes::intel::list).post(routes::intel::submit),
+        )
+        .route("/api/v1/intel/submissions/{id}", get(routes::intel::show))
+        .route(
+            "/api/v1/intel/submissions/{id}/decision",
+            post(routes::intel::decide),
+        )
+        .route(
+            "/api/v1/intel/submissions/{id}/ack",
+            post(routes::intel::ack),
+        )
+        .route(
+            "/api/v1/intel/submissions/{id}/withdraw",
+            post(routes::intel::withdraw),
+        )
+        .merge(
+            routes::taxii::router().layer(DefaultBodyLimit::max(routes::taxii::MAX_CONTENT + 1024)),
+        )
         .route("/log/checkpoint", get(routes::log::checkpoint))
         .route("/log/cosignature", post(routes::log::cosign))
         .route("/log/tile/{*path}", get(routes::log::tile));

@@ -212,6 +212,7 @@ fn check_invariants(w: &mut World, now: Timestamp) {
             let viewer = Viewer {
                 party: p.into(),
                 party_role: role,
+                operator: None,
             };
             assert_eq!(
                 can_see(&viewer, e),

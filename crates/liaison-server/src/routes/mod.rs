@@ -5,10 +5,12 @@ pub mod cell;
 pub mod events;
 pub mod hotline;
 pub mod incidents;
+pub mod intel;
 pub mod keys;
 pub mod log;
 pub mod operators;
 pub mod reports;
+pub mod taxii;
 
 use crate::error::HttpError;
 use crate::writer::Outcome;
