@@ -5,6 +5,7 @@
 mod bench;
 mod cell;
 mod hotline;
+mod intel;
 mod output;
 mod record;
 mod server;
@@ -130,6 +131,11 @@ enum Cmd {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Intelligence sharing: submit, list, show, decide, ack, withdraw, pull.
+    Intel {
+        #[command(subcommand)]
+        action: intel::IntelCmd,
+    },
     /// Measure: `bench log` (signed durable appends), `bench hotline` (delivery latency).
     Bench {
         #[command(subcommand)]
@@ -198,6 +204,7 @@ fn main() -> ExitCode {
             )
         }),
         Cmd::Bench { what } => bench::run(what),
+        Cmd::Intel { action } => with(&|c| intel::run(c, action.clone(), json)),
         Cmd::Verify { data: Some(d) } => record::verify_data(&d, json),
         Cmd::Verify { data: None } => {
             cell::client(&server, token.clone()).and_then(|c| record::verify_server(&c, json))

@@ -244,3 +244,70 @@ fn markings_bound_every_release_and_redactions_stay_valid() {
         .expect("text");
     assert!(inbox.contains("\"revoked\":true"), "{inbox}");
 }
+
+#[test]
+fn cli_submit_decide_and_pull() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let us = cell.token("us-supervisor");
+    assert_eq!(
+        http.post("/api/v1/cell/approve", Some(&us), json!({}))
+            .status,
+        200
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("bundle.json");
+    std::fs::write(
+        &file,
+        report("marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb").to_string(),
+    )
+    .expect("write");
+    let cli = |token: &str, args: &[&str]| {
+        let o = std::process::Command::new(common::bin())
+            .args(["--server", &server.url, "--token", token])
+            .args(args)
+            .output()
+            .expect("cli");
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let out = cli(
+        &cell.token("il-liaison"),
+        &["intel", "submit", file.to_str().expect("p")],
+    );
+    assert!(out.contains("TLP:GREEN"), "{out}");
+    let id = out.split_whitespace().nth(1).expect("id").to_string();
+    cli(&us, &["intel", "decide", &id, "approve"]);
+    let sy = cell.token("sy-liaison");
+    let pulled = tmp.path().join("pulled.json");
+    let state = tmp.path().join("pull-state");
+    let out = cli(
+        &sy,
+        &[
+            "intel",
+            "pull",
+            "--out",
+            pulled.to_str().expect("p"),
+            "--state",
+            state.to_str().expect("p"),
+        ],
+    );
+    assert!(out.starts_with("2 new object(s)"), "{out}");
+    let out = cli(
+        &sy,
+        &[
+            "intel",
+            "pull",
+            "--out",
+            pulled.to_str().expect("p"),
+            "--state",
+            state.to_str().expect("p"),
+        ],
+    );
+    assert!(out.starts_with("0 new object(s)"), "{out}");
+}

@@ -1,0 +1,294 @@
+//! Client commands for intelligence sharing.
+
+use crate::output::{json, receipt_line};
+use anyhow::Context;
+use clap::Subcommand;
+use liaison_api::intel::{
+    DecisionRequest, IntelAckRequest, IntelSubmitted, RecipientsWire, SubmissionView, SubmitIntel,
+};
+use liaison_api::wire::{Me, Written};
+use liaison_client::Client;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Subcommand, Clone)]
+pub enum IntelCmd {
+    /// Submit a STIX 2.1 bundle for the supervisor's decision.
+    Submit {
+        file: PathBuf,
+        /// Recipient parties (TLP:AMBER needs them), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        to: Vec<String>,
+        /// Recipient operators (TLP:RED needs them), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        to_operators: Vec<String>,
+        #[arg(long, default_value = "routine")]
+        precedence: String,
+    },
+    List {
+        #[arg(long)]
+        state: Option<String>,
+    },
+    Show {
+        id: u64,
+    },
+    /// Decide (supervisor): approve, reject --reason, or redact --remove-object/--remove-property ID:PROP.
+    Decide {
+        id: u64,
+        decision: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[arg(long)]
+        remove_object: Vec<String>,
+        /// OBJECT_ID:PROPERTY
+        #[arg(long)]
+        remove_property: Vec<String>,
+        /// Narrow the recipients to these parties.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+    Ack {
+        id: u64,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    Withdraw {
+        id: u64,
+    },
+    /// Write what was released to you since the last pull as a STIX bundle.
+    Pull {
+        #[arg(long)]
+        out: PathBuf,
+        /// Where the time of the last pull is kept.
+        #[arg(long, default_value = ".liaison-pull")]
+        state: PathBuf,
+    },
+}
+
+fn line(s: &SubmissionView) -> String {
+    format!(
+        "#{:<5} {:<9} {:<13} {} by {}  {} object(s)  acknowledged by [{}]",
+        s.id,
+        s.state,
+        s.tlp.to_uppercase(),
+        s.party,
+        s.operator,
+        s.objects
+            .len()
+            .max(s.decision.as_ref().map(|d| d.released.len()).unwrap_or(0)),
+        s.acknowledged.keys().cloned().collect::<Vec<_>>().join(",")
+    )
+}
+
+pub fn run(c: &Client, cmd: IntelCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        IntelCmd::Submit {
+            file,
+            to,
+            to_operators,
+            precedence,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let bundle: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", file.display()))?;
+            let r: IntelSubmitted = c.post(
+                "/api/v1/intel/submissions",
+                &SubmitIntel {
+                    bundle,
+                    recipients: to,
+                    recipient_operators: to_operators,
+                    precedence: Some(precedence),
+                },
+            )?;
+            if as_json {
+                return json(&r);
+            }
+            println!(
+                "submission {} ({} objects, TLP:{}) held for the supervisor; {}",
+                r.id,
+                r.objects,
+                r.tlp.to_uppercase(),
+                receipt_line(&r.receipt)
+            );
+            Ok(())
+        }
+        IntelCmd::List { state } => {
+            let path = match state {
+                Some(s) => format!("/api/v1/intel/submissions?state={s}"),
+                None => "/api/v1/intel/submissions".into(),
+            };
+            let v: Vec<SubmissionView> = c.get(&path)?;
+            if as_json {
+                return json(&v);
+            }
+            for s in &v {
+                println!("{}", line(s));
+            }
+            Ok(())
+        }
+        IntelCmd::Show { id } => {
+            let s: SubmissionView = c.get(&format!("/api/v1/intel/submissions/{id}"))?;
+            if as_json {
+                return json(&s);
+            }
+            println!("{}", line(&s));
+            for o in &s.objects {
+                println!("  submitted {} ({})", o.id, o.version);
+            }
+            if let Some(d) = &s.decision {
+                println!(
+                    "  {} by {} at {} to [{}]{}",
+                    d.decision,
+                    d.by,
+                    d.at,
+                    d.to_parties.join(","),
+                    if d.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", d.reason)
+                    }
+                );
+                for o in &d.released {
+                    println!("  released {} ({})", o.id, o.version);
+                }
+            }
+            Ok(())
+        }
+        IntelCmd::Decide {
+            id,
+            decision,
+            reason,
+            remove_object,
+            remove_property,
+            only,
+        } => {
+            let mut props: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for p in remove_property {
+                let (o, prop) = p
+                    .rsplit_once(':')
+                    .context("--remove-property is OBJECT_ID:PROPERTY")?;
+                props
+                    .entry(o.to_string())
+                    .or_default()
+                    .push(prop.to_string());
+            }
+            let recipients = (!only.is_empty()).then(|| RecipientsWire {
+                parties: only,
+                operators: Vec::new(),
+            });
+            let w: Written = c.post(
+                &format!("/api/v1/intel/submissions/{id}/decision"),
+                &DecisionRequest {
+                    decision,
+                    reason,
+                    remove_objects: remove_object,
+                    remove_properties: props,
+                    recipients,
+                },
+            )?;
+            if as_json {
+                return json(&w);
+            }
+            println!("decided; {}", receipt_line(&w.receipt));
+            Ok(())
+        }
+        IntelCmd::Ack { id, note } => {
+            let w: Written = c.post(
+                &format!("/api/v1/intel/submissions/{id}/ack"),
+                &IntelAckRequest { note },
+            )?;
+            if as_json {
+                return json(&w);
+            }
+            println!("acknowledged; {}", receipt_line(&w.receipt));
+            Ok(())
+        }
+        IntelCmd::Withdraw { id } => {
+            let w: Written = c.post(
+                &format!("/api/v1/intel/submissions/{id}/withdraw"),
+                &serde_json::json!({}),
+            )?;
+            if as_json {
+                return json(&w);
+            }
+            println!(
+                "withdrawn; revoked versions sent to every inbox that had it; {}",
+                receipt_line(&w.receipt)
+            );
+            Ok(())
+        }
+        IntelCmd::Pull { out, state } => {
+            let me: Me = c.get("/api/v1/me")?;
+            let since = std::fs::read_to_string(&state)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
+            let mut objects: Vec<serde_json::Value> = Vec::new();
+            let mut last = since.clone();
+            let mut next: Option<String> = None;
+            loop {
+                let mut path = format!(
+                    "/taxii2/{}/collections/inbox/objects/?limit=1000&match[version]=all",
+                    me.party
+                );
+                if let Some(n) = &next {
+                    path.push_str(&format!("&next={n}"));
+                } else if let Some(s) = &since {
+                    path.push_str(&format!("&added_after={s}"));
+                }
+                let env: serde_json::Value = c.get(&path)?;
+                if let Some(a) = env["objects"].as_array() {
+                    objects.extend(a.iter().cloned());
+                }
+                match env["next"].as_str() {
+                    Some(n) if env["more"] == true => next = Some(n.to_string()),
+                    _ => break,
+                }
+            }
+            // The manifest tells the date the last object was added.
+            let man: serde_json::Value = c.get(&format!(
+                "/taxii2/{}/collections/inbox/manifest/?match[version]=all&limit=1000{}",
+                me.party,
+                since
+                    .as_ref()
+                    .map(|s| format!("&added_after={s}"))
+                    .unwrap_or_default()
+            ))?;
+            if let Some(d) = man["objects"]
+                .as_array()
+                .and_then(|a| a.last())
+                .and_then(|o| o["date_added"].as_str())
+            {
+                last = Some(d.to_string());
+            }
+            let bundle = serde_json::json!({"type": "bundle", "id": format!("bundle--{}", uuid_like()), "objects": objects});
+            std::fs::write(&out, serde_json::to_vec_pretty(&bundle)?)?;
+            if let Some(l) = last {
+                std::fs::write(&state, l)?;
+            }
+            println!(
+                "{} new object(s) written to {}",
+                bundle["objects"].as_array().map(|a| a.len()).unwrap_or(0),
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    let mut b = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
