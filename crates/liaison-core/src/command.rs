@@ -123,6 +123,10 @@ pub enum Command {
     MarkDelivered {
         message: u64,
     },
+    /// Records delivery of many messages at once (pushed to a connected client).
+    MarkDeliveredMany {
+        messages: Vec<u64>,
+    },
     MarkRead {
         message: u64,
     },

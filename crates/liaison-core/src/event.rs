@@ -131,6 +131,11 @@ pub enum EventBody {
         message: u64,
         party: PartyId,
     },
+    /// Several messages of one channel reached a recipient's connected client.
+    MessagesDelivered {
+        messages: Vec<u64>,
+        party: PartyId,
+    },
     MessageRead {
         message: u64,
         party: PartyId,
@@ -241,6 +246,7 @@ impl EventBody {
             EventBody::WitnessKeyRegistered { .. } => "witness_key_registered",
             EventBody::MessageSent { .. } => "message_sent",
             EventBody::MessageDelivered { .. } => "message_delivered",
+            EventBody::MessagesDelivered { .. } => "messages_delivered",
             EventBody::MessageRead { .. } => "message_read",
             EventBody::MessageAcknowledged { .. } => "message_acknowledged",
             EventBody::MessageTranslated { .. } => "message_translated",

@@ -183,6 +183,40 @@ pub(crate) fn decide(
             }
             Ok(out)
         }
+        Command::MarkDeliveredMany { messages } => {
+            let (_, party) = speaks_for_party(actor)?;
+            // One event per channel, so each carries exactly its messages' audience.
+            let mut by_channel: std::collections::BTreeMap<&str, (Vec<u64>, BTreeSet<PartyId>)> =
+                Default::default();
+            for id in messages.iter().take(1000) {
+                let Some(m) = state.hotline.messages.get(id) else {
+                    continue;
+                };
+                let undelivered = m
+                    .recipients
+                    .get(party)
+                    .is_some_and(|r| r.delivered_at.is_none());
+                if undelivered {
+                    let e = by_channel
+                        .entry(m.channel.as_str())
+                        .or_insert_with(|| (Vec::new(), m.parties()));
+                    e.0.push(*id);
+                }
+            }
+            Ok(by_channel
+                .into_values()
+                .map(|(ids, parties)| {
+                    Draft::to_parties(
+                        state,
+                        &parties,
+                        EventBody::MessagesDelivered {
+                            messages: ids,
+                            party: party.to_string(),
+                        },
+                    )
+                })
+                .collect())
+        }
         Command::AcknowledgeMessage { message: id, reply } => {
             let m = message(state, *id)?;
             let party = recipient_party(actor, m)?;
@@ -619,6 +653,18 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                 .and_then(|m| m.recipients.get_mut(party))
             {
                 r.delivered_at.get_or_insert(at);
+            }
+        }
+        EventBody::MessagesDelivered { messages, party } => {
+            for id in messages {
+                if let Some(r) = state
+                    .hotline
+                    .messages
+                    .get_mut(id)
+                    .and_then(|m| m.recipients.get_mut(party))
+                {
+                    r.delivered_at.get_or_insert(at);
+                }
             }
         }
         EventBody::MessageRead { message, party } => {

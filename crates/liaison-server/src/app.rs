@@ -30,7 +30,7 @@ pub struct Shared {
     /// Last heartbeat per party. Kept in memory: reachability is about now, not history.
     pub heartbeats: parking_lot::Mutex<std::collections::HashMap<String, liaison_core::Timestamp>>,
     /// Each committed event rendered once as its SSE `data:` JSON, shared by all streams.
-    pub rendered: RwLock<Vec<Arc<str>>>,
+    pub rendered: RwLock<Vec<axum::body::Bytes>>,
     /// Active operators by token hash, refreshed after each commit that changes them.
     pub credentials: RwLock<std::collections::HashMap<String, crate::auth::Caller>>,
     /// Deliveries being recorded for pushed messages, so many clients of one party

@@ -6,10 +6,13 @@ use crate::auth::Caller;
 use crate::error::{HttpError, HttpResult};
 use crate::extract::ApiQuery;
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures::{Stream, StreamExt};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use bytes::BytesMut;
+use futures::Stream;
 use liaison_api::ApiError;
 use liaison_api::wire::{EventView, EventsPage};
 use liaison_core::event::EventBody;
@@ -109,7 +112,7 @@ pub async fn stream(
     caller: Caller,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<StreamQuery>,
-) -> HttpResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+) -> HttpResult<Response> {
     let last_id = match headers
         .get("last-event-id")
         .map(|v| v.to_str().map(|s| s.trim().parse::<u64>()))
@@ -127,20 +130,31 @@ pub async fn stream(
         None => app.head(),
     };
     let viewer = caller.viewer();
-    Ok(
-        Sse::new(event_stream(app, viewer, start, Some(caller.actor())))
-            .keep_alive(KeepAlive::default()),
-    )
+    let body = Body::from_stream(event_stream(app, viewer, start, Some(caller.actor())));
+    let mut r = Response::new(body);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(r)
 }
+
+/// A comment line that keeps idle connections (and proxies) open.
+const KEEP_ALIVE: &[u8] = b":keep-alive\n\n";
+const KEEP_ALIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Follows the record from `start`: re-reads committed events each time the head moves,
 /// so a slow client loses nothing (it resumes where it is) and never gets one twice.
+/// Each event's SSE frame is rendered once at commit and shared by every stream; a
+/// wake-up sends all newly visible frames as one chunk.
 pub fn event_stream(
     app: App,
     viewer: Viewer,
     start: u64,
     actor: Option<Actor>,
-) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let head = app.shared.head.subscribe();
     let closing = app.shared.closing.subscribe();
     futures::stream::unfold(
@@ -159,17 +173,18 @@ pub fn event_stream(
                     if let Some(actor) = &actor {
                         mark_pushed(&app, &viewer, actor, &batch);
                     }
-                    let items: Vec<Result<SseEvent, Infallible>> = {
+                    let chunk = {
                         let rendered = app.shared.rendered.read();
-                        batch
-                            .iter()
-                            .map(|e| Ok(to_sse(e, rendered.get(e.seq as usize))))
-                            .collect()
+                        let mut buf = BytesMut::new();
+                        for e in &batch {
+                            match rendered.get(e.seq as usize) {
+                                Some(f) => buf.extend_from_slice(f),
+                                None => buf.extend_from_slice(&render(e)),
+                            }
+                        }
+                        buf.freeze()
                     };
-                    return Some((
-                        futures::stream::iter(items),
-                        (app, viewer, cursor, head, closing, actor),
-                    ));
+                    return Some((Ok(chunk), (app, viewer, cursor, head, closing, actor)));
                 }
                 if cursor < app.head() {
                     continue;
@@ -177,61 +192,69 @@ pub fn event_stream(
                 tokio::select! {
                     r = head.changed() => if r.is_err() { return None; },
                     _ = closing.changed() => return None,
+                    _ = tokio::time::sleep(KEEP_ALIVE_EVERY) => {
+                        return Some((Ok(Bytes::from_static(KEEP_ALIVE)), (app, viewer, cursor, head, closing, actor)));
+                    }
                 }
             }
         },
     )
-    .flatten()
 }
 
-/// A message pushed to a recipient's connected client counts as delivered. Only the
-/// first push per message and party is recorded, however many clients the party has.
+/// Messages pushed to a recipient's connected client count as delivered. Only the first
+/// push per message and party is recorded, however many clients the party has, and one
+/// command records a whole burst.
 fn mark_pushed(app: &App, viewer: &Viewer, actor: &Actor, batch: &[Arc<Event>]) {
-    for e in batch {
-        let EventBody::MessageSent { to, .. } = &e.body else {
-            continue;
-        };
-        if !to.contains(&viewer.party) {
-            continue;
-        }
-        let delivered = {
-            let s = app.shared.state.read();
-            s.hotline
+    let mut ids = Vec::new();
+    {
+        let s = app.shared.state.read();
+        let mut delivering = app.shared.delivering.lock();
+        for e in batch {
+            let EventBody::MessageSent { to, .. } = &e.body else {
+                continue;
+            };
+            if !to.contains(&viewer.party) {
+                continue;
+            }
+            let delivered = s
+                .hotline
                 .messages
                 .get(&e.seq)
                 .and_then(|m| m.recipients.get(&viewer.party))
-                .is_some_and(|r| r.delivered_at.is_some())
-        };
-        if delivered
-            || !app
-                .shared
-                .delivering
-                .lock()
-                .insert((e.seq, viewer.party.clone()))
-        {
-            continue;
+                .is_some_and(|r| r.delivered_at.is_some());
+            if !delivered && delivering.insert((e.seq, viewer.party.clone())) {
+                ids.push(e.seq);
+            }
         }
-        let (app, actor, id, party) = (app.clone(), actor.clone(), e.seq, viewer.party.clone());
-        tokio::spawn(async move {
-            let _ = app
-                .command(actor, Command::MarkDelivered { message: id })
-                .await;
-            app.shared.delivering.lock().remove(&(id, party));
-        });
     }
+    if ids.is_empty() {
+        return;
+    }
+    let (app, actor, party) = (app.clone(), actor.clone(), viewer.party.clone());
+    tokio::spawn(async move {
+        let _ = app
+            .command(
+                actor,
+                Command::MarkDeliveredMany {
+                    messages: ids.clone(),
+                },
+            )
+            .await;
+        let mut delivering = app.shared.delivering.lock();
+        for id in ids {
+            delivering.remove(&(id, party.clone()));
+        }
+    });
 }
 
-/// An event's SSE `data:` JSON.
-pub fn render(e: &Event) -> Arc<str> {
-    serde_json::to_string(&EventView::from(e))
-        .unwrap_or_else(|_| "{}".into())
-        .into()
-}
-
-fn to_sse(e: &Event, rendered: Option<&Arc<str>>) -> SseEvent {
-    let data: Arc<str> = rendered.cloned().unwrap_or_else(|| render(e));
-    SseEvent::default()
-        .id(e.seq.to_string())
-        .event(e.kind())
-        .data(&*data)
+/// An event's SSE frame: `id:` its sequence number, `event:` its kind, `data:` the
+/// EventView JSON (compact JSON has no newlines, so one data line).
+pub fn render(e: &Event) -> Bytes {
+    let data = serde_json::to_string(&EventView::from(e)).unwrap_or_else(|_| "{}".into());
+    Bytes::from(format!(
+        "id: {}\nevent: {}\ndata: {}\n\n",
+        e.seq,
+        e.kind(),
+        data
+    ))
 }
