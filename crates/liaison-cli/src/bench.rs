@@ -27,6 +27,23 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// The conflict engine on a workload directory (sites/zones/actives/queries .ndjson).
+    Deconflict {
+        #[arg(long)]
+        workload: std::path::PathBuf,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Write a seeded deconfliction workload.
+    Workload {
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A small workload (for quick checks and the PostGIS comparison).
+        #[arg(long)]
+        small: bool,
+    },
     /// Acceptance-to-delivery latency on SSE with many connected recipients.
     Hotline {
         #[arg(long, default_value_t = 100)]
@@ -137,6 +154,25 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             rate,
             seconds,
         } => rt.block_on(bench_hotline(clients, rate, seconds)),
+        BenchCmd::Deconflict { workload, out } => {
+            let f = liaison_geo::bench::run(&workload, &out).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}",
+                serde_json::json!({"load_s": f.load_s, "index_s": f.index_s, "queries": f.queries,
+                    "queries_per_second": f.queries_per_second, "peak_rss_mb": f.peak_rss_mb})
+            );
+            Ok(())
+        }
+        BenchCmd::Workload { out, seed, small } => {
+            let sizes = if small {
+                liaison_geo::workload::Sizes::small()
+            } else {
+                liaison_geo::workload::Sizes::default()
+            };
+            liaison_geo::workload::generate(&out, seed, &sizes)?;
+            println!("workload written to {}", out.display());
+            Ok(())
+        }
     }
 }
 

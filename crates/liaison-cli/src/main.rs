@@ -4,6 +4,7 @@
 
 mod bench;
 mod cell;
+mod deconflict;
 mod hotline;
 mod intel;
 mod output;
@@ -131,6 +132,21 @@ enum Cmd {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Deconfliction: check, notify, answer, list, conflicts, export.
+    Deconflict {
+        #[command(subcommand)]
+        action: deconflict::DeconflictCmd,
+    },
+    /// Protected sites: import, list, confirm.
+    Site {
+        #[command(subcommand)]
+        action: deconflict::SiteCmd,
+    },
+    /// Zones: propose, stance, list.
+    Zone {
+        #[command(subcommand)]
+        action: deconflict::ZoneCmd,
+    },
     /// Intelligence sharing: submit, list, show, decide, ack, withdraw, pull.
     Intel {
         #[command(subcommand)]
@@ -204,6 +220,9 @@ fn main() -> ExitCode {
             )
         }),
         Cmd::Bench { what } => bench::run(what),
+        Cmd::Deconflict { action } => with(&|c| deconflict::run(c, action.clone(), json)),
+        Cmd::Site { action } => with(&|c| deconflict::site(c, action.clone(), json)),
+        Cmd::Zone { action } => with(&|c| deconflict::zone(c, action.clone(), json)),
         Cmd::Intel { action } => with(&|c| intel::run(c, action.clone(), json)),
         Cmd::Verify { data: Some(d) } => record::verify_data(&d, json),
         Cmd::Verify { data: None } => {

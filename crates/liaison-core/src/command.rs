@@ -4,6 +4,7 @@
 use crate::charter::{
     Charter, OperatorRole, OperatorSpec, PartyRole, Precedence, check_id, check_role_fits,
 };
+use crate::deconfliction::{Conflict, Shape, SiteCategory, Stance, ZoneKind, ZoneRules};
 use crate::error::DomainError;
 use crate::event::{Audience, EventBody};
 use crate::hotline::AttachmentRef;
@@ -215,6 +216,55 @@ pub enum Command {
         collection: String,
         object: String,
         version: Option<String>,
+    },
+    RegisterSite {
+        site: Option<u64>,
+        names: BTreeMap<String, String>,
+        category: SiteCategory,
+        shape: Shape,
+    },
+    ConfirmSite {
+        site: u64,
+    },
+    RegisterZone {
+        zone: Option<u64>,
+        name: String,
+        kind: ZoneKind,
+        shape: Shape,
+        rules: ZoneRules,
+        note: String,
+    },
+    TakeZoneStance {
+        zone: u64,
+        stance: Stance,
+    },
+    GrantWaiver {
+        zone: u64,
+        rules: BTreeSet<String>,
+        kinds: BTreeSet<String>,
+        start: Timestamp,
+        end: Timestamp,
+        text: String,
+    },
+    ApproveWaiver {
+        waiver: u64,
+    },
+    /// A notification with the conflicts the engine found at the edge.
+    FileNotification {
+        kind: String,
+        shape: Shape,
+        alt_min_m: f64,
+        alt_max_m: f64,
+        start: Timestamp,
+        end: Timestamp,
+        forces: String,
+        precedence: Precedence,
+        conflicts: Vec<Conflict>,
+    },
+    AnswerNotification {
+        notification: u64,
+        objection: bool,
+        text: String,
     },
 }
 

@@ -3,6 +3,7 @@
 
 use crate::charter::{Charter, OperatorSpec, Precedence};
 use crate::deadline::Duty;
+use crate::deconfliction::{Conflict, Shape, SiteCategory, Stance, ZoneKind, ZoneRules};
 use crate::hotline::AttachmentRef;
 use crate::incident::{Category, Outcome, Place, TimePrecision};
 use crate::intel::{DecisionKind, IntelObject};
@@ -228,6 +229,63 @@ pub enum EventBody {
         object: String,
         version: Option<String>,
     },
+    SiteRegistered {
+        /// `None` for a new site (its id is this event's sequence number), else the site a new version is for.
+        site: Option<u64>,
+        version: u32,
+        names: BTreeMap<String, String>,
+        category: SiteCategory,
+        shape: Shape,
+    },
+    SiteConfirmed {
+        site: u64,
+        version: u32,
+    },
+    ZoneRegistered {
+        zone: Option<u64>,
+        version: u32,
+        name: String,
+        zone_kind: ZoneKind,
+        shape: Shape,
+        rules: ZoneRules,
+        note: String,
+    },
+    ZoneStanceTaken {
+        zone: u64,
+        stance: Stance,
+    },
+    WaiverGranted {
+        zone: u64,
+        rules: BTreeSet<String>,
+        kinds: BTreeSet<String>,
+        start: Timestamp,
+        end: Timestamp,
+        text: String,
+    },
+    WaiverApproved {
+        waiver: u64,
+    },
+    NotificationFiled {
+        activity: String,
+        shape: Shape,
+        alt_min_m: f64,
+        alt_max_m: f64,
+        start: Timestamp,
+        end: Timestamp,
+        forces: String,
+        precedence: Precedence,
+        late: bool,
+        conflicts: Vec<Conflict>,
+    },
+    ConflictDetected {
+        notification: u64,
+        conflict: Conflict,
+    },
+    NotificationAnswered {
+        notification: u64,
+        objection: bool,
+        text: String,
+    },
 }
 
 impl EventBody {
@@ -257,6 +315,15 @@ impl EventBody {
             EventBody::IncidentAccount { .. } => "incident_account",
             EventBody::InformationRequested { .. } => "information_requested",
             EventBody::FindingRecorded { .. } => "finding_recorded",
+            EventBody::SiteRegistered { .. } => "site_registered",
+            EventBody::SiteConfirmed { .. } => "site_confirmed",
+            EventBody::ZoneRegistered { .. } => "zone_registered",
+            EventBody::ZoneStanceTaken { .. } => "zone_stance_taken",
+            EventBody::WaiverGranted { .. } => "waiver_granted",
+            EventBody::WaiverApproved { .. } => "waiver_approved",
+            EventBody::NotificationFiled { .. } => "notification_filed",
+            EventBody::ConflictDetected { .. } => "conflict_detected",
+            EventBody::NotificationAnswered { .. } => "notification_answered",
             EventBody::IntelSubmitted { .. } => "intel_submitted",
             EventBody::IntelDecided { .. } => "intel_decided",
             EventBody::IntelAcknowledged { .. } => "intel_acknowledged",

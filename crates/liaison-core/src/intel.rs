@@ -157,6 +157,7 @@ pub(crate) fn decide(
     state: &State,
     actor: &Actor,
     command: &Command,
+    now: Timestamp,
 ) -> Result<Vec<Draft>, DomainError> {
     let charter = state.charter().ok_or(DomainError::NoCell)?;
     match command {
@@ -366,9 +367,7 @@ pub(crate) fn decide(
                 },
             )])
         }
-        _ => Err(DomainError::InvalidState(
-            "not an intelligence command".into(),
-        )),
+        _ => crate::deconfliction::decide(state, actor, command, now),
     }
 }
 
@@ -534,7 +533,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                 .or_default()
                 .insert((object.clone(), version.clone().unwrap_or_default()));
         }
-        _ => return false,
+        _ => return crate::deconfliction::apply(state, event),
     }
     true
 }

@@ -12,6 +12,7 @@
 pub mod charter;
 pub mod command;
 pub mod deadline;
+pub mod deconfliction;
 pub mod error;
 pub mod event;
 pub mod hotline;

@@ -584,7 +584,7 @@ pub(crate) fn decide(
                 },
             )])
         }
-        other => crate::intel::decide(state, actor, other),
+        other => crate::intel::decide(state, actor, other, now),
     }
 }
 

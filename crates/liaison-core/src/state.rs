@@ -76,6 +76,7 @@ pub struct State {
     /// Each party's witness key (signed-note vkey), latest registration wins.
     pub witnesses: BTreeMap<PartyId, String>,
     pub intel: crate::intel::Intel,
+    pub deconfliction: crate::deconfliction::Deconfliction,
 }
 
 impl State {

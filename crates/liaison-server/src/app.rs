@@ -31,6 +31,8 @@ pub struct Shared {
     pub heartbeats: parking_lot::Mutex<std::collections::HashMap<String, liaison_core::Timestamp>>,
     /// Each committed event rendered once as its SSE `data:` JSON, shared by all streams.
     pub rendered: RwLock<Vec<axum::body::Bytes>>,
+    /// The conflict engine over sites, zones and notifications, kept in step with commits.
+    pub geo: RwLock<crate::deconfliction::GeoEngine>,
     /// Active operators by token hash, refreshed after each commit that changes them.
     pub credentials: RwLock<std::collections::HashMap<String, crate::auth::Caller>>,
     /// Deliveries being recorded for pushed messages, so many clients of one party
@@ -154,6 +156,7 @@ impl App {
         let (head, _) = watch::channel(state.next_seq());
         let (closing, _) = watch::channel(false);
         let credentials = crate::auth::credentials_of(&state);
+        let geo = crate::deconfliction::build(&state);
         let rendered = state
             .events
             .iter()
@@ -170,6 +173,7 @@ impl App {
             delivering: Default::default(),
             credentials: RwLock::new(credentials),
             rendered: RwLock::new(rendered),
+            geo: RwLock::new(geo),
             failed: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);

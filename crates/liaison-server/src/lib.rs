@@ -9,6 +9,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod deadlines;
+pub mod deconfliction;
 pub mod error;
 pub mod extract;
 pub mod intel;
@@ -225,6 +226,50 @@ pub fn router(app: App) -> Router {
         )
         .merge(
             routes::taxii::router().layer(DefaultBodyLimit::max(routes::taxii::MAX_CONTENT + 1024)),
+        )
+        .route(
+            "/api/v1/sites",
+            get(routes::deconfliction::list_sites).post(routes::deconfliction::register_sites),
+        )
+        .route(
+            "/api/v1/sites/{id}/confirm",
+            post(routes::deconfliction::confirm_site),
+        )
+        .route(
+            "/api/v1/zones",
+            get(routes::deconfliction::list_zones).post(routes::deconfliction::register_zone),
+        )
+        .route(
+            "/api/v1/zones/{id}/stance",
+            post(routes::deconfliction::zone_stance),
+        )
+        .route(
+            "/api/v1/zones/{id}/waivers",
+            post(routes::deconfliction::grant_waiver),
+        )
+        .route(
+            "/api/v1/waivers/{id}/approve",
+            post(routes::deconfliction::approve_waiver),
+        )
+        .route(
+            "/api/v1/notifications",
+            get(routes::deconfliction::list_notifications).post(routes::deconfliction::file),
+        )
+        .route(
+            "/api/v1/notifications/{id}/answer",
+            post(routes::deconfliction::answer),
+        )
+        .route(
+            "/api/v1/deconfliction/check",
+            post(routes::deconfliction::check),
+        )
+        .route(
+            "/api/v1/conflicts",
+            get(routes::deconfliction::list_conflicts),
+        )
+        .route(
+            "/api/v1/deconfliction/export",
+            get(routes::deconfliction::export),
         )
         .route("/log/checkpoint", get(routes::log::checkpoint))
         .route("/log/cosignature", post(routes::log::cosign))

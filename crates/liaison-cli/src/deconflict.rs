@@ -1,0 +1,301 @@
+//! Client commands for deconfliction: sites, zones, notifications and the dry-run check.
+
+use crate::output::{json, receipt_line};
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use liaison_api::wire::Written;
+use liaison_client::Client;
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand, Clone)]
+pub enum DeconflictCmd {
+    /// Check a GeoJSON Feature against sites, zones and other parties' activity; files nothing.
+    Check { file: PathBuf },
+    /// File an activity notification (a GeoJSON Feature) and print its conflicts.
+    Notify { file: PathBuf },
+    /// Acknowledge or object to another party's notification.
+    Answer {
+        id: u64,
+        /// `acknowledge` or `object`.
+        answer: String,
+        #[arg(long, default_value = "")]
+        text: String,
+    },
+    /// List notifications you may read.
+    List,
+    /// Conflicts found for you.
+    Conflicts,
+    /// Export the current picture as GeoJSON.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Clone)]
+pub enum SiteCmd {
+    /// Import protected sites from a GeoJSON FeatureCollection, with progress and a per-feature error report.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
+    List,
+    Confirm {
+        id: u64,
+    },
+}
+
+#[derive(Subcommand, Clone)]
+pub enum ZoneCmd {
+    /// Propose a zone (a GeoJSON Feature).
+    Propose {
+        file: PathBuf,
+    },
+    /// Accept or dispute a zone.
+    Stance {
+        id: u64,
+        stance: String,
+    },
+    List,
+}
+
+fn read(file: &Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))
+}
+
+fn print_conflicts(c: &Value) {
+    let mut any = false;
+    for k in ["sites", "zones", "activities"] {
+        for x in c[k].as_array().into_iter().flatten() {
+            any = true;
+            println!(
+                "  {:<9} {:<10} #{:<6} {}",
+                x["severity"].as_str().unwrap_or("").to_uppercase(),
+                k.trim_end_matches('s'),
+                x["id"],
+                x["reason"].as_str().unwrap_or("")
+            );
+        }
+    }
+    if !any {
+        println!("  no conflicts");
+    }
+}
+
+pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        DeconflictCmd::Check { file } => {
+            let v: Value = c.post("/api/v1/deconfliction/check", &read(&file)?)?;
+            if as_json {
+                return json(&v);
+            }
+            print_conflicts(&v);
+            Ok(())
+        }
+        DeconflictCmd::Notify { file } => {
+            let v: Value = c.post("/api/v1/notifications", &read(&file)?)?;
+            if as_json {
+                return json(&v);
+            }
+            println!(
+                "notification {} filed{}",
+                v["id"],
+                if v["late"] == true {
+                    " (LATE: less notice than the charter's lead time)"
+                } else {
+                    ""
+                }
+            );
+            print_conflicts(&v["conflicts"]);
+            Ok(())
+        }
+        DeconflictCmd::Answer { id, answer, text } => {
+            let w: Written = c.post(
+                &format!("/api/v1/notifications/{id}/answer"),
+                &serde_json::json!({"answer": answer, "text": text}),
+            )?;
+            if as_json {
+                return json(&w);
+            }
+            println!("answered; {}", receipt_line(&w.receipt));
+            Ok(())
+        }
+        DeconflictCmd::List => {
+            let v: Value = c.get("/api/v1/notifications")?;
+            if as_json {
+                return json(&v);
+            }
+            for f in v["features"].as_array().into_iter().flatten() {
+                let p = &f["properties"];
+                println!(
+                    "#{:<6} {} {:<20} {} → {}  {}  MGRS {}{}",
+                    f["id"],
+                    p["party"].as_str().unwrap_or(""),
+                    p["activity"].as_str().unwrap_or(""),
+                    p["start"].as_str().unwrap_or(""),
+                    p["end"].as_str().unwrap_or(""),
+                    p["forces"].as_str().unwrap_or(""),
+                    p["mgrs"].as_str().unwrap_or(""),
+                    if p["late"] == true { "  LATE" } else { "" }
+                );
+            }
+            Ok(())
+        }
+        DeconflictCmd::Conflicts => {
+            let v: Value = c.get("/api/v1/conflicts")?;
+            if as_json {
+                return json(&v);
+            }
+            for x in v.as_array().into_iter().flatten() {
+                println!(
+                    "{}  notification {} by {}: {} {}",
+                    x["at"].as_str().unwrap_or(""),
+                    x["notification"],
+                    x["filed_by"].as_str().unwrap_or(""),
+                    x["severity"].as_str().unwrap_or("").to_uppercase(),
+                    x["reason"].as_str().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        DeconflictCmd::Export { out } => {
+            let v: Value = c.get("/api/v1/deconfliction/export")?;
+            std::fs::write(&out, serde_json::to_vec_pretty(&v)?)?;
+            println!(
+                "{} features written to {}",
+                v["features"].as_array().map(|a| a.len()).unwrap_or(0),
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+pub fn site(c: &Client, cmd: SiteCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        SiteCmd::Import { file, batch } => {
+            let v = read(&file)?;
+            let features = v["features"]
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| vec![v.clone()]);
+            let total = features.len();
+            let mut done = 0usize;
+            let mut failed = Vec::new();
+            for (i, chunk) in features.chunks(batch.max(1)).enumerate() {
+                let fc = serde_json::json!({"type": "FeatureCollection", "features": chunk});
+                match c.post::<_, Value>("/api/v1/sites", &fc) {
+                    Ok(_) => done += chunk.len(),
+                    Err(e) => failed.push(format!(
+                        "features {}..{}: {e}",
+                        i * batch,
+                        i * batch + chunk.len()
+                    )),
+                }
+                let pct = (done + failed.len() * batch).min(total) * 100 / total.max(1);
+                eprint!(
+                    "\r[{:<40}] {pct:>3}%  {done}/{total} imported",
+                    "#".repeat(pct * 40 / 100)
+                );
+                let _ = std::io::stderr().flush();
+            }
+            eprintln!();
+            for f in &failed {
+                println!("not imported: {f}");
+            }
+            println!("{done} of {total} sites imported");
+            if !failed.is_empty() {
+                bail!(
+                    "{} batch(es) had invalid features; nothing from those batches was stored",
+                    failed.len()
+                );
+            }
+            Ok(())
+        }
+        SiteCmd::List => {
+            let v: Value = c.get("/api/v1/sites")?;
+            if as_json {
+                return json(&v);
+            }
+            for f in v["features"].as_array().into_iter().flatten() {
+                let p = &f["properties"];
+                let name = p["names"]["en"]
+                    .as_str()
+                    .or_else(|| {
+                        p["names"]
+                            .as_object()
+                            .and_then(|m| m.values().next())
+                            .and_then(Value::as_str)
+                    })
+                    .unwrap_or("");
+                println!(
+                    "#{:<6} v{} {:<20} {:<28} r={} m  MGRS {}{}",
+                    f["id"],
+                    p["version"],
+                    p["category"].as_str().unwrap_or(""),
+                    name,
+                    p["radius_m"],
+                    p["mgrs"].as_str().unwrap_or(""),
+                    if p["confirmation_lapsed"] == true {
+                        "  CONFIRMATION LAPSED"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(())
+        }
+        SiteCmd::Confirm { id } => {
+            let w: Written = c.post(
+                &format!("/api/v1/sites/{id}/confirm"),
+                &serde_json::json!({}),
+            )?;
+            println!("confirmed; {}", receipt_line(&w.receipt));
+            Ok(())
+        }
+    }
+}
+
+pub fn zone(c: &Client, cmd: ZoneCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        ZoneCmd::Propose { file } => {
+            let w: Written = c.post("/api/v1/zones", &read(&file)?)?;
+            println!(
+                "zone {} proposed; {}",
+                w.seqs.first().copied().unwrap_or_default(),
+                receipt_line(&w.receipt)
+            );
+            Ok(())
+        }
+        ZoneCmd::Stance { id, stance } => {
+            let w: Written = c.post(
+                &format!("/api/v1/zones/{id}/stance"),
+                &serde_json::json!({"stance": stance}),
+            )?;
+            println!("recorded; {}", receipt_line(&w.receipt));
+            Ok(())
+        }
+        ZoneCmd::List => {
+            let v: Value = c.get("/api/v1/zones")?;
+            if as_json {
+                return json(&v);
+            }
+            for f in v["features"].as_array().into_iter().flatten() {
+                let p = &f["properties"];
+                println!(
+                    "#{:<6} {:<20} {:<10} {}",
+                    f["id"],
+                    p["zone_kind"].as_str().unwrap_or(""),
+                    p["status"].as_str().unwrap_or(""),
+                    p["name"].as_str().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Deconfliction through real HTTP: sites, zones with stances, notifications checked when
+//! filed, the dry-run check, conflicts, answers, and bad GeoJSON refused with the feature
+//! and the problem named.
+
+mod common;
+
+use common::{Cell, Http};
+use serde_json::{Value, json};
+
+fn circle(lon: f64, lat: f64, props: Value) -> Value {
+    json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": props})
+}
+
+fn in_hours(h: i64) -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64
+        + h * 3600;
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[test]
+fn notifications_are_checked_against_sites_zones_and_other_activity() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, sy, us) = (
+        cell.token("il-liaison"),
+        cell.token("sy-liaison"),
+        cell.token("us-supervisor"),
+    );
+    assert_eq!(
+        http.post("/api/v1/cell/approve", Some(&us), json!({}))
+            .status,
+        200
+    );
+
+    // A Druze town as a protected site, named in three languages.
+    let site = circle(
+        35.7680,
+        33.2700,
+        json!({"category": "minority_community", "radius_m": 2000,
+        "names": {"en": "Majdal Shams", "ar": "مجدل شمس", "he": "מג'דל שמס"}}),
+    );
+    let r = http.post("/api/v1/sites", Some(&il), site);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let site_id = r.json()["ids"][0].as_u64().expect("id");
+    let sites = http.get("/api/v1/sites", Some(&sy)).json();
+    let p = &sites["features"][0]["properties"];
+    assert_eq!(p["names"]["ar"], "مجدل شمس");
+    assert!(
+        p["mgrs"].as_str().is_some_and(|m| m.starts_with("36S")),
+        "MGRS read-back: {p}"
+    );
+
+    // A no-fly zone Syria proposes and Israel disputes.
+    let zone = json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[35.70, 33.20], [35.90, 33.20], [35.90, 33.35], [35.70, 33.35], [35.70, 33.20]]]},
+        "properties": {"name": "Hermon no-fly", "zone_kind": "no_fly_zone", "prohibited_kinds": ["uav_flight", "air_strike"]}});
+    let r = http.post("/api/v1/zones", Some(&sy), zone);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let zone_id = r.json()["seqs"][0].as_u64().expect("id");
+    assert_eq!(
+        http.post(
+            &format!("/api/v1/zones/{zone_id}/stance"),
+            Some(&il),
+            json!({"stance": "disputed"})
+        )
+        .status,
+        200
+    );
+    let zones = http.get("/api/v1/zones", Some(&us)).json();
+    assert_eq!(zones["features"][0]["properties"]["status"], "disputed");
+
+    // Israel notifies a UAV flight 1 km from the town, with too little notice.
+    let uav = circle(
+        35.7790,
+        33.2700,
+        json!({"kind": "uav_flight", "radius_m": 500, "alt_min_m": 500, "alt_max_m": 2000,
+        "start": in_hours(0), "end": in_hours(2), "forces": "one Hermes 450", "precedence": "immediate"}),
+    );
+    let before = http.get("/api/v1/notifications", Some(&us)).json()["features"]
+        .as_array()
+        .map(|a| a.len());
+    let dry = http
+        .post("/api/v1/deconfliction/check", Some(&il), uav.clone())
+        .json();
+    assert_eq!(
+        http.get("/api/v1/notifications", Some(&us)).json()["features"]
+            .as_array()
+            .map(|a| a.len()),
+        before,
+        "a check files nothing"
+    );
+    let r = http.post("/api/v1/notifications", Some(&il), uav);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let filed = r.json();
+    assert_eq!(
+        filed["conflicts"], dry,
+        "the check answers what filing answers"
+    );
+    assert_eq!(filed["late"], true);
+    assert!(filed["receipt"]["checkpoint"].is_string());
+    let sites_hit = filed["conflicts"]["sites"].as_array().expect("sites");
+    assert_eq!(sites_hit.len(), 1);
+    assert_eq!(sites_hit[0]["id"].as_u64(), Some(site_id));
+    let zones_hit = filed["conflicts"]["zones"].as_array().expect("zones");
+    assert_eq!(
+        zones_hit[0]["severity"], "warning",
+        "a disputed zone's rule broken is a warning"
+    );
+    let il_id = filed["id"].as_u64().expect("id");
+
+    // Syria notifies a ground movement across the same place and time: activity overlap.
+    let convoy = json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[35.74, 33.26], [35.80, 33.28]]},
+        "properties": {"kind": "ground_movement", "half_width_m": 300, "alt_min_m": 0, "alt_max_m": 600, "start": in_hours(1), "end": in_hours(5), "forces": "internal security convoy"}});
+    let r = http.post("/api/v1/notifications", Some(&sy), convoy);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let acts = r.json()["conflicts"]["activities"]
+        .as_array()
+        .cloned()
+        .expect("activities");
+    assert_eq!(acts.len(), 1, "{acts:?}");
+    assert_eq!(acts[0]["id"].as_u64(), Some(il_id));
+    let conflicts = http.get("/api/v1/conflicts", Some(&il)).json();
+    assert!(
+        conflicts
+            .as_array()
+            .is_some_and(|c| c.iter().any(|x| x["filed_by"] == "sy")),
+        "Israel is told of the overlap: {conflicts}"
+    );
+
+    // The other side answers; the filer cannot answer itself.
+    assert_eq!(
+        http.post(
+            &format!("/api/v1/notifications/{il_id}/answer"),
+            Some(&il),
+            json!({"answer": "acknowledge"})
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        http.post(
+            &format!("/api/v1/notifications/{il_id}/answer"),
+            Some(&sy),
+            json!({"answer": "object", "text": "inside our airspace"})
+        )
+        .status,
+        200
+    );
+    let export = http.get("/api/v1/deconfliction/export", Some(&us)).json();
+    assert!(export["features"].as_array().is_some_and(|f| f.len() >= 4));
+}
+
+#[test]
+fn bad_geojson_names_the_feature_and_stores_nothing() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, us) = (cell.token("il-liaison"), cell.token("us-supervisor"));
+    assert_eq!(
+        http.post("/api/v1/cell/approve", Some(&us), json!({}))
+            .status,
+        200
+    );
+    let head = || http.get("/healthz", None).json()["events"].clone();
+    let before = head();
+    let bulk = json!({"type": "FeatureCollection", "features": [
+        circle(35.5, 33.0, json!({"category": "medical", "radius_m": 300, "name": "Hospital A"})),
+        circle(35.6, 33.1, json!({"category": "medical", "radius_m": 300, "name": "Hospital B"})),
+        {"type": "Feature", "id": "bad-ring", "geometry": {"type": "Polygon", "coordinates": [[[35.0, 33.0], [35.1, 33.0], [35.1, 33.1]]]}, "properties": {"category": "school", "name": "x"}},
+    ]});
+    let r = http.post("/api/v1/sites", Some(&il), bulk);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("bad-ring"), "{}", r.body);
+    assert_eq!(
+        head(),
+        before,
+        "a bulk import with one bad feature stores nothing"
+    );
+    let cases = [
+        json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [200.0, 33.0]}, "properties": {"kind": "uav_flight", "radius_m": 10, "start": in_hours(10), "end": in_hours(11)}}),
+        json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[35.0, 33.0], [35.1, 33.1]]}, "properties": {"kind": "ground_movement", "start": in_hours(10), "end": in_hours(11)}}),
+        circle(
+            35.0,
+            33.0,
+            json!({"kind": "uav_flight", "radius_m": 10, "start": in_hours(11), "end": in_hours(10)}),
+        ),
+        circle(
+            35.0,
+            33.0,
+            json!({"kind": "uav_flight", "radius_m": 10, "start": in_hours(10), "end": in_hours(11), "alt_min_m": 900, "alt_max_m": 100}),
+        ),
+        json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": []}, "properties": {"kind": "exercise", "start": in_hours(10), "end": in_hours(11)}}),
+        json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[35.0, 33.0], [35.1, 33.1], [35.1, 33.0], [35.0, 33.1], [35.0, 33.0]]]}, "properties": {"kind": "exercise", "start": in_hours(10), "end": in_hours(11)}}),
+    ];
+    for c in cases {
+        let r = http.post("/api/v1/notifications", Some(&il), c.clone());
+        assert_eq!(r.status, 422, "{c} → {}", r.body);
+        assert!(r.body.contains("feature 0"), "{}", r.body);
+    }
+    assert_eq!(head(), before);
+}

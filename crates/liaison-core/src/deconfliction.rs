@@ -1,0 +1,791 @@
+//! Deconfliction: protected sites, zones with rules, stances and waivers, and activity
+//! notifications with the conflicts the engine found when they were filed.
+//!
+//! Geometry is carried as plain coordinates; the geodesy and the conflict engine live at
+//! the edge (`liaison-geo`), which hands the core the conflicts it computed. The core
+//! records them, opens the answer deadlines and keeps versions.
+
+use crate::charter::Precedence;
+use crate::time::Timestamp;
+use crate::{OperatorName, PartyId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShapeKind {
+    Polygon,
+    MultiPolygon,
+    Circle,
+    Corridor,
+}
+
+/// A geometry: polygons (rings of `[lon, lat]`), a circle (one position) or a corridor
+/// (a line), with a buffer in metres (circle radius, corridor half-width).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shape {
+    pub kind: ShapeKind,
+    /// Polygons → rings → positions. A circle is `[[[lon, lat]]]`, a corridor `[[line]]`.
+    pub coordinates: Vec<Vec<Vec<[f64; 2]>>>,
+    pub buffer_m: f64,
+}
+
+impl Shape {
+    /// A representative position (first vertex), for MGRS read-back and listings.
+    pub fn anchor(&self) -> Option<[f64; 2]> {
+        self.coordinates.first()?.first()?.first().copied()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteCategory {
+    PopulationCentre,
+    MinorityCommunity,
+    Medical,
+    School,
+    Religious,
+    Humanitarian,
+    UnPost,
+    CriticalInfrastructure,
+    Diplomatic,
+}
+
+impl SiteCategory {
+    pub const ALL: [SiteCategory; 9] = [
+        SiteCategory::PopulationCentre,
+        SiteCategory::MinorityCommunity,
+        SiteCategory::Medical,
+        SiteCategory::School,
+        SiteCategory::Religious,
+        SiteCategory::Humanitarian,
+        SiteCategory::UnPost,
+        SiteCategory::CriticalInfrastructure,
+        SiteCategory::Diplomatic,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SiteCategory::PopulationCentre => "population_centre",
+            SiteCategory::MinorityCommunity => "minority_community",
+            SiteCategory::Medical => "medical",
+            SiteCategory::School => "school",
+            SiteCategory::Religious => "religious",
+            SiteCategory::Humanitarian => "humanitarian",
+            SiteCategory::UnPost => "un_post",
+            SiteCategory::CriticalInfrastructure => "critical_infrastructure",
+            SiteCategory::Diplomatic => "diplomatic",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SiteCategory> {
+        SiteCategory::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Site {
+    pub id: u64,
+    pub version: u32,
+    pub names: BTreeMap<String, String>,
+    pub category: SiteCategory,
+    pub shape: Shape,
+    pub registered_by: PartyId,
+    pub registered_at: Timestamp,
+    /// Party → when it last confirmed this version.
+    pub confirmations: BTreeMap<PartyId, Timestamp>,
+    /// Earlier versions, kept in the record and here.
+    pub history: Vec<(u32, Shape, Timestamp)>,
+}
+
+impl Site {
+    pub fn last_confirmed(&self) -> Timestamp {
+        self.confirmations
+            .values()
+            .copied()
+            .max()
+            .unwrap_or(self.registered_at)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneKind {
+    AreaOfSeparation,
+    AreaOfLimitation,
+    DemilitarisedZone,
+    NoFlyZone,
+    Buffer,
+    Other,
+}
+
+impl ZoneKind {
+    pub const ALL: [ZoneKind; 6] = [
+        ZoneKind::AreaOfSeparation,
+        ZoneKind::AreaOfLimitation,
+        ZoneKind::DemilitarisedZone,
+        ZoneKind::NoFlyZone,
+        ZoneKind::Buffer,
+        ZoneKind::Other,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneKind::AreaOfSeparation => "area_of_separation",
+            ZoneKind::AreaOfLimitation => "area_of_limitation",
+            ZoneKind::DemilitarisedZone => "demilitarised_zone",
+            ZoneKind::NoFlyZone => "no_fly_zone",
+            ZoneKind::Buffer => "buffer",
+            ZoneKind::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ZoneKind> {
+        ZoneKind::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stance {
+    Proposed,
+    Accepted,
+    Disputed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ZoneRules {
+    pub prohibited_kinds: BTreeSet<String>,
+    pub alt_min_m: Option<f64>,
+    pub alt_max_m: Option<f64>,
+    pub force_limits: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Waiver {
+    pub id: u64,
+    pub granted_by: PartyId,
+    /// `prohibited_kind` and/or `altitude`.
+    pub rules: BTreeSet<String>,
+    pub kinds: BTreeSet<String>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub text: String,
+    pub approved_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Zone {
+    pub id: u64,
+    pub version: u32,
+    pub name: String,
+    pub kind: ZoneKind,
+    pub shape: Shape,
+    pub rules: ZoneRules,
+    pub stances: BTreeMap<PartyId, Stance>,
+    pub waivers: Vec<Waiver>,
+    pub note: String,
+}
+
+impl Zone {
+    /// Agreed when every member party accepted it (or proposed it); disputed when any
+    /// member disputes it; otherwise proposed.
+    pub fn status(&self, members: &BTreeSet<PartyId>) -> &'static str {
+        if self.stances.values().any(|s| *s == Stance::Disputed) {
+            "disputed"
+        } else if members.iter().all(|m| {
+            matches!(
+                self.stances.get(m),
+                Some(Stance::Accepted | Stance::Proposed)
+            )
+        }) {
+            "agreed"
+        } else {
+            "proposed"
+        }
+    }
+}
+
+/// What the engine found for a notification, recorded as it was at filing time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// `site`, `zone` or `activity`.
+    pub with: String,
+    pub target: u64,
+    /// The party concerned (the site's registrant, the other activity's party); empty for zones.
+    pub party: PartyId,
+    /// `radius`, `rule broken`, `touches`, `overlap`: and the details, in words.
+    pub reason: String,
+    /// `violation`, `warning` or `info`.
+    pub severity: String,
+    pub distance_m: f64,
+    pub threshold_m: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notification {
+    pub id: u64,
+    pub party: PartyId,
+    pub operator: OperatorName,
+    pub kind: String,
+    pub shape: Shape,
+    pub alt_min_m: f64,
+    pub alt_max_m: f64,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub forces: String,
+    pub precedence: Precedence,
+    pub filed_at: Timestamp,
+    pub late: bool,
+    pub conflicts: Vec<Conflict>,
+    /// Party → (acknowledged or objected, text, when).
+    pub answers: BTreeMap<PartyId, (String, String, Timestamp)>,
+    pub withdrawn: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Deconfliction {
+    pub sites: BTreeMap<u64, Site>,
+    pub zones: BTreeMap<u64, Zone>,
+    pub notifications: BTreeMap<u64, Notification>,
+    /// Waiver id → zone id.
+    pub waiver_zone: BTreeMap<u64, u64>,
+}
+
+use crate::command::{Actor, Command, Draft, check_text, require_supervisor};
+use crate::deadline::{Duty, ObligationKey};
+use crate::error::DomainError;
+use crate::event::{Event, EventBody};
+use crate::state::State;
+use crate::time::Duration;
+
+/// Activity kinds a notification may declare.
+pub const ACTIVITY_KINDS: [&str; 9] = [
+    "air_strike",
+    "air_patrol",
+    "uav_flight",
+    "artillery",
+    "ground_movement",
+    "exercise",
+    "demining",
+    "humanitarian_convoy",
+    "other",
+];
+
+fn members(state: &State) -> BTreeSet<PartyId> {
+    state
+        .charter()
+        .map(|c| {
+            c.parties
+                .iter()
+                .filter(|p| p.role == crate::charter::PartyRole::Member)
+                .map(|p| p.id.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn party_of(actor: &Actor) -> Result<&str, DomainError> {
+    actor
+        .party()
+        .ok_or_else(|| DomainError::forbidden("parties do this, not the cell"))
+}
+
+fn check_shape(shape: &Shape) -> Result<(), DomainError> {
+    if shape.coordinates.is_empty() || !shape.buffer_m.is_finite() || shape.buffer_m < 0.0 {
+        return Err(DomainError::invalid(
+            "geometry",
+            "empty geometry or invalid buffer",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn decide(
+    state: &State,
+    actor: &Actor,
+    command: &Command,
+    now: Timestamp,
+) -> Result<Vec<Draft>, DomainError> {
+    let d = &state.deconfliction;
+    match command {
+        Command::RegisterSite {
+            site,
+            names,
+            category,
+            shape,
+        } => {
+            let party = party_of(actor)?;
+            check_shape(shape)?;
+            if names.is_empty() || names.len() > 10 {
+                return Err(DomainError::invalid(
+                    "names",
+                    "give 1-10 names, by language",
+                ));
+            }
+            for (lang, n) in names {
+                crate::hotline::check_language(lang)
+                    .map_err(|m| DomainError::invalid("names", m))?;
+                check_text("names", n, 200)?;
+            }
+            let version = match site {
+                None => 1,
+                Some(id) => {
+                    d.sites
+                        .get(id)
+                        .ok_or_else(|| DomainError::not_found(format!("site {id}")))?
+                        .version
+                        + 1
+                }
+            };
+            let _ = party;
+            Ok(vec![Draft::everyone(EventBody::SiteRegistered {
+                site: *site,
+                version,
+                names: names.clone(),
+                category: *category,
+                shape: shape.clone(),
+            })])
+        }
+        Command::ConfirmSite { site } => {
+            party_of(actor)?;
+            let s = d
+                .sites
+                .get(site)
+                .ok_or_else(|| DomainError::not_found(format!("site {site}")))?;
+            Ok(vec![Draft::everyone(EventBody::SiteConfirmed {
+                site: *site,
+                version: s.version,
+            })])
+        }
+        Command::RegisterZone {
+            zone,
+            name,
+            kind,
+            shape,
+            rules,
+            note,
+        } => {
+            let party = party_of(actor)?;
+            if state.party_role(party) == Some(crate::charter::PartyRole::Observer) {
+                return Err(DomainError::forbidden("observers do not propose zones"));
+            }
+            check_shape(shape)?;
+            if !matches!(shape.kind, ShapeKind::Polygon | ShapeKind::MultiPolygon) {
+                return Err(DomainError::invalid(
+                    "geometry",
+                    "a zone is a Polygon or MultiPolygon",
+                ));
+            }
+            check_text("name", name, 200)?;
+            check_text("note", note, 4000)?;
+            if let (Some(a), Some(b)) = (rules.alt_min_m, rules.alt_max_m)
+                && a > b
+            {
+                return Err(DomainError::invalid(
+                    "rules.altitude",
+                    "the altitude band is upside down",
+                ));
+            }
+            let version = match zone {
+                None => 1,
+                Some(id) => {
+                    d.zones
+                        .get(id)
+                        .ok_or_else(|| DomainError::not_found(format!("zone {id}")))?
+                        .version
+                        + 1
+                }
+            };
+            Ok(vec![Draft::everyone(EventBody::ZoneRegistered {
+                zone: *zone,
+                version,
+                name: name.clone(),
+                zone_kind: *kind,
+                shape: shape.clone(),
+                rules: rules.clone(),
+                note: note.clone(),
+            })])
+        }
+        Command::TakeZoneStance { zone, stance } => {
+            let party = party_of(actor)?;
+            if !members(state).contains(party) {
+                return Err(DomainError::forbidden(
+                    "only member parties accept or dispute zones",
+                ));
+            }
+            d.zones
+                .get(zone)
+                .ok_or_else(|| DomainError::not_found(format!("zone {zone}")))?;
+            if *stance == Stance::Proposed {
+                return Err(DomainError::invalid("stance", "accept or dispute"));
+            }
+            Ok(vec![Draft::everyone(EventBody::ZoneStanceTaken {
+                zone: *zone,
+                stance: *stance,
+            })])
+        }
+        Command::GrantWaiver {
+            zone,
+            rules,
+            kinds,
+            start,
+            end,
+            text,
+        } => {
+            let party = party_of(actor)?;
+            if !members(state).contains(party) {
+                return Err(DomainError::forbidden(
+                    "waivers are granted by member parties",
+                ));
+            }
+            d.zones
+                .get(zone)
+                .ok_or_else(|| DomainError::not_found(format!("zone {zone}")))?;
+            if end <= start {
+                return Err(DomainError::invalid(
+                    "window",
+                    "the window ends before it starts",
+                ));
+            }
+            for r in rules {
+                if r != "prohibited_kind" && r != "altitude" {
+                    return Err(DomainError::invalid(
+                        "rules",
+                        format!("{r:?} is not prohibited_kind or altitude"),
+                    ));
+                }
+            }
+            check_text("text", text, 4000)?;
+            Ok(vec![Draft::everyone(EventBody::WaiverGranted {
+                zone: *zone,
+                rules: rules.clone(),
+                kinds: kinds.clone(),
+                start: *start,
+                end: *end,
+                text: text.clone(),
+            })])
+        }
+        Command::ApproveWaiver { waiver } => {
+            require_supervisor(actor, "approve a waiver")?;
+            let zone = d
+                .waiver_zone
+                .get(waiver)
+                .ok_or_else(|| DomainError::not_found(format!("waiver {waiver}")))?;
+            let approved = d
+                .zones
+                .get(zone)
+                .and_then(|z| z.waivers.iter().find(|w| w.id == *waiver))
+                .is_some_and(|w| w.approved_at.is_some());
+            if approved {
+                return Err(DomainError::InvalidState(format!(
+                    "waiver {waiver} is already approved"
+                )));
+            }
+            Ok(vec![Draft::everyone(EventBody::WaiverApproved {
+                waiver: *waiver,
+            })])
+        }
+        Command::FileNotification {
+            kind,
+            shape,
+            alt_min_m,
+            alt_max_m,
+            start,
+            end,
+            forces,
+            precedence,
+            conflicts,
+        } => {
+            let party = party_of(actor)?;
+            if !members(state).contains(party) {
+                return Err(DomainError::forbidden(
+                    "member parties notify their activity",
+                ));
+            }
+            if !ACTIVITY_KINDS.contains(&kind.as_str()) {
+                return Err(DomainError::invalid(
+                    "kind",
+                    format!("{kind:?} is not one of {}", ACTIVITY_KINDS.join(", ")),
+                ));
+            }
+            check_shape(shape)?;
+            if end <= start {
+                return Err(DomainError::invalid(
+                    "window",
+                    "the window ends before it starts",
+                ));
+            }
+            if !(alt_min_m.is_finite() && alt_max_m.is_finite()) || alt_min_m > alt_max_m {
+                return Err(DomainError::invalid(
+                    "altitude",
+                    "the altitude band is upside down",
+                ));
+            }
+            check_text("forces", forces, 4000)?;
+            let lead = state
+                .charter()
+                .and_then(|c| c.settings.lead_times.get(kind).copied())
+                .unwrap_or(Duration::from_hours(1));
+            let late = start.since(now) < lead;
+            let mut audience = members(state);
+            audience.insert(party.to_string());
+            let mut out = vec![Draft::to_parties(
+                state,
+                &audience,
+                EventBody::NotificationFiled {
+                    activity: kind.clone(),
+                    shape: shape.clone(),
+                    alt_min_m: *alt_min_m,
+                    alt_max_m: *alt_max_m,
+                    start: *start,
+                    end: *end,
+                    forces: forces.clone(),
+                    precedence: *precedence,
+                    late,
+                    conflicts: conflicts.clone(),
+                },
+            )];
+            // Every conflict is its own event, for the filer, the party concerned and the supervisor.
+            let notification = state.next_seq();
+            for c in conflicts {
+                let mut parties: BTreeSet<PartyId> = [party.to_string()].into();
+                if !c.party.is_empty() {
+                    parties.insert(c.party.clone());
+                }
+                out.push(Draft::to_parties(
+                    state,
+                    &parties,
+                    EventBody::ConflictDetected {
+                        notification,
+                        conflict: c.clone(),
+                    },
+                ));
+            }
+            Ok(out)
+        }
+        Command::AnswerNotification {
+            notification,
+            objection,
+            text,
+        } => {
+            let party = party_of(actor)?;
+            let n = d
+                .notifications
+                .get(notification)
+                .ok_or_else(|| DomainError::not_found(format!("notification {notification}")))?;
+            if n.party == party || !members(state).contains(party) {
+                return Err(DomainError::forbidden(
+                    "the other member parties answer a notification",
+                ));
+            }
+            if n.answers.contains_key(party) {
+                return Err(DomainError::InvalidState(format!(
+                    "{party} already answered notification {notification}"
+                )));
+            }
+            check_text("text", text, 4000)?;
+            let mut audience = members(state);
+            audience.insert(n.party.clone());
+            Ok(vec![Draft::to_parties(
+                state,
+                &audience,
+                EventBody::NotificationAnswered {
+                    notification: *notification,
+                    objection: *objection,
+                    text: text.clone(),
+                },
+            )])
+        }
+        _ => Err(DomainError::InvalidState(
+            "not a deconfliction command".into(),
+        )),
+    }
+}
+
+pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
+    let at = event.at;
+    let party = event.author.party.clone();
+    let members = members(state);
+    let deadlines = state
+        .charter()
+        .map(|c| c.settings.deadlines.clone())
+        .unwrap_or_default();
+    let d = &mut state.deconfliction;
+    match &event.body {
+        EventBody::SiteRegistered {
+            site,
+            version,
+            names,
+            category,
+            shape,
+        } => {
+            let id = site.unwrap_or(event.seq);
+            let entry = d.sites.entry(id).or_insert_with(|| Site {
+                id,
+                version: 0,
+                names: BTreeMap::new(),
+                category: *category,
+                shape: shape.clone(),
+                registered_by: party.clone(),
+                registered_at: at,
+                confirmations: BTreeMap::new(),
+                history: Vec::new(),
+            });
+            if entry.version > 0 {
+                entry
+                    .history
+                    .push((entry.version, entry.shape.clone(), entry.registered_at));
+            }
+            entry.version = *version;
+            entry.names = names.clone();
+            entry.category = *category;
+            entry.shape = shape.clone();
+            entry.registered_by = party.clone();
+            entry.registered_at = at;
+            entry.confirmations = [(party, at)].into();
+        }
+        EventBody::SiteConfirmed { site, version } => {
+            if let Some(s) = d.sites.get_mut(site)
+                && s.version == *version
+            {
+                s.confirmations.insert(party, at);
+            }
+        }
+        EventBody::ZoneRegistered {
+            zone,
+            version,
+            name,
+            zone_kind: kind,
+            shape,
+            rules,
+            note,
+        } => {
+            let id = zone.unwrap_or(event.seq);
+            let waivers = d
+                .zones
+                .get(&id)
+                .map(|z| z.waivers.clone())
+                .unwrap_or_default();
+            d.zones.insert(
+                id,
+                Zone {
+                    id,
+                    version: *version,
+                    name: name.clone(),
+                    kind: *kind,
+                    shape: shape.clone(),
+                    rules: rules.clone(),
+                    stances: [(party, Stance::Proposed)].into(),
+                    waivers,
+                    note: note.clone(),
+                },
+            );
+        }
+        EventBody::ZoneStanceTaken { zone, stance } => {
+            if let Some(z) = d.zones.get_mut(zone) {
+                z.stances.insert(party, *stance);
+            }
+        }
+        EventBody::WaiverGranted {
+            zone,
+            rules,
+            kinds,
+            start,
+            end,
+            text,
+        } => {
+            if let Some(z) = d.zones.get_mut(zone) {
+                z.waivers.push(Waiver {
+                    id: event.seq,
+                    granted_by: party,
+                    rules: rules.clone(),
+                    kinds: kinds.clone(),
+                    start: *start,
+                    end: *end,
+                    text: text.clone(),
+                    approved_at: None,
+                });
+                d.waiver_zone.insert(event.seq, *zone);
+            }
+        }
+        EventBody::WaiverApproved { waiver } => {
+            if let Some(zone) = d.waiver_zone.get(waiver).copied()
+                && let Some(w) = d
+                    .zones
+                    .get_mut(&zone)
+                    .and_then(|z| z.waivers.iter_mut().find(|w| w.id == *waiver))
+            {
+                w.approved_at = Some(at);
+            }
+        }
+        EventBody::NotificationFiled {
+            activity: kind,
+            shape,
+            alt_min_m,
+            alt_max_m,
+            start,
+            end,
+            forces,
+            precedence,
+            late,
+            conflicts,
+        } => {
+            d.notifications.insert(
+                event.seq,
+                Notification {
+                    id: event.seq,
+                    party: party.clone(),
+                    operator: event.author.operator.clone(),
+                    kind: kind.clone(),
+                    shape: shape.clone(),
+                    alt_min_m: *alt_min_m,
+                    alt_max_m: *alt_max_m,
+                    start: *start,
+                    end: *end,
+                    forces: forces.clone(),
+                    precedence: *precedence,
+                    filed_at: at,
+                    late: *late,
+                    conflicts: conflicts.clone(),
+                    answers: BTreeMap::new(),
+                    withdrawn: false,
+                },
+            );
+            for m in members.iter().filter(|m| **m != party) {
+                state.obligations.open(
+                    ObligationKey::new(Duty::AnswerNotification, event.seq.to_string(), m.clone()),
+                    [party.clone()].into(),
+                    at,
+                    deadlines.for_precedence(*precedence),
+                    deadlines.second_level,
+                );
+            }
+        }
+        EventBody::ConflictDetected { .. } => {}
+        EventBody::NotificationAnswered {
+            notification,
+            objection,
+            text,
+        } => {
+            if let Some(n) = d.notifications.get_mut(notification) {
+                n.answers.insert(
+                    party.clone(),
+                    (
+                        if *objection {
+                            "objected"
+                        } else {
+                            "acknowledged"
+                        }
+                        .into(),
+                        text.clone(),
+                        at,
+                    ),
+                );
+            }
+            state.obligations.meet(
+                &ObligationKey::new(Duty::AnswerNotification, notification.to_string(), party),
+                at,
+                &event.author.operator,
+            );
+        }
+        _ => return false,
+    }
+    true
+}

@@ -1,0 +1,495 @@
+//! The deconfliction engine: sites, zones and active notifications in R-trees
+//! of (antimeridian-split) bounding boxes, each box expanded by the item's own
+//! buffer; a query expands its own boxes by its buffer, so two items can be
+//! within the sum of their buffers only if some boxes intersect. Candidates are
+//! then refined exactly (see [`crate::sphere`]).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RStarInsertionStrategy, RTree, RTreeParams};
+
+use crate::sphere::{BBox, Shape, bboxes, within};
+use crate::types::{
+    ActiveHit, Activity, Area, Breach, Conflicts, Rule, Severity, Site, SiteHit, TimeWindow, Zone,
+    ZoneHit, ZoneStatus,
+};
+use crate::validate::{Problem, validate_activity, validate_site, validate_zone};
+
+type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
+
+/// Wider nodes than rstar's default (6): fewer levels, faster queries on a
+/// bulk-loaded tree of a million boxes.
+struct Params;
+impl RTreeParams for Params {
+    const MIN_SIZE: usize = 6;
+    const MAX_SIZE: usize = 16;
+    const REINSERTION_COUNT: usize = 4;
+    type DefaultInsertionStrategy = RStarInsertionStrategy;
+}
+
+type Tree = RTree<Entry, Params>;
+
+fn entry(b: &BBox, slot: u32) -> Entry {
+    GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), slot)
+}
+
+/// Bounding boxes of one item: almost always one, two across the antimeridian.
+#[derive(Clone, Debug)]
+enum Boxes {
+    One(BBox),
+    Many(Box<[BBox]>),
+}
+
+impl Boxes {
+    fn new(v: Vec<BBox>) -> Boxes {
+        if v.len() == 1 {
+            Boxes::One(v[0])
+        } else {
+            Boxes::Many(v.into_boxed_slice())
+        }
+    }
+    fn as_slice(&self) -> &[BBox] {
+        match self {
+            Boxes::One(b) => std::slice::from_ref(b),
+            Boxes::Many(v) => v,
+        }
+    }
+}
+
+struct Slot<K, T> {
+    id: K,
+    shape: Shape,
+    buffer_m: f64,
+    boxes: Boxes,
+    data: T,
+}
+
+/// One category of items with its R-tree.
+struct Layer<K, T> {
+    slots: Vec<Option<Slot<K, T>>>,
+    free: Vec<u32>,
+    by_id: HashMap<K, u32>,
+    tree: Tree,
+}
+
+impl<K: Clone + Eq + Hash, T> Layer<K, T> {
+    fn new() -> Self {
+        Layer {
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::new(),
+            tree: RTree::new_with_params(),
+        }
+    }
+
+    /// Build from prepared items (later duplicates replace earlier ones).
+    fn bulk(items: Vec<Slot<K, T>>) -> Self {
+        let mut by_id = HashMap::with_capacity(items.len());
+        let mut slots: Vec<Option<Slot<K, T>>> = Vec::with_capacity(items.len());
+        for it in items {
+            match by_id.get(&it.id) {
+                Some(&i) => slots[i as usize] = Some(it),
+                None => {
+                    by_id.insert(it.id.clone(), slots.len() as u32);
+                    slots.push(Some(it));
+                }
+            }
+        }
+        let mut entries = Vec::with_capacity(slots.len());
+        for (i, s) in slots.iter().enumerate() {
+            if let Some(s) = s {
+                for b in s.boxes.as_slice() {
+                    entries.push(entry(b, i as u32));
+                }
+            }
+        }
+        Layer {
+            slots,
+            free: Vec::new(),
+            by_id,
+            tree: RTree::bulk_load_with_params(entries),
+        }
+    }
+
+    fn remove(&mut self, id: &K) -> Option<T> {
+        let i = self.by_id.remove(id)?;
+        let slot = self.slots[i as usize].take()?;
+        for b in slot.boxes.as_slice() {
+            self.tree.remove(&entry(b, i));
+        }
+        self.free.push(i);
+        Some(slot.data)
+    }
+
+    fn insert(&mut self, slot: Slot<K, T>) -> Option<T> {
+        let old = self.remove(&slot.id);
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        for b in slot.boxes.as_slice() {
+            self.tree.insert(entry(b, i));
+        }
+        self.by_id.insert(slot.id.clone(), i);
+        self.slots[i as usize] = Some(slot);
+        old
+    }
+
+    fn get(&self, id: &K) -> Option<&T> {
+        let i = *self.by_id.get(id)?;
+        self.slots[i as usize].as_ref().map(|s| &s.data)
+    }
+
+    fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Slots whose boxes intersect any of `qboxes`, deduplicated.
+    fn candidates(&self, qboxes: &[BBox], out: &mut Vec<u32>) {
+        out.clear();
+        for q in qboxes {
+            let env = AABB::from_corners([q[0], q[1]], [q[2], q[3]]);
+            out.extend(
+                self.tree
+                    .locate_in_envelope_intersecting(&env)
+                    .map(|e| e.data),
+            );
+        }
+        if qboxes.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
+    }
+
+    fn slot(&self, i: u32) -> Option<&Slot<K, T>> {
+        self.slots.get(i as usize).and_then(Option::as_ref)
+    }
+}
+
+fn prepare<K, T>(
+    id: K,
+    geometry: impl Fn(&T) -> &crate::types::Geometry,
+    buffer_m: f64,
+    data: T,
+) -> Result<Slot<K, T>, Problem> {
+    let g = geometry(&data);
+    let shape = Shape::new(g).ok_or(Problem::TooLarge { polygon: 0 })?;
+    let boxes = Boxes::new(bboxes(g, buffer_m));
+    Ok(Slot {
+        id,
+        shape,
+        buffer_m,
+        boxes,
+        data,
+    })
+}
+
+fn site_geom<K>(s: &Site<K>) -> &crate::types::Geometry {
+    &s.area.geometry
+}
+fn zone_geom<K>(z: &Zone<K>) -> &crate::types::Geometry {
+    &z.geometry
+}
+fn act_geom<K>(a: &Activity<K>) -> &crate::types::Geometry {
+    &a.area.geometry
+}
+
+/// Boxes to search for a query: one per segment for a line (a long diagonal
+/// corridor's single box would be mostly empty), else the geometry's boxes.
+fn query_boxes(g: &crate::types::Geometry, buffer_m: f64) -> Vec<BBox> {
+    match g {
+        crate::types::Geometry::LineString(l) if l.len() > 2 => l
+            .windows(2)
+            .flat_map(|w| bboxes(&crate::types::Geometry::LineString(w.to_vec()), buffer_m))
+            .collect(),
+        _ => bboxes(g, buffer_m),
+    }
+}
+
+/// Which kind of item an error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Category {
+    Site,
+    Zone,
+    Active,
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Category::Site => "site",
+            Category::Zone => "zone",
+            Category::Active => "active notification",
+        })
+    }
+}
+
+/// An invalid item given to [`Engine::build`].
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{category} {id:?}: {problem}")]
+pub struct BuildError<K: fmt::Debug> {
+    pub category: Category,
+    pub id: K,
+    pub problem: Problem,
+}
+
+/// The conflict engine. `check` takes `&self`: share it behind a read lock
+/// (or an `Arc`) and query from many threads.
+pub struct Engine<K> {
+    sites: Layer<K, Site<K>>,
+    zones: Layer<K, Zone<K>>,
+    actives: Layer<K, Activity<K>>,
+}
+
+impl<K: Clone + Eq + Hash + Ord + fmt::Debug> Default for Engine<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Clone + Eq + Hash + Ord + fmt::Debug> Engine<K> {
+    pub fn new() -> Self {
+        Engine {
+            sites: Layer::new(),
+            zones: Layer::new(),
+            actives: Layer::new(),
+        }
+    }
+
+    /// Validate and index everything at once (bulk-loaded R-trees). A later
+    /// item with the same id replaces an earlier one.
+    pub fn build(
+        sites: impl IntoIterator<Item = Site<K>>,
+        zones: impl IntoIterator<Item = Zone<K>>,
+        actives: impl IntoIterator<Item = Activity<K>>,
+    ) -> Result<Self, BuildError<K>> {
+        let err = |category, id: &K, problem| BuildError {
+            category,
+            id: id.clone(),
+            problem,
+        };
+        let mut s = Vec::new();
+        for site in sites {
+            validate_site(&site).map_err(|p| err(Category::Site, &site.id, p))?;
+            let (id, b) = (site.id.clone(), site.area.buffer_m);
+            s.push(
+                prepare(id.clone(), site_geom, b, site).map_err(|p| err(Category::Site, &id, p))?,
+            );
+        }
+        let mut z = Vec::new();
+        for zone in zones {
+            validate_zone(&zone).map_err(|p| err(Category::Zone, &zone.id, p))?;
+            let id = zone.id.clone();
+            z.push(
+                prepare(id.clone(), zone_geom, 0.0, zone)
+                    .map_err(|p| err(Category::Zone, &id, p))?,
+            );
+        }
+        let mut a = Vec::new();
+        for act in actives {
+            validate_activity(&act).map_err(|p| err(Category::Active, &act.id, p))?;
+            let (id, b) = (act.id.clone(), act.area.buffer_m);
+            a.push(
+                prepare(id.clone(), act_geom, b, act).map_err(|p| err(Category::Active, &id, p))?,
+            );
+        }
+        Ok(Engine {
+            sites: Layer::bulk(s),
+            zones: Layer::bulk(z),
+            actives: Layer::bulk(a),
+        })
+    }
+
+    /// Add or replace a site; returns the replaced one.
+    pub fn insert_site(&mut self, site: Site<K>) -> Result<Option<Site<K>>, Problem> {
+        validate_site(&site)?;
+        let b = site.area.buffer_m;
+        let slot = prepare(site.id.clone(), site_geom, b, site)?;
+        Ok(self.sites.insert(slot))
+    }
+    pub fn remove_site(&mut self, id: &K) -> Option<Site<K>> {
+        self.sites.remove(id)
+    }
+    pub fn site(&self, id: &K) -> Option<&Site<K>> {
+        self.sites.get(id)
+    }
+
+    /// Add or replace a zone; returns the replaced one.
+    pub fn insert_zone(&mut self, zone: Zone<K>) -> Result<Option<Zone<K>>, Problem> {
+        validate_zone(&zone)?;
+        let slot = prepare(zone.id.clone(), zone_geom, 0.0, zone)?;
+        Ok(self.zones.insert(slot))
+    }
+    pub fn remove_zone(&mut self, id: &K) -> Option<Zone<K>> {
+        self.zones.remove(id)
+    }
+    pub fn zone(&self, id: &K) -> Option<&Zone<K>> {
+        self.zones.get(id)
+    }
+
+    /// Add or replace an active notification; returns the replaced one.
+    pub fn insert_active(&mut self, act: Activity<K>) -> Result<Option<Activity<K>>, Problem> {
+        validate_activity(&act)?;
+        let b = act.area.buffer_m;
+        let slot = prepare(act.id.clone(), act_geom, b, act)?;
+        Ok(self.actives.insert(slot))
+    }
+    pub fn remove_active(&mut self, id: &K) -> Option<Activity<K>> {
+        self.actives.remove(id)
+    }
+    pub fn active(&self, id: &K) -> Option<&Activity<K>> {
+        self.actives.get(id)
+    }
+
+    /// Numbers of sites, zones and active notifications.
+    pub fn len(&self) -> (usize, usize, usize) {
+        (self.sites.len(), self.zones.len(), self.actives.len())
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == (0, 0, 0)
+    }
+
+    /// Everything `act` conflicts with: sites within reach (distance ≤ site
+    /// radius + activity buffer), zones it touches (with broken rules and
+    /// severity), and other parties' actives overlapping in space (distance ≤
+    /// sum of buffers), time (half-open) and altitude (closed). An active with
+    /// the same id as `act` is skipped. Each list is sorted by id.
+    pub fn check(&self, act: &Activity<K>) -> Result<Conflicts<K>, Problem> {
+        validate_activity(act)?;
+        let shape = Shape::new(&act.area.geometry).ok_or(Problem::TooLarge { polygon: 0 })?;
+        let qboxes = query_boxes(&act.area.geometry, act.area.buffer_m);
+        let buf = act.area.buffer_m;
+        let mut out = Conflicts::default();
+        let mut cand = Vec::new();
+
+        self.sites.candidates(&qboxes, &mut cand);
+        for &i in &cand {
+            let Some(s) = self.sites.slot(i) else {
+                continue;
+            };
+            let thr = s.buffer_m + buf;
+            if let Some(d) = within(&s.shape, &shape, thr) {
+                out.sites.push(SiteHit {
+                    id: s.id.clone(),
+                    distance_m: d,
+                    threshold_m: thr,
+                });
+            }
+        }
+
+        self.zones.candidates(&qboxes, &mut cand);
+        for &i in &cand {
+            let Some(z) = self.zones.slot(i) else {
+                continue;
+            };
+            let thr = buf + z.buffer_m;
+            if let Some(d) = within(&z.shape, &shape, thr) {
+                let breaches = breaches(&z.data, act);
+                let severity = (!breaches.is_empty()).then_some(match z.data.status {
+                    ZoneStatus::Agreed => Severity::Violation,
+                    ZoneStatus::Proposed | ZoneStatus::Disputed => Severity::Warning,
+                });
+                out.zones.push(ZoneHit {
+                    id: z.id.clone(),
+                    distance_m: d,
+                    threshold_m: thr,
+                    breaches,
+                    severity,
+                    force_limits: z.data.rules.force_limits.clone(),
+                });
+            }
+        }
+
+        self.actives.candidates(&qboxes, &mut cand);
+        for &i in &cand {
+            let Some(o) = self.actives.slot(i) else {
+                continue;
+            };
+            let other = &o.data;
+            if other.id == act.id || other.party == act.party {
+                continue;
+            }
+            let Some(window) = other.window.overlap(&act.window) else {
+                continue;
+            };
+            let Some(alt) = other.alt.overlap(&act.alt) else {
+                continue;
+            };
+            let thr = o.buffer_m + buf;
+            if let Some(d) = within(&o.shape, &shape, thr) {
+                out.actives.push(ActiveHit {
+                    id: o.id.clone(),
+                    party: other.party.clone(),
+                    distance_m: d,
+                    threshold_m: thr,
+                    window,
+                    alt,
+                });
+            }
+        }
+        out.sites.sort_by(|a, b| a.id.cmp(&b.id));
+        out.zones.sort_by(|a, b| a.id.cmp(&b.id));
+        out.actives.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+}
+
+/// Geodesic distance between two areas' geometries (PostGIS geography
+/// semantics: 0 when they intersect), ignoring buffers.
+pub fn area_distance(a: &Area, b: &Area) -> Result<f64, Problem> {
+    let sa = Shape::new(&a.geometry).ok_or(Problem::TooLarge { polygon: 0 })?;
+    let sb = Shape::new(&b.geometry).ok_or(Problem::TooLarge { polygon: 0 })?;
+    Ok(crate::sphere::distance(&sa, &sb))
+}
+
+/// Whether the applicable waivers of `zone` cover `act`'s whole window for `rule`.
+fn waived<K>(zone: &Zone<K>, rule: Rule, act: &Activity<K>) -> bool {
+    let mut ws: Vec<TimeWindow> = zone
+        .waivers
+        .iter()
+        .filter(|w| {
+            w.rules.contains(&rule)
+                && (w.kinds.is_empty() || w.kinds.iter().any(|k| *k == act.kind))
+        })
+        .map(|w| w.window)
+        .collect();
+    ws.sort();
+    let mut t = act.window.start;
+    for w in ws {
+        if w.start > t {
+            break;
+        }
+        t = t.max(w.end);
+        if t >= act.window.end {
+            return true;
+        }
+    }
+    t >= act.window.end
+}
+
+/// The rules of `zone` that `act` breaks, after waivers.
+pub fn breaches<K>(zone: &Zone<K>, act: &Activity<K>) -> Vec<Breach> {
+    let mut out = Vec::new();
+    if zone.rules.prohibited_kinds.iter().any(|k| *k == act.kind)
+        && !waived(zone, Rule::ProhibitedKind, act)
+    {
+        out.push(Breach::ProhibitedKind {
+            kind: act.kind.clone(),
+        });
+    }
+    if let Some(limit) = zone.rules.altitude {
+        if !act.alt.within(&limit) && !waived(zone, Rule::Altitude, act) {
+            out.push(Breach::Altitude {
+                activity: act.alt,
+                limit,
+            });
+        }
+    }
+    out
+}

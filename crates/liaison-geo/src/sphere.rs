@@ -1,0 +1,814 @@
+//! Exact geometry on the unit sphere (PostGIS `geography` semantics) and the
+//! geodesic refinement on the WGS84 ellipsoid.
+//!
+//! A position becomes a unit vector from its latitude and longitude taken as
+//! spherical coordinates, as PostGIS does; polygon edges are great-circle arcs.
+//! Point-in-polygon runs in a gnomonic (central) projection centred on the
+//! polygon, where great-circle arcs are straight lines, so the planar crossing
+//! test is exact. Distances are found on the sphere (vector algebra, no trig in
+//! the inner loops); the closest pair of points is then measured on the
+//! ellipsoid with geographiclib only when the spherical estimate is within the
+//! sphere/ellipsoid error band of the threshold.
+
+use std::sync::OnceLock;
+
+use geographiclib_rs::{Geodesic, InverseGeodesic};
+
+use crate::types::{Geometry, LonLat, Polygon};
+
+/// PostGIS's WGS84 sphere radius ((2a + b) / 3).
+pub const R_MEAN: f64 = 6_371_008.771_415_06;
+
+/// Geodesic distance / spherical (R_MEAN) distance lies within
+/// [1 - REL, 1 + REL] for any pair of points (meridional radius at the equator
+/// is 0.9944 R, normal radius at the pole 1.0045 R).
+const REL: f64 = 0.0075;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct V3 {
+    pub x: f64,
+    pub y: f64,
+    pub z: f64,
+}
+
+impl V3 {
+    #[inline]
+    pub const fn new(x: f64, y: f64, z: f64) -> V3 {
+        V3 { x, y, z }
+    }
+    #[inline]
+    pub fn dot(self, o: V3) -> f64 {
+        self.x * o.x + self.y * o.y + self.z * o.z
+    }
+    #[inline]
+    pub fn cross(self, o: V3) -> V3 {
+        V3::new(
+            self.y * o.z - self.z * o.y,
+            self.z * o.x - self.x * o.z,
+            self.x * o.y - self.y * o.x,
+        )
+    }
+    #[inline]
+    pub fn sub(self, o: V3) -> V3 {
+        V3::new(self.x - o.x, self.y - o.y, self.z - o.z)
+    }
+    #[inline]
+    pub fn add(self, o: V3) -> V3 {
+        V3::new(self.x + o.x, self.y + o.y, self.z + o.z)
+    }
+    #[inline]
+    pub fn scale(self, k: f64) -> V3 {
+        V3::new(self.x * k, self.y * k, self.z * k)
+    }
+    #[inline]
+    pub fn norm2(self) -> f64 {
+        self.dot(self)
+    }
+    #[inline]
+    pub fn normalize(self) -> V3 {
+        let n = self.norm2().sqrt();
+        if n > 0.0 { self.scale(1.0 / n) } else { self }
+    }
+    pub fn from_lonlat(p: LonLat) -> V3 {
+        let (slat, clat) = p.lat.to_radians().sin_cos();
+        let (slon, clon) = p.lon.to_radians().sin_cos();
+        V3::new(clat * clon, clat * slon, slat)
+    }
+    pub fn to_lonlat(self) -> LonLat {
+        let lon = self.y.atan2(self.x).to_degrees();
+        let lat = self
+            .z
+            .atan2((self.x * self.x + self.y * self.y).sqrt())
+            .to_degrees();
+        LonLat { lon, lat }
+    }
+}
+
+/// Angle (radians) subtended by a chord of the unit sphere.
+#[inline]
+pub(crate) fn chord_to_angle(chord: f64) -> f64 {
+    2.0 * (chord * 0.5).min(1.0).asin()
+}
+
+/// Geodesic distance on WGS84 in metres (geographiclib).
+pub fn geodesic_distance(a: LonLat, b: LonLat) -> f64 {
+    static G: OnceLock<Geodesic> = OnceLock::new();
+    let g = G.get_or_init(Geodesic::wgs84);
+    g.inverse(a.lat, a.lon, b.lat, b.lon)
+}
+
+/// A gnomonic frame: tangent plane at `c`, east `e`, north `n`.
+#[derive(Clone, Debug)]
+pub(crate) struct Frame {
+    c: V3,
+    e: V3,
+    n: V3,
+}
+
+impl Frame {
+    pub fn at(c: V3) -> Frame {
+        let up = V3::new(0.0, 0.0, 1.0);
+        let mut e = up.cross(c);
+        if e.norm2() < 1e-20 {
+            e = V3::new(0.0, 1.0, 0.0);
+        }
+        let e = e.normalize();
+        let n = c.cross(e);
+        Frame { c, e, n }
+    }
+    /// Gnomonic projection; `None` outside the open hemisphere around the centre
+    /// (with a margin).
+    #[inline]
+    pub fn project(&self, v: V3) -> Option<[f64; 2]> {
+        let d = v.dot(self.c);
+        if d <= 1e-3 {
+            return None;
+        }
+        Some([v.dot(self.e) / d, v.dot(self.n) / d])
+    }
+}
+
+/// A great-circle arc with precomputed helpers.
+#[derive(Clone, Debug)]
+pub(crate) struct Edge {
+    pub a: V3,
+    pub b: V3,
+    /// Unit normal of the great circle through a and b.
+    n: V3,
+    /// q is between a and b on the circle iff q·ea >= 0 and q·eb >= 0.
+    ea: V3,
+    eb: V3,
+    /// Bounding ball (Euclidean, in R³) of the arc: centre and radius.
+    mid: V3,
+    r: f64,
+}
+
+impl Edge {
+    pub fn new(a: V3, b: V3) -> Edge {
+        let n = a.cross(b).normalize();
+        let ea = n.cross(a);
+        let eb = b.cross(n);
+        let mid = a.add(b).normalize();
+        let r = a.sub(mid).norm2().sqrt().max(b.sub(mid).norm2().sqrt()) * (1.0 + 1e-12);
+        Edge {
+            a,
+            b,
+            n,
+            ea,
+            eb,
+            mid,
+            r,
+        }
+    }
+
+    /// Squared chord from `p` to the arc and the closest point of the arc.
+    #[inline]
+    pub fn closest(&self, p: V3) -> (f64, V3) {
+        if p.dot(self.ea) >= 0.0 && p.dot(self.eb) >= 0.0 {
+            let s = p.dot(self.n);
+            let c2 = 2.0 * s * s / (1.0 + (1.0 - s * s).max(0.0).sqrt());
+            let q = p.sub(self.n.scale(s)).normalize();
+            (c2, q)
+        } else {
+            let da = p.sub(self.a).norm2();
+            let db = p.sub(self.b).norm2();
+            if da <= db { (da, self.a) } else { (db, self.b) }
+        }
+    }
+
+    /// Whether the two (minor) arcs cross or touch; the crossing point.
+    #[inline]
+    pub fn intersect(&self, o: &Edge) -> Option<V3> {
+        // Endpoints of each arc on opposite sides (or on) the other's plane.
+        let s1 = o.a.dot(self.n);
+        let s2 = o.b.dot(self.n);
+        if (s1 > 0.0 && s2 > 0.0) || (s1 < 0.0 && s2 < 0.0) {
+            return None;
+        }
+        let s3 = self.a.dot(o.n);
+        let s4 = self.b.dot(o.n);
+        if (s3 > 0.0 && s4 > 0.0) || (s3 < 0.0 && s4 < 0.0) {
+            return None;
+        }
+        let mut p = self.n.cross(o.n);
+        if p.norm2() < 1e-30 {
+            // Same great circle: overlapping if an endpoint is inside the other arc.
+            for q in [o.a, o.b] {
+                if q.dot(self.ea) >= 0.0 && q.dot(self.eb) >= 0.0 && q.dot(self.mid) > 0.0 {
+                    return Some(q);
+                }
+            }
+            for q in [self.a, self.b] {
+                if q.dot(o.ea) >= 0.0 && q.dot(o.eb) >= 0.0 && q.dot(o.mid) > 0.0 {
+                    return Some(q);
+                }
+            }
+            return None;
+        }
+        if p.dot(self.mid) < 0.0 {
+            p = p.scale(-1.0);
+        }
+        let p = p.normalize();
+        let eps = -1e-15;
+        if p.dot(self.ea) >= eps
+            && p.dot(self.eb) >= eps
+            && p.dot(o.ea) >= eps
+            && p.dot(o.eb) >= eps
+        {
+            Some(p)
+        } else {
+            None
+        }
+    }
+}
+
+/// A polygon prepared for point-in-polygon tests in its own gnomonic frame.
+#[derive(Clone, Debug)]
+pub(crate) struct PreparedPoly {
+    frame: Frame,
+    rings: Vec<Vec<[f64; 2]>>,
+    min: [f64; 2],
+    max: [f64; 2],
+}
+
+impl PreparedPoly {
+    /// `None` when a vertex is not in the hemisphere around the polygon's centre.
+    pub fn new(p: &Polygon) -> Option<PreparedPoly> {
+        let mut c = V3::new(0.0, 0.0, 0.0);
+        for v in &p.exterior {
+            c = c.add(V3::from_lonlat(*v));
+        }
+        if c.norm2() < 1e-20 {
+            return None;
+        }
+        let frame = Frame::at(c.normalize());
+        let mut min = [f64::INFINITY; 2];
+        let mut max = [f64::NEG_INFINITY; 2];
+        let mut rings = Vec::with_capacity(1 + p.holes.len());
+        for ring in p.rings() {
+            let mut out = Vec::with_capacity(ring.len());
+            for v in ring {
+                let q = frame.project(V3::from_lonlat(*v))?;
+                for k in 0..2 {
+                    min[k] = min[k].min(q[k]);
+                    max[k] = max[k].max(q[k]);
+                }
+                out.push(q);
+            }
+            rings.push(out);
+        }
+        Some(PreparedPoly {
+            frame,
+            rings,
+            min,
+            max,
+        })
+    }
+
+    /// Even-odd point-in-polygon (holes excluded). Points on the boundary may
+    /// go either way; callers also measure the distance to the boundary.
+    pub fn contains(&self, v: V3) -> bool {
+        let Some([x, y]) = self.frame.project(v) else {
+            return false;
+        };
+        if x < self.min[0] || x > self.max[0] || y < self.min[1] || y > self.max[1] {
+            return false;
+        }
+        let mut inside = false;
+        for ring in &self.rings {
+            let n = ring.len();
+            if n < 2 {
+                continue;
+            }
+            let mut j = n - 1;
+            for i in 0..n {
+                let [xi, yi] = ring[i];
+                let [xj, yj] = ring[j];
+                if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+                    inside = !inside;
+                }
+                j = i;
+            }
+        }
+        inside
+    }
+}
+
+/// A geometry prepared for distance tests.
+#[derive(Clone, Debug)]
+pub(crate) enum Shape {
+    Point(V3),
+    Complex(Box<Complex>),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Complex {
+    /// One vertex of each component (for containment tests).
+    reps: Vec<V3>,
+    edges: Vec<Edge>,
+    polys: Vec<PreparedPoly>,
+    /// Bounding ball of all vertices.
+    center: V3,
+    r: f64,
+}
+
+/// The closest pair between two shapes on the unit sphere.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Near {
+    pub chord2: f64,
+    pub pa: V3,
+    pub pb: V3,
+}
+
+fn push_edges(ring: &[LonLat], edges: &mut Vec<Edge>, verts: &mut Vec<V3>) {
+    let mut prev: Option<V3> = None;
+    for p in ring {
+        let v = V3::from_lonlat(*p);
+        verts.push(v);
+        if let Some(a) = prev {
+            if a.sub(v).norm2() > 1e-28 {
+                edges.push(Edge::new(a, v));
+            } else {
+                continue;
+            }
+        }
+        prev = Some(v);
+    }
+}
+
+impl Shape {
+    /// Prepare a geometry. Fails (None) only for polygons that do not fit in
+    /// a hemisphere (validation rejects them first).
+    pub fn new(g: &Geometry) -> Option<Shape> {
+        let polys: Vec<&Polygon> = match g {
+            Geometry::Point(p) => return Some(Shape::Point(V3::from_lonlat(*p))),
+            Geometry::LineString(_) => Vec::new(),
+            Geometry::Polygon(p) => vec![p],
+            Geometry::MultiPolygon(ps) => ps.iter().collect(),
+        };
+        let mut edges = Vec::new();
+        let mut verts = Vec::new();
+        let mut reps = Vec::new();
+        let mut prepared = Vec::new();
+        if let Geometry::LineString(line) = g {
+            let first = line.first()?;
+            reps.push(V3::from_lonlat(*first));
+            push_edges(line, &mut edges, &mut verts);
+            if edges.is_empty() {
+                return Some(Shape::Point(reps[0]));
+            }
+        }
+        for p in polys {
+            let first = p.exterior.first()?;
+            reps.push(V3::from_lonlat(*first));
+            for ring in p.rings() {
+                push_edges(ring, &mut edges, &mut verts);
+            }
+            prepared.push(PreparedPoly::new(p)?);
+        }
+        let mut c = V3::new(0.0, 0.0, 0.0);
+        for v in &verts {
+            c = c.add(*v);
+        }
+        let center = if c.norm2() > 1e-20 {
+            c.normalize()
+        } else {
+            verts[0]
+        };
+        let mut r: f64 = 0.0;
+        for v in &verts {
+            r = r.max(v.sub(center).norm2().sqrt());
+        }
+        if center.dot(verts[0]) < 0.0 || r > 1.4 {
+            // Larger than a hemisphere: the ball bound still holds, but be safe.
+            r = 2.0;
+        }
+        Some(Shape::Complex(Box::new(Complex {
+            reps,
+            edges,
+            polys: prepared,
+            center,
+            r: r * (1.0 + 1e-12),
+        })))
+    }
+
+    fn ball(&self) -> (V3, f64) {
+        match self {
+            Shape::Point(p) => (*p, 0.0),
+            Shape::Complex(c) => (c.center, c.r),
+        }
+    }
+
+    /// Lower bound of the chord between any point of `self` and any point of `o`.
+    #[inline]
+    pub fn chord_lower_bound(&self, o: &Shape) -> f64 {
+        let (c1, r1) = self.ball();
+        let (c2, r2) = o.ball();
+        c1.sub(c2).norm2().sqrt() - r1 - r2
+    }
+
+    fn contains(&self, v: V3) -> bool {
+        match self {
+            Shape::Point(_) => false,
+            Shape::Complex(c) => c.polys.iter().any(|p| p.contains(v)),
+        }
+    }
+}
+
+fn point_to_complex(p: V3, c: &Complex, flip: bool) -> Near {
+    let wrap = |chord2: f64, q: V3| {
+        if flip {
+            Near {
+                chord2,
+                pa: q,
+                pb: p,
+            }
+        } else {
+            Near {
+                chord2,
+                pa: p,
+                pb: q,
+            }
+        }
+    };
+    if c.polys.iter().any(|poly| poly.contains(p)) {
+        return wrap(0.0, p);
+    }
+    let mut best2 = f64::INFINITY;
+    let mut best = f64::INFINITY;
+    let mut bq = p;
+    for e in &c.edges {
+        let lb = p.sub(e.mid).norm2().sqrt() - e.r;
+        if lb > best {
+            continue;
+        }
+        let (d2, q) = e.closest(p);
+        if d2 < best2 {
+            best2 = d2;
+            best = d2.sqrt();
+            bq = q;
+        }
+    }
+    wrap(best2, bq)
+}
+
+fn complex_to_complex(a: &Complex, b: &Complex) -> Near {
+    for r in &a.reps {
+        if b.polys.iter().any(|poly| poly.contains(*r)) {
+            return Near {
+                chord2: 0.0,
+                pa: *r,
+                pb: *r,
+            };
+        }
+    }
+    for r in &b.reps {
+        if a.polys.iter().any(|poly| poly.contains(*r)) {
+            return Near {
+                chord2: 0.0,
+                pa: *r,
+                pb: *r,
+            };
+        }
+    }
+    let mut best2 = f64::INFINITY;
+    let mut best = f64::INFINITY;
+    let mut pa = a.reps[0];
+    let mut pb = b.reps[0];
+    for e1 in &a.edges {
+        // Skip edges of `a` that cannot beat the best so far against all of `b`.
+        if e1.mid.sub(b.center).norm2().sqrt() - e1.r - b.r > best {
+            continue;
+        }
+        for e2 in &b.edges {
+            let lb = e1.mid.sub(e2.mid).norm2().sqrt() - e1.r - e2.r;
+            if lb > best {
+                continue;
+            }
+            if let Some(x) = e1.intersect(e2) {
+                return Near {
+                    chord2: 0.0,
+                    pa: x,
+                    pb: x,
+                };
+            }
+            let mut upd = |d2: f64, qa: V3, qb: V3| {
+                if d2 < best2 {
+                    best2 = d2;
+                    best = d2.sqrt();
+                    pa = qa;
+                    pb = qb;
+                }
+            };
+            let (d, q) = e2.closest(e1.a);
+            upd(d, e1.a, q);
+            let (d, q) = e2.closest(e1.b);
+            upd(d, e1.b, q);
+            let (d, q) = e1.closest(e2.a);
+            upd(d, q, e2.a);
+            let (d, q) = e1.closest(e2.b);
+            upd(d, q, e2.b);
+        }
+    }
+    Near {
+        chord2: best2,
+        pa,
+        pb,
+    }
+}
+
+/// Closest pair of points between two shapes on the unit sphere (0 when they
+/// intersect or one contains the other).
+pub(crate) fn nearest(a: &Shape, b: &Shape) -> Near {
+    match (a, b) {
+        (Shape::Point(p), Shape::Point(q)) => Near {
+            chord2: p.sub(*q).norm2(),
+            pa: *p,
+            pb: *q,
+        },
+        (Shape::Point(p), Shape::Complex(c)) => point_to_complex(*p, c, false),
+        (Shape::Complex(c), Shape::Point(p)) => point_to_complex(*p, c, true),
+        (Shape::Complex(x), Shape::Complex(y)) => complex_to_complex(x, y),
+    }
+}
+
+/// Spherical distance (metres, R_MEAN) of a chord.
+#[inline]
+pub(crate) fn sphere_m(chord2: f64) -> f64 {
+    R_MEAN * chord_to_angle(chord2.sqrt())
+}
+
+/// Distance (metres) between two nearby points on the WGS84 ellipsoid from the
+/// local metric at their mean latitude: ds² = (M dφ)² + (N cos φ dλ)². Relative
+/// error grows as (d/R)²; used only away from thresholds and below 20 km.
+fn local_distance(a: LonLat, b: LonLat) -> f64 {
+    const A: f64 = 6_378_137.0;
+    const E2: f64 = 0.006_694_379_990_141_317;
+    let phi = (0.5 * (a.lat + b.lat)).to_radians();
+    let (s, c) = phi.sin_cos();
+    let w2 = 1.0 - E2 * s * s;
+    let w = w2.sqrt();
+    let n = A / w;
+    let m = A * (1.0 - E2) / (w2 * w);
+    let dphi = (b.lat - a.lat).to_radians();
+    let mut dl = b.lon - a.lon;
+    if dl > 180.0 {
+        dl -= 360.0;
+    } else if dl < -180.0 {
+        dl += 360.0;
+    }
+    let x = n * c * dl.to_radians();
+    let y = m * dphi;
+    (x * x + y * y).sqrt()
+}
+
+/// Whether the geodesic distance between two shapes is at most `thr_m`, with
+/// PostGIS `geography` semantics (closest points found on the sphere, their
+/// distance measured on the WGS84 ellipsoid). Returns the distance when within.
+///
+/// The spherical distance decides whenever it is further from the threshold
+/// than the sphere/ellipsoid error bound; only pairs in that band are measured
+/// with geographiclib. The distance returned for a clear hit is the local
+/// ellipsoidal metric (exact geodesic beyond 20 km).
+pub(crate) fn within(a: &Shape, b: &Shape, thr_m: f64) -> Option<f64> {
+    // Cheap rejection on bounding balls.
+    let lb = a.chord_lower_bound(b);
+    if lb > 0.0 && sphere_m(lb * lb) * (1.0 - REL) - 0.5 > thr_m {
+        return None;
+    }
+    let near = nearest(a, b);
+    if near.chord2 == 0.0 {
+        return Some(0.0);
+    }
+    let ds = sphere_m(near.chord2);
+    if ds * (1.0 - REL) - 0.5 > thr_m {
+        return None;
+    }
+    let (pa, pb) = (near.pa.to_lonlat(), near.pb.to_lonlat());
+    if ds * (1.0 + REL) + 0.5 < thr_m && ds < 20_000.0 {
+        return Some(local_distance(pa, pb));
+    }
+    let d = geodesic_distance(pa, pb);
+    (d <= thr_m).then_some(d)
+}
+
+/// Geodesic distance between two shapes (PostGIS semantics, see [`within`]).
+pub(crate) fn distance(a: &Shape, b: &Shape) -> f64 {
+    let near = nearest(a, b);
+    if near.chord2 == 0.0 {
+        return 0.0;
+    }
+    geodesic_distance(near.pa.to_lonlat(), near.pb.to_lonlat())
+}
+
+/// Whether `v` is inside any polygon of the shape.
+#[allow(dead_code)]
+pub(crate) fn shape_contains(s: &Shape, v: V3) -> bool {
+    s.contains(v)
+}
+
+// ---------------------------------------------------------------------------
+// Bounding boxes (lon/lat degrees), split at the antimeridian.
+
+/// `[min_lon, min_lat, max_lon, max_lat]`, with min_lon <= max_lon, all within
+/// [-180, 180] x [-90, 90].
+pub type BBox = [f64; 4];
+
+/// Latitude extremes of the great-circle arc a→b (degrees), beyond its
+/// vertices' latitudes.
+fn arc_lat_extent(a: V3, b: V3, lo: &mut f64, hi: &mut f64) {
+    let n = a.cross(b);
+    if n.norm2() < 1e-30 {
+        return;
+    }
+    let n = n.normalize();
+    let z = V3::new(0.0, 0.0, 1.0);
+    let p = z.sub(n.scale(n.z));
+    if p.norm2() < 1e-24 {
+        return; // the arc lies on the equator
+    }
+    let p = p.normalize();
+    let ea = n.cross(a);
+    let eb = b.cross(n);
+    for q in [p, p.scale(-1.0)] {
+        if q.dot(ea) >= 0.0 && q.dot(eb) >= 0.0 {
+            let lat = q.z.clamp(-1.0, 1.0).asin().to_degrees();
+            *lo = lo.min(lat);
+            *hi = hi.max(lat);
+        }
+    }
+}
+
+fn norm_lon_delta(d: f64) -> f64 {
+    let mut d = d % 360.0;
+    if d > 180.0 {
+        d -= 360.0;
+    } else if d < -180.0 {
+        d += 360.0;
+    }
+    d
+}
+
+/// One component's extent: unwrapped lon range and lat range.
+struct Extent {
+    lon_lo: f64,
+    lon_hi: f64,
+    lat_lo: f64,
+    lat_hi: f64,
+    full_lon: bool,
+}
+
+fn extent(vs: &[LonLat], closed: bool) -> Extent {
+    let mut lat_lo = f64::INFINITY;
+    let mut lat_hi = f64::NEG_INFINITY;
+    let mut lon = vs[0].lon;
+    let mut lon_lo = lon;
+    let mut lon_hi = lon;
+    let mut winding = 0.0;
+    for (i, p) in vs.iter().enumerate() {
+        lat_lo = lat_lo.min(p.lat);
+        lat_hi = lat_hi.max(p.lat);
+        if i > 0 {
+            let d = norm_lon_delta(p.lon - vs[i - 1].lon);
+            winding += d;
+            lon += d;
+            lon_lo = lon_lo.min(lon);
+            lon_hi = lon_hi.max(lon);
+            arc_lat_extent(
+                V3::from_lonlat(vs[i - 1]),
+                V3::from_lonlat(*p),
+                &mut lat_lo,
+                &mut lat_hi,
+            );
+        }
+    }
+    let mut full_lon = false;
+    if closed && winding.abs() > 180.0 {
+        // The ring goes around a pole.
+        full_lon = true;
+        let mean = vs.iter().map(|p| p.lat).sum::<f64>() / vs.len() as f64;
+        if mean >= 0.0 {
+            lat_hi = 90.0;
+        } else {
+            lat_lo = -90.0;
+        }
+    }
+    Extent {
+        lon_lo,
+        lon_hi,
+        lat_lo,
+        lat_hi,
+        full_lon,
+    }
+}
+
+/// Bounding boxes of a geometry expanded by `buffer_m` (conservatively, for
+/// geodesic distances), split at the antimeridian.
+pub fn bboxes(g: &Geometry, buffer_m: f64) -> Vec<BBox> {
+    let mut exts = Vec::new();
+    match g {
+        Geometry::Point(p) => exts.push(extent(std::slice::from_ref(p), false)),
+        Geometry::LineString(l) if !l.is_empty() => exts.push(extent(l, false)),
+        Geometry::LineString(_) => {}
+        Geometry::Polygon(p) => {
+            if !p.exterior.is_empty() {
+                exts.push(extent(&p.exterior, true))
+            }
+        }
+        Geometry::MultiPolygon(ps) => {
+            for p in ps {
+                if !p.exterior.is_empty() {
+                    exts.push(extent(&p.exterior, true));
+                }
+            }
+        }
+    }
+    let buf = buffer_m.max(0.0) * 1.01 + 2.0;
+    let dlat = buf / 110_000.0;
+    let mut out = Vec::with_capacity(exts.len());
+    for e in exts {
+        let lat_lo = e.lat_lo - dlat - 1e-9;
+        let lat_hi = e.lat_hi + dlat + 1e-9;
+        let maxabs = lat_lo.abs().max(lat_hi.abs());
+        let lat_lo = lat_lo.max(-90.0);
+        let lat_hi = lat_hi.min(90.0);
+        if e.full_lon || maxabs >= 89.5 {
+            out.push([-180.0, lat_lo, 180.0, lat_hi]);
+            continue;
+        }
+        let dlon = buf / (111_000.0 * maxabs.to_radians().cos()) + 1e-9;
+        let lo = e.lon_lo - dlon;
+        let hi = e.lon_hi + dlon;
+        if hi - lo >= 360.0 {
+            out.push([-180.0, lat_lo, 180.0, lat_hi]);
+            continue;
+        }
+        // Shift so lo is in [-180, 180).
+        let shift = ((lo + 180.0) / 360.0).floor() * 360.0;
+        let (lo, hi) = (lo - shift, hi - shift);
+        if hi <= 180.0 {
+            out.push([lo, lat_lo, hi, lat_hi]);
+        } else {
+            out.push([lo, lat_lo, 180.0, lat_hi]);
+            out.push([-180.0, lat_lo, hi - 360.0, lat_hi]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ll(lon: f64, lat: f64) -> LonLat {
+        LonLat::new(lon, lat)
+    }
+
+    #[test]
+    fn arc_bulges_poleward() {
+        // An east-west edge at 60N from lon 0 to 40: the arc peaks above 60N.
+        let bb = bboxes(
+            &Geometry::LineString(vec![ll(0.0, 60.0), ll(40.0, 60.0)]),
+            0.0,
+        );
+        assert_eq!(bb.len(), 1);
+        assert!(bb[0][3] > 62.0, "{:?}", bb);
+    }
+
+    #[test]
+    fn antimeridian_split() {
+        let bb = bboxes(
+            &Geometry::LineString(vec![ll(179.5, 0.0), ll(-179.5, 0.0)]),
+            0.0,
+        );
+        assert_eq!(bb.len(), 2, "{bb:?}");
+        assert!(bb.iter().any(|b| b[0] < 179.5 && b[2] == 180.0));
+        assert!(bb.iter().any(|b| b[0] == -180.0 && b[2] > -179.5));
+    }
+
+    #[test]
+    fn local_metric_close_to_geodesic() {
+        for (a, b) in [
+            (ll(35.0, 33.0), ll(35.1, 33.05)),
+            (ll(-179.99, 60.0), ll(179.99, 60.01)),
+            (ll(10.0, -45.0), ll(10.0, -44.9)),
+        ] {
+            let g = geodesic_distance(a, b);
+            let l = local_distance(a, b);
+            assert!((g - l).abs() < 0.01 + g * 1e-5, "{g} {l}");
+        }
+    }
+
+    #[test]
+    fn edge_closest_interior() {
+        let e = Edge::new(
+            V3::from_lonlat(ll(0.0, 0.0)),
+            V3::from_lonlat(ll(10.0, 0.0)),
+        );
+        let (c2, q) = e.closest(V3::from_lonlat(ll(5.0, 1.0)));
+        let ang = chord_to_angle(c2.sqrt()).to_degrees();
+        assert!((ang - 1.0).abs() < 1e-9, "{ang}");
+        let ql = q.to_lonlat();
+        assert!((ql.lon - 5.0).abs() < 1e-9 && ql.lat.abs() < 1e-9);
+    }
+}

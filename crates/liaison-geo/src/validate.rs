@@ -1,0 +1,304 @@
+//! Validation of geometries, areas, sites, zones and activities.
+
+use std::fmt;
+
+use crate::sphere::{Edge, PreparedPoly, V3};
+use crate::types::{Activity, AltBand, Area, Geometry, LonLat, Polygon, Site, TimeWindow, Zone};
+
+/// What is wrong with an input.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Problem {
+    #[error("empty geometry")]
+    Empty,
+    #[error("coordinate is not a number at {at}")]
+    NotANumber { at: Loc },
+    #[error(
+        "coordinates out of range at {at}: lon {lon}, lat {lat} (lon must be in [-180, 180], lat in [-90, 90])"
+    )]
+    OutOfRange { at: Loc, lon: f64, lat: f64 },
+    #[error("ring {ring} of polygon {polygon} has {count} positions; at least 4 are needed")]
+    TooFewPositions {
+        polygon: usize,
+        ring: usize,
+        count: usize,
+    },
+    #[error("line has {count} distinct positions; at least 2 are needed")]
+    TooFewLinePositions { count: usize },
+    #[error("ring {ring} of polygon {polygon} is not closed (first position differs from last)")]
+    UnclosedRing { polygon: usize, ring: usize },
+    #[error(
+        "polygon {polygon} is self-intersecting (ring {ring_a} edge {edge_a} crosses ring {ring_b} edge {edge_b})"
+    )]
+    SelfIntersection {
+        polygon: usize,
+        ring_a: usize,
+        edge_a: usize,
+        ring_b: usize,
+        edge_b: usize,
+    },
+    #[error("polygon {polygon} does not fit in a hemisphere")]
+    TooLarge { polygon: usize },
+    #[error("corridor without width: buffer {buffer_m} m (a LineString needs a half-width > 0)")]
+    CorridorWithoutWidth { buffer_m: f64 },
+    #[error("circle without radius: buffer {buffer_m} m (a Point needs a radius > 0)")]
+    CircleWithoutRadius { buffer_m: f64 },
+    #[error("buffer {buffer_m} m is negative or not a number")]
+    BadBuffer { buffer_m: f64 },
+    #[error("time window ends at or before it starts (start {start}, end {end})")]
+    WindowInverted { start: i64, end: i64 },
+    #[error("altitude band upside down (min {min_m} m > max {max_m} m)")]
+    AltitudeInverted { min_m: f64, max_m: f64 },
+    #[error("altitude is not a number")]
+    AltitudeNaN,
+    #[error("zone geometry must be a Polygon or MultiPolygon")]
+    ZoneNotPolygonal,
+    #[error("malformed GeoJSON: {0}")]
+    Malformed(String),
+}
+
+/// Where in a geometry a position is: polygon index, ring index, position index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loc {
+    pub polygon: Option<usize>,
+    pub ring: Option<usize>,
+    pub position: usize,
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = self.polygon {
+            write!(f, "polygon {p} ")?;
+        }
+        if let Some(r) = self.ring {
+            write!(f, "ring {r} ")?;
+        }
+        write!(f, "position {}", self.position)
+    }
+}
+
+/// A problem in one feature of an input, naming the feature.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("feature {index}{}: {problem}", id.as_ref().map(|i| format!(" (id {i})")).unwrap_or_default())]
+pub struct FeatureError {
+    /// Position of the feature in its input (0-based).
+    pub index: usize,
+    /// The feature's id, if it has one.
+    pub id: Option<String>,
+    pub problem: Problem,
+}
+
+fn check_pos(p: &LonLat, at: Loc) -> Result<(), Problem> {
+    if p.lon.is_nan() || p.lat.is_nan() {
+        return Err(Problem::NotANumber { at });
+    }
+    if !(-180.0..=180.0).contains(&p.lon) || !(-90.0..=90.0).contains(&p.lat) {
+        return Err(Problem::OutOfRange {
+            at,
+            lon: p.lon,
+            lat: p.lat,
+        });
+    }
+    Ok(())
+}
+
+fn check_polygon(poly: &Polygon, pi: usize) -> Result<(), Problem> {
+    if poly.exterior.is_empty() {
+        return Err(Problem::Empty);
+    }
+    for (ri, ring) in poly.rings().enumerate() {
+        for (k, p) in ring.iter().enumerate() {
+            check_pos(
+                p,
+                Loc {
+                    polygon: Some(pi),
+                    ring: Some(ri),
+                    position: k,
+                },
+            )?;
+        }
+        if ring.len() < 4 {
+            return Err(Problem::TooFewPositions {
+                polygon: pi,
+                ring: ri,
+                count: ring.len(),
+            });
+        }
+        if ring.first() != ring.last() {
+            return Err(Problem::UnclosedRing {
+                polygon: pi,
+                ring: ri,
+            });
+        }
+    }
+    let prepared = PreparedPoly::new(poly).ok_or(Problem::TooLarge { polygon: pi })?;
+    drop(prepared);
+    // Self-intersection: any two non-adjacent edges (of any rings) that meet.
+    struct E {
+        ring: usize,
+        idx: usize,
+        last: bool,
+        e: Edge,
+    }
+    let mut edges = Vec::new();
+    for (ri, ring) in poly.rings().enumerate() {
+        let vs: Vec<V3> = dedup(ring).into_iter().map(V3::from_lonlat).collect();
+        if vs.len() < 4 {
+            // Collapsed ring: fewer than 3 distinct vertices.
+            return Err(Problem::TooFewPositions {
+                polygon: pi,
+                ring: ri,
+                count: vs.len(),
+            });
+        }
+        let n = vs.len() - 1;
+        for i in 0..n {
+            edges.push(E {
+                ring: ri,
+                idx: i,
+                last: i == n - 1,
+                e: Edge::new(vs[i], vs[i + 1]),
+            });
+        }
+    }
+    for i in 0..edges.len() {
+        for j in (i + 1)..edges.len() {
+            let (a, b) = (&edges[i], &edges[j]);
+            if a.ring == b.ring && (b.idx == a.idx + 1 || (a.idx == 0 && b.last)) {
+                continue;
+            }
+            if let Some(_x) = a.e.intersect(&b.e) {
+                return Err(Problem::SelfIntersection {
+                    polygon: pi,
+                    ring_a: a.ring,
+                    edge_a: a.idx,
+                    ring_b: b.ring,
+                    edge_b: b.idx,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn dedup(ring: &[LonLat]) -> Vec<LonLat> {
+    let mut out: Vec<LonLat> = Vec::with_capacity(ring.len());
+    for p in ring {
+        if out.last() != Some(p) {
+            out.push(*p);
+        }
+    }
+    out
+}
+
+/// Validate a geometry (ranges, NaN, emptiness, ring closure and size, simple
+/// polygons).
+pub fn validate_geometry(g: &Geometry) -> Result<(), Problem> {
+    match g {
+        Geometry::Point(p) => check_pos(
+            p,
+            Loc {
+                polygon: None,
+                ring: None,
+                position: 0,
+            },
+        ),
+        Geometry::LineString(l) => {
+            if l.is_empty() {
+                return Err(Problem::Empty);
+            }
+            for (k, p) in l.iter().enumerate() {
+                check_pos(
+                    p,
+                    Loc {
+                        polygon: None,
+                        ring: None,
+                        position: k,
+                    },
+                )?;
+            }
+            let distinct = dedup(l).len();
+            if distinct < 2 {
+                return Err(Problem::TooFewLinePositions { count: distinct });
+            }
+            Ok(())
+        }
+        Geometry::Polygon(p) => check_polygon(p, 0),
+        Geometry::MultiPolygon(ps) => {
+            if ps.is_empty() {
+                return Err(Problem::Empty);
+            }
+            for (i, p) in ps.iter().enumerate() {
+                check_polygon(p, i)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Validate an area: its geometry and its buffer (a corridor needs a width, a
+/// circle a radius).
+pub fn validate_area(a: &Area) -> Result<(), Problem> {
+    if a.buffer_m.is_nan() || a.buffer_m < 0.0 || a.buffer_m.is_infinite() {
+        return Err(Problem::BadBuffer {
+            buffer_m: a.buffer_m,
+        });
+    }
+    validate_geometry(&a.geometry)?;
+    match a.geometry {
+        Geometry::LineString(_) if a.buffer_m <= 0.0 => Err(Problem::CorridorWithoutWidth {
+            buffer_m: a.buffer_m,
+        }),
+        Geometry::Point(_) if a.buffer_m <= 0.0 => Err(Problem::CircleWithoutRadius {
+            buffer_m: a.buffer_m,
+        }),
+        _ => Ok(()),
+    }
+}
+
+pub fn validate_window(w: &TimeWindow) -> Result<(), Problem> {
+    if w.end <= w.start {
+        return Err(Problem::WindowInverted {
+            start: w.start,
+            end: w.end,
+        });
+    }
+    Ok(())
+}
+
+pub fn validate_alt(b: &AltBand) -> Result<(), Problem> {
+    if b.min_m.is_nan() || b.max_m.is_nan() {
+        return Err(Problem::AltitudeNaN);
+    }
+    if b.max_m < b.min_m {
+        return Err(Problem::AltitudeInverted {
+            min_m: b.min_m,
+            max_m: b.max_m,
+        });
+    }
+    Ok(())
+}
+
+pub fn validate_site<K>(s: &Site<K>) -> Result<(), Problem> {
+    validate_area(&s.area)
+}
+
+pub fn validate_zone<K>(z: &Zone<K>) -> Result<(), Problem> {
+    match z.geometry {
+        Geometry::Polygon(_) | Geometry::MultiPolygon(_) => {}
+        _ => return Err(Problem::ZoneNotPolygonal),
+    }
+    validate_geometry(&z.geometry)?;
+    if let Some(b) = &z.rules.altitude {
+        validate_alt(b)?;
+    }
+    for w in &z.waivers {
+        validate_window(&w.window)?;
+    }
+    Ok(())
+}
+
+pub fn validate_activity<K>(a: &Activity<K>) -> Result<(), Problem> {
+    validate_area(&a.area)?;
+    validate_window(&a.window)?;
+    validate_alt(&a.alt)
+}

@@ -1,0 +1,347 @@
+//! Deconfliction at the edge: GeoJSON in and out, and the conflict engine
+//! (`liaison-geo`), kept as a read model of the record: sites, zones (with their
+//! agreement status and approved waivers) and filed notifications, indexed in memory
+//! and answered without touching the database.
+
+use crate::app::App;
+use liaison_core::State;
+use liaison_core::deconfliction::{Conflict, Notification, Shape, ShapeKind, Site, Zone};
+use liaison_core::event::{Event, EventBody};
+use liaison_geo::engine::Engine;
+use liaison_geo::types::{self as g, Area, Geometry, LonLat};
+use std::collections::BTreeSet;
+
+pub type GeoEngine = Engine<u64>;
+
+fn ll(p: &[f64; 2]) -> LonLat {
+    LonLat::new(p[0], p[1])
+}
+
+fn back(p: &LonLat) -> [f64; 2] {
+    [p.lon, p.lat]
+}
+
+pub fn to_area(s: &Shape) -> Area {
+    let polygon = |rings: &Vec<Vec<[f64; 2]>>| g::Polygon {
+        exterior: rings
+            .first()
+            .map(|r| r.iter().map(ll).collect())
+            .unwrap_or_default(),
+        holes: rings
+            .iter()
+            .skip(1)
+            .map(|r| r.iter().map(ll).collect())
+            .collect(),
+    };
+    let first = || {
+        s.coordinates
+            .first()
+            .and_then(|p| p.first())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let geometry = match s.kind {
+        ShapeKind::Polygon => Geometry::Polygon(
+            s.coordinates
+                .first()
+                .map(polygon)
+                .unwrap_or_else(|| g::Polygon::new(Vec::new())),
+        ),
+        ShapeKind::MultiPolygon => {
+            Geometry::MultiPolygon(s.coordinates.iter().map(polygon).collect())
+        }
+        ShapeKind::Circle => Geometry::Point(
+            first()
+                .first()
+                .map(ll)
+                .unwrap_or(LonLat::new(f64::NAN, f64::NAN)),
+        ),
+        ShapeKind::Corridor => Geometry::LineString(first().iter().map(ll).collect()),
+    };
+    Area {
+        geometry,
+        buffer_m: s.buffer_m,
+    }
+}
+
+pub fn to_shape(a: &Area) -> Shape {
+    let rings = |p: &g::Polygon| -> Vec<Vec<[f64; 2]>> {
+        std::iter::once(&p.exterior)
+            .chain(p.holes.iter())
+            .map(|r| r.iter().map(back).collect())
+            .collect()
+    };
+    let (kind, coordinates) = match &a.geometry {
+        Geometry::Polygon(p) => (ShapeKind::Polygon, vec![rings(p)]),
+        Geometry::MultiPolygon(ps) => (ShapeKind::MultiPolygon, ps.iter().map(rings).collect()),
+        Geometry::Point(p) => (ShapeKind::Circle, vec![vec![vec![back(p)]]]),
+        Geometry::LineString(l) => (
+            ShapeKind::Corridor,
+            vec![vec![l.iter().map(back).collect()]],
+        ),
+    };
+    Shape {
+        kind,
+        coordinates,
+        buffer_m: a.buffer_m,
+    }
+}
+
+/// GeoJSON geometry for a shape (circles and corridors as their Point / LineString).
+pub fn geometry_json(s: &Shape) -> serde_json::Value {
+    match s.kind {
+        ShapeKind::Polygon => {
+            serde_json::json!({"type": "Polygon", "coordinates": s.coordinates.first()})
+        }
+        ShapeKind::MultiPolygon => {
+            serde_json::json!({"type": "MultiPolygon", "coordinates": s.coordinates})
+        }
+        ShapeKind::Circle => serde_json::json!({"type": "Point", "coordinates": s.anchor()}),
+        ShapeKind::Corridor => {
+            serde_json::json!({"type": "LineString", "coordinates": s.coordinates.first().and_then(|p| p.first())})
+        }
+    }
+}
+
+/// The MGRS reference of a shape's anchor, for reading back over a bad line.
+pub fn mgrs(s: &Shape) -> String {
+    s.anchor()
+        .and_then(|p| liaison_geo::mgrs::to_mgrs(ll(&p)).ok())
+        .unwrap_or_default()
+}
+
+fn members(state: &State) -> BTreeSet<String> {
+    state
+        .charter()
+        .map(|c| {
+            c.parties
+                .iter()
+                .filter(|p| p.role == liaison_core::PartyRole::Member)
+                .map(|p| p.id.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn site_item(s: &Site) -> g::Site<u64> {
+    g::Site {
+        id: s.id,
+        area: to_area(&s.shape),
+    }
+}
+
+fn zone_item(z: &Zone, members: &BTreeSet<String>) -> g::Zone<u64> {
+    let status = match z.status(members) {
+        "agreed" => g::ZoneStatus::Agreed,
+        "disputed" => g::ZoneStatus::Disputed,
+        _ => g::ZoneStatus::Proposed,
+    };
+    let altitude = match (z.rules.alt_min_m, z.rules.alt_max_m) {
+        (None, None) => None,
+        (a, b) => Some(g::AltBand::new(
+            a.unwrap_or(f64::MIN),
+            b.unwrap_or(f64::MAX),
+        )),
+    };
+    let waivers = z
+        .waivers
+        .iter()
+        .filter(|w| w.approved_at.is_some())
+        .map(|w| g::Waiver {
+            rules: w
+                .rules
+                .iter()
+                .filter_map(|r| match r.as_str() {
+                    "prohibited_kind" => Some(g::Rule::ProhibitedKind),
+                    "altitude" => Some(g::Rule::Altitude),
+                    _ => None,
+                })
+                .collect(),
+            kinds: w.kinds.iter().cloned().collect(),
+            window: g::TimeWindow::new(w.start.micros() / 1_000_000, w.end.micros() / 1_000_000),
+        })
+        .collect();
+    g::Zone {
+        id: z.id,
+        geometry: to_area(&z.shape).geometry,
+        status,
+        rules: g::ZoneRules {
+            prohibited_kinds: z.rules.prohibited_kinds.iter().cloned().collect(),
+            altitude,
+            force_limits: z.rules.force_limits.clone(),
+        },
+        waivers,
+    }
+}
+
+pub fn activity(
+    id: u64,
+    party: &str,
+    kind: &str,
+    shape: &Shape,
+    alt: (f64, f64),
+    window: (i64, i64),
+) -> g::Activity<u64> {
+    g::Activity {
+        id,
+        party: party.to_string(),
+        kind: kind.to_string(),
+        area: to_area(shape),
+        alt: g::AltBand::new(alt.0, alt.1),
+        window: g::TimeWindow::new(window.0, window.1),
+    }
+}
+
+fn notification_item(n: &Notification) -> g::Activity<u64> {
+    activity(
+        n.id,
+        &n.party,
+        &n.kind,
+        &n.shape,
+        (n.alt_min_m, n.alt_max_m),
+        (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000),
+    )
+}
+
+/// Builds the engine from the state (on start).
+pub fn build(state: &State) -> GeoEngine {
+    let m = members(state);
+    let d = &state.deconfliction;
+    let mut e = GeoEngine::new();
+    for s in d.sites.values() {
+        let _ = e.insert_site(site_item(s));
+    }
+    for z in d.zones.values() {
+        let _ = e.insert_zone(zone_item(z, &m));
+    }
+    for n in d.notifications.values().filter(|n| !n.withdrawn) {
+        let _ = e.insert_active(notification_item(n));
+    }
+    e
+}
+
+/// Keeps the engine in step with newly committed events.
+pub fn on_commit(engine: &mut GeoEngine, state: &State, events: &[std::sync::Arc<Event>]) {
+    let m = members(state);
+    let d = &state.deconfliction;
+    for ev in events {
+        match &ev.body {
+            EventBody::SiteRegistered { site, .. } => {
+                if let Some(s) = d.sites.get(&site.unwrap_or(ev.seq)) {
+                    let _ = engine.insert_site(site_item(s));
+                }
+            }
+            EventBody::ZoneRegistered { zone, .. } => {
+                if let Some(z) = d.zones.get(&zone.unwrap_or(ev.seq)) {
+                    let _ = engine.insert_zone(zone_item(z, &m));
+                }
+            }
+            EventBody::ZoneStanceTaken { zone, .. } => {
+                if let Some(z) = d.zones.get(zone) {
+                    let _ = engine.insert_zone(zone_item(z, &m));
+                }
+            }
+            EventBody::WaiverApproved { waiver } => {
+                if let Some(z) = d.waiver_zone.get(waiver).and_then(|z| d.zones.get(z)) {
+                    let _ = engine.insert_zone(zone_item(z, &m));
+                }
+            }
+            EventBody::NotificationFiled { .. } => {
+                if let Some(n) = d.notifications.get(&ev.seq) {
+                    let _ = engine.insert_active(notification_item(n));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs the engine for an activity and states each conflict in words.
+pub fn conflicts(app: &App, act: &g::Activity<u64>) -> Result<Vec<Conflict>, String> {
+    let found = app
+        .shared
+        .geo
+        .read()
+        .check(act)
+        .map_err(|p| p.to_string())?;
+    let s = app.shared.state.read();
+    let d = &s.deconfliction;
+    let mut out = Vec::new();
+    for h in found.sites {
+        let site = d.sites.get(&h.id);
+        let name = site
+            .and_then(|s| s.names.get("en").or_else(|| s.names.values().next()))
+            .cloned()
+            .unwrap_or_default();
+        out.push(Conflict {
+            with: "site".into(),
+            target: h.id,
+            party: site.map(|s| s.registered_by.clone()).unwrap_or_default(),
+            reason: format!(
+                "within the radius of protected site {name}: {:.0} m away, threshold {:.0} m",
+                h.distance_m, h.threshold_m
+            ),
+            severity: "violation".into(),
+            distance_m: h.distance_m,
+            threshold_m: h.threshold_m,
+        });
+    }
+    for h in found.zones {
+        let zone = d.zones.get(&h.id);
+        let name = zone.map(|z| z.name.clone()).unwrap_or_default();
+        let rules: Vec<String> = h
+            .breaches
+            .iter()
+            .map(|b| match b {
+                g::Breach::ProhibitedKind { kind } => format!("{kind} is prohibited"),
+                g::Breach::Altitude { activity, limit } => format!(
+                    "altitude {}–{} m outside {}–{} m",
+                    activity.min_m, activity.max_m, limit.min_m, limit.max_m
+                ),
+            })
+            .collect();
+        let (severity, reason) = match h.severity {
+            Some(g::Severity::Violation) => (
+                "violation",
+                format!(
+                    "breaks the rules of agreed zone {name}: {}",
+                    rules.join("; ")
+                ),
+            ),
+            Some(g::Severity::Warning) => (
+                "warning",
+                format!(
+                    "breaks the rules of proposed or disputed zone {name}: {}",
+                    rules.join("; ")
+                ),
+            ),
+            None => ("info", format!("touches zone {name}")),
+        };
+        out.push(Conflict {
+            with: "zone".into(),
+            target: h.id,
+            party: String::new(),
+            reason,
+            severity: severity.into(),
+            distance_m: h.distance_m,
+            threshold_m: h.threshold_m,
+        });
+    }
+    for h in found.actives {
+        let window = format!(
+            "{} to {}",
+            liaison_api::time::format(liaison_core::Timestamp::from_secs(h.window.start)),
+            liaison_api::time::format(liaison_core::Timestamp::from_secs(h.window.end))
+        );
+        out.push(Conflict {
+            with: "activity".into(),
+            target: h.id,
+            party: h.party.clone(),
+            reason: format!("overlaps {}'s notified activity {} in space ({:.0} m apart), time ({window}) and altitude ({}–{} m)", h.party, h.id, h.distance_m, h.alt.min_m, h.alt.max_m),
+            severity: "warning".into(),
+            distance_m: h.distance_m,
+            threshold_m: h.threshold_m,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,639 @@
+//! Deconfliction over HTTP: protected sites, zones (stances, waivers), activity
+//! notifications checked the moment they are filed, the dry-run check, conflicts, and
+//! the current picture as GeoJSON. Bodies are GeoJSON Features (or FeatureCollections
+//! for bulk) whose `properties` carry the fields.
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::deconfliction::{activity, conflicts, geometry_json, mgrs, to_shape};
+use crate::error::{HttpError, HttpResult};
+use crate::routes::hotline::parse_precedence;
+use crate::routes::{receipt_of, written};
+use crate::submission::Submission;
+use axum::Json;
+use axum::extract::{Path, State};
+use liaison_api::ApiError;
+use liaison_api::wire::Written;
+use liaison_core::deconfliction::{Conflict, Shape, SiteCategory, Stance, ZoneKind, ZoneRules};
+use liaison_core::event::EventBody;
+use liaison_core::{Command, Precedence, can_see};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn invalid(m: impl Into<String>) -> HttpError {
+    HttpError(ApiError::invalid(m))
+}
+
+fn features(body: &Value) -> Result<Vec<liaison_geo::geojson::Feature>, HttpError> {
+    liaison_geo::geojson::parse_features(body).map_err(|e| invalid(format!("GeoJSON: {e}")))
+}
+
+fn prop_str(f: &liaison_geo::geojson::Feature, k: &str) -> Option<String> {
+    f.properties
+        .get(k)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn prop_f64(f: &liaison_geo::geojson::Feature, k: &str) -> Option<f64> {
+    f.properties.get(k).and_then(Value::as_f64)
+}
+
+fn feature_err(f: &liaison_geo::geojson::Feature, m: impl std::fmt::Display) -> String {
+    format!(
+        "feature {}{}: {m}",
+        f.index,
+        f.id.as_ref().map(|i| format!(" ({i})")).unwrap_or_default()
+    )
+}
+
+/// A feature's area: a Point needs `radius_m`, a LineString `half_width_m` (or `buffer_m`).
+fn area_of(f: &liaison_geo::geojson::Feature) -> Result<Shape, String> {
+    let key = match f.geometry {
+        liaison_geo::types::Geometry::Point(_) => ["radius_m", "buffer_m"],
+        liaison_geo::types::Geometry::LineString(_) => ["half_width_m", "buffer_m"],
+        _ => ["buffer_m", "buffer_m"],
+    };
+    let k = if f.properties.contains_key(key[0]) {
+        key[0]
+    } else {
+        key[1]
+    };
+    let area = f.area(k).map_err(|e| e.to_string())?;
+    Ok(to_shape(&area))
+}
+
+fn site_json(
+    s: &liaison_core::deconfliction::Site,
+    reconfirm: liaison_core::Duration,
+    now: liaison_core::Timestamp,
+) -> Value {
+    json!({
+        "type": "Feature", "id": s.id, "geometry": geometry_json(&s.shape),
+        "properties": {
+            "kind": "protected_site", "category": s.category.as_str(), "names": s.names, "version": s.version,
+            "radius_m": s.shape.buffer_m, "mgrs": mgrs(&s.shape), "registered_by": s.registered_by,
+            "registered_at": liaison_api::time::format(s.registered_at),
+            "confirmed_by": s.confirmations.iter().map(|(p, t)| (p.clone(), liaison_api::time::format(*t))).collect::<BTreeMap<_, _>>(),
+            "confirmation_lapsed": now.since(s.last_confirmed()) > reconfirm,
+            "previous_versions": s.history.len(),
+        }
+    })
+}
+
+fn zone_json(z: &liaison_core::deconfliction::Zone, members: &BTreeSet<String>) -> Value {
+    json!({
+        "type": "Feature", "id": z.id, "geometry": geometry_json(&z.shape),
+        "properties": {
+            "kind": "zone", "zone_kind": z.kind.as_str(), "name": z.name, "version": z.version, "status": z.status(members),
+            "stances": z.stances.iter().map(|(p, s)| (p.clone(), match s { Stance::Proposed => "proposed", Stance::Accepted => "accepted", Stance::Disputed => "disputed" })).collect::<BTreeMap<_, _>>(),
+            "prohibited_kinds": z.rules.prohibited_kinds, "alt_min_m": z.rules.alt_min_m, "alt_max_m": z.rules.alt_max_m,
+            "force_limits": z.rules.force_limits, "note": z.note, "mgrs": mgrs(&z.shape),
+            "waivers": z.waivers.iter().map(|w| json!({"id": w.id, "granted_by": w.granted_by, "rules": w.rules, "kinds": w.kinds,
+                "start": liaison_api::time::format(w.start), "end": liaison_api::time::format(w.end), "text": w.text,
+                "approved": w.approved_at.is_some()})).collect::<Vec<_>>(),
+        }
+    })
+}
+
+fn notification_json(n: &liaison_core::deconfliction::Notification) -> Value {
+    json!({
+        "type": "Feature", "id": n.id, "geometry": geometry_json(&n.shape),
+        "properties": {
+            "kind": "activity", "activity": n.kind, "party": n.party, "operator": n.operator, "buffer_m": n.shape.buffer_m,
+            "alt_min_m": n.alt_min_m, "alt_max_m": n.alt_max_m, "start": liaison_api::time::format(n.start), "end": liaison_api::time::format(n.end),
+            "forces": n.forces, "precedence": n.precedence.as_str(), "filed_at": liaison_api::time::format(n.filed_at), "late": n.late,
+            "mgrs": mgrs(&n.shape), "conflicts": grouped(&n.conflicts),
+            "answers": n.answers.iter().map(|(p, (a, t, at))| (p.clone(), json!({"answer": a, "text": t, "at": liaison_api::time::format(*at)}))).collect::<BTreeMap<_, _>>(),
+        }
+    })
+}
+
+/// `{"sites": [...], "zones": [...], "activities": [...]}`
+pub fn grouped(c: &[Conflict]) -> Value {
+    let pick = |w: &str| -> Vec<Value> {
+        c.iter()
+            .filter(|x| x.with == w)
+            .map(|x| json!({"id": x.target, "party": x.party, "reason": x.reason, "severity": x.severity, "distance_m": x.distance_m, "threshold_m": x.threshold_m}))
+            .collect()
+    };
+    json!({"sites": pick("site"), "zones": pick("zone"), "activities": pick("activity")})
+}
+
+fn names_of(f: &liaison_geo::geojson::Feature) -> BTreeMap<String, String> {
+    let mut names = BTreeMap::new();
+    if let Some(Value::Object(m)) = f.properties.get("names") {
+        for (k, v) in m {
+            if let Some(s) = v.as_str() {
+                names.insert(k.clone(), s.to_string());
+            }
+        }
+    }
+    for (k, lang) in [
+        ("name", "en"),
+        ("name_en", "en"),
+        ("name_ar", "ar"),
+        ("name_he", "he"),
+    ] {
+        if let Some(s) = prop_str(f, k) {
+            names.entry(lang.to_string()).or_insert(s);
+        }
+    }
+    names
+}
+
+/// `POST /api/v1/sites`: one Feature, or a FeatureCollection for bulk import. Every
+/// feature is checked first; if any is invalid, nothing is stored and the answer lists
+/// each bad feature and its problem.
+pub async fn register_sites(
+    State(app): State<App>,
+    sub: Submission<Value>,
+) -> HttpResult<Json<Value>> {
+    let Submission {
+        caller,
+        body,
+        signature,
+    } = sub;
+    let fs = features(&body)?;
+    let mut commands = Vec::new();
+    let mut errors = Vec::new();
+    for f in &fs {
+        let r = (|| -> Result<Command, String> {
+            let category = prop_str(f, "category").ok_or("properties.category is missing")?;
+            let category = SiteCategory::parse(&category)
+                .ok_or_else(|| format!("unknown category {category:?}"))?;
+            let names = names_of(f);
+            if names.is_empty() {
+                return Err("give properties.name or properties.names {en, ar, he}".into());
+            }
+            let shape = area_of(f)?;
+            if shape.kind == liaison_core::deconfliction::ShapeKind::Corridor {
+                return Err("a site is a Point with radius_m or a Polygon".into());
+            }
+            let site = f.properties.get("site").and_then(Value::as_u64);
+            Ok(Command::RegisterSite {
+                site,
+                names,
+                category,
+                shape,
+            })
+        })();
+        match r {
+            Ok(c) => commands.push(c),
+            Err(m) => errors.push(json!({"feature": f.index, "id": f.id, "problem": m})),
+        }
+    }
+    if !errors.is_empty() {
+        let msg = errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "feature {}: {}",
+                    e["feature"],
+                    e["problem"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(invalid(format!(
+            "{} of {} features are invalid, nothing stored: {msg}",
+            errors.len(),
+            fs.len()
+        )));
+    }
+    let mut ids = Vec::new();
+    let mut last = None;
+    // One decision for the whole import, so it is recorded all or nothing.
+    let actor = caller.actor();
+    let decider: crate::writer::Decider = Box::new(move |s, now| {
+        let mut out = Vec::new();
+        for c in &commands {
+            out.extend(liaison_core::decide(s, &actor, c, now)?);
+        }
+        Ok(out)
+    });
+    let outcome = app.submit(caller.actor(), signature, decider).await?;
+    ids.extend(outcome.seqs.iter().copied());
+    last = last.or(Some(receipt_of(&outcome)?));
+    Ok(Json(
+        json!({"ids": ids, "count": ids.len(), "receipt": last}),
+    ))
+}
+
+pub async fn list_sites(State(app): State<App>, _caller: Caller) -> Json<Value> {
+    let s = app.shared.state.read();
+    let now = app.shared.clock.now();
+    let reconfirm = s
+        .charter()
+        .map(|c| c.settings.site_reconfirm)
+        .unwrap_or_default();
+    let features: Vec<Value> = s
+        .deconfliction
+        .sites
+        .values()
+        .map(|x| site_json(x, reconfirm, now))
+        .collect();
+    Json(json!({"type": "FeatureCollection", "features": features}))
+}
+
+pub async fn confirm_site(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<serde::de::IgnoredAny>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller, signature, ..
+    } = sub;
+    written(
+        app.command_signed(caller.actor(), signature, Command::ConfirmSite { site: id })
+            .await?,
+    )
+}
+
+pub async fn register_zone(
+    State(app): State<App>,
+    sub: Submission<Value>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body,
+        signature,
+    } = sub;
+    let fs = features(&body)?;
+    let f = fs.first().ok_or_else(|| invalid("send one Feature"))?;
+    let kind = prop_str(f, "zone_kind")
+        .or_else(|| prop_str(f, "kind"))
+        .unwrap_or_else(|| "other".into());
+    let kind = ZoneKind::parse(&kind)
+        .ok_or_else(|| invalid(feature_err(f, format!("unknown zone kind {kind:?}"))))?;
+    let shape = area_of(f).map_err(|m| invalid(feature_err(f, m)))?;
+    let list = |k: &str| -> Vec<String> {
+        f.properties
+            .get(k)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let rules = ZoneRules {
+        prohibited_kinds: list("prohibited_kinds").into_iter().collect(),
+        alt_min_m: prop_f64(f, "alt_min_m"),
+        alt_max_m: prop_f64(f, "alt_max_m"),
+        force_limits: list("force_limits"),
+    };
+    let cmd = Command::RegisterZone {
+        zone: f.properties.get("zone").and_then(Value::as_u64),
+        name: prop_str(f, "name").unwrap_or_default(),
+        kind,
+        shape,
+        rules,
+        note: prop_str(f, "note").unwrap_or_default(),
+    };
+    written(app.command_signed(caller.actor(), signature, cmd).await?)
+}
+
+pub async fn list_zones(State(app): State<App>, _caller: Caller) -> Json<Value> {
+    let s = app.shared.state.read();
+    let members: BTreeSet<String> = s
+        .charter()
+        .map(|c| {
+            c.parties
+                .iter()
+                .filter(|p| p.role == liaison_core::PartyRole::Member)
+                .map(|p| p.id.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let features: Vec<Value> = s
+        .deconfliction
+        .zones
+        .values()
+        .map(|z| zone_json(z, &members))
+        .collect();
+    Json(json!({"type": "FeatureCollection", "features": features}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StanceBody {
+    /// `accepted` or `disputed`.
+    stance: String,
+}
+
+pub async fn zone_stance(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<StanceBody>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body,
+        signature,
+    } = sub;
+    let stance = match body.stance.as_str() {
+        "accepted" | "accept" => Stance::Accepted,
+        "disputed" | "dispute" => Stance::Disputed,
+        s => {
+            return Err(invalid(format!(
+                "stance: {s:?} is not accepted or disputed"
+            )));
+        }
+    };
+    written(
+        app.command_signed(
+            caller.actor(),
+            signature,
+            Command::TakeZoneStance { zone: id, stance },
+        )
+        .await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverBody {
+    rules: Vec<String>,
+    kinds: Vec<String>,
+    start: String,
+    end: String,
+    #[serde(default)]
+    text: String,
+}
+
+pub async fn grant_waiver(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<WaiverBody>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body,
+        signature,
+    } = sub;
+    let start =
+        liaison_api::time::parse(&body.start).map_err(|m| invalid(format!("start: {m}")))?;
+    let end = liaison_api::time::parse(&body.end).map_err(|m| invalid(format!("end: {m}")))?;
+    let cmd = Command::GrantWaiver {
+        zone: id,
+        rules: body.rules.into_iter().collect(),
+        kinds: body.kinds.into_iter().collect(),
+        start,
+        end,
+        text: body.text,
+    };
+    written(app.command_signed(caller.actor(), signature, cmd).await?)
+}
+
+pub async fn approve_waiver(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<serde::de::IgnoredAny>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller, signature, ..
+    } = sub;
+    written(
+        app.command_signed(
+            caller.actor(),
+            signature,
+            Command::ApproveWaiver { waiver: id },
+        )
+        .await?,
+    )
+}
+
+struct Notice {
+    kind: String,
+    shape: Shape,
+    alt: (f64, f64),
+    start: liaison_core::Timestamp,
+    end: liaison_core::Timestamp,
+    forces: String,
+    precedence: Precedence,
+}
+
+fn notice(body: &Value) -> Result<Notice, HttpError> {
+    let fs = features(body)?;
+    let f = fs.first().ok_or_else(|| invalid("send one Feature"))?;
+    let e = |m: String| invalid(feature_err(f, m));
+    let kind = prop_str(f, "kind")
+        .or_else(|| prop_str(f, "activity"))
+        .ok_or_else(|| e("properties.kind is missing".into()))?;
+    let shape = area_of(f).map_err(e)?;
+    let time = |k: &str| -> Result<liaison_core::Timestamp, HttpError> {
+        let v = prop_str(f, k)
+            .ok_or_else(|| invalid(feature_err(f, format!("properties.{k} is missing"))))?;
+        liaison_api::time::parse(&v).map_err(|m| invalid(feature_err(f, format!("{k}: {m}"))))
+    };
+    let (start, end) = (time("start")?, time("end")?);
+    if end <= start {
+        return Err(invalid(feature_err(
+            f,
+            "the time window ends before it starts",
+        )));
+    }
+    let alt = (
+        prop_f64(f, "alt_min_m").unwrap_or(0.0),
+        prop_f64(f, "alt_max_m").unwrap_or(0.0),
+    );
+    if alt.0 > alt.1 {
+        return Err(invalid(feature_err(f, "the altitude band is upside down")));
+    }
+    let precedence = match prop_str(f, "precedence") {
+        Some(p) => parse_precedence(&p)?,
+        None => Precedence::Priority,
+    };
+    Ok(Notice {
+        kind,
+        shape,
+        alt,
+        start,
+        end,
+        forces: prop_str(f, "forces").unwrap_or_default(),
+        precedence,
+    })
+}
+
+/// `POST /api/v1/notifications`: filed, checked at once, answered with its conflicts.
+pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<Json<Value>> {
+    let Submission {
+        caller,
+        body,
+        signature,
+    } = sub;
+    let n = notice(&body)?;
+    let act = activity(
+        0,
+        &caller.party,
+        &n.kind,
+        &n.shape,
+        n.alt,
+        (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000),
+    );
+    let found = conflicts(&app, &act).map_err(invalid)?;
+    let cmd = Command::FileNotification {
+        kind: n.kind,
+        shape: n.shape,
+        alt_min_m: n.alt.0,
+        alt_max_m: n.alt.1,
+        start: n.start,
+        end: n.end,
+        forces: n.forces,
+        precedence: n.precedence,
+        conflicts: found.clone(),
+    };
+    let out = app.command_signed(caller.actor(), signature, cmd).await?;
+    let id = *out
+        .seqs
+        .first()
+        .ok_or_else(|| HttpError(ApiError::internal("no event recorded")))?;
+    let late = app
+        .shared
+        .state
+        .read()
+        .deconfliction
+        .notifications
+        .get(&id)
+        .is_some_and(|n| n.late);
+    // The receipt is for the notification itself, not the conflict events after it.
+    let receipt = {
+        let rows = app
+            .shared
+            .store
+            .read_events(id, 1)
+            .map_err(|e| HttpError(ApiError::internal(e.to_string())))?;
+        let row = rows
+            .first()
+            .ok_or_else(|| HttpError(ApiError::internal("notification missing")))?;
+        app.shared
+            .ledger
+            .read()
+            .receipt(id, &row.entry)
+            .map_err(|e| HttpError(ApiError::internal(e)))?
+    };
+    Ok(Json(
+        json!({"id": id, "late": late, "conflicts": grouped(&found), "receipt": receipt}),
+    ))
+}
+
+/// `POST /api/v1/deconfliction/check`: the same answer, nothing filed.
+pub async fn check(State(app): State<App>, sub: Submission<Value>) -> HttpResult<Json<Value>> {
+    let Submission { caller, body, .. } = sub;
+    let n = notice(&body)?;
+    let act = activity(
+        0,
+        &caller.party,
+        &n.kind,
+        &n.shape,
+        n.alt,
+        (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000),
+    );
+    let found = conflicts(&app, &act).map_err(invalid)?;
+    Ok(Json(grouped(&found)))
+}
+
+pub async fn list_notifications(State(app): State<App>, caller: Caller) -> Json<Value> {
+    let s = app.shared.state.read();
+    let viewer = caller.viewer();
+    let features: Vec<Value> = s
+        .deconfliction
+        .notifications
+        .values()
+        .filter(|n| {
+            s.events
+                .get(n.id as usize)
+                .is_some_and(|e| can_see(&viewer, e))
+        })
+        .map(notification_json)
+        .collect();
+    Json(json!({"type": "FeatureCollection", "features": features}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerBody {
+    /// `acknowledge` or `object`.
+    answer: String,
+    #[serde(default)]
+    text: String,
+}
+
+pub async fn answer(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<AnswerBody>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body,
+        signature,
+    } = sub;
+    let visible = {
+        let s = app.shared.state.read();
+        s.events.get(id as usize).is_some_and(|e| {
+            matches!(e.body, EventBody::NotificationFiled { .. }) && can_see(&caller.viewer(), e)
+        })
+    };
+    if !visible {
+        return Err(HttpError(ApiError::not_found(format!("notification {id}"))));
+    }
+    let objection = match body.answer.as_str() {
+        "acknowledge" | "ack" => false,
+        "object" => true,
+        a => {
+            return Err(invalid(format!(
+                "answer: {a:?} is not acknowledge or object"
+            )));
+        }
+    };
+    written(
+        app.command_signed(
+            caller.actor(),
+            signature,
+            Command::AnswerNotification {
+                notification: id,
+                objection,
+                text: body.text,
+            },
+        )
+        .await?,
+    )
+}
+
+pub async fn list_conflicts(State(app): State<App>, caller: Caller) -> Json<Value> {
+    let s = app.shared.state.read();
+    let viewer = caller.viewer();
+    let out: Vec<Value> = s
+        .events
+        .iter()
+        .filter(|e| can_see(&viewer, e))
+        .filter_map(|e| match &e.body {
+            EventBody::ConflictDetected { notification, conflict } => Some(json!({
+                "seq": e.seq, "at": liaison_api::time::format(e.at), "notification": notification, "filed_by": e.author.party,
+                "with": conflict.with, "id": conflict.target, "party": conflict.party, "reason": conflict.reason, "severity": conflict.severity,
+            })),
+            _ => None,
+        })
+        .take(5000)
+        .collect();
+    Json(json!(out))
+}
+
+/// The current picture: sites, zones and the notifications the caller may read.
+pub async fn export(State(app): State<App>, caller: Caller) -> Json<Value> {
+    let mut all = Vec::new();
+    for part in [
+        list_sites(State(app.clone()), caller.clone()).await.0,
+        list_zones(State(app.clone()), caller.clone()).await.0,
+        list_notifications(State(app.clone()), caller).await.0,
+    ] {
+        if let Some(a) = part["features"].as_array() {
+            all.extend(a.iter().cloned());
+        }
+    }
+    Json(json!({"type": "FeatureCollection", "features": all}))
+}
