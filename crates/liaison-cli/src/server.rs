@@ -9,6 +9,9 @@ use liaison_server::{App, SystemClock};
 use std::path::Path;
 use std::sync::Arc;
 
+/// Protected sites and illustrative zones for the demo; each feature says where it came from.
+pub const DEMO_MAP: &str = include_str!("../../../examples/demo-deconfliction.geojson");
+
 /// The demo charter: Israel and Syria as members, the United States supervising, UNDOF observing.
 pub const DEMO_CHARTER: &str = include_str!("../../../examples/demo.toml");
 
@@ -182,6 +185,7 @@ async fn seed(app: &App, _creds: &CredentialsFile) -> anyhow::Result<()> {
             },
         )
         .await?;
+    seed_map(app, &actor).await?;
     if let Some(id) = reported.seqs.first() {
         app.command(
             actor("sy-liaison")?,
@@ -199,6 +203,119 @@ async fn seed(app: &App, _creds: &CredentialsFile) -> anyhow::Result<()> {
             },
         )
         .await?;
+    }
+    Ok(())
+}
+
+/// Druze towns, a UN position and the illustrative 1974 zones and proposed DMZ.
+async fn seed_map(app: &App, actor: &dyn Fn(&str) -> anyhow::Result<Actor>) -> anyhow::Result<()> {
+    use liaison_core::deconfliction::{SiteCategory, Stance, ZoneKind, ZoneRules};
+    let v: serde_json::Value = serde_json::from_str(DEMO_MAP)?;
+    let features =
+        liaison_geo::geojson::parse_features(&v).map_err(|e| anyhow::anyhow!("demo map: {e}"))?;
+    for f in features {
+        let p = &f.properties;
+        let s = |k: &str| {
+            p.get(k)
+                .and_then(|x| x.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let list = |k: &str| -> Vec<String> {
+            p.get(k)
+                .and_then(|x| x.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        match s("liaison_type").as_str() {
+            "site" => {
+                let area = f
+                    .area("radius_m")
+                    .map_err(|e| anyhow::anyhow!("demo map: {e}"))?;
+                let category =
+                    SiteCategory::parse(&s("category")).unwrap_or(SiteCategory::PopulationCentre);
+                let names = p
+                    .get("names")
+                    .and_then(|n| n.as_object())
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|(k, v)| v.as_str().map(|x| (k.clone(), x.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let who = if category == SiteCategory::UnPost {
+                    "undof-observer"
+                } else {
+                    "us-supervisor"
+                };
+                let shape = liaison_server::deconfliction::to_shape(&area);
+                app.command(
+                    actor(who)?,
+                    Command::RegisterSite {
+                        site: None,
+                        names,
+                        category,
+                        shape,
+                    },
+                )
+                .await?;
+            }
+            "zone" => {
+                let area = f
+                    .area("buffer_m")
+                    .map_err(|e| anyhow::anyhow!("demo map: {e}"))?;
+                let proposer = if s("proposed_by") == "il" {
+                    "il-liaison"
+                } else {
+                    "us-supervisor"
+                };
+                let rules = ZoneRules {
+                    prohibited_kinds: list("prohibited_kinds").into_iter().collect(),
+                    alt_min_m: None,
+                    alt_max_m: None,
+                    force_limits: list("force_limits"),
+                };
+                let cmd = Command::RegisterZone {
+                    zone: None,
+                    name: s("name"),
+                    kind: ZoneKind::parse(&s("zone_kind")).unwrap_or(ZoneKind::Other),
+                    shape: liaison_server::deconfliction::to_shape(&area),
+                    rules,
+                    note: format!("{} Source: {}.", s("note"), s("source")),
+                };
+                let out = app.command(actor(proposer)?, cmd).await?;
+                let Some(id) = out.seqs.first().copied() else {
+                    continue;
+                };
+                if p.get("agreed").and_then(|x| x.as_bool()) == Some(true) {
+                    for m in ["il-liaison", "sy-liaison"] {
+                        app.command(
+                            actor(m)?,
+                            Command::TakeZoneStance {
+                                zone: id,
+                                stance: Stance::Accepted,
+                            },
+                        )
+                        .await?;
+                    }
+                }
+                if s("disputed_by") == "sy" {
+                    app.command(
+                        actor("sy-liaison")?,
+                        Command::TakeZoneStance {
+                            zone: id,
+                            stance: Stance::Disputed,
+                        },
+                    )
+                    .await?;
+                }
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Seeds party-restricted content; returns marker → the party whose content it is.
+/// Seeds restricted content; returns marker → the parties (besides the supervisor) that may read it.
 fn seed(http: &Http, cell: &Cell) -> BTreeMap<String, String> {
     let us = cell.token("us-supervisor");
     let admin = cell.token("us-admin");
@@ -52,6 +52,12 @@ fn seed(http: &Http, cell: &Cell) -> BTreeMap<String, String> {
         assert_eq!(r.status, 200, "{}", r.body);
         markers.insert(name, party.to_string());
     }
+    // An activity notification: for the member parties and the supervisor, not the observer.
+    let n = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [35.8, 33.1]},
+        "properties": {"kind": "exercise", "radius_m": 1000, "start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z", "forces": "members-marker-notification"}});
+    let r = http.post("/api/v1/notifications", Some(&cell.token("il-liaison")), n);
+    assert_eq!(r.status, 200, "{}", r.body);
+    markers.insert("members-marker-notification".into(), "il,sy".into());
     markers
 }
 
@@ -112,14 +118,15 @@ fn no_read_endpoint_leaks_outside_the_audience() {
     assert!(paths.len() >= 8, "the walk must cover the API: {paths:?}");
     let mut checked = 0;
     for (name, party, _role, token) in &cell.tokens {
+        let allowed = |p: &String| party == "us" || p.split(',').any(|x| x == party);
         let forbidden: Vec<&String> = markers
             .iter()
-            .filter(|(_, p)| party != "us" && *p != party)
+            .filter(|(_, p)| !allowed(p))
             .map(|(m, _)| m)
             .collect();
         let visible: Vec<&String> = markers
             .iter()
-            .filter(|(_, p)| party == "us" || *p == party)
+            .filter(|(_, p)| allowed(p))
             .map(|(m, _)| m)
             .collect();
         let mut seen_own = false;

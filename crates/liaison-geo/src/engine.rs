@@ -6,12 +6,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RStarInsertionStrategy, RTree, RTreeParams};
+use rstar::{
+    AABB, Envelope, ParentNode, RStarInsertionStrategy, RTree, RTreeNode, RTreeObject, RTreeParams,
+};
 
-use crate::sphere::{BBox, Shape, bboxes, within};
+use crate::sphere::{BBox, Shape, bboxes, point_bboxes, within};
 use crate::types::{
     ActiveHit, Activity, Area, Breach, Conflicts, Rule, Severity, Site, SiteHit, TimeWindow, Zone,
     ZoneHit, ZoneStatus,
@@ -34,6 +36,72 @@ type Tree = RTree<Entry, Params>;
 
 fn entry(b: &BBox, slot: u32) -> Entry {
     GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), slot)
+}
+
+/// Morton (Z-order) key of a box's centre.
+fn morton(b: &BBox) -> u64 {
+    let x = (((b[0] + b[2]) * 0.5 + 180.0) / 360.0 * 65535.0) as u64 & 0xffff;
+    let y = (((b[1] + b[3]) * 0.5 + 90.0) / 180.0 * 65535.0) as u64 & 0xffff;
+    let spread = |mut v: u64| {
+        v = (v | (v << 8)) & 0x00ff_00ff;
+        v = (v | (v << 4)) & 0x0f0f_0f0f;
+        v = (v | (v << 2)) & 0x3333_3333;
+        (v | (v << 1)) & 0x5555_5555
+    };
+    spread(x) | (spread(y) << 1)
+}
+
+/// A small multiplicative hasher (FxHash) for the id maps: ids are not
+/// adversarial hash-flooding input here, and SipHash dominated index building.
+#[derive(Clone, Copy, Default)]
+struct FxBuild;
+
+impl BuildHasher for FxBuild {
+    type Hasher = Fx;
+    fn build_hasher(&self) -> Fx {
+        Fx(0)
+    }
+}
+
+struct Fx(u64);
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Bounding boxes of one item: almost always one, two across the antimeridian.
@@ -71,7 +139,7 @@ struct Slot<K, T> {
 struct Layer<K, T> {
     slots: Vec<Option<Slot<K, T>>>,
     free: Vec<u32>,
-    by_id: HashMap<K, u32>,
+    by_id: HashMap<K, u32, FxBuild>,
     tree: Tree,
 }
 
@@ -80,34 +148,39 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         Layer {
             slots: Vec::new(),
             free: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: HashMap::with_hasher(FxBuild),
             tree: RTree::new_with_params(),
         }
     }
 
     /// Build from prepared items (later duplicates replace earlier ones).
     fn bulk(items: Vec<Slot<K, T>>) -> Self {
-        let mut by_id = HashMap::with_capacity(items.len());
-        let mut slots: Vec<Option<Slot<K, T>>> = Vec::with_capacity(items.len());
+        let mut by_id: HashMap<K, u32, FxBuild> =
+            HashMap::with_capacity_and_hasher(items.len(), FxBuild);
+        let mut slots: Vec<Slot<K, T>> = Vec::with_capacity(items.len());
         for it in items {
             match by_id.get(&it.id) {
-                Some(&i) => slots[i as usize] = Some(it),
+                Some(&i) => slots[i as usize] = it,
                 None => {
                     by_id.insert(it.id.clone(), slots.len() as u32);
-                    slots.push(Some(it));
+                    slots.push(it);
                 }
             }
         }
+        // Store items in spatial (Morton) order so that a query's candidates
+        // sit close together in memory.
+        slots.sort_by_cached_key(|s| morton(&s.boxes.as_slice()[0]));
         let mut entries = Vec::with_capacity(slots.len());
         for (i, s) in slots.iter().enumerate() {
-            if let Some(s) = s {
-                for b in s.boxes.as_slice() {
-                    entries.push(entry(b, i as u32));
-                }
+            if let Some(v) = by_id.get_mut(&s.id) {
+                *v = i as u32;
+            }
+            for b in s.boxes.as_slice() {
+                entries.push(entry(b, i as u32));
             }
         }
         Layer {
-            slots,
+            slots: slots.into_iter().map(Some).collect(),
             free: Vec::new(),
             by_id,
             tree: RTree::bulk_load_with_params(entries),
@@ -155,11 +228,9 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         out.clear();
         for q in qboxes {
             let env = AABB::from_corners([q[0], q[1]], [q[2], q[3]]);
-            out.extend(
-                self.tree
-                    .locate_in_envelope_intersecting(&env)
-                    .map(|e| e.data),
-            );
+            if self.tree.size() > 0 && self.tree.root().envelope().intersects(&env) {
+                visit(self.tree.root(), &env, out);
+            }
         }
         if qboxes.len() > 1 {
             out.sort_unstable();
@@ -172,6 +243,25 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
     }
 }
 
+/// Depth-first search of the tree (a tight loop, faster than rstar's generic
+/// iterator for the many-candidates case).
+fn visit(node: &ParentNode<Entry>, env: &AABB<[f64; 2]>, out: &mut Vec<u32>) {
+    for child in node.children() {
+        match child {
+            RTreeNode::Leaf(e) => {
+                if e.envelope().intersects(env) {
+                    out.push(e.data);
+                }
+            }
+            RTreeNode::Parent(p) => {
+                if p.envelope().intersects(env) {
+                    visit(p, env, out);
+                }
+            }
+        }
+    }
+}
+
 fn prepare<K, T>(
     id: K,
     geometry: impl Fn(&T) -> &crate::types::Geometry,
@@ -180,7 +270,13 @@ fn prepare<K, T>(
 ) -> Result<Slot<K, T>, Problem> {
     let g = geometry(&data);
     let shape = Shape::new(g).ok_or(Problem::TooLarge { polygon: 0 })?;
-    let boxes = Boxes::new(bboxes(g, buffer_m));
+    let boxes = match g {
+        crate::types::Geometry::Point(p) => match point_bboxes(*p, buffer_m) {
+            (b, 1) => Boxes::One(b[0]),
+            (b, _) => Boxes::Many(Box::new(b)),
+        },
+        _ => Boxes::new(bboxes(g, buffer_m)),
+    };
     Ok(Slot {
         id,
         shape,
@@ -453,10 +549,7 @@ fn waived<K>(zone: &Zone<K>, rule: Rule, act: &Activity<K>) -> bool {
     let mut ws: Vec<TimeWindow> = zone
         .waivers
         .iter()
-        .filter(|w| {
-            w.rules.contains(&rule)
-                && (w.kinds.is_empty() || w.kinds.iter().any(|k| *k == act.kind))
-        })
+        .filter(|w| w.rules.contains(&rule) && (w.kinds.is_empty() || w.kinds.contains(&act.kind)))
         .map(|w| w.window)
         .collect();
     ws.sort();
@@ -476,20 +569,19 @@ fn waived<K>(zone: &Zone<K>, rule: Rule, act: &Activity<K>) -> bool {
 /// The rules of `zone` that `act` breaks, after waivers.
 pub fn breaches<K>(zone: &Zone<K>, act: &Activity<K>) -> Vec<Breach> {
     let mut out = Vec::new();
-    if zone.rules.prohibited_kinds.iter().any(|k| *k == act.kind)
-        && !waived(zone, Rule::ProhibitedKind, act)
-    {
+    if zone.rules.prohibited_kinds.contains(&act.kind) && !waived(zone, Rule::ProhibitedKind, act) {
         out.push(Breach::ProhibitedKind {
             kind: act.kind.clone(),
         });
     }
-    if let Some(limit) = zone.rules.altitude {
-        if !act.alt.within(&limit) && !waived(zone, Rule::Altitude, act) {
-            out.push(Breach::Altitude {
-                activity: act.alt,
-                limit,
-            });
-        }
+    if let Some(limit) = zone.rules.altitude
+        && !act.alt.within(&limit)
+        && !waived(zone, Rule::Altitude, act)
+    {
+        out.push(Breach::Altitude {
+            activity: act.alt,
+            limit,
+        });
     }
     out
 }

@@ -77,7 +77,7 @@ pub fn utm_zone(p: LonLat) -> u8 {
     if (56.0..64.0).contains(&p.lat) && (3.0..12.0).contains(&lon) {
         zone = 32;
     }
-    if (72.0..=84.0).contains(&p.lat) && lon >= 0.0 && lon < 42.0 {
+    if (72.0..=84.0).contains(&p.lat) && (0.0..42.0).contains(&lon) {
         zone = match lon {
             l if l < 9.0 => 31,
             l if l < 21.0 => 33,
@@ -192,7 +192,7 @@ pub fn to_mgrs(p: LonLat) -> Result<String, MgrsError> {
         .get((col - 1).clamp(0, 7) as usize)
         .copied()
         .ok_or(MgrsError::OutOfRange)?;
-    let row_off = if u.zone % 2 == 0 { 5 } else { 0 };
+    let row_off = if u.zone.is_multiple_of(2) { 5 } else { 0 };
     let row = ((u.northing / 100_000.0).floor() as i64 + row_off).rem_euclid(20) as usize;
     let e = (u.easting.floor() as i64).rem_euclid(100_000);
     let n = (u.northing.floor() as i64).rem_euclid(100_000);
@@ -233,13 +233,16 @@ pub fn from_mgrs(s: &str) -> Result<LonLat, MgrsError> {
         .position(|&c| c == b[zlen + 1])
         .ok_or_else(bad)? as f64
         + 1.0;
-    let row_off = if zone % 2 == 0 { 5 } else { 0 };
+    let row_off = if zone.is_multiple_of(2) { 5 } else { 0 };
     let row_i = ROWS
         .iter()
         .position(|&c| c == b[zlen + 2])
         .ok_or_else(bad)? as i64;
     let digits = &t[zlen + 3..];
-    if digits.len() % 2 != 0 || digits.len() > 10 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+    if !digits.len().is_multiple_of(2)
+        || digits.len() > 10
+        || !digits.bytes().all(|c| c.is_ascii_digit())
+    {
         return Err(bad());
     }
     let h = digits.len() / 2;

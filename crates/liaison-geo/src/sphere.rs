@@ -723,37 +723,61 @@ pub fn bboxes(g: &Geometry, buffer_m: f64) -> Vec<BBox> {
             }
         }
     }
-    let buf = buffer_m.max(0.0) * 1.01 + 2.0;
-    let dlat = buf / 110_000.0;
     let mut out = Vec::with_capacity(exts.len());
-    for e in exts {
-        let lat_lo = e.lat_lo - dlat - 1e-9;
-        let lat_hi = e.lat_hi + dlat + 1e-9;
-        let maxabs = lat_lo.abs().max(lat_hi.abs());
-        let lat_lo = lat_lo.max(-90.0);
-        let lat_hi = lat_hi.min(90.0);
-        if e.full_lon || maxabs >= 89.5 {
-            out.push([-180.0, lat_lo, 180.0, lat_hi]);
-            continue;
-        }
-        let dlon = buf / (111_000.0 * maxabs.to_radians().cos()) + 1e-9;
-        let lo = e.lon_lo - dlon;
-        let hi = e.lon_hi + dlon;
-        if hi - lo >= 360.0 {
-            out.push([-180.0, lat_lo, 180.0, lat_hi]);
-            continue;
-        }
-        // Shift so lo is in [-180, 180).
-        let shift = ((lo + 180.0) / 360.0).floor() * 360.0;
-        let (lo, hi) = (lo - shift, hi - shift);
-        if hi <= 180.0 {
-            out.push([lo, lat_lo, hi, lat_hi]);
-        } else {
-            out.push([lo, lat_lo, 180.0, lat_hi]);
-            out.push([-180.0, lat_lo, hi - 360.0, lat_hi]);
-        }
+    for e in &exts {
+        let (bs, n) = expand(e, buffer_m);
+        out.extend_from_slice(&bs[..n]);
     }
     out
+}
+
+/// Boxes of a point expanded by `buffer_m` (one, or two across the
+/// antimeridian), without allocating.
+pub fn point_bboxes(p: LonLat, buffer_m: f64) -> ([BBox; 2], usize) {
+    let e = Extent {
+        lon_lo: p.lon,
+        lon_hi: p.lon,
+        lat_lo: p.lat,
+        lat_hi: p.lat,
+        full_lon: false,
+    };
+    expand(&e, buffer_m)
+}
+
+/// An extent expanded by `buffer_m`, as one or two boxes.
+fn expand(e: &Extent, buffer_m: f64) -> ([BBox; 2], usize) {
+    let buf = buffer_m.max(0.0) * 1.01 + 2.0;
+    let dlat = buf / 110_000.0;
+    let lat_lo = e.lat_lo - dlat - 1e-9;
+    let lat_hi = e.lat_hi + dlat + 1e-9;
+    let maxabs = lat_lo.abs().max(lat_hi.abs());
+    let lat_lo = lat_lo.max(-90.0);
+    let lat_hi = lat_hi.min(90.0);
+    let full = [-180.0, lat_lo, 180.0, lat_hi];
+    if e.full_lon || maxabs >= 89.5 {
+        return ([full, full], 1);
+    }
+    let dlon = buf / (111_000.0 * maxabs.to_radians().cos()) + 1e-9;
+    let lo = e.lon_lo - dlon;
+    let hi = e.lon_hi + dlon;
+    if hi - lo >= 360.0 {
+        return ([full, full], 1);
+    }
+    // Shift so lo is in [-180, 180).
+    let shift = ((lo + 180.0) / 360.0).floor() * 360.0;
+    let (lo, hi) = (lo - shift, hi - shift);
+    if hi <= 180.0 {
+        let b = [lo, lat_lo, hi, lat_hi];
+        ([b, b], 1)
+    } else {
+        (
+            [
+                [lo, lat_lo, 180.0, lat_hi],
+                [-180.0, lat_lo, hi - 360.0, lat_hi],
+            ],
+            2,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -772,7 +796,7 @@ mod tests {
             0.0,
         );
         assert_eq!(bb.len(), 1);
-        assert!(bb[0][3] > 62.0, "{:?}", bb);
+        assert!(bb[0][3] > 61.5, "{:?}", bb); // tan φ = tan 60° / cos 20°
     }
 
     #[test]

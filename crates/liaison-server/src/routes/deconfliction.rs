@@ -146,6 +146,8 @@ fn names_of(f: &liaison_geo::geojson::Feature) -> BTreeMap<String, String> {
 /// `POST /api/v1/sites`: one Feature, or a FeatureCollection for bulk import. Every
 /// feature is checked first; if any is invalid, nothing is stored and the answer lists
 /// each bad feature and its problem.
+#[utoipa::path(post, path = "/api/v1/sites", tag = "deconfliction", security(("bearer" = [])), request_body(content = Object, description = "A GeoJSON Feature or FeatureCollection: properties category, radius_m (Point), name or names {en, ar, he}"),
+    responses((status = 200, description = "Registered (all or nothing)", body = Object), (status = 422, description = "Invalid features, each named with its problem", body = liaison_api::ErrorBody)))]
 pub async fn register_sites(
     State(app): State<App>,
     sub: Submission<Value>,
@@ -221,6 +223,8 @@ pub async fn register_sites(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/sites", tag = "deconfliction", security(("bearer" = [])),
+    responses((status = 200, description = "Protected sites as a GeoJSON FeatureCollection, with MGRS and confirmation status", body = Object)))]
 pub async fn list_sites(State(app): State<App>, _caller: Caller) -> Json<Value> {
     let s = app.shared.state.read();
     let now = app.shared.clock.now();
@@ -237,6 +241,8 @@ pub async fn list_sites(State(app): State<App>, _caller: Caller) -> Json<Value> 
     Json(json!({"type": "FeatureCollection", "features": features}))
 }
 
+#[utoipa::path(post, path = "/api/v1/sites/{id}/confirm", tag = "deconfliction", security(("bearer" = [])), params(("id" = u64, Path, description = "Site id")),
+    responses((status = 200, description = "Confirmed", body = Written)))]
 pub async fn confirm_site(
     State(app): State<App>,
     Path(id): Path<u64>,
@@ -251,6 +257,8 @@ pub async fn confirm_site(
     )
 }
 
+#[utoipa::path(post, path = "/api/v1/zones", tag = "deconfliction", security(("bearer" = [])), request_body(content = Object, description = "A GeoJSON Feature (Polygon or MultiPolygon): properties name, zone_kind, prohibited_kinds, alt_min_m, alt_max_m, force_limits, note"),
+    responses((status = 200, description = "Proposed", body = Written)))]
 pub async fn register_zone(
     State(app): State<App>,
     sub: Submission<Value>,
@@ -296,6 +304,8 @@ pub async fn register_zone(
     written(app.command_signed(caller.actor(), signature, cmd).await?)
 }
 
+#[utoipa::path(get, path = "/api/v1/zones", tag = "deconfliction", security(("bearer" = [])),
+    responses((status = 200, description = "Zones with stances, status and waivers, as GeoJSON", body = Object)))]
 pub async fn list_zones(State(app): State<App>, _caller: Caller) -> Json<Value> {
     let s = app.shared.state.read();
     let members: BTreeSet<String> = s
@@ -324,6 +334,8 @@ pub struct StanceBody {
     stance: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/zones/{id}/stance", tag = "deconfliction", security(("bearer" = [])), params(("id" = u64, Path, description = "Zone id")), request_body = Object,
+    responses((status = 200, description = "Accepted or disputed", body = Written)))]
 pub async fn zone_stance(
     State(app): State<App>,
     Path(id): Path<u64>,
@@ -364,6 +376,8 @@ pub struct WaiverBody {
     text: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/zones/{id}/waivers", tag = "deconfliction", security(("bearer" = [])), params(("id" = u64, Path, description = "Zone id")), request_body = Object,
+    responses((status = 200, description = "Granted; takes effect when the supervisor approves", body = Written)))]
 pub async fn grant_waiver(
     State(app): State<App>,
     Path(id): Path<u64>,
@@ -388,6 +402,8 @@ pub async fn grant_waiver(
     written(app.command_signed(caller.actor(), signature, cmd).await?)
 }
 
+#[utoipa::path(post, path = "/api/v1/waivers/{id}/approve", tag = "deconfliction", security(("bearer" = [])), params(("id" = u64, Path, description = "Waiver id")),
+    responses((status = 200, description = "Approved", body = Written)))]
 pub async fn approve_waiver(
     State(app): State<App>,
     Path(id): Path<u64>,
@@ -459,6 +475,8 @@ fn notice(body: &Value) -> Result<Notice, HttpError> {
 }
 
 /// `POST /api/v1/notifications`: filed, checked at once, answered with its conflicts.
+#[utoipa::path(post, path = "/api/v1/notifications", tag = "deconfliction", security(("bearer" = [])), request_body(content = Object, description = "A GeoJSON Feature: Polygon, Point with radius_m, or LineString with half_width_m; properties kind, alt_min_m, alt_max_m, start, end, forces, precedence"),
+    responses((status = 200, description = "{id, late, receipt, conflicts: {sites, zones, activities}}", body = Object), (status = 422, description = "Invalid GeoJSON, naming the feature and the problem", body = liaison_api::ErrorBody)))]
 pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<Json<Value>> {
     let Submission {
         caller,
@@ -521,6 +539,8 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
 }
 
 /// `POST /api/v1/deconfliction/check`: the same answer, nothing filed.
+#[utoipa::path(post, path = "/api/v1/deconfliction/check", tag = "deconfliction", security(("bearer" = [])), request_body = Object,
+    responses((status = 200, description = "{sites, zones, activities}; nothing filed", body = Object)))]
 pub async fn check(State(app): State<App>, sub: Submission<Value>) -> HttpResult<Json<Value>> {
     let Submission { caller, body, .. } = sub;
     let n = notice(&body)?;
@@ -536,6 +556,8 @@ pub async fn check(State(app): State<App>, sub: Submission<Value>) -> HttpResult
     Ok(Json(grouped(&found)))
 }
 
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "deconfliction", security(("bearer" = [])),
+    responses((status = 200, description = "Notifications the caller may read, as GeoJSON", body = Object)))]
 pub async fn list_notifications(State(app): State<App>, caller: Caller) -> Json<Value> {
     let s = app.shared.state.read();
     let viewer = caller.viewer();
@@ -562,6 +584,8 @@ pub struct AnswerBody {
     text: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/answer", tag = "deconfliction", security(("bearer" = [])), params(("id" = u64, Path, description = "Notification id")), request_body = Object,
+    responses((status = 200, description = "Acknowledged or objected", body = Written)))]
 pub async fn answer(
     State(app): State<App>,
     Path(id): Path<u64>,
@@ -604,6 +628,8 @@ pub async fn answer(
     )
 }
 
+#[utoipa::path(get, path = "/api/v1/conflicts", tag = "deconfliction", security(("bearer" = [])),
+    responses((status = 200, description = "Conflicts the caller may see", body = Object)))]
 pub async fn list_conflicts(State(app): State<App>, caller: Caller) -> Json<Value> {
     let s = app.shared.state.read();
     let viewer = caller.viewer();
@@ -624,6 +650,8 @@ pub async fn list_conflicts(State(app): State<App>, caller: Caller) -> Json<Valu
 }
 
 /// The current picture: sites, zones and the notifications the caller may read.
+#[utoipa::path(get, path = "/api/v1/deconfliction/export", tag = "deconfliction", security(("bearer" = [])),
+    responses((status = 200, description = "The current picture as a GeoJSON FeatureCollection", body = Object)))]
 pub async fn export(State(app): State<App>, caller: Caller) -> Json<Value> {
     let mut all = Vec::new();
     for part in [
