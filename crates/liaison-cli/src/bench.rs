@@ -34,6 +34,12 @@ pub enum BenchCmd {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// TAXII: POST N objects in batches of 1,000, page through the inbox and the manifest at
+    /// limit=100, and GET 1,000 objects by id, over HTTP.
+    Taxii {
+        #[arg(long, default_value_t = 5000)]
+        objects: usize,
+    },
     /// Write a seeded deconfliction workload.
     Workload {
         #[arg(long)]
@@ -154,6 +160,7 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             rate,
             seconds,
         } => rt.block_on(bench_hotline(clients, rate, seconds)),
+        BenchCmd::Taxii { objects } => rt.block_on(bench_taxii(objects)),
         BenchCmd::Deconflict { workload, out } => {
             let f = liaison_geo::bench::run(&workload, &out).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -367,6 +374,106 @@ async fn bench_hotline(clients: usize, rate: u64, seconds: u64) -> anyhow::Resul
     for r in readers {
         let _ = r.join();
     }
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(())
+}
+
+async fn bench_taxii(n: usize) -> anyhow::Result<()> {
+    let tmp = tempfile_dir()?;
+    let charter = parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (app, creds) = App::init(&tmp, charter, Arc::new(SystemClock)).await?;
+    let us_actor = Actor::of(&app.shared.state.read(), "us-supervisor").context("us")?;
+    app.command(us_actor, Command::ApproveCell).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(liaison_server::serve(listener, app.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let token = |name: &str| creds.operators.iter().find(|o| o.name == name).map(|o| o.token.clone()).context("token");
+    let (il, sy, us) = (token("il-liaison")?, token("sy-liaison")?, token("us-supervisor")?);
+    let http = reqwest::Client::new();
+    let media = "application/taxii+json;version=2.1";
+    let green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+    // Ingest.
+    let start = Instant::now();
+    let mut ids = Vec::with_capacity(n);
+    let mut submissions = Vec::new();
+    for batch in 0..n.div_ceil(1000) {
+        let objs: Vec<serde_json::Value> = (batch * 1000..((batch + 1) * 1000).min(n))
+            .map(|i| {
+                let id = format!("indicator--{:08x}-0000-4000-8000-{:012x}", i, i);
+                ids.push(id.clone());
+                serde_json::json!({"type": "indicator", "spec_version": "2.1", "id": id, "created": "2026-01-10T08:00:00.000Z",
+                    "modified": "2026-01-10T08:00:00.000Z", "pattern": format!("[ipv4-addr:value = '10.0.{}.{}']", i / 256 % 256, i % 256),
+                    "pattern_type": "stix", "valid_from": "2026-01-10T08:00:00Z", "object_marking_refs": [green]})
+            })
+            .collect();
+        let r = http
+            .post(format!("{url}/taxii2/il/collections/submissions/objects/"))
+            .basic_auth("il-liaison", Some(&il))
+            .header("content-type", media)
+            .header("accept", media)
+            .body(serde_json::json!({"objects": objs}).to_string())
+            .send()
+            .await?;
+        if r.status().as_u16() != 202 {
+            bail!("POST failed: {}", r.text().await?);
+        }
+        let v: serde_json::Value = r.json().await?;
+        submissions.push(v["id"].as_str().unwrap_or_default().to_string());
+    }
+    let ingest_s = start.elapsed().as_secs_f64();
+    for sid in &submissions {
+        let r = http.post(format!("{url}/api/v1/intel/submissions/{sid}/decision")).bearer_auth(&us).json(&serde_json::json!({"decision": "approve"})).send().await?;
+        if !r.status().is_success() {
+            bail!("decision failed: {}", r.text().await?);
+        }
+    }
+    // Page through the inbox and the manifest at limit=100.
+    let mut page_lat = Vec::new();
+    for what in ["objects", "manifest"] {
+        let mut next: Option<String> = None;
+        let mut seen = 0usize;
+        loop {
+            let mut u = format!("{url}/taxii2/sy/collections/inbox/{what}/?limit=100");
+            if let Some(nx) = &next {
+                u.push_str(&format!("&next={nx}"));
+            }
+            let t = Instant::now();
+            let v: serde_json::Value = http.get(&u).basic_auth("sy-liaison", Some(&sy)).header("accept", media).send().await?.json().await?;
+            page_lat.push(t.elapsed());
+            seen += v["objects"].as_array().map(|a| a.len()).unwrap_or(0);
+            match v["next"].as_str() {
+                Some(nx) if v["more"] == true => next = Some(nx.to_string()),
+                _ => break,
+            }
+        }
+        if seen != n {
+            bail!("{what}: paged {seen} of {n}");
+        }
+    }
+    // 1,000 GETs by id.
+    let mut get_lat = Vec::new();
+    let t_all = Instant::now();
+    for i in 0..1000.min(n) {
+        let id = &ids[(i * 7919) % n];
+        let t = Instant::now();
+        let r = http.get(format!("{url}/taxii2/sy/collections/inbox/objects/{id}/")).basic_auth("sy-liaison", Some(&sy)).header("accept", media).send().await?;
+        let _ = r.bytes().await?;
+        get_lat.push(t.elapsed());
+    }
+    let gets_s = t_all.elapsed().as_secs_f64();
+    page_lat.sort();
+    get_lat.sort();
+    println!(
+        "{}",
+        serde_json::json!({"bench": "taxii", "objects": n, "ingest_s": ingest_s, "ingest_objects_per_second": n as f64 / ingest_s,
+            "pages": page_lat.len(), "page_p50_ms": pct(&page_lat, 50.0), "page_p99_ms": pct(&page_lat, 99.0),
+            "gets": get_lat.len(), "gets_s": gets_s, "get_p50_ms": pct(&get_lat, 50.0), "get_p99_ms": pct(&get_lat, 99.0)})
+    );
+    let _ = stop_tx.send(());
+    let _ = server.await;
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
 }

@@ -1,63 +1,114 @@
-//! TLP 2.0 markings and the rule they impose: who may receive what.
+//! TLP 2.0 markings: the five OASIS marking-definition objects, the TLP 1.0 ids STIX 2.1
+//! predefines (mapped onto TLP 2.0), and the effective marking of a submission.
+//!
+//! The release rule these markings impose lives in [`crate::release`]; its items are
+//! re-exported here for existing callers.
 
-use std::collections::BTreeSet;
+use crate::object::StixObject;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub use crate::release::{Recipients, allowed, clamp};
+
+/// The OASIS extension that carries a TLP 2.0 level.
+pub const TLP2_EXTENSION_ID: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
+/// `created` of the five OASIS TLP 2.0 marking-definitions.
+pub const TLP2_CREATED: &str = "2022-10-01T00:00:00.000Z";
+/// `created` of the four TLP 1.0 marking-definitions STIX 2.1 predefines.
+pub const TLP1_CREATED: &str = "2017-01-20T00:00:00.000Z";
+
+/// TLP levels, ordered from least to most strict: `max` is the strictest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Tlp {
+    #[serde(rename = "clear")]
     Clear,
+    #[serde(rename = "green")]
     Green,
+    #[serde(rename = "amber")]
     Amber,
+    #[serde(rename = "amber+strict")]
     AmberStrict,
+    #[serde(rename = "red")]
     Red,
 }
 
-/// The OASIS TLP 2.0 marking-definition ids, and the TLP 1.0 ids STIX 2.1 predefines.
-const IDS: [(&str, Tlp); 9] = [
+/// TLP 2.0 ids (OASIS cti-stix-common-objects).
+const TLP2_IDS: [(Tlp, &str); 5] = [
     (
+        Tlp::Clear,
         "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
-        Tlp::Clear,
     ),
     (
+        Tlp::Green,
         "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
-        Tlp::Green,
     ),
     (
+        Tlp::Amber,
         "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
-        Tlp::Amber,
     ),
     (
-        "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
         Tlp::AmberStrict,
+        "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
     ),
     (
+        Tlp::Red,
         "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
-        Tlp::Red,
     ),
+];
+
+/// TLP 1.0 ids predefined by STIX 2.1, with their TLP 2.0 equivalent (WHITE → CLEAR).
+/// TLP 1.0 has no AMBER+STRICT.
+const TLP1_IDS: [(Tlp, &str, &str); 4] = [
     (
-        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
         Tlp::Clear,
+        "white",
+        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
     ),
     (
-        "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
         Tlp::Green,
+        "green",
+        "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
     ),
     (
-        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
         Tlp::Amber,
+        "amber",
+        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
     ),
     (
-        "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
         Tlp::Red,
+        "red",
+        "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
     ),
 ];
 
 impl Tlp {
+    /// Every level, least strict first.
+    pub const ALL: [Tlp; 5] = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
+
+    /// The level of a published marking-definition id (TLP 2.0 or TLP 1.0).
     pub fn from_marking(id: &str) -> Option<Tlp> {
-        IDS.iter().find(|(i, _)| *i == id).map(|(_, t)| *t)
+        TLP2_IDS
+            .iter()
+            .find(|(_, i)| *i == id)
+            .map(|(t, _)| *t)
+            .or_else(|| {
+                TLP1_IDS
+                    .iter()
+                    .find(|(_, _, i)| *i == id)
+                    .map(|(t, _, _)| *t)
+            })
     }
 
+    /// Parses `clear`, `TLP:AMBER+STRICT`, `white` (TLP 1.0 for CLEAR), any case.
     pub fn parse(s: &str) -> Option<Tlp> {
-        match s.to_ascii_lowercase().trim_start_matches("tlp:") {
+        let s = s.trim().to_ascii_lowercase();
+        match s.strip_prefix("tlp:").unwrap_or(&s) {
             "clear" | "white" => Some(Tlp::Clear),
             "green" => Some(Tlp::Green),
             "amber" => Some(Tlp::Amber),
@@ -67,6 +118,7 @@ impl Tlp {
         }
     }
 
+    /// `clear`, `green`, `amber`, `amber+strict`, `red` (the `tlp_2_0` values).
     pub fn as_str(self) -> &'static str {
         match self {
             Tlp::Clear => "clear",
@@ -77,139 +129,210 @@ impl Tlp {
         }
     }
 
+    /// `TLP:CLEAR` … `TLP:RED`, the marking-definition's `name`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tlp::Clear => "TLP:CLEAR",
+            Tlp::Green => "TLP:GREEN",
+            Tlp::Amber => "TLP:AMBER",
+            Tlp::AmberStrict => "TLP:AMBER+STRICT",
+            Tlp::Red => "TLP:RED",
+        }
+    }
+
     /// The TLP 2.0 marking-definition id.
     pub fn marking_id(self) -> &'static str {
-        IDS.iter()
-            .find(|(_, t)| *t == self)
-            .map(|(i, _)| *i)
-            .unwrap_or(IDS[2].0)
+        match self {
+            Tlp::Clear => TLP2_IDS[0].1,
+            Tlp::Green => TLP2_IDS[1].1,
+            Tlp::Amber => TLP2_IDS[2].1,
+            Tlp::AmberStrict => TLP2_IDS[3].1,
+            Tlp::Red => TLP2_IDS[4].1,
+        }
+    }
+
+    /// The TLP 1.0 marking-definition id of the same level, if TLP 1.0 has one.
+    pub fn tlp1_marking_id(self) -> Option<&'static str> {
+        TLP1_IDS
+            .iter()
+            .find(|(t, _, _)| *t == self)
+            .map(|(_, _, i)| *i)
+    }
+
+    /// The OASIS TLP 2.0 marking-definition object, as compact JSON with the OASIS
+    /// property order. Ship it with anything marked by it: TLP 2.0 is not predefined in
+    /// STIX 2.1, so a consumer may not know the id.
+    pub fn marking_definition_json(self) -> &'static str {
+        match self {
+            Tlp::Clear => {
+                r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487","created":"2022-10-01T00:00:00.000Z","name":"TLP:CLEAR","extensions":{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":{"extension_type":"property-extension","tlp_2_0":"clear"}}}"#
+            }
+            Tlp::Green => {
+                r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb","created":"2022-10-01T00:00:00.000Z","name":"TLP:GREEN","extensions":{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":{"extension_type":"property-extension","tlp_2_0":"green"}}}"#
+            }
+            Tlp::Amber => {
+                r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421","created":"2022-10-01T00:00:00.000Z","name":"TLP:AMBER","extensions":{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":{"extension_type":"property-extension","tlp_2_0":"amber"}}}"#
+            }
+            Tlp::AmberStrict => {
+                r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003","created":"2022-10-01T00:00:00.000Z","name":"TLP:AMBER+STRICT","extensions":{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":{"extension_type":"property-extension","tlp_2_0":"amber+strict"}}}"#
+            }
+            Tlp::Red => {
+                r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1","created":"2022-10-01T00:00:00.000Z","name":"TLP:RED","extensions":{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":{"extension_type":"property-extension","tlp_2_0":"red"}}}"#
+            }
+        }
+    }
+
+    /// The level a marking-definition states: the TLP 2.0 extension's `tlp_2_0`, or a
+    /// TLP 1.0 `definition_type: "tlp"` with `definition.tlp`. Says nothing of whether
+    /// the id is a published one.
+    pub fn of_marking_definition(v: &Value) -> Option<Tlp> {
+        v.as_object().and_then(Self::of_marking_definition_map)
+    }
+
+    pub(crate) fn of_marking_definition_map(m: &Map<String, Value>) -> Option<Tlp> {
+        if m.get("type").and_then(Value::as_str) != Some("marking-definition") {
+            return None;
+        }
+        if let Some(level) = m
+            .get("extensions")
+            .and_then(|e| e.get(TLP2_EXTENSION_ID))
+            .and_then(|x| x.get("tlp_2_0"))
+            .and_then(Value::as_str)
+        {
+            return match level {
+                "white" => None,
+                other => Tlp::parse(other),
+            };
+        }
+        if m.get("definition_type").and_then(Value::as_str) == Some("tlp") {
+            let level = m
+                .get("definition")
+                .and_then(|d| d.get("tlp"))
+                .and_then(Value::as_str)?;
+            return match level {
+                "amber+strict" | "clear" => None,
+                other => TLP1_IDS
+                    .iter()
+                    .find(|(_, name, _)| *name == other)
+                    .map(|(t, _, _)| *t),
+            };
+        }
+        None
     }
 }
 
-/// The strictest TLP among marking references, if any is a TLP marking.
+impl std::fmt::Display for Tlp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The strictest TLP among published marking ids, if any is one.
 pub fn strictest<'a>(refs: impl IntoIterator<Item = &'a String>) -> Option<Tlp> {
     refs.into_iter().filter_map(|r| Tlp::from_marking(r)).max()
 }
 
-/// Who may receive a release.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Recipients {
-    pub parties: BTreeSet<String>,
-    /// For RED: the named operators, who alone may read it in their party's inbox.
-    pub operators: BTreeSet<String>,
-}
-
-/// The widest release a marking allows. `members_and_observers` are the cell's
-/// non-supervising parties; `operators` maps operator names to their party.
-pub fn allowed(
-    tlp: Tlp,
-    submitter_party: &str,
-    named_parties: &BTreeSet<String>,
-    named_operators: &BTreeSet<String>,
-    members_and_observers: &BTreeSet<String>,
-    operators: &[(String, String)],
-) -> Recipients {
-    let mut r = Recipients::default();
-    match tlp {
-        Tlp::Clear | Tlp::Green => {
-            r.parties = members_and_observers
-                .iter()
-                .filter(|p| *p != submitter_party)
-                .cloned()
-                .collect();
-        }
-        Tlp::Amber | Tlp::AmberStrict => {
-            r.parties = named_parties
-                .intersection(members_and_observers)
-                .filter(|p| *p != submitter_party)
-                .cloned()
-                .collect();
-        }
-        Tlp::Red => {
-            for (name, party) in operators {
-                if named_operators.contains(name)
-                    && members_and_observers.contains(party)
-                    && party != submitter_party
-                {
-                    r.operators.insert(name.clone());
-                    r.parties.insert(party.clone());
-                }
-            }
-        }
-    }
-    r
-}
-
-/// What the supervisor asked for, never wider than what the marking allows.
-pub fn clamp(requested: Option<&Recipients>, allowed: &Recipients) -> Recipients {
-    match requested {
-        None => allowed.clone(),
-        Some(req) => {
-            let parties: BTreeSet<String> = req
-                .parties
-                .intersection(&allowed.parties)
-                .cloned()
-                .collect();
-            let operators = if allowed.operators.is_empty() {
-                BTreeSet::new()
-            } else {
-                req.operators
-                    .intersection(&allowed.operators)
-                    .cloned()
-                    .collect()
-            };
-            Recipients { parties, operators }
-        }
-    }
+/// The strictest TLP marking present anywhere in a submission: object-level and
+/// granular markings alike (a RED sentence makes the whole submission RED). A marking
+/// reference resolves to a published TLP id, or to a marking-definition object in the
+/// same submission that states a TLP level. `None` when nothing is TLP-marked: the
+/// caller applies the cell's default.
+pub fn effective_tlp(objects: &[StixObject]) -> Option<Tlp> {
+    let local: Vec<(&str, Tlp)> = objects
+        .iter()
+        .filter(|o| o.r#type == "marking-definition")
+        .filter_map(|o| {
+            let v: Value = serde_json::from_str(&o.raw).ok()?;
+            Some((o.id.as_str(), Tlp::of_marking_definition(&v)?))
+        })
+        .collect();
+    objects
+        .iter()
+        .flat_map(|o| o.marking_refs.iter())
+        .filter_map(|r| {
+            Tlp::from_marking(r).or_else(|| {
+                local
+                    .iter()
+                    .find(|(id, _)| *id == r.as_str())
+                    .map(|(_, t)| *t)
+            })
+        })
+        .max()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
+    use crate::object::validate_str;
 
-    fn set(v: &[&str]) -> BTreeSet<String> {
-        v.iter().map(|s| s.to_string()).collect()
+    #[test]
+    fn ordered_by_strictness_and_named() {
+        assert!(Tlp::Clear < Tlp::Green && Tlp::Green < Tlp::Amber);
+        assert!(Tlp::Amber < Tlp::AmberStrict && Tlp::AmberStrict < Tlp::Red);
+        for t in Tlp::ALL {
+            assert_eq!(Tlp::parse(t.as_str()), Some(t));
+            assert_eq!(Tlp::parse(t.name()), Some(t));
+            assert_eq!(Tlp::from_marking(t.marking_id()), Some(t));
+            let v: Value = serde_json::from_str(t.marking_definition_json()).expect("json");
+            assert_eq!(v["id"], t.marking_id());
+            assert_eq!(v["name"], t.name());
+            assert_eq!(v["created"], TLP2_CREATED);
+            assert_eq!(Tlp::of_marking_definition(&v), Some(t));
+            assert_eq!(
+                serde_json::to_string(&t).expect("json"),
+                format!("\"{}\"", t.as_str())
+            );
+        }
+        assert_eq!(Tlp::parse("TLP:WHITE"), Some(Tlp::Clear));
+        assert_eq!(Tlp::parse("purple"), None);
     }
 
     #[test]
-    fn markings_decide() {
-        let all = set(&["il", "sy", "undof"]);
-        let ops = vec![
-            ("sy-liaison".to_string(), "sy".to_string()),
-            ("undof-observer".to_string(), "undof".to_string()),
-        ];
+    fn tlp1_ids_map_onto_tlp2() {
+        let white = "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9";
+        assert_eq!(Tlp::from_marking(white), Some(Tlp::Clear));
         assert_eq!(
-            allowed(Tlp::Green, "il", &set(&[]), &set(&[]), &all, &ops).parties,
-            set(&["sy", "undof"])
+            Tlp::from_marking("marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"),
+            Some(Tlp::Red)
         );
-        assert_eq!(
-            allowed(Tlp::Amber, "il", &set(&["sy"]), &set(&[]), &all, &ops).parties,
-            set(&["sy"])
-        );
-        let red = allowed(
-            Tlp::Red,
-            "il",
-            &set(&["sy", "undof"]),
-            &set(&["sy-liaison"]),
-            &all,
-            &ops,
-        );
-        assert_eq!(red.operators, set(&["sy-liaison"]));
-        assert_eq!(red.parties, set(&["sy"]));
+        assert_eq!(Tlp::Clear.tlp1_marking_id(), Some(white));
+        assert_eq!(Tlp::AmberStrict.tlp1_marking_id(), None);
     }
 
-    proptest! {
-        #[test]
-        fn never_wider_than_the_marking(req in proptest::collection::btree_set("[a-z]{2}", 0..6), tlp in 0usize..5) {
-            let tlp = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red][tlp];
-            let all = set(&["il", "sy", "undof"]);
-            let ops = vec![("sy-liaison".to_string(), "sy".to_string())];
-            let a = allowed(tlp, "il", &set(&["sy"]), &set(&["sy-liaison"]), &all, &ops);
-            let asked = Recipients { parties: req.clone(), operators: req };
-            let got = clamp(Some(&asked), &a);
-            prop_assert!(got.parties.is_subset(&a.parties));
-            prop_assert!(got.operators.is_subset(&a.operators));
-        }
+    const IND: &str = r#"{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-01-10T08:00:00.000Z","modified":"2026-01-10T08:00:00.000Z","name":"n","pattern":"[ipv4-addr:value = '10.0.0.1']","pattern_type":"stix","valid_from":"2026-01-10T08:00:00Z"MARKS}"#;
+
+    fn ind(marks: &str) -> StixObject {
+        validate_str(&IND.replace("MARKS", marks)).expect("valid")
+    }
+
+    #[test]
+    fn effective_is_the_strictest_object_or_granular_marking() {
+        assert_eq!(effective_tlp(&[ind("")]), None);
+        let green = format!(r#","object_marking_refs":["{}"]"#, Tlp::Green.marking_id());
+        assert_eq!(effective_tlp(&[ind(""), ind(&green)]), Some(Tlp::Green));
+        let granular_red = format!(
+            r#","object_marking_refs":["{}"],"granular_markings":[{{"marking_ref":"{}","selectors":["name"]}}]"#,
+            Tlp::Green.marking_id(),
+            Tlp::Red.marking_id()
+        );
+        assert_eq!(effective_tlp(&[ind(&granular_red)]), Some(Tlp::Red));
+        let tlp1_amber = r#","object_marking_refs":["marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"]"#;
+        assert_eq!(
+            effective_tlp(&[ind(&green), ind(tlp1_amber)]),
+            Some(Tlp::Amber)
+        );
+        // A marking-definition shipped in the submission that states a level counts.
+        let own = "marking-definition--00000000-0000-4000-8000-0000000000aa";
+        let def = validate_str(&format!(
+            r#"{{"type":"marking-definition","spec_version":"2.1","id":"{own}","created":"2026-01-10T08:00:00.000Z","name":"ours","extensions":{{"{TLP2_EXTENSION_ID}":{{"extension_type":"property-extension","tlp_2_0":"amber+strict"}}}}}}"#
+        ))
+        .expect("valid");
+        let marked = ind(&format!(r#","object_marking_refs":["{own}"]"#));
+        assert_eq!(effective_tlp(&[def, marked]), Some(Tlp::AmberStrict));
+        let s = [
+            Tlp::Amber.marking_id().to_string(),
+            Tlp::Red.marking_id().to_string(),
+        ];
+        assert_eq!(strictest(s.iter()), Some(Tlp::Red));
     }
 }
