@@ -19,9 +19,9 @@ ours, theirs = read(ours_path), read(theirs_path)
 conn = psycopg2.connect(dsn)
 cur = conn.cursor()
 THR = {
-    "sites": "SELECT ST_Distance(x.g, q.g), x.radius + q.buf FROM sites x, queries q WHERE x.id = %s AND q.id = %s",
-    "zones": "SELECT ST_Distance(x.g, q.g), q.buf FROM zones x, queries q WHERE x.id = %s AND q.id = %s",
-    "actives": "SELECT ST_Distance(x.g, q.g), x.buf + q.buf FROM actives x, queries q WHERE x.id = %s AND q.id = %s",
+    "sites": "SELECT ST_Distance(x.g, q.g), x.radius + q.buf FROM gb_sites x, gb_queries q WHERE x.id = %s AND q.id = %s",
+    "zones": "SELECT ST_Distance(x.g, q.g), q.buf FROM gb_zones x, gb_queries q WHERE x.id = %s AND q.id = %s",
+    "actives": "SELECT ST_Distance(x.g, q.g), x.buf + q.buf FROM gb_actives x, gb_queries q WHERE x.id = %s AND q.id = %s",
 }
 totals = {k: 0 for k in THR}
 diffs, bad = [], []

@@ -12,6 +12,7 @@
 # Needs a local server (PGHOST/PGPORT/PGUSER/PGDATABASE, default
 # 127.0.0.1:5432, postgres, test, trust auth). Installs the Debian packages
 # postgresql-15-postgis-3 and python3-psycopg2 when missing and running as root.
+# Tables are named gb_*; they are dropped at the end unless KEEP_TABLES=1.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -54,4 +55,9 @@ echo "== postgis queries"
 $py "$here/run_queries.py" "$dsn" "$work/postgis.jsonl"
 
 echo "== comparison"
-$py "$here/compare.py" "$dsn" "$work/ours.jsonl" "$work/postgis.jsonl"
+rc=0
+$py "$here/compare.py" "$dsn" "$work/ours.jsonl" "$work/postgis.jsonl" || rc=$?
+if [ -z "${KEEP_TABLES:-}" ]; then
+  psql -qc "DROP TABLE IF EXISTS gb_sites, gb_zones, gb_actives, gb_queries"
+fi
+exit $rc

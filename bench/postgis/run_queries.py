@@ -11,25 +11,25 @@ dsn, out_path = sys.argv[1], sys.argv[2]
 conn = psycopg2.connect(dsn)
 conn.autocommit = True
 cur = conn.cursor()
-cur.execute("SELECT coalesce(max(radius), 0) FROM sites")
+cur.execute("SELECT coalesce(max(radius), 0) FROM gb_sites")
 max_radius = cur.fetchone()[0]
-cur.execute("SELECT coalesce(max(buf), 0) FROM actives")
+cur.execute("SELECT coalesce(max(buf), 0) FROM gb_actives")
 max_buf = cur.fetchone()[0]
-cur.execute("SELECT id FROM queries ORDER BY id")
+cur.execute("SELECT id FROM gb_queries ORDER BY id")
 ids = [r[0] for r in cur.fetchall()]
 
 # Index-assisted prefilter with the largest per-row buffer, then the exact
 # per-row threshold (ST_DWithin on geography, use_spheroid = true by default).
 SQL = """
 SELECT
- (SELECT coalesce(array_agg(s.id ORDER BY s.id), '{}') FROM sites s
+ (SELECT coalesce(array_agg(s.id ORDER BY s.id), '{}') FROM gb_sites s
    WHERE ST_DWithin(s.g, q.g, %(maxr)s + q.buf) AND ST_DWithin(s.g, q.g, s.radius + q.buf)),
- (SELECT coalesce(array_agg(z.id ORDER BY z.id), '{}') FROM zones z
+ (SELECT coalesce(array_agg(z.id ORDER BY z.id), '{}') FROM gb_zones z
    WHERE ST_DWithin(z.g, q.g, q.buf)),
- (SELECT coalesce(array_agg(a.id ORDER BY a.id), '{}') FROM actives a
+ (SELECT coalesce(array_agg(a.id ORDER BY a.id), '{}') FROM gb_actives a
    WHERE a.party <> q.party AND a.t0 < q.t1 AND q.t0 < a.t1 AND a.a0 <= q.a1 AND q.a0 <= a.a1
      AND ST_DWithin(a.g, q.g, %(maxb)s + q.buf) AND ST_DWithin(a.g, q.g, a.buf + q.buf))
-FROM queries q WHERE q.id = %(id)s
+FROM gb_queries q WHERE q.id = %(id)s
 """
 lines = []
 t = time.perf_counter()

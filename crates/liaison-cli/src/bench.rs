@@ -390,8 +390,19 @@ async fn bench_taxii(n: usize) -> anyhow::Result<()> {
     let server = tokio::spawn(liaison_server::serve(listener, app.clone(), async {
         let _ = stop_rx.await;
     }));
-    let token = |name: &str| creds.operators.iter().find(|o| o.name == name).map(|o| o.token.clone()).context("token");
-    let (il, sy, us) = (token("il-liaison")?, token("sy-liaison")?, token("us-supervisor")?);
+    let token = |name: &str| {
+        creds
+            .operators
+            .iter()
+            .find(|o| o.name == name)
+            .map(|o| o.token.clone())
+            .context("token")
+    };
+    let (il, sy, us) = (
+        token("il-liaison")?,
+        token("sy-liaison")?,
+        token("us-supervisor")?,
+    );
     let http = reqwest::Client::new();
     let media = "application/taxii+json;version=2.1";
     let green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
@@ -425,7 +436,12 @@ async fn bench_taxii(n: usize) -> anyhow::Result<()> {
     }
     let ingest_s = start.elapsed().as_secs_f64();
     for sid in &submissions {
-        let r = http.post(format!("{url}/api/v1/intel/submissions/{sid}/decision")).bearer_auth(&us).json(&serde_json::json!({"decision": "approve"})).send().await?;
+        let r = http
+            .post(format!("{url}/api/v1/intel/submissions/{sid}/decision"))
+            .bearer_auth(&us)
+            .json(&serde_json::json!({"decision": "approve"}))
+            .send()
+            .await?;
         if !r.status().is_success() {
             bail!("decision failed: {}", r.text().await?);
         }
@@ -441,7 +457,14 @@ async fn bench_taxii(n: usize) -> anyhow::Result<()> {
                 u.push_str(&format!("&next={nx}"));
             }
             let t = Instant::now();
-            let v: serde_json::Value = http.get(&u).basic_auth("sy-liaison", Some(&sy)).header("accept", media).send().await?.json().await?;
+            let v: serde_json::Value = http
+                .get(&u)
+                .basic_auth("sy-liaison", Some(&sy))
+                .header("accept", media)
+                .send()
+                .await?
+                .json()
+                .await?;
             page_lat.push(t.elapsed());
             seen += v["objects"].as_array().map(|a| a.len()).unwrap_or(0);
             match v["next"].as_str() {
@@ -459,7 +482,12 @@ async fn bench_taxii(n: usize) -> anyhow::Result<()> {
     for i in 0..1000.min(n) {
         let id = &ids[(i * 7919) % n];
         let t = Instant::now();
-        let r = http.get(format!("{url}/taxii2/sy/collections/inbox/objects/{id}/")).basic_auth("sy-liaison", Some(&sy)).header("accept", media).send().await?;
+        let r = http
+            .get(format!("{url}/taxii2/sy/collections/inbox/objects/{id}/"))
+            .basic_auth("sy-liaison", Some(&sy))
+            .header("accept", media)
+            .send()
+            .await?;
         let _ = r.bytes().await?;
         get_lat.push(t.elapsed());
     }

@@ -135,9 +135,23 @@ struct Slot<K, T> {
     data: T,
 }
 
+/// What a query touches for every candidate, kept apart from the rest so that
+/// candidates pack densely in cache.
+struct Hot<K> {
+    id: K,
+    shape: Shape,
+    buffer_m: f64,
+}
+
+struct Cold<T> {
+    boxes: Boxes,
+    data: T,
+}
+
 /// One category of items with its R-tree.
 struct Layer<K, T> {
-    slots: Vec<Option<Slot<K, T>>>,
+    hot: Vec<Option<Hot<K>>>,
+    cold: Vec<Option<Cold<T>>>,
     free: Vec<u32>,
     by_id: HashMap<K, u32, FxBuild>,
     tree: Tree,
@@ -146,7 +160,8 @@ struct Layer<K, T> {
 impl<K: Clone + Eq + Hash, T> Layer<K, T> {
     fn new() -> Self {
         Layer {
-            slots: Vec::new(),
+            hot: Vec::new(),
+            cold: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::with_hasher(FxBuild),
             tree: RTree::new_with_params(),
@@ -154,47 +169,101 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
     }
 
     /// Build from prepared items (later duplicates replace earlier ones).
-    fn bulk(items: Vec<Slot<K, T>>) -> Self {
-        let mut by_id: HashMap<K, u32, FxBuild> =
-            HashMap::with_capacity_and_hasher(items.len(), FxBuild);
-        let mut slots: Vec<Slot<K, T>> = Vec::with_capacity(items.len());
-        for it in items {
-            match by_id.get(&it.id) {
-                Some(&i) => slots[i as usize] = it,
-                None => {
-                    by_id.insert(it.id.clone(), slots.len() as u32);
-                    slots.push(it);
+    fn bulk(mut items: Vec<Slot<K, T>>) -> Self
+    where
+        K: Ord + Send + Sync,
+    {
+        // A later item with the same id replaces an earlier one.
+        let mut ids: Vec<(K, u32)> = (0..items.len() as u32)
+            .zip(items.iter())
+            .map(|(k, s)| (s.id.clone(), k))
+            .collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0].0 == w[1].0) {
+            let mut lose = vec![false; items.len()];
+            for w in ids.windows(2) {
+                if w[0].0 == w[1].0 {
+                    lose[w[0].1 as usize] = true;
                 }
             }
+            let mut k = 0;
+            items.retain(|_| {
+                k += 1;
+                !lose[k - 1]
+            });
         }
+        drop(ids);
         // Store items in spatial (Morton) order so that a query's candidates
         // sit close together in memory.
-        slots.sort_by_cached_key(|s| morton(&s.boxes.as_slice()[0]));
-        let mut entries = Vec::with_capacity(slots.len());
-        for (i, s) in slots.iter().enumerate() {
-            if let Some(v) = by_id.get_mut(&s.id) {
-                *v = i as u32;
-            }
+        items.sort_by_cached_key(|s| morton(&s.boxes.as_slice()[0]));
+        let pairs: Vec<(K, u32)> = items
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i as u32))
+            .collect();
+        let mut entries = Vec::with_capacity(items.len());
+        for (i, s) in items.iter().enumerate() {
             for b in s.boxes.as_slice() {
                 entries.push(entry(b, i as u32));
             }
         }
+        let build_map = move || {
+            let mut m: HashMap<K, u32, FxBuild> =
+                HashMap::with_capacity_and_hasher(pairs.len(), FxBuild);
+            m.extend(pairs);
+            m
+        };
+        // The id map and the R-tree are independent: build them side by side.
+        let (by_id, tree) = if entries.len() > 50_000 {
+            std::thread::scope(|sc| {
+                let h = sc.spawn(build_map);
+                let tree = RTree::bulk_load_with_params(entries);
+                match h.join() {
+                    Ok(m) => (m, tree),
+                    Err(e) => std::panic::resume_unwind(e),
+                }
+            })
+        } else {
+            (build_map(), RTree::bulk_load_with_params(entries))
+        };
+        let (hot, cold) = items
+            .into_iter()
+            .map(|s| {
+                let Slot {
+                    id,
+                    shape,
+                    buffer_m,
+                    boxes,
+                    data,
+                } = s;
+                (
+                    Some(Hot {
+                        id,
+                        shape,
+                        buffer_m,
+                    }),
+                    Some(Cold { boxes, data }),
+                )
+            })
+            .unzip();
         Layer {
-            slots: slots.into_iter().map(Some).collect(),
+            hot,
+            cold,
             free: Vec::new(),
             by_id,
-            tree: RTree::bulk_load_with_params(entries),
+            tree,
         }
     }
 
     fn remove(&mut self, id: &K) -> Option<T> {
         let i = self.by_id.remove(id)?;
-        let slot = self.slots[i as usize].take()?;
-        for b in slot.boxes.as_slice() {
+        self.hot[i as usize].take()?;
+        let cold = self.cold[i as usize].take()?;
+        for b in cold.boxes.as_slice() {
             self.tree.remove(&entry(b, i));
         }
         self.free.push(i);
-        Some(slot.data)
+        Some(cold.data)
     }
 
     fn insert(&mut self, slot: Slot<K, T>) -> Option<T> {
@@ -202,21 +271,30 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         let i = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.slots.push(None);
-                (self.slots.len() - 1) as u32
+                self.hot.push(None);
+                self.cold.push(None);
+                (self.hot.len() - 1) as u32
             }
         };
         for b in slot.boxes.as_slice() {
             self.tree.insert(entry(b, i));
         }
         self.by_id.insert(slot.id.clone(), i);
-        self.slots[i as usize] = Some(slot);
+        self.hot[i as usize] = Some(Hot {
+            id: slot.id,
+            shape: slot.shape,
+            buffer_m: slot.buffer_m,
+        });
+        self.cold[i as usize] = Some(Cold {
+            boxes: slot.boxes,
+            data: slot.data,
+        });
         old
     }
 
     fn get(&self, id: &K) -> Option<&T> {
         let i = *self.by_id.get(id)?;
-        self.slots[i as usize].as_ref().map(|s| &s.data)
+        self.cold[i as usize].as_ref().map(|c| &c.data)
     }
 
     fn len(&self) -> usize {
@@ -238,8 +316,14 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         }
     }
 
-    fn slot(&self, i: u32) -> Option<&Slot<K, T>> {
-        self.slots.get(i as usize).and_then(Option::as_ref)
+    fn hot(&self, i: u32) -> Option<&Hot<K>> {
+        self.hot.get(i as usize).and_then(Option::as_ref)
+    }
+
+    fn slot(&self, i: u32) -> Option<(&Hot<K>, &T)> {
+        let h = self.hot(i)?;
+        let c = self.cold.get(i as usize).and_then(Option::as_ref)?;
+        Some((h, &c.data))
     }
 }
 
@@ -343,13 +427,13 @@ pub struct Engine<K> {
     actives: Layer<K, Activity<K>>,
 }
 
-impl<K: Clone + Eq + Hash + Ord + fmt::Debug> Default for Engine<K> {
+impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Default for Engine<K> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<K: Clone + Eq + Hash + Ord + fmt::Debug> Engine<K> {
+impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
     pub fn new() -> Self {
         Engine {
             sites: Layer::new(),
@@ -370,7 +454,8 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug> Engine<K> {
             id: id.clone(),
             problem,
         };
-        let mut s = Vec::new();
+        let sites = sites.into_iter();
+        let mut s = Vec::with_capacity(sites.size_hint().0);
         for site in sites {
             validate_site(&site).map_err(|p| err(Category::Site, &site.id, p))?;
             let (id, b) = (site.id.clone(), site.area.buffer_m);
@@ -378,7 +463,8 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug> Engine<K> {
                 prepare(id.clone(), site_geom, b, site).map_err(|p| err(Category::Site, &id, p))?,
             );
         }
-        let mut z = Vec::new();
+        let zones = zones.into_iter();
+        let mut z = Vec::with_capacity(zones.size_hint().0);
         for zone in zones {
             validate_zone(&zone).map_err(|p| err(Category::Zone, &zone.id, p))?;
             let id = zone.id.clone();
@@ -387,7 +473,8 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug> Engine<K> {
                     .map_err(|p| err(Category::Zone, &id, p))?,
             );
         }
-        let mut a = Vec::new();
+        let actives = actives.into_iter();
+        let mut a = Vec::with_capacity(actives.size_hint().0);
         for act in actives {
             validate_activity(&act).map_err(|p| err(Category::Active, &act.id, p))?;
             let (id, b) = (act.id.clone(), act.area.buffer_m);
@@ -466,7 +553,7 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug> Engine<K> {
 
         self.sites.candidates(&qboxes, &mut cand);
         for &i in &cand {
-            let Some(s) = self.sites.slot(i) else {
+            let Some(s) = self.sites.hot(i) else {
                 continue;
             };
             let thr = s.buffer_m + buf;
@@ -481,13 +568,13 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug> Engine<K> {
 
         self.zones.candidates(&qboxes, &mut cand);
         for &i in &cand {
-            let Some(z) = self.zones.slot(i) else {
+            let Some((z, zd)) = self.zones.slot(i) else {
                 continue;
             };
             let thr = buf + z.buffer_m;
             if let Some(d) = within(&z.shape, &shape, thr) {
-                let breaches = breaches(&z.data, act);
-                let severity = (!breaches.is_empty()).then_some(match z.data.status {
+                let breaches = breaches(zd, act);
+                let severity = (!breaches.is_empty()).then_some(match zd.status {
                     ZoneStatus::Agreed => Severity::Violation,
                     ZoneStatus::Proposed | ZoneStatus::Disputed => Severity::Warning,
                 });
@@ -497,17 +584,16 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug> Engine<K> {
                     threshold_m: thr,
                     breaches,
                     severity,
-                    force_limits: z.data.rules.force_limits.clone(),
+                    force_limits: zd.rules.force_limits.clone(),
                 });
             }
         }
 
         self.actives.candidates(&qboxes, &mut cand);
         for &i in &cand {
-            let Some(o) = self.actives.slot(i) else {
+            let Some((o, other)) = self.actives.slot(i) else {
                 continue;
             };
-            let other = &o.data;
             if other.id == act.id || other.party == act.party {
                 continue;
             }
@@ -529,9 +615,9 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug> Engine<K> {
                 });
             }
         }
-        out.sites.sort_by(|a, b| a.id.cmp(&b.id));
-        out.zones.sort_by(|a, b| a.id.cmp(&b.id));
-        out.actives.sort_by(|a, b| a.id.cmp(&b.id));
+        out.sites.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        out.zones.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        out.actives.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
 }

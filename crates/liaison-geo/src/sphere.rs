@@ -161,6 +161,17 @@ impl Edge {
         }
     }
 
+    /// Squared chord from `p` to the arc.
+    #[inline]
+    pub fn closest_d2(&self, p: V3) -> f64 {
+        if p.dot(self.ea) >= 0.0 && p.dot(self.eb) >= 0.0 {
+            let s = p.dot(self.n);
+            2.0 * s * s / (1.0 + (1.0 - s * s).max(0.0).sqrt())
+        } else {
+            p.sub(self.a).norm2().min(p.sub(self.b).norm2())
+        }
+    }
+
     /// Squared chord from `p` to the arc and the closest point of the arc.
     #[inline]
     pub fn closest(&self, p: V3) -> (f64, V3) {
@@ -438,12 +449,13 @@ fn point_to_complex(p: V3, c: &Complex, flip: bool) -> Near {
     let mut best = f64::INFINITY;
     let mut bq = p;
     for e in &c.edges {
-        let lb = p.sub(e.mid).norm2().sqrt() - e.r;
-        if lb > best {
+        let t = best + e.r;
+        if p.sub(e.mid).norm2() > t * t {
             continue;
         }
-        let (d2, q) = e.closest(p);
+        let d2 = e.closest_d2(p);
         if d2 < best2 {
+            let (d2, q) = e.closest(p);
             best2 = d2;
             best = d2.sqrt();
             bq = q;
@@ -477,12 +489,13 @@ fn complex_to_complex(a: &Complex, b: &Complex) -> Near {
     let mut pb = b.reps[0];
     for e1 in &a.edges {
         // Skip edges of `a` that cannot beat the best so far against all of `b`.
-        if e1.mid.sub(b.center).norm2().sqrt() - e1.r - b.r > best {
+        let t = best + e1.r + b.r;
+        if e1.mid.sub(b.center).norm2() > t * t {
             continue;
         }
         for e2 in &b.edges {
-            let lb = e1.mid.sub(e2.mid).norm2().sqrt() - e1.r - e2.r;
-            if lb > best {
+            let t = best + e1.r + e2.r;
+            if e1.mid.sub(e2.mid).norm2() > t * t {
                 continue;
             }
             if let Some(x) = e1.intersect(e2) {
@@ -492,22 +505,19 @@ fn complex_to_complex(a: &Complex, b: &Complex) -> Near {
                     pb: x,
                 };
             }
-            let mut upd = |d2: f64, qa: V3, qb: V3| {
-                if d2 < best2 {
+            for (p, e, flip) in [
+                (e1.a, e2, false),
+                (e1.b, e2, false),
+                (e2.a, e1, true),
+                (e2.b, e1, true),
+            ] {
+                if e.closest_d2(p) < best2 {
+                    let (d2, q) = e.closest(p);
                     best2 = d2;
                     best = d2.sqrt();
-                    pa = qa;
-                    pb = qb;
+                    (pa, pb) = if flip { (q, p) } else { (p, q) };
                 }
-            };
-            let (d, q) = e2.closest(e1.a);
-            upd(d, e1.a, q);
-            let (d, q) = e2.closest(e1.b);
-            upd(d, e1.b, q);
-            let (d, q) = e1.closest(e2.a);
-            upd(d, q, e2.a);
-            let (d, q) = e1.closest(e2.b);
-            upd(d, q, e2.b);
+            }
         }
     }
     Near {
@@ -539,27 +549,32 @@ pub(crate) fn sphere_m(chord2: f64) -> f64 {
 }
 
 /// Distance (metres) between two nearby points on the WGS84 ellipsoid from the
-/// local metric at their mean latitude: ds² = (M dφ)² + (N cos φ dλ)². Relative
-/// error grows as (d/R)²; used only away from thresholds and below 20 km.
-fn local_distance(a: LonLat, b: LonLat) -> f64 {
+/// local metric at their midpoint: ds² = (M dφ)² + (N cos φ dλ)², evaluated
+/// with vectors (no trigonometry). Relative error grows as (d/R)²; used only
+/// away from thresholds and below 20 km.
+fn local_distance(pa: V3, pb: V3) -> f64 {
     const A: f64 = 6_378_137.0;
     const E2: f64 = 0.006_694_379_990_141_317;
-    let phi = (0.5 * (a.lat + b.lat)).to_radians();
-    let (s, c) = phi.sin_cos();
+    let d = pb.sub(pa);
+    let c = d.norm2().sqrt();
+    if c == 0.0 {
+        return 0.0;
+    }
+    let m = pa.add(pb).normalize();
+    let h = (m.x * m.x + m.y * m.y).sqrt();
+    if h < 1e-9 {
+        return geodesic_distance(pa.to_lonlat(), pb.to_lonlat());
+    }
+    let s = m.z;
     let w2 = 1.0 - E2 * s * s;
     let w = w2.sqrt();
-    let n = A / w;
-    let m = A * (1.0 - E2) / (w2 * w);
-    let dphi = (b.lat - a.lat).to_radians();
-    let mut dl = b.lon - a.lon;
-    if dl > 180.0 {
-        dl -= 360.0;
-    } else if dl < -180.0 {
-        dl += 360.0;
-    }
-    let x = n * c * dl.to_radians();
-    let y = m * dphi;
-    (x * x + y * y).sqrt()
+    let n_rad = A / w;
+    let m_rad = A * (1.0 - E2) / (w2 * w);
+    let east = V3::new(-m.y / h, m.x / h, 0.0);
+    let north = V3::new(-s * m.x / h, -s * m.y / h, h);
+    let (de, dn) = (d.dot(east), d.dot(north));
+    let scale = chord_to_angle(c) / c;
+    ((m_rad * dn).powi(2) + (n_rad * de).powi(2)).sqrt() * scale
 }
 
 /// Whether the geodesic distance between two shapes is at most `thr_m`, with
@@ -584,11 +599,10 @@ pub(crate) fn within(a: &Shape, b: &Shape, thr_m: f64) -> Option<f64> {
     if ds * (1.0 - REL) - 0.5 > thr_m {
         return None;
     }
-    let (pa, pb) = (near.pa.to_lonlat(), near.pb.to_lonlat());
     if ds * (1.0 + REL) + 0.5 < thr_m && ds < 20_000.0 {
-        return Some(local_distance(pa, pb));
+        return Some(local_distance(near.pa, near.pb));
     }
-    let d = geodesic_distance(pa, pb);
+    let d = geodesic_distance(near.pa.to_lonlat(), near.pb.to_lonlat());
     (d <= thr_m).then_some(d)
 }
 
@@ -816,9 +830,11 @@ mod tests {
             (ll(35.0, 33.0), ll(35.1, 33.05)),
             (ll(-179.99, 60.0), ll(179.99, 60.01)),
             (ll(10.0, -45.0), ll(10.0, -44.9)),
+            (ll(36.0, 33.0), ll(36.15, 33.0)),
+            (ll(0.0, 0.0), ll(0.0, 0.15)),
         ] {
             let g = geodesic_distance(a, b);
-            let l = local_distance(a, b);
+            let l = local_distance(V3::from_lonlat(a), V3::from_lonlat(b));
             assert!((g - l).abs() < 0.01 + g * 1e-5, "{g} {l}");
         }
     }

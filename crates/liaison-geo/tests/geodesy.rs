@@ -319,3 +319,57 @@ fn concurrent_readers() {
         }
     });
 }
+
+#[test]
+fn later_duplicate_wins_and_insert_replaces() {
+    let near = circle(ll(36.0, 33.0), 100.0);
+    let far = circle(ll(40.0, 30.0), 100.0);
+    let q = act(
+        9,
+        "a",
+        "air",
+        circle(ll(36.0, 33.0), 10.0),
+        (0, 10),
+        (0.0, 1.0),
+    );
+    let e = Engine::build(
+        vec![
+            Site {
+                id: 1u64,
+                area: near.clone(),
+            },
+            Site {
+                id: 1,
+                area: far.clone(),
+            },
+        ],
+        vec![],
+        vec![],
+    )
+    .expect("build");
+    assert!(e.check(&q).expect("check").sites.is_empty());
+    assert_eq!(e.len(), (1, 0, 0));
+    let e = Engine::build(
+        vec![
+            Site {
+                id: 1u64,
+                area: far.clone(),
+            },
+            Site {
+                id: 1,
+                area: near.clone(),
+            },
+        ],
+        vec![],
+        vec![],
+    )
+    .expect("build");
+    assert_eq!(e.check(&q).expect("check").sites.len(), 1);
+    let mut e = e;
+    let old = e.insert_site(Site { id: 1, area: far }).expect("insert");
+    assert_eq!(old.map(|s| s.area), Some(near));
+    assert!(e.check(&q).expect("check").sites.is_empty());
+    assert!(e.remove_site(&1).is_some());
+    assert!(e.remove_site(&1).is_none());
+    assert!(e.is_empty());
+}

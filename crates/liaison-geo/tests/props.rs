@@ -120,7 +120,7 @@ fn dist(a: &Area, b: &Area) -> f64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
     #[test]
     fn conflicts_survive_reordering(seed in any::<u64>(), shuffle in any::<u64>()) {
