@@ -18,6 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, oneshot, watch};
 
+/// A TAXII selection and the head it was computed at.
+pub type CachedSelection = (u64, Arc<Vec<liaison_core::intel::Record>>);
+
 pub struct Shared {
     pub state: RwLock<State>,
     pub ledger: RwLock<Ledger>,
@@ -31,6 +34,8 @@ pub struct Shared {
     pub heartbeats: parking_lot::Mutex<std::collections::HashMap<String, liaison_core::Timestamp>>,
     /// Each committed event rendered once as its SSE `data:` JSON, shared by all streams.
     pub rendered: RwLock<Vec<axum::body::Bytes>>,
+    /// TAXII selections by (operator, collection, filters), valid while the head is unchanged.
+    pub taxii_cache: parking_lot::Mutex<std::collections::HashMap<String, CachedSelection>>,
     /// The conflict engine over sites, zones and notifications, kept in step with commits.
     pub geo: RwLock<crate::deconfliction::GeoEngine>,
     /// Active operators by token hash, refreshed after each commit that changes them.
@@ -174,6 +179,7 @@ impl App {
             credentials: RwLock::new(credentials),
             rendered: RwLock::new(rendered),
             geo: RwLock::new(geo),
+            taxii_cache: Default::default(),
             failed: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);

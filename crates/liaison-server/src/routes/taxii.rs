@@ -494,11 +494,64 @@ fn mac(app: &App, msg: &str) -> String {
     hex::encode(&m.finalize().into_bytes()[..12])
 }
 
+/// The filtered, version-selected records of a collection for one operator and one set
+/// of filters, cached until the record next changes: paging through a large collection
+/// then costs one selection, not one per page.
+fn selected(
+    app: &App,
+    c: &Caller,
+    k: Coll,
+    f: &Filter,
+    q: &HashMap<String, String>,
+) -> std::sync::Arc<Vec<Record>> {
+    let head = app.head();
+    let key = format!("{}\n{}\n{}", c.name, k.name(), filter_digest(q));
+    if let Some((h, v)) = app.shared.taxii_cache.lock().get(&key)
+        && *h == head
+    {
+        return v.clone();
+    }
+    let v = std::sync::Arc::new(select(records(app, c, k), f));
+    let mut cache = app.shared.taxii_cache.lock();
+    if cache.len() >= 256 {
+        cache.clear();
+    }
+    cache.insert(key, (head, v.clone()));
+    v
+}
+
+/// All records of a collection for an operator, cached like [`selected`].
+fn records_cached(app: &App, c: &Caller, k: Coll) -> std::sync::Arc<Vec<Record>> {
+    let head = app.head();
+    let key = format!("{}\n{}\n*", c.name, k.name());
+    if let Some((h, v)) = app.shared.taxii_cache.lock().get(&key)
+        && *h == head
+    {
+        return v.clone();
+    }
+    let v = std::sync::Arc::new(records(app, c, k));
+    let mut cache = app.shared.taxii_cache.lock();
+    if cache.len() >= 256 {
+        cache.clear();
+    }
+    cache.insert(key, (head, v.clone()));
+    v
+}
+
+/// The records of one object, without copying the collection.
+fn records_of(app: &App, c: &Caller, k: Coll, id: &str) -> Vec<Record> {
+    records_cached(app, c, k)
+        .iter()
+        .filter(|r| r.object.id == id)
+        .cloned()
+        .collect()
+}
+
 fn page(
     app: &App,
     q: &HashMap<String, String>,
     f: &Filter,
-    all: Vec<Record>,
+    all: std::sync::Arc<Vec<Record>>,
 ) -> TResult<(Vec<Record>, bool, Option<String>)> {
     let digest = filter_digest(q);
     let start = match &f.next {
@@ -523,10 +576,9 @@ fn page(
         format!("{body}.{}", mac(app, &body))
     });
     let items = all
-        .into_iter()
-        .skip(start)
-        .take(end.saturating_sub(start))
-        .collect();
+        .get(start.min(all.len())..end)
+        .map(<[Record]>::to_vec)
+        .unwrap_or_default();
     Ok((items, more, next))
 }
 
@@ -581,7 +633,7 @@ pub async fn get_objects(
     let c = root_of(&app, &headers, &root)?;
     let k = find_collection(&app, &c, &cid)?;
     let f = parse_filter(&q, &LIST_PARAMS)?;
-    let all = select(records(&app, &c, k), &f);
+    let all = selected(&app, &c, k, &f, &q);
     let (items, more, next) = page(&app, &q, &f, all)?;
     Ok(taxii(
         StatusCode::OK,
@@ -599,7 +651,7 @@ pub async fn manifest(
     let c = root_of(&app, &headers, &root)?;
     let k = find_collection(&app, &c, &cid)?;
     let f = parse_filter(&q, &LIST_PARAMS)?;
-    let all = select(records(&app, &c, k), &f);
+    let all = selected(&app, &c, k, &f, &q);
     let (items, more, next) = page(&app, &q, &f, all)?;
     if items.is_empty() && !more {
         return Ok(taxii(StatusCode::OK, "{}".into(), &[]));
@@ -640,7 +692,7 @@ pub async fn get_object(
     let mut f = f;
     f.ids = Some([oid.clone()].into());
     q.insert("match[id]".into(), oid.clone());
-    let all = select(records(&app, &c, k), &f);
+    let all = select(records_of(&app, &c, k, &oid), &f);
     if all.is_empty() && f.next.is_none() {
         return Err(terr(
             StatusCode::NOT_FOUND,
@@ -648,7 +700,7 @@ pub async fn get_object(
             format!("no object {oid} in this collection"),
         ));
     }
-    let (items, more, next) = page(&app, &q, &f, all)?;
+    let (items, more, next) = page(&app, &q, &f, std::sync::Arc::new(all))?;
     Ok(taxii(
         StatusCode::OK,
         envelope(&items, more, next),
@@ -668,7 +720,7 @@ pub async fn versions(
     f.ids = Some([oid.clone()].into());
     f.versions = vec!["all".into()];
     q.insert("match[id]".into(), oid.clone());
-    let all = select(records(&app, &c, k), &f);
+    let all = select(records_of(&app, &c, k, &oid), &f);
     if all.is_empty() && f.next.is_none() {
         return Err(terr(
             StatusCode::NOT_FOUND,
@@ -676,7 +728,7 @@ pub async fn versions(
             format!("no object {oid} in this collection"),
         ));
     }
-    let (items, more, next) = page(&app, &q, &f, all)?;
+    let (items, more, next) = page(&app, &q, &f, std::sync::Arc::new(all))?;
     let vs: Vec<String> = items
         .iter()
         .map(|r| {
@@ -712,7 +764,7 @@ pub async fn delete_object(
     if f.versions.is_empty() {
         f.versions = vec!["all".into()];
     }
-    let hits = select(records(&app, &c, k), &f);
+    let hits = select(records_of(&app, &c, k, &oid), &f);
     if hits.is_empty() {
         return Err(terr(
             StatusCode::NOT_FOUND,
