@@ -494,24 +494,20 @@ fn mac(app: &App, msg: &str) -> String {
     hex::encode(&m.finalize().into_bytes()[..12])
 }
 
-/// The filtered, version-selected records of a collection for one operator and one set
-/// of filters, cached until the record next changes: paging through a large collection
-/// then costs one selection, not one per page.
-fn selected(
+/// A collection view cached until the record next changes: paging through a large
+/// collection then costs one selection, not one per page.
+fn cached(
     app: &App,
-    c: &Caller,
-    k: Coll,
-    f: &Filter,
-    q: &HashMap<String, String>,
+    key: String,
+    compute: impl FnOnce() -> Vec<Record>,
 ) -> std::sync::Arc<Vec<Record>> {
     let head = app.head();
-    let key = format!("{}\n{}\n{}", c.name, k.name(), filter_digest(q));
     if let Some((h, v)) = app.shared.taxii_cache.lock().get(&key)
         && *h == head
     {
         return v.clone();
     }
-    let v = std::sync::Arc::new(select(records(app, c, k), f));
+    let v = std::sync::Arc::new(compute());
     let mut cache = app.shared.taxii_cache.lock();
     if cache.len() >= 256 {
         cache.clear();
@@ -520,22 +516,26 @@ fn selected(
     v
 }
 
-/// All records of a collection for an operator, cached like [`selected`].
+/// The filtered, version-selected records of a collection for one operator and one set of filters.
+fn selected(
+    app: &App,
+    c: &Caller,
+    k: Coll,
+    f: &Filter,
+    q: &HashMap<String, String>,
+) -> std::sync::Arc<Vec<Record>> {
+    cached(
+        app,
+        format!("{}\n{}\n{}", c.name, k.name(), filter_digest(q)),
+        || select(records(app, c, k), f),
+    )
+}
+
+/// All records of a collection for an operator.
 fn records_cached(app: &App, c: &Caller, k: Coll) -> std::sync::Arc<Vec<Record>> {
-    let head = app.head();
-    let key = format!("{}\n{}\n*", c.name, k.name());
-    if let Some((h, v)) = app.shared.taxii_cache.lock().get(&key)
-        && *h == head
-    {
-        return v.clone();
-    }
-    let v = std::sync::Arc::new(records(app, c, k));
-    let mut cache = app.shared.taxii_cache.lock();
-    if cache.len() >= 256 {
-        cache.clear();
-    }
-    cache.insert(key, (head, v.clone()));
-    v
+    cached(app, format!("{}\n{}\n*", c.name, k.name()), || {
+        records(app, c, k)
+    })
 }
 
 /// The records of one object, without copying the collection.
