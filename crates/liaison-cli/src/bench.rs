@@ -492,12 +492,14 @@ async fn bench_taxii(n: usize) -> anyhow::Result<()> {
         get_lat.push(t.elapsed());
     }
     let gets_s = t_all.elapsed().as_secs_f64();
+    let pages_s: f64 = page_lat.iter().map(|d| d.as_secs_f64()).sum();
+    let total_s = ingest_s + pages_s + gets_s;
     page_lat.sort();
     get_lat.sort();
     println!(
         "{}",
         serde_json::json!({"bench": "taxii", "objects": n, "ingest_s": ingest_s, "ingest_objects_per_second": n as f64 / ingest_s,
-            "pages": page_lat.len(), "page_p50_ms": pct(&page_lat, 50.0), "page_p99_ms": pct(&page_lat, 99.0),
+            "pages": page_lat.len(), "pages_s": pages_s, "total_s": total_s, "page_p50_ms": pct(&page_lat, 50.0), "page_p99_ms": pct(&page_lat, 99.0),
             "gets": get_lat.len(), "gets_s": gets_s, "get_p50_ms": pct(&get_lat, 50.0), "get_p99_ms": pct(&get_lat, 99.0)})
     );
     let _ = stop_tx.send(());
