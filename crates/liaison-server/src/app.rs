@@ -226,7 +226,7 @@ impl App {
             .validate()
             .map_err(|e| OpenError::Invalid(e.to_string()))?;
         std::fs::create_dir_all(dir)?;
-        let signer = LogSigner::generate(&origin_for(&charter.name));
+        let signer = LogSigner::generate(&origin_for(&charter.name)).map_err(OpenError::Invalid)?;
         write_private(&d.log_key(), format!("{}\n", signer.key_text()).as_bytes())?;
         let store = SqliteStore::open(&d.db())?;
         let app = App::start(Arc::new(store), signer, clock)?;

@@ -20,11 +20,12 @@ pub struct LogSigner {
 }
 
 impl LogSigner {
-    pub fn generate(origin: &str) -> LogSigner {
-        LogSigner {
-            signer: Signer::generate(origin, &mut rand::rngs::OsRng)
-                .unwrap_or_else(|_| unreachable_origin()),
-        }
+    /// A new log key named after the origin; fails only for an origin that is not a
+    /// valid key name (empty, or with spaces or `+`).
+    pub fn generate(origin: &str) -> Result<LogSigner, String> {
+        Signer::generate(origin, &mut rand::rngs::OsRng)
+            .map(|signer| LogSigner { signer })
+            .map_err(|e| format!("log key: {e}"))
     }
 
     pub fn from_key_text(text: &str) -> Result<LogSigner, String> {
@@ -48,12 +49,6 @@ impl LogSigner {
     pub fn verifier(&self) -> Verifier {
         self.signer.verifier()
     }
-}
-
-/// Origins are built from a slug and hex, so key-name validation cannot fail for them.
-fn unreachable_origin() -> Signer {
-    Signer::generate("liaison.cell/cell", &mut rand::rngs::OsRng)
-        .unwrap_or_else(|e| panic!("key generation: {e}"))
 }
 
 pub struct Ledger {

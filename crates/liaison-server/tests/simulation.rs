@@ -437,7 +437,7 @@ fn simulate(seed: u64, steps: usize) {
         .build()
         .expect("runtime");
     let store = Arc::new(MemoryStore::new());
-    let signer = LogSigner::generate("sim.liaison/cell");
+    let signer = LogSigner::generate("sim.liaison/cell").expect("log key");
     let clock = ManualClock::new(Timestamp::from_secs(1_800_000_000));
     let app = App::start(
         store.clone() as Arc<dyn Store>,
