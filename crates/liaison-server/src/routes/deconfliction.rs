@@ -474,6 +474,15 @@ fn notice(body: &Value) -> Result<Notice, HttpError> {
     })
 }
 
+/// Parses a notice and runs the engine on it, as the caller's party's activity.
+fn checked(app: &App, caller: &Caller, body: &Value) -> Result<(Notice, Vec<Conflict>), HttpError> {
+    let n = notice(body)?;
+    let window = (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000);
+    let act = activity(0, &caller.party, &n.kind, &n.shape, n.alt, window);
+    let found = conflicts(app, &act).map_err(invalid)?;
+    Ok((n, found))
+}
+
 /// `POST /api/v1/notifications`: filed, checked at once, answered with its conflicts.
 #[utoipa::path(post, path = "/api/v1/notifications", tag = "deconfliction", security(("bearer" = [])), request_body(content = Object, description = "A GeoJSON Feature: Polygon, Point with radius_m, or LineString with half_width_m; properties kind, alt_min_m, alt_max_m, start, end, forces, precedence"),
     responses((status = 200, description = "{id, late, receipt, conflicts: {sites, zones, activities}}", body = Object), (status = 422, description = "Invalid GeoJSON, naming the feature and the problem", body = liaison_api::ErrorBody)))]
@@ -483,16 +492,7 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
         body,
         signature,
     } = sub;
-    let n = notice(&body)?;
-    let act = activity(
-        0,
-        &caller.party,
-        &n.kind,
-        &n.shape,
-        n.alt,
-        (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000),
-    );
-    let found = conflicts(&app, &act).map_err(invalid)?;
+    let (n, found) = checked(&app, &caller, &body)?;
     let cmd = Command::FileNotification {
         kind: n.kind,
         shape: n.shape,
@@ -543,16 +543,7 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
     responses((status = 200, description = "{sites, zones, activities}; nothing filed", body = Object)))]
 pub async fn check(State(app): State<App>, sub: Submission<Value>) -> HttpResult<Json<Value>> {
     let Submission { caller, body, .. } = sub;
-    let n = notice(&body)?;
-    let act = activity(
-        0,
-        &caller.party,
-        &n.kind,
-        &n.shape,
-        n.alt,
-        (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000),
-    );
-    let found = conflicts(&app, &act).map_err(invalid)?;
+    let (_, found) = checked(&app, &caller, &body)?;
     Ok(Json(grouped(&found)))
 }
 
