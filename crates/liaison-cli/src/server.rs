@@ -101,7 +101,12 @@ pub fn demo(data: &Path, listen: &str) -> anyhow::Result<()> {
         println!("  API:          {url}/api/v1/cell   (OpenAPI: {url}/api/v1/openapi.json)");
         println!("  Credentials:  {}", creds_path.display());
         if let Some(us) = creds.operators.iter().find(|o| o.name == "us-supervisor") {
-            println!("  Try:          LIAISON_TOKEN={} liaison cell show", us.token);
+            // The path this binary was started from, so the line works as printed.
+            let exe = std::env::current_exe()
+                .ok()
+                .and_then(|p| std::env::current_dir().ok().and_then(|d| p.strip_prefix(&d).ok().map(|r| format!("./{}", r.display()))))
+                .unwrap_or_else(|| "liaison".into());
+            println!("  Try:          LIAISON_TOKEN={} {exe} cell show", us.token);
         }
         println!();
         run(app, listen).await
