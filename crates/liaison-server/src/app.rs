@@ -21,6 +21,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// A TAXII selection and the head it was computed at.
 pub type CachedSelection = (u64, Arc<Vec<liaison_core::intel::Record>>);
 
+/// A collection view's records with their positions by object id, and the head it was built at.
+pub type IdIndex = (
+    u64,
+    Arc<Vec<liaison_core::intel::Record>>,
+    Arc<std::collections::HashMap<String, Vec<usize>>>,
+);
+
 pub struct Shared {
     pub state: RwLock<State>,
     pub ledger: RwLock<Ledger>,
@@ -36,6 +43,8 @@ pub struct Shared {
     pub rendered: RwLock<Vec<axum::body::Bytes>>,
     /// TAXII selections by (operator, collection, filters), valid while the head is unchanged.
     pub taxii_cache: parking_lot::Mutex<std::collections::HashMap<String, CachedSelection>>,
+    /// Per collection view: its records and an index of them by object id.
+    pub taxii_ids: parking_lot::Mutex<std::collections::HashMap<String, IdIndex>>,
     /// The conflict engine over sites, zones and notifications, kept in step with commits.
     pub geo: RwLock<crate::deconfliction::GeoEngine>,
     /// Active operators by token hash, refreshed after each commit that changes them.
@@ -180,6 +189,7 @@ impl App {
             rendered: RwLock::new(rendered),
             geo: RwLock::new(geo),
             taxii_cache: Default::default(),
+            taxii_ids: Default::default(),
             failed: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);

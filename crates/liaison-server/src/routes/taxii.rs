@@ -538,13 +538,42 @@ fn records_cached(app: &App, c: &Caller, k: Coll) -> std::sync::Arc<Vec<Record>>
     })
 }
 
-/// The records of one object, without copying the collection.
+/// The records of one object, through an id index built once per collection view.
 fn records_of(app: &App, c: &Caller, k: Coll, id: &str) -> Vec<Record> {
-    records_cached(app, c, k)
-        .iter()
-        .filter(|r| r.object.id == id)
-        .cloned()
-        .collect()
+    let head = app.head();
+    let key = format!("{}\n{}", c.name, k.name());
+    let hit = app
+        .shared
+        .taxii_ids
+        .lock()
+        .get(&key)
+        .filter(|(h, _, _)| *h == head)
+        .map(|(_, r, i)| (r.clone(), i.clone()));
+    let (records, index) = match hit {
+        Some(x) => x,
+        None => {
+            let records = records_cached(app, c, k);
+            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, r) in records.iter().enumerate() {
+                index.entry(r.object.id.clone()).or_default().push(i);
+            }
+            let index = std::sync::Arc::new(index);
+            let mut ids = app.shared.taxii_ids.lock();
+            if ids.len() >= 64 {
+                ids.clear();
+            }
+            ids.insert(key, (head, records.clone(), index.clone()));
+            (records, index)
+        }
+    };
+    index
+        .get(id)
+        .map(|pos| {
+            pos.iter()
+                .filter_map(|i| records.get(*i).cloned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn page(
