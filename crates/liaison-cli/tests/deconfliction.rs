@@ -219,3 +219,70 @@ fn bad_geojson_names_the_feature_and_stores_nothing() {
     }
     assert_eq!(head(), before);
 }
+
+/// Notifications filed at the same moment by both parties land in the same group
+/// commits; each must still be checked against every notification decided before it,
+/// so every overlapping pair of the two parties is recorded as a conflict exactly once,
+/// on the later of the two.
+#[test]
+fn concurrent_notifications_see_each_other() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let us = cell.token("us-supervisor");
+    assert_eq!(
+        http.post("/api/v1/cell/approve", Some(&us), json!({}))
+            .status,
+        200
+    );
+    const EACH: usize = 16;
+    let barrier = std::sync::Barrier::new(2 * EACH);
+    let (start, end) = (in_hours(30), in_hours(31));
+    let filed: Vec<(String, u64, Vec<u64>)> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for i in 0..2 * EACH {
+            let party = if i % 2 == 0 { "il" } else { "sy" };
+            let token = cell.token(&format!("{party}-liaison"));
+            let (barrier, url) = (&barrier, server.url.clone());
+            let n = circle(
+                35.80 + i as f64 * 1e-4,
+                33.10,
+                json!({"kind": "uav_flight", "radius_m": 500, "alt_min_m": 100, "alt_max_m": 900,
+                       "start": start, "end": end}),
+            );
+            handles.push(scope.spawn(move || {
+                let http = Http::new(&url);
+                barrier.wait();
+                let r = http.post("/api/v1/notifications", Some(&token), n);
+                assert_eq!(r.status, 200, "{}", r.body);
+                let v = r.json();
+                let seen = v["conflicts"]["activities"]
+                    .as_array()
+                    .expect("activities")
+                    .iter()
+                    .map(|a| a["id"].as_u64().expect("id"))
+                    .collect();
+                (party.to_string(), v["id"].as_u64().expect("id"), seen)
+            }));
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let by_id: std::collections::BTreeMap<u64, (&str, &Vec<u64>)> = filed
+        .iter()
+        .map(|(p, id, seen)| (*id, (p.as_str(), seen)))
+        .collect();
+    for (id, (party, seen)) in &by_id {
+        let expected: Vec<u64> = by_id
+            .range(..id)
+            .filter(|(_, (p, _))| p != party)
+            .map(|(other, _)| *other)
+            .collect();
+        assert_eq!(
+            **seen, expected,
+            "notification {id} of {party} must conflict with every earlier notification of the other party"
+        );
+    }
+}

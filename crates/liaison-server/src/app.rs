@@ -46,7 +46,7 @@ pub struct Shared {
     /// Per collection view: its records and an index of them by object id.
     pub taxii_ids: parking_lot::Mutex<std::collections::HashMap<String, IdIndex>>,
     /// The conflict engine over sites, zones and notifications, kept in step with commits.
-    pub geo: RwLock<crate::deconfliction::GeoEngine>,
+    pub geo: RwLock<crate::deconfliction::GeoModel>,
     /// Active operators by token hash, refreshed after each commit that changes them.
     pub credentials: RwLock<std::collections::HashMap<String, crate::auth::Caller>>,
     /// Deliveries being recorded for pushed messages, so many clients of one party

@@ -3,7 +3,6 @@
 //! agreement status and approved waivers) and filed notifications, indexed in memory
 //! and answered without touching the database.
 
-use crate::app::App;
 use liaison_core::State;
 use liaison_core::deconfliction::{Conflict, Notification, Shape, ShapeKind, Site, Zone};
 use liaison_core::event::{Event, EventBody};
@@ -12,6 +11,14 @@ use liaison_geo::types::{self as g, Area, Geometry, LonLat};
 use std::collections::BTreeSet;
 
 pub type GeoEngine = Engine<u64>;
+
+/// The engine as a read model of the record: what it indexes, and through which event.
+pub struct GeoModel {
+    pub engine: GeoEngine,
+    /// Events `0..through` are indexed; later ones (earlier requests of the group
+    /// commit being decided) are not yet.
+    pub through: usize,
+}
 
 fn ll(p: &[f64; 2]) -> LonLat {
     LonLat::new(p[0], p[1])
@@ -203,8 +210,15 @@ fn notification_item(n: &Notification) -> g::Activity<u64> {
     )
 }
 
-/// Builds the engine from the state (on start).
-pub fn build(state: &State) -> GeoEngine {
+/// Builds the read model from the state (on start).
+pub fn build(state: &State) -> GeoModel {
+    GeoModel {
+        engine: index(state),
+        through: state.events.len(),
+    }
+}
+
+fn index(state: &State) -> GeoEngine {
     let m = members(state);
     let d = &state.deconfliction;
     let mut e = GeoEngine::new();
@@ -220,8 +234,16 @@ pub fn build(state: &State) -> GeoEngine {
     e
 }
 
-/// Keeps the engine in step with newly committed events.
-pub fn on_commit(engine: &mut GeoEngine, state: &State, events: &[std::sync::Arc<Event>]) {
+/// Keeps the read model in step with newly committed events (the writer calls it
+/// after each commit, with the state's write lock held).
+pub fn on_commit(model: &mut GeoModel, state: &State) {
+    let from = model.through.min(state.events.len());
+    apply(&mut model.engine, state, &state.events[from..]);
+    model.through = state.events.len();
+}
+
+/// Indexes what the events register, at its current version in the state.
+fn apply(engine: &mut GeoEngine, state: &State, events: &[std::sync::Arc<Event>]) {
     let m = members(state);
     let d = &state.deconfliction;
     for ev in events {
@@ -256,15 +278,40 @@ pub fn on_commit(engine: &mut GeoEngine, state: &State, events: &[std::sync::Arc
     }
 }
 
-/// Runs the engine for an activity and states each conflict in words.
-pub fn conflicts(app: &App, act: &g::Activity<u64>) -> Result<Vec<Conflict>, String> {
-    let found = app
-        .shared
-        .geo
-        .read()
-        .check(act)
-        .map_err(|p| p.to_string())?;
-    let s = app.shared.state.read();
+/// Runs the engine for an activity against the record as `state` has it: the indexed
+/// items, plus those that earlier requests of the group commit being decided recorded
+/// (so two notifications committed together see each other). Items registered or
+/// re-versioned there supersede their indexed version.
+pub fn find(
+    model: &GeoModel,
+    state: &State,
+    act: &g::Activity<u64>,
+) -> Result<g::Conflicts<u64>, String> {
+    let mut found = model.engine.check(act).map_err(|p| p.to_string())?;
+    let from = model.through.min(state.events.len());
+    if from == state.events.len() {
+        return Ok(found);
+    }
+    let mut pending = GeoEngine::new();
+    apply(&mut pending, state, &state.events[from..]);
+    if pending.is_empty() {
+        return Ok(found);
+    }
+    let extra = pending.check(act).map_err(|p| p.to_string())?;
+    found.sites.retain(|h| pending.site(&h.id).is_none());
+    found.zones.retain(|h| pending.zone(&h.id).is_none());
+    found.actives.retain(|h| pending.active(&h.id).is_none());
+    found.sites.extend(extra.sites);
+    found.zones.extend(extra.zones);
+    found.actives.extend(extra.actives);
+    found.sites.sort_by_key(|h| h.id);
+    found.zones.sort_by_key(|h| h.id);
+    found.actives.sort_by_key(|h| h.id);
+    Ok(found)
+}
+
+/// States each hit in words, as the conflicts recorded and answered.
+pub fn describe(s: &State, found: g::Conflicts<u64>) -> Vec<Conflict> {
     let d = &s.deconfliction;
     let mut out = Vec::new();
     for h in found.sites {
@@ -343,5 +390,5 @@ pub fn conflicts(app: &App, act: &g::Activity<u64>) -> Result<Vec<Conflict>, Str
             threshold_m: h.threshold_m,
         });
     }
-    Ok(out)
+    out
 }

@@ -182,11 +182,7 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     if operators_changed {
         *shared.credentials.write() = crate::auth::credentials_of(&state);
     }
-    crate::deconfliction::on_commit(
-        &mut shared.geo.write(),
-        &state,
-        &state.events[base_seq as usize..],
-    );
+    crate::deconfliction::on_commit(&mut shared.geo.write(), &state);
     {
         let mut rendered = shared.rendered.write();
         for e in &state.events[rendered.len()..] {

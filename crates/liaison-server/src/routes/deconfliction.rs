@@ -5,7 +5,7 @@
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::deconfliction::{activity, conflicts, geometry_json, mgrs, to_shape};
+use crate::deconfliction::{activity, describe, find, geometry_json, mgrs, to_shape};
 use crate::error::{HttpError, HttpResult};
 use crate::routes::hotline::parse_precedence;
 use crate::routes::{receipt_of, written};
@@ -16,7 +16,8 @@ use liaison_api::ApiError;
 use liaison_api::wire::Written;
 use liaison_core::deconfliction::{Conflict, Shape, SiteCategory, Stance, ZoneKind, ZoneRules};
 use liaison_core::event::EventBody;
-use liaison_core::{Command, Precedence, can_see};
+use liaison_core::{Command, DomainError, Precedence, can_see};
+use liaison_geo::types::Activity;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -474,13 +475,20 @@ fn notice(body: &Value) -> Result<Notice, HttpError> {
     })
 }
 
-/// Parses a notice and runs the engine on it, as the caller's party's activity.
-fn checked(app: &App, caller: &Caller, body: &Value) -> Result<(Notice, Vec<Conflict>), HttpError> {
+/// Parses a notice as the caller's party's activity (id 0: not filed).
+fn parsed(caller: &Caller, body: &Value) -> Result<(Notice, Activity<u64>), HttpError> {
     let n = notice(body)?;
     let window = (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000);
     let act = activity(0, &caller.party, &n.kind, &n.shape, n.alt, window);
-    let found = conflicts(app, &act).map_err(invalid)?;
-    Ok((n, found))
+    Ok((n, act))
+}
+
+/// Parses a notice and runs the engine on it against the committed record.
+fn checked(app: &App, caller: &Caller, body: &Value) -> Result<Vec<Conflict>, HttpError> {
+    let (_, act) = parsed(caller, body)?;
+    let s = app.shared.state.read();
+    let found = find(&app.shared.geo.read(), &s, &act).map_err(invalid)?;
+    Ok(describe(&s, found))
 }
 
 /// `POST /api/v1/notifications`: filed, checked at once, answered with its conflicts.
@@ -492,31 +500,40 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
         body,
         signature,
     } = sub;
-    let (n, found) = checked(&app, &caller, &body)?;
-    let cmd = Command::FileNotification {
-        kind: n.kind,
-        shape: n.shape,
-        alt_min_m: n.alt.0,
-        alt_max_m: n.alt.1,
-        start: n.start,
-        end: n.end,
-        forces: n.forces,
-        precedence: n.precedence,
-        conflicts: found.clone(),
-    };
-    let out = app.command_signed(caller.actor(), signature, cmd).await?;
+    let (n, act) = parsed(&caller, &body)?;
+    // The check runs in the writer, against the state the notification is decided on:
+    // a notification committed in the same batch as this one is seen, never missed.
+    let (engine, actor) = (app.clone(), caller.actor());
+    let decider: crate::writer::Decider = Box::new(move |s, now| {
+        let found = find(&engine.shared.geo.read(), s, &act)
+            .map_err(|m| DomainError::invalid("area", m))?;
+        let cmd = Command::FileNotification {
+            kind: n.kind,
+            shape: n.shape,
+            alt_min_m: n.alt.0,
+            alt_max_m: n.alt.1,
+            start: n.start,
+            end: n.end,
+            forces: n.forces,
+            precedence: n.precedence,
+            conflicts: describe(s, found),
+        };
+        liaison_core::decide(s, &actor, &cmd, now)
+    });
+    let out = app.submit(caller.actor(), signature, decider).await?;
     let id = *out
         .seqs
         .first()
         .ok_or_else(|| HttpError(ApiError::internal("no event recorded")))?;
-    let late = app
+    let (late, found) = app
         .shared
         .state
         .read()
         .deconfliction
         .notifications
         .get(&id)
-        .is_some_and(|n| n.late);
+        .map(|n| (n.late, n.conflicts.clone()))
+        .ok_or_else(|| HttpError(ApiError::internal("notification missing")))?;
     // The receipt is for the notification itself, not the conflict events after it.
     let receipt = {
         let rows = app
@@ -543,7 +560,7 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
     responses((status = 200, description = "{sites, zones, activities}; nothing filed", body = Object)))]
 pub async fn check(State(app): State<App>, sub: Submission<Value>) -> HttpResult<Json<Value>> {
     let Submission { caller, body, .. } = sub;
-    let (_, found) = checked(&app, &caller, &body)?;
+    let found = checked(&app, &caller, &body)?;
     Ok(Json(grouped(&found)))
 }
 
