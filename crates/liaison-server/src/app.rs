@@ -39,8 +39,9 @@ pub struct Shared {
     pub closing: watch::Sender<bool>,
     /// Last heartbeat per party. Kept in memory: reachability is about now, not history.
     pub heartbeats: parking_lot::Mutex<std::collections::HashMap<String, liaison_core::Timestamp>>,
-    /// Each committed event rendered once as its SSE `data:` JSON, shared by all streams.
-    pub rendered: RwLock<Vec<axum::body::Bytes>>,
+    /// Each committed event with its SSE frame, rendered once and shared by all streams
+    /// (`rendered[i].event.seq == i`).
+    pub rendered: RwLock<Vec<crate::routes::events::Frame>>,
     /// TAXII selections by (operator, collection, filters), valid while the head is unchanged.
     pub taxii_cache: parking_lot::Mutex<std::collections::HashMap<String, CachedSelection>>,
     /// Per collection view: its records and an index of them by object id.
@@ -174,7 +175,7 @@ impl App {
         let rendered = state
             .events
             .iter()
-            .map(|e| crate::routes::events::render(e))
+            .map(crate::routes::events::Frame::of)
             .collect();
         let shared = Arc::new(Shared {
             state: RwLock::new(state),

@@ -186,7 +186,7 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     {
         let mut rendered = shared.rendered.write();
         for e in &state.events[rendered.len()..] {
-            rendered.push(crate::routes::events::render(e));
+            rendered.push(crate::routes::events::Frame::of(e));
         }
     }
     drop(state);

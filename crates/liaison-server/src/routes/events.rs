@@ -145,10 +145,27 @@ pub async fn stream(
 const KEEP_ALIVE: &[u8] = b":keep-alive\n\n";
 const KEEP_ALIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 
+/// A committed event and its SSE frame, rendered once at commit and shared by every
+/// stream.
+pub struct Frame {
+    pub event: Arc<Event>,
+    pub sse: Bytes,
+}
+
+impl Frame {
+    pub fn of(event: &Arc<Event>) -> Frame {
+        Frame {
+            event: event.clone(),
+            sse: render(event),
+        }
+    }
+}
+
 /// Follows the record from `start`: re-reads committed events each time the head moves,
 /// so a slow client loses nothing (it resumes where it is) and never gets one twice.
-/// Each event's SSE frame is rendered once at commit and shared by every stream; a
-/// wake-up sends all newly visible frames as one chunk.
+/// A wake-up sends all newly visible frames as one chunk. Streams read only the list of
+/// committed frames, never the state, so a write batch waiting on its fsync does not
+/// delay the delivery of the batch before it.
 pub fn event_stream(
     app: App,
     viewer: Viewer,
@@ -164,26 +181,33 @@ pub fn event_stream(
                 if *closing.borrow() {
                     return None;
                 }
-                let (batch, scanned_to) = {
-                    let state = app.shared.state.read();
-                    visible_from(&state, &viewer, cursor, MAX_PAGE)
-                };
-                cursor = scanned_to;
-                if !batch.is_empty() {
-                    if let Some(actor) = &actor {
-                        mark_pushed(&app, &viewer, actor, &batch);
-                    }
-                    let chunk = {
-                        let rendered = app.shared.rendered.read();
-                        let mut buf = BytesMut::new();
-                        for e in &batch {
-                            match rendered.get(e.seq as usize) {
-                                Some(f) => buf.extend_from_slice(f),
-                                None => buf.extend_from_slice(&render(e)),
+                let mut pushed = Vec::new();
+                let (chunk, scanned_to) = {
+                    let frames = app.shared.rendered.read();
+                    let len = frames.len();
+                    let mut i = usize::try_from(cursor).unwrap_or(usize::MAX).min(len);
+                    let stop = i.saturating_add(MAX_SCAN).min(len);
+                    let (mut buf, mut count) = (BytesMut::new(), 0);
+                    while i < stop && count < MAX_PAGE {
+                        let f = &frames[i];
+                        if can_see(&viewer, &f.event) {
+                            buf.extend_from_slice(&f.sse);
+                            count += 1;
+                            if let EventBody::MessageSent { to, .. } = &f.event.body
+                                && to.contains(&viewer.party)
+                            {
+                                pushed.push(f.event.seq);
                             }
                         }
-                        buf.freeze()
-                    };
+                        i += 1;
+                    }
+                    (buf.freeze(), i as u64)
+                };
+                cursor = scanned_to;
+                if !chunk.is_empty() {
+                    if let Some(actor) = &actor {
+                        mark_pushed(&app, &viewer, actor, pushed);
+                    }
                     return Some((Ok(chunk), (app, viewer, cursor, head, closing, actor)));
                 }
                 if cursor < app.head() {
@@ -203,43 +227,47 @@ pub fn event_stream(
 
 /// Messages pushed to a recipient's connected client count as delivered. Only the first
 /// push per message and party is recorded, however many clients the party has, and one
-/// command records a whole burst.
-fn mark_pushed(app: &App, viewer: &Viewer, actor: &Actor, batch: &[Arc<Event>]) {
-    let mut ids = Vec::new();
-    {
-        let s = app.shared.state.read();
-        let mut delivering = app.shared.delivering.lock();
-        for e in batch {
-            let EventBody::MessageSent { to, .. } = &e.body else {
-                continue;
-            };
-            if !to.contains(&viewer.party) {
-                continue;
-            }
-            let delivered = s
-                .hotline
-                .messages
-                .get(&e.seq)
-                .and_then(|m| m.recipients.get(&viewer.party))
-                .is_some_and(|r| r.delivered_at.is_some());
-            if !delivered && delivering.insert((e.seq, viewer.party.clone())) {
-                ids.push(e.seq);
-            }
-        }
+/// command records a whole burst. The recording runs beside the stream, never in its way.
+fn mark_pushed(app: &App, viewer: &Viewer, actor: &Actor, pushed: Vec<u64>) {
+    if pushed.is_empty() {
+        return;
     }
+    let party = viewer.party.clone();
+    let ids: Vec<u64> = {
+        let mut delivering = app.shared.delivering.lock();
+        pushed
+            .into_iter()
+            .filter(|id| delivering.insert((*id, party.clone())))
+            .collect()
+    };
     if ids.is_empty() {
         return;
     }
-    let (app, actor, party) = (app.clone(), actor.clone(), viewer.party.clone());
+    let (app, actor) = (app.clone(), actor.clone());
     tokio::spawn(async move {
-        let _ = app
-            .command(
-                actor,
-                Command::MarkDeliveredMany {
-                    messages: ids.clone(),
-                },
-            )
-            .await;
+        let undelivered: Vec<u64> = {
+            let s = app.shared.state.read();
+            ids.iter()
+                .copied()
+                .filter(|id| {
+                    s.hotline
+                        .messages
+                        .get(id)
+                        .and_then(|m| m.recipients.get(&party))
+                        .is_some_and(|r| r.delivered_at.is_none())
+                })
+                .collect()
+        };
+        if !undelivered.is_empty() {
+            let _ = app
+                .command(
+                    actor,
+                    Command::MarkDeliveredMany {
+                        messages: undelivered,
+                    },
+                )
+                .await;
+        }
         let mut delivering = app.shared.delivering.lock();
         for id in ids {
             delivering.remove(&(id, party.clone()));
