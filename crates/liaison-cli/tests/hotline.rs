@@ -455,3 +455,93 @@ fn heartbeats_decide_reachability() {
     assert_eq!(find("il")["reachable"], true);
     assert_eq!(find("sy")["reachable"], false);
 }
+
+/// A message pushed to the recipient's connected clients counts as delivered without any
+/// fetch, and however many clients the party has, each message's delivery is recorded
+/// once.
+#[test]
+fn pushed_messages_are_delivered_once_per_party() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, sy, us) = (
+        cell.token("il-liaison"),
+        cell.token("sy-liaison"),
+        cell.token("us-supervisor"),
+    );
+    assert_eq!(
+        http.post("/api/v1/cell/approve", Some(&us), json!({}))
+            .status,
+        200
+    );
+    let head = common::all_events(&http, &us)
+        .last()
+        .and_then(|e| e["seq"].as_u64())
+        .expect("head")
+        .to_string();
+    let ids: Vec<u64> = std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let (http, sy, head) = (&http, &sy, &head);
+                scope.spawn(move || {
+                    http.sse("/api/v1/events", sy, Some(head), 3, Duration::from_secs(10))
+                        .into_iter()
+                        .filter(|(_, v)| v["kind"] == "message_sent")
+                        .map(|(id, _)| id)
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        let ids: Vec<u64> = (0..3)
+            .map(|i| {
+                let r = http.post(
+                    "/api/v1/messages",
+                    Some(&il),
+                    json!({"to": ["sy"], "precedence": "immediate", "subject": format!("push {i}"), "body": "."}),
+                );
+                assert_eq!(r.status, 200, "{}", r.body);
+                r.json()["id"].as_u64().expect("id")
+            })
+            .collect();
+        for r in readers {
+            assert_eq!(
+                r.join().expect("reader"),
+                ids,
+                "every client gets every message"
+            );
+        }
+        ids
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for id in &ids {
+        loop {
+            let v = http
+                .get(&format!("/api/v1/messages/{id}"), Some(&il))
+                .json();
+            if v["recipients"][0]["state"] == "delivered" {
+                assert!(v["recipients"][0]["delivered_at"].is_string());
+                break;
+            }
+            assert_eq!(v["recipients"][0]["state"], "sent");
+            assert!(
+                Instant::now() < deadline,
+                "message {id} was pushed but not recorded as delivered"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let mut recorded: Vec<u64> = common::all_events(&http, &us)
+        .iter()
+        .filter(|e| e["kind"] == "messages_delivered")
+        .flat_map(|e| {
+            e["data"]["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .map(|m| m.as_u64().expect("id"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    recorded.sort();
+    assert_eq!(recorded, ids, "each delivery recorded exactly once");
+}

@@ -52,7 +52,7 @@ pub struct Shared {
     pub credentials: RwLock<std::collections::HashMap<String, crate::auth::Caller>>,
     /// Deliveries being recorded for pushed messages, so many clients of one party
     /// record one delivery.
-    pub delivering: parking_lot::Mutex<std::collections::HashSet<(u64, String)>>,
+    pub delivering: parking_lot::Mutex<crate::routes::events::PushedDeliveries>,
     failed: AtomicBool,
 }
 

@@ -225,54 +225,84 @@ pub fn event_stream(
     )
 }
 
+/// How long pushed deliveries of one party gather before they are recorded together:
+/// short enough that senders see them at once, long enough that a party with many
+/// connected clients and a busy channel adds a few events a second, not one per burst.
+pub const DELIVERY_GATHER: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Pushed deliveries waiting to be recorded.
+#[derive(Default)]
+pub struct PushedDeliveries {
+    /// (message, party) pairs queued or being recorded, so many clients of one party
+    /// record one delivery.
+    marked: std::collections::HashSet<(u64, String)>,
+    /// Per party: the operator whose stream pushed first, and the messages gathered.
+    queued: std::collections::HashMap<String, (Actor, Vec<u64>)>,
+}
+
 /// Messages pushed to a recipient's connected client count as delivered. Only the first
-/// push per message and party is recorded, however many clients the party has, and one
-/// command records a whole burst. The recording runs beside the stream, never in its way.
+/// push per message and party is recorded, however many clients the party has, and the
+/// pushes of `DELIVERY_GATHER` are recorded by one command. The recording runs beside
+/// the stream, never in its way.
 fn mark_pushed(app: &App, viewer: &Viewer, actor: &Actor, pushed: Vec<u64>) {
     if pushed.is_empty() {
         return;
     }
     let party = viewer.party.clone();
-    let ids: Vec<u64> = {
-        let mut delivering = app.shared.delivering.lock();
-        pushed
-            .into_iter()
-            .filter(|id| delivering.insert((*id, party.clone())))
-            .collect()
-    };
-    if ids.is_empty() {
+    let mut d = app.shared.delivering.lock();
+    let PushedDeliveries { marked, queued } = &mut *d;
+    let fresh: Vec<u64> = pushed
+        .into_iter()
+        .filter(|id| marked.insert((*id, party.clone())))
+        .collect();
+    if fresh.is_empty() {
         return;
     }
-    let (app, actor) = (app.clone(), actor.clone());
-    tokio::spawn(async move {
-        let undelivered: Vec<u64> = {
-            let s = app.shared.state.read();
-            ids.iter()
-                .copied()
-                .filter(|id| {
-                    s.hotline
-                        .messages
-                        .get(id)
-                        .and_then(|m| m.recipients.get(&party))
-                        .is_some_and(|r| r.delivered_at.is_none())
-                })
-                .collect()
-        };
-        if !undelivered.is_empty() {
-            let _ = app
-                .command(
-                    actor,
-                    Command::MarkDeliveredMany {
-                        messages: undelivered,
-                    },
-                )
-                .await;
+    match queued.entry(party.clone()) {
+        std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().1.extend(fresh),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert((actor.clone(), fresh));
+            let app = app.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(DELIVERY_GATHER).await;
+                record_pushed(&app, &party).await;
+            });
         }
-        let mut delivering = app.shared.delivering.lock();
-        for id in ids {
-            delivering.remove(&(id, party.clone()));
-        }
-    });
+    }
+}
+
+/// Records a party's gathered pushes (those not delivered meanwhile by a fetch).
+async fn record_pushed(app: &App, party: &str) {
+    let Some((actor, ids)) = app.shared.delivering.lock().queued.remove(party) else {
+        return;
+    };
+    let undelivered: Vec<u64> = {
+        let s = app.shared.state.read();
+        ids.iter()
+            .copied()
+            .filter(|id| {
+                s.hotline
+                    .messages
+                    .get(id)
+                    .and_then(|m| m.recipients.get(party))
+                    .is_some_and(|r| r.delivered_at.is_none())
+            })
+            .collect()
+    };
+    for chunk in undelivered.chunks(1000) {
+        let _ = app
+            .command(
+                actor.clone(),
+                Command::MarkDeliveredMany {
+                    messages: chunk.to_vec(),
+                },
+            )
+            .await;
+    }
+    let mut d = app.shared.delivering.lock();
+    for id in ids {
+        d.marked.remove(&(id, party.to_string()));
+    }
 }
 
 /// An event's SSE frame: `id:` its sequence number, `event:` its kind, `data:` the
