@@ -17,3 +17,88 @@ pub fn decode_event(bytes: &[u8]) -> Result<Event, String> {
 pub fn payload_bytes(event: &Event) -> Vec<u8> {
     serde_json::to_vec(&event.body).unwrap_or_default()
 }
+
+/// An event serialized once: the payload its log entry commits to, and the stored form
+/// (the header with that payload spliced in as the body), byte-identical to
+/// `encode_event` up to field order, so a large body (an intelligence submission of a
+/// thousand objects) is escaped once, not three times.
+pub struct Encoded {
+    pub payload: Vec<u8>,
+    pub stored: Vec<u8>,
+}
+
+#[derive(serde::Serialize)]
+struct Header<'a> {
+    seq: u64,
+    at: &'a liaison_core::Timestamp,
+    author: &'a liaison_core::Author,
+    concerns: &'a std::collections::BTreeSet<liaison_core::PartyId>,
+    audience: &'a liaison_core::Audience,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: &'a Option<liaison_core::event::AuthorSignature>,
+}
+
+/// `{…header…}` + `,"<key>":` + `value` + `}`: a JSON object with one more member.
+fn splice(mut object: Vec<u8>, key: &str, value: &[u8]) -> Vec<u8> {
+    debug_assert_eq!(object.last(), Some(&b'}'));
+    object.pop();
+    object.reserve(key.len() + value.len() + 5);
+    if object.len() > 1 {
+        object.push(b',');
+    }
+    object.push(b'"');
+    object.extend_from_slice(key.as_bytes());
+    object.extend_from_slice(b"\":");
+    object.extend_from_slice(value);
+    object.push(b'}');
+    object
+}
+
+pub fn encode(event: &Event) -> Encoded {
+    let payload = payload_bytes(event);
+    let header = serde_json::to_vec(&Header {
+        seq: event.seq,
+        at: &event.at,
+        author: &event.author,
+        concerns: &event.concerns,
+        audience: &event.audience,
+        signature: &event.signature,
+    })
+    .unwrap_or_default();
+    let stored = splice(header, "body", &payload);
+    Encoded { payload, stored }
+}
+
+/// The SSE frame of an event (`id:`, `event:`, `data:` the `EventView` JSON), from its
+/// payload: the body is not serialized again but spliced in without its `kind` tag.
+/// Bodies that carry hidden fields take the `EventView` path, which removes them.
+pub fn sse_frame(event: &Event, payload: &[u8]) -> Vec<u8> {
+    let tag = format!("{{\"kind\":\"{}\"", event.kind());
+    let data = match payload.strip_prefix(tag.as_bytes()) {
+        Some(rest) if !crate::wire::may_hide(payload) => {
+            let rest = rest.strip_prefix(b",").unwrap_or(rest);
+            let mut d = Vec::with_capacity(rest.len() + 1);
+            d.push(b'{');
+            d.extend_from_slice(rest);
+            Some(d)
+        }
+        _ => None,
+    };
+    let json = match data {
+        Some(data) => {
+            let view = crate::wire::EventView::header(event);
+            let head = serde_json::to_vec(&view).unwrap_or_default();
+            let mut out = splice(head, "data", &data);
+            if let Some(sig) = &event.signature {
+                let sig = serde_json::to_vec(sig).unwrap_or_default();
+                out = splice(out, "signature", &sig);
+            }
+            out
+        }
+        None => serde_json::to_vec(&crate::wire::EventView::from(event)).unwrap_or_default(),
+    };
+    let mut frame = format!("id: {}\nevent: {}\ndata: ", event.seq, event.kind()).into_bytes();
+    frame.extend_from_slice(&json);
+    frame.extend_from_slice(b"\n\n");
+    frame
+}

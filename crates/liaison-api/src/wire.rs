@@ -169,6 +169,41 @@ pub struct EventView {
 /// Fields that hold secrets' hashes are not shown even to those who may read the event.
 const HIDDEN_FIELDS: [&str; 1] = ["token_hash"];
 
+/// Whether a body's JSON may carry a field that `EventView` hides (a false positive only
+/// costs the slower path).
+pub fn may_hide(body_json: &[u8]) -> bool {
+    HIDDEN_FIELDS
+        .iter()
+        .any(|f| memchr::memmem::find(body_json, format!("\"{f}\"").as_bytes()).is_some())
+}
+
+/// `EventView` without `data` and `signature`, for frames that splice those in.
+#[derive(Serialize)]
+pub struct EventViewHeader {
+    pub seq: u64,
+    pub at: String,
+    pub kind: &'static str,
+    pub author: AuthorView,
+    pub concerns: Vec<String>,
+    pub audience: Vec<String>,
+}
+
+impl EventView {
+    pub fn header(e: &Event) -> EventViewHeader {
+        EventViewHeader {
+            seq: e.seq,
+            at: time::format(e.at),
+            kind: e.kind(),
+            author: AuthorView {
+                operator: e.author.operator.clone(),
+                party: e.author.party.clone(),
+            },
+            concerns: e.concerns.iter().cloned().collect(),
+            audience: e.audience.to_list(),
+        }
+    }
+}
+
 impl From<&Event> for EventView {
     fn from(e: &Event) -> Self {
         let mut data = serde_json::to_value(&e.body).unwrap_or(serde_json::Value::Null);

@@ -90,7 +90,11 @@ impl Ledger {
     /// The canonical entry for an event: its header and the hash of its payload, so any
     /// party can verify the whole tree without reading payloads it is not entitled to.
     pub fn entry_for(&self, event: &Event) -> Vec<u8> {
-        let payload = payload_bytes(event);
+        self.entry_with_payload(event, &payload_bytes(event))
+    }
+
+    /// The entry of an event whose payload (`codec::payload_bytes`) is already at hand.
+    pub fn entry_with_payload(&self, event: &Event, payload: &[u8]) -> Vec<u8> {
         let signature = event
             .signature
             .as_ref()
@@ -103,7 +107,7 @@ impl Ledger {
             author_party: event.author.party.clone(),
             time_micros: event.at.micros(),
             audience: event.audience.to_list(),
-            payload_sha256: Sha256::digest(&payload).into(),
+            payload_sha256: Sha256::digest(payload).into(),
             signature,
         }
         .encode()

@@ -9,7 +9,7 @@
 
 use crate::app::Shared;
 use liaison_api::ApiError;
-use liaison_api::codec::encode_event;
+use liaison_api::codec;
 use liaison_api::wire::Receipt;
 use liaison_core::event::AuthorSignature;
 use liaison_core::event::EventBody;
@@ -92,6 +92,8 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     let now = shared.clock.now().max(last_at);
 
     let mut stored: Vec<StoredEvent> = Vec::new();
+    // Each new event's payload, kept to render its SSE frame without serializing again.
+    let mut payloads: Vec<Vec<u8>> = Vec::new();
     let mut replies: Vec<(Reply, Result<Vec<u64>, ApiError>)> = Vec::new();
     for req in batch {
         let WriteRequest {
@@ -114,13 +116,15 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
                         body: d.body,
                         signature: signature.clone(),
                     };
-                    let entry = ledger.entry_for(&event);
+                    let encoded = codec::encode(&event);
+                    let entry = ledger.entry_with_payload(&event, &encoded.payload);
                     ledger.push(&entry);
                     stored.push(StoredEvent {
                         seq: event.seq,
                         entry,
-                        event: encode_event(&event),
+                        event: encoded.stored,
                     });
+                    payloads.push(encoded.payload);
                     seqs.push(event.seq);
                     state.apply(Arc::new(event));
                 }
@@ -185,8 +189,9 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     crate::deconfliction::on_commit(&mut shared.geo.write(), &state);
     {
         let mut rendered = shared.rendered.write();
-        for e in &state.events[rendered.len()..] {
-            rendered.push(crate::routes::events::Frame::of(e));
+        debug_assert_eq!(rendered.len() as u64, base_seq);
+        for (e, payload) in state.events[base_seq as usize..].iter().zip(&payloads) {
+            rendered.push(crate::routes::events::Frame::with_payload(e, payload));
         }
     }
     drop(state);

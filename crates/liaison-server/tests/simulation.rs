@@ -489,6 +489,27 @@ fn simulate(seed: u64, steps: usize) {
         "nothing was met in time"
     );
     let _ = Duty::AcknowledgeMessage;
+    // Every event's SSE frame, rendered from its payload, carries exactly its EventView,
+    // and its stored form decodes to the event itself.
+    let frames = w.app.shared.rendered.read();
+    assert_eq!(frames.len(), s.events.len());
+    for (e, f) in s.events.iter().zip(frames.iter()) {
+        let text = std::str::from_utf8(&f.sse).expect("utf8 frame");
+        let data = text
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .expect("data line");
+        let got: serde_json::Value = serde_json::from_str(data).expect("frame JSON");
+        let want =
+            serde_json::to_value(liaison_api::wire::EventView::from(e.as_ref())).expect("view");
+        assert_eq!(got, want, "frame of event {}", e.seq);
+        assert!(text.starts_with(&format!("id: {}\nevent: {}\n", e.seq, e.kind())));
+        let stored = liaison_api::codec::encode(e).stored;
+        assert_eq!(
+            &liaison_api::codec::decode_event(&stored).expect("decodes"),
+            e.as_ref()
+        );
+    }
 }
 
 #[test]

@@ -154,9 +154,14 @@ pub struct Frame {
 
 impl Frame {
     pub fn of(event: &Arc<Event>) -> Frame {
+        Frame::with_payload(event, &liaison_api::codec::payload_bytes(event))
+    }
+
+    /// The frame of an event whose payload the writer has just serialized.
+    pub fn with_payload(event: &Arc<Event>, payload: &[u8]) -> Frame {
         Frame {
             event: event.clone(),
-            sse: render(event),
+            sse: Bytes::from(liaison_api::codec::sse_frame(event, payload)),
         }
     }
 }
@@ -303,16 +308,4 @@ async fn record_pushed(app: &App, party: &str) {
     for id in ids {
         d.marked.remove(&(id, party.to_string()));
     }
-}
-
-/// An event's SSE frame: `id:` its sequence number, `event:` its kind, `data:` the
-/// EventView JSON (compact JSON has no newlines, so one data line).
-pub fn render(e: &Event) -> Bytes {
-    let data = serde_json::to_string(&EventView::from(e)).unwrap_or_else(|_| "{}".into());
-    Bytes::from(format!(
-        "id: {}\nevent: {}\ndata: {}\n\n",
-        e.seq,
-        e.kind(),
-        data
-    ))
 }
