@@ -179,6 +179,7 @@ pub async fn register_sites(
                 names,
                 category,
                 shape,
+                cot_detail: None,
             })
         })();
         match r {
