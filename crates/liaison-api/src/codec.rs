@@ -102,3 +102,60 @@ pub fn sse_frame(event: &Event, payload: &[u8]) -> Vec<u8> {
     frame.extend_from_slice(b"\n\n");
     frame
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use liaison_core::event::EventBody;
+
+    /// A site event as recorded before sites could carry CoT detail: it must decode, and
+    /// encode to exactly the bytes it was stored (and its payload hashed) as.
+    const BEFORE_COT: &str = r#"{"seq":7,"at":1772366400000000,"author":{"operator":"il-liaison","party":"il"},"concerns":[],"audience":"everyone","body":{"kind":"site_registered","site":null,"version":1,"names":{"en":"Majdal Shams"},"category":"minority_community","shape":{"kind":"circle","coordinates":[[[[35.768,33.27]]]],"buffer_m":2000.0}}}"#;
+
+    #[test]
+    fn site_events_recorded_before_cot_decode_and_encode_unchanged() {
+        let e = decode_event(BEFORE_COT.as_bytes()).expect("decodes");
+        assert!(matches!(
+            &e.body,
+            EventBody::SiteRegistered {
+                cot_detail: None,
+                ..
+            }
+        ));
+        assert_eq!(
+            String::from_utf8(encode_event(&e)).ok().as_deref(),
+            Some(BEFORE_COT)
+        );
+        let body = &BEFORE_COT[BEFORE_COT.find(r#"{"kind""#).unwrap_or(0)..BEFORE_COT.len() - 1];
+        assert_eq!(
+            String::from_utf8(payload_bytes(&e)).ok().as_deref(),
+            Some(body)
+        );
+    }
+
+    #[test]
+    fn cot_detail_is_kept_when_present() {
+        let mut e = decode_event(BEFORE_COT.as_bytes()).expect("decodes");
+        if let EventBody::SiteRegistered { cot_detail, .. } = &mut e.body {
+            *cot_detail = Some(r#"<__group name="Cyan" role="Team Member"/>"#.into());
+        }
+        let back = decode_event(&encode_event(&e)).expect("decodes");
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn encoded_once_is_the_same_event() {
+        let e = decode_event(BEFORE_COT.as_bytes()).expect("decodes");
+        let enc = encode(&e);
+        assert_eq!(enc.stored, encode_event(&e), "unsigned: byte-identical");
+        assert_eq!(enc.payload, payload_bytes(&e));
+        let frame = String::from_utf8(sse_frame(&e, &enc.payload)).expect("utf8");
+        let data = frame
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .expect("data line");
+        let got: serde_json::Value = serde_json::from_str(data).expect("json");
+        let want = serde_json::to_value(crate::wire::EventView::from(&e)).expect("view");
+        assert_eq!(got, want);
+    }
+}

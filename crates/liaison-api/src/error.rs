@@ -92,6 +92,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "the request parsed but a field is invalid; the message names it",
     ),
     (
+        "invalid_xml",
+        422,
+        "the XML body (Cursor-on-Target) is refused: malformed, a DOCTYPE or undeclared entity, nested too deep or over a limit; the message names the line, byte offset and problem",
+    ),
+    (
         "unprocessable",
         422,
         "the request is well formed but cannot be carried out as asked (e.g. a redaction that would leave invalid STIX)",

@@ -27,10 +27,14 @@ pub enum DeconflictCmd {
     List,
     /// Conflicts found for you.
     Conflicts,
-    /// Export the current picture as GeoJSON.
+    /// Export the current picture as GeoJSON, or as Cursor-on-Target XML for TAK clients.
     Export {
+        /// `geojson` or `cot`.
+        #[arg(long, default_value = "geojson", value_parser = ["geojson", "cot"])]
+        format: String,
+        /// Where to write it; standard output without.
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
 }
 
@@ -41,6 +45,13 @@ pub enum SiteCmd {
         file: PathBuf,
         #[arg(long, default_value_t = 500)]
         batch: usize,
+    },
+    /// Import protected sites from Cursor-on-Target point events (one <event> or <events>), all or nothing.
+    ImportCot {
+        file: PathBuf,
+        /// Category for events without <liaison category="…"/> in their detail.
+        #[arg(long)]
+        category: Option<String>,
     },
     List,
     Confirm {
@@ -163,14 +174,24 @@ pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> 
             }
             Ok(())
         }
-        DeconflictCmd::Export { out } => {
-            let v: Value = c.get("/api/v1/deconfliction/export")?;
-            std::fs::write(&out, serde_json::to_vec_pretty(&v)?)?;
-            println!(
-                "{} features written to {}",
-                v["features"].as_array().map(|a| a.len()).unwrap_or(0),
-                out.display()
-            );
+        DeconflictCmd::Export { format, out } => {
+            let (bytes, what) = if format == "cot" {
+                let b = c.get_bytes("/api/v1/deconfliction/export.cot")?;
+                let n = String::from_utf8_lossy(&b).matches("<event ").count();
+                (b, format!("{n} CoT events"))
+            } else {
+                let v: Value = c.get("/api/v1/deconfliction/export")?;
+                let n = v["features"].as_array().map(|a| a.len()).unwrap_or(0);
+                (serde_json::to_vec_pretty(&v)?, format!("{n} features"))
+            };
+            match out {
+                Some(out) => {
+                    std::fs::write(&out, &bytes)
+                        .with_context(|| format!("cannot write {}", out.display()))?;
+                    println!("{what} written to {}", out.display());
+                }
+                None => std::io::stdout().write_all(&bytes)?,
+            }
             Ok(())
         }
     }
@@ -215,6 +236,25 @@ pub fn site(c: &Client, cmd: SiteCmd, as_json: bool) -> anyhow::Result<()> {
                     failed.len()
                 );
             }
+            Ok(())
+        }
+        SiteCmd::ImportCot { file, category } => {
+            let body =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let path = match category {
+                Some(cat) => format!("/api/v1/sites/cot?category={cat}"),
+                None => "/api/v1/sites/cot".to_string(),
+            };
+            let v: Value = c.post_raw(&path, "application/xml", &[], body)?;
+            if as_json {
+                return json(&v);
+            }
+            let ids = v["ids"].as_array().cloned().unwrap_or_default();
+            let uids = v["uids"].as_array().cloned().unwrap_or_default();
+            for (id, uid) in ids.iter().zip(&uids) {
+                println!("site #{id} from {}", uid.as_str().unwrap_or(""));
+            }
+            println!("{} sites imported", v["count"]);
             Ok(())
         }
         SiteCmd::List => {

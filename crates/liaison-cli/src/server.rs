@@ -265,6 +265,7 @@ async fn seed_map(app: &App, actor: &dyn Fn(&str) -> anyhow::Result<Actor>) -> a
                         names,
                         category,
                         shape,
+                        cot_detail: None,
                     },
                 )
                 .await?;

@@ -222,6 +222,8 @@ pub enum Command {
         names: BTreeMap<String, String>,
         category: SiteCategory,
         shape: Shape,
+        /// Unread CoT `<detail>` children to keep with this version (see `SiteRegistered`).
+        cot_detail: Option<String>,
     },
     ConfirmSite {
         site: u64,

@@ -94,7 +94,12 @@ pub struct Site {
     pub confirmations: BTreeMap<PartyId, Timestamp>,
     /// Earlier versions, kept in the record and here.
     pub history: Vec<(u32, Shape, Timestamp)>,
+    /// This version's unread Cursor-on-Target `<detail>` children, exactly as imported.
+    pub cot_detail: Option<String>,
 }
+
+/// The most bytes of CoT `<detail>` a site keeps.
+pub const MAX_COT_DETAIL: usize = 16 * 1024;
 
 impl Site {
     pub fn last_confirmed(&self) -> Timestamp {
@@ -310,6 +315,7 @@ pub(crate) fn decide(
             names,
             category,
             shape,
+            cot_detail,
         } => {
             let party = party_of(actor)?;
             check_shape(shape)?;
@@ -334,6 +340,15 @@ pub(crate) fn decide(
                         + 1
                 }
             };
+            if cot_detail
+                .as_ref()
+                .is_some_and(|d| d.len() > MAX_COT_DETAIL)
+            {
+                return Err(DomainError::invalid(
+                    "cot_detail",
+                    format!("keep at most {MAX_COT_DETAIL} bytes of CoT detail"),
+                ));
+            }
             let _ = party;
             Ok(vec![Draft::everyone(EventBody::SiteRegistered {
                 site: *site,
@@ -341,6 +356,7 @@ pub(crate) fn decide(
                 names: names.clone(),
                 category: *category,
                 shape: shape.clone(),
+                cot_detail: cot_detail.clone(),
             })])
         }
         Command::ConfirmSite { site } => {
@@ -615,6 +631,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
             names,
             category,
             shape,
+            cot_detail,
         } => {
             let id = site.unwrap_or(event.seq);
             let entry = d.sites.entry(id).or_insert_with(|| Site {
@@ -627,6 +644,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                 registered_at: at,
                 confirmations: BTreeMap::new(),
                 history: Vec::new(),
+                cot_detail: None,
             });
             if entry.version > 0 {
                 entry
@@ -637,6 +655,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
             entry.names = names.clone();
             entry.category = *category;
             entry.shape = shape.clone();
+            entry.cot_detail = cot_detail.clone();
             entry.registered_by = party.clone();
             entry.registered_at = at;
             entry.confirmations = [(party, at)].into();

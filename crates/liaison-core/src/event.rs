@@ -236,6 +236,12 @@ pub enum EventBody {
         names: BTreeMap<String, String>,
         category: SiteCategory,
         shape: Shape,
+        /// The `<detail>` children of the Cursor-on-Target event the site was imported
+        /// from that Liaison does not read, kept byte for byte to be written back on
+        /// export. Absent in events recorded before CoT import existed, and skipped when
+        /// absent so those events encode exactly as they were signed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cot_detail: Option<String>,
     },
     SiteConfirmed {
         site: u64,

@@ -102,6 +102,8 @@ pub const MAX_BODY: usize = 2 << 20;
         routes::deconfliction::answer,
         routes::deconfliction::list_conflicts,
         routes::deconfliction::export,
+        routes::cot::export,
+        routes::cot::import_sites,
     ),
     modifiers(&BearerAuth)
 )]
@@ -285,6 +287,8 @@ pub fn router(app: App) -> Router {
             "/api/v1/deconfliction/export",
             get(routes::deconfliction::export),
         )
+        .route("/api/v1/deconfliction/export.cot", get(routes::cot::export))
+        .route("/api/v1/sites/cot", post(routes::cot::import_sites))
         .route("/log/checkpoint", get(routes::log::checkpoint))
         .route("/log/cosignature", post(routes::log::cosign))
         .route("/log/tile/{*path}", get(routes::log::tile));

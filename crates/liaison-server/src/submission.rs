@@ -1,5 +1,6 @@
 //! The extractor for writes: authenticates the caller, reads the body, checks the
-//! author's signature when the operator has registered a key, and parses the JSON.
+//! author's signature when the operator has registered a key, and parses the JSON (or,
+//! for Cursor-on-Target, hands over the XML bytes).
 
 use crate::app::App;
 use crate::auth::{Caller, authenticate};
@@ -76,37 +77,66 @@ pub fn check_signature(
     }))
 }
 
+/// What every write extractor reads before it looks at the body's format.
+struct Received {
+    caller: Caller,
+    sig_header: Option<String>,
+    content_type: Option<String>,
+    method: String,
+    path: String,
+    bytes: Bytes,
+}
+
+async fn receive(req: Request, app: &App) -> Result<Received, HttpError> {
+    let auth = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let caller = authenticate(app, auth.as_deref()).map_err(HttpError)?;
+    let sig_header = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let bytes = Bytes::from_request(req, app).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            HttpError(ApiError::new(
+                "payload_too_large",
+                "the body is larger than this endpoint accepts",
+            ))
+        } else {
+            HttpError(ApiError::bad_request(e.body_text()))
+        }
+    })?;
+    Ok(Received {
+        caller,
+        sig_header,
+        content_type,
+        method,
+        path,
+        bytes,
+    })
+}
+
 impl<T: DeserializeOwned> FromRequest<App> for Submission<T> {
     type Rejection = HttpError;
     async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
-        let auth = req
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let caller = authenticate(app, auth.as_deref()).map_err(HttpError)?;
-        let sig_header = req
-            .headers()
-            .get(HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let content_type = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let method = req.method().as_str().to_string();
-        let path = req.uri().path().to_string();
-        let bytes = Bytes::from_request(req, app).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                HttpError(ApiError::new(
-                    "payload_too_large",
-                    "the body is larger than this endpoint accepts",
-                ))
-            } else {
-                HttpError(ApiError::bad_request(e.body_text()))
-            }
-        })?;
+        let Received {
+            caller,
+            sig_header,
+            content_type,
+            method,
+            path,
+            bytes,
+        } = receive(req, app).await?;
         let empty = bytes.iter().all(u8::is_ascii_whitespace);
         if !empty
             && !content_type
@@ -132,6 +162,49 @@ impl<T: DeserializeOwned> FromRequest<App> for Submission<T> {
         Ok(Submission {
             caller,
             body,
+            signature,
+        })
+    }
+}
+
+/// A write whose body is XML (Cursor-on-Target): the exact bytes, after the same
+/// authentication and author-signature check as every JSON write.
+pub struct XmlSubmission {
+    pub caller: Caller,
+    pub body: Bytes,
+    pub signature: Option<AuthorSignature>,
+}
+
+impl FromRequest<App> for XmlSubmission {
+    type Rejection = HttpError;
+    async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
+        let Received {
+            caller,
+            sig_header,
+            content_type,
+            method,
+            path,
+            bytes,
+        } = receive(req, app).await?;
+        let media = content_type
+            .as_deref()
+            .and_then(|c| c.split(';').next())
+            .map(|c| c.trim().to_ascii_lowercase());
+        if !matches!(
+            media.as_deref(),
+            Some("application/xml" | "text/xml" | "application/cot+xml")
+        ) {
+            return Err(HttpError(ApiError::new(
+                "unsupported_media_type",
+                "send the body as application/xml",
+            )));
+        }
+        let signature =
+            check_signature(app, &caller, &method, &path, sig_header.as_deref(), &bytes)
+                .map_err(HttpError)?;
+        Ok(XmlSubmission {
+            caller,
+            body: bytes,
             signature,
         })
     }

@@ -77,9 +77,44 @@ fn site_json(
             "radius_m": s.shape.buffer_m, "mgrs": mgrs(&s.shape), "registered_by": s.registered_by,
             "registered_at": liaison_api::time::format(s.registered_at),
             "confirmed_by": s.confirmations.iter().map(|(p, t)| (p.clone(), liaison_api::time::format(*t))).collect::<BTreeMap<_, _>>(),
-            "confirmation_lapsed": now.since(s.last_confirmed()) > reconfirm,
+            "confirmation_lapsed": confirmation_lapsed(s, reconfirm, now),
             "previous_versions": s.history.len(),
         }
+    })
+}
+
+/// Whether a site's last confirmation is older than the charter's `site_reconfirm`.
+pub(crate) fn confirmation_lapsed(
+    s: &liaison_core::deconfliction::Site,
+    reconfirm: liaison_core::Duration,
+    now: liaison_core::Timestamp,
+) -> bool {
+    now.since(s.last_confirmed()) > reconfirm
+}
+
+/// The charter's member parties, whose stances decide a zone's status.
+pub(crate) fn member_parties(s: &liaison_core::State) -> BTreeSet<String> {
+    s.charter()
+        .map(|c| {
+            c.parties
+                .iter()
+                .filter(|p| p.role == liaison_core::PartyRole::Member)
+                .map(|p| p.id.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The notifications a caller may read: what `GET /api/v1/notifications` and both
+/// exports show.
+pub(crate) fn visible_notifications<'a>(
+    s: &'a liaison_core::State,
+    viewer: &'a liaison_core::Viewer,
+) -> impl Iterator<Item = &'a liaison_core::deconfliction::Notification> + 'a {
+    s.deconfliction.notifications.values().filter(move |n| {
+        s.events
+            .get(n.id as usize)
+            .is_some_and(|e| can_see(viewer, e))
     })
 }
 
@@ -180,6 +215,7 @@ pub async fn register_sites(
                 names,
                 category,
                 shape,
+                cot_detail: None,
             })
         })();
         match r {
@@ -309,16 +345,7 @@ pub async fn register_zone(
     responses((status = 200, description = "Zones with stances, status and waivers, as GeoJSON", body = Object)))]
 pub async fn list_zones(State(app): State<App>, _caller: Caller) -> Json<Value> {
     let s = app.shared.state.read();
-    let members: BTreeSet<String> = s
-        .charter()
-        .map(|c| {
-            c.parties
-                .iter()
-                .filter(|p| p.role == liaison_core::PartyRole::Member)
-                .map(|p| p.id.clone())
-                .collect()
-        })
-        .unwrap_or_default();
+    let members = member_parties(&s);
     let features: Vec<Value> = s
         .deconfliction
         .zones
@@ -569,15 +596,7 @@ pub async fn check(State(app): State<App>, sub: Submission<Value>) -> HttpResult
 pub async fn list_notifications(State(app): State<App>, caller: Caller) -> Json<Value> {
     let s = app.shared.state.read();
     let viewer = caller.viewer();
-    let features: Vec<Value> = s
-        .deconfliction
-        .notifications
-        .values()
-        .filter(|n| {
-            s.events
-                .get(n.id as usize)
-                .is_some_and(|e| can_see(&viewer, e))
-        })
+    let features: Vec<Value> = visible_notifications(&s, &viewer)
         .map(notification_json)
         .collect();
     Json(json!({"type": "FeatureCollection", "features": features}))

@@ -2,6 +2,7 @@
 //! parse into core types, submit or read, render wire types.
 
 pub mod cell;
+pub mod cot;
 pub mod deconfliction;
 pub mod events;
 pub mod hotline;
