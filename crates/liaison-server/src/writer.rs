@@ -195,6 +195,9 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
         }
     }
     drop(state);
+    // Streams wake as soon as the batch is committed and its frames are ready; the
+    // receipts are computed while they send.
+    shared.head.send_replace(head);
     let ledger = parking_lot::RwLockWriteGuard::downgrade(ledger);
     let mut outcomes = Vec::with_capacity(replies.len());
     for (reply, r) in replies {
@@ -208,7 +211,6 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
         outcomes.push((reply, out));
     }
     drop(ledger);
-    shared.head.send_replace(head);
     for (reply, out) in outcomes {
         let _ = reply.send(out);
     }

@@ -85,9 +85,10 @@ impl Store for SqliteStore {
     fn append(&self, batch: &AppendBatch) -> Result<()> {
         let mut c = self.writer.lock();
         let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let have: i64 = tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM events", [], |r| {
-            r.get(0)
-        })?;
+        // Statements are prepared once per connection: a batch is parsed by nobody.
+        let have: i64 = tx
+            .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM events")?
+            .query_row([], |r| r.get(0))?;
         let have =
             u64::try_from(have).map_err(|_| StoreError::Corrupt("negative sequence".into()))?;
         {
@@ -105,15 +106,14 @@ impl Store for SqliteStore {
             }
         }
         if let Some(cp) = &batch.checkpoint {
-            let last: Option<i64> =
-                tx.query_row("SELECT MAX(size) FROM checkpoints", [], |r| r.get(0))?;
+            let last: Option<i64> = tx
+                .prepare_cached("SELECT MAX(size) FROM checkpoints")?
+                .query_row([], |r| r.get(0))?;
             if last.is_some_and(|l| l > to_i64(cp.size).unwrap_or(i64::MAX)) {
                 return Err(StoreError::CheckpointRegression(cp.size));
             }
-            tx.execute(
-                "INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?1, ?2)",
-                params![to_i64(cp.size)?, cp.note],
-            )?;
+            tx.prepare_cached("INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?1, ?2)")?
+                .execute(params![to_i64(cp.size)?, cp.note])?;
         }
         tx.commit()?;
         Ok(())
