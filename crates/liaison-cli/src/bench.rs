@@ -1,7 +1,8 @@
 //! Benchmarks that measure (tests assert behaviour; these report figures):
 //! `bench log`: signed, durable appends through the one write path, with N concurrent
 //! writers, and receipt latency at a fixed rate; `bench hotline`: the time from a
-//! message's acceptance to its arrival on connected recipients' SSE streams.
+//! message's acceptance to its arrival on connected recipients' SSE streams;
+//! `bench deconflict-http`: the server's check path over HTTP against the engine itself.
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -39,6 +40,24 @@ pub enum BenchCmd {
     Taxii {
         #[arg(long, default_value_t = 5000)]
         objects: usize,
+    },
+    /// The server's check path: seed a real server through the API (bulk site import, zones
+    /// with stances, notifications from both member parties), then run the same queries
+    /// against its engine in-process and as `POST /api/v1/deconfliction/check` over one
+    /// keep-alive HTTP connection.
+    DeconflictHttp {
+        #[arg(long, default_value_t = 100_000)]
+        sites: usize,
+        #[arg(long, default_value_t = 300)]
+        zones: usize,
+        #[arg(long, default_value_t = 4_000)]
+        notifications: usize,
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Write a seeded deconfliction workload.
     Workload {
@@ -161,6 +180,28 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             seconds,
         } => rt.block_on(bench_hotline(clients, rate, seconds)),
         BenchCmd::Taxii { objects } => rt.block_on(bench_taxii(objects)),
+        BenchCmd::DeconflictHttp {
+            sites,
+            zones,
+            notifications,
+            queries,
+            runs,
+            seed,
+        } => {
+            let sizes = liaison_geo::workload::Sizes {
+                sites,
+                zones,
+                actives: notifications,
+                queries,
+            };
+            // Server and client on one thread: the check path measured on one core, as
+            // the engine is, without cross-thread wake-ups on a shared machine.
+            let one = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            drop(rt);
+            one.block_on(bench_deconflict_http(sizes, runs, seed))
+        }
         BenchCmd::Deconflict { workload, out } => {
             let f = liaison_geo::bench::run(&workload, &out).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -578,5 +619,369 @@ async fn bench_taxii(n: usize) -> anyhow::Result<()> {
     let _ = stop_tx.send(());
     let _ = server.await;
     let _ = std::fs::remove_dir_all(&tmp);
+    Ok(())
+}
+
+/// The workload generator's activity shapes, as notified activity kinds (zones prohibit them too).
+fn activity_kind(shape: &str) -> &'static str {
+    match shape {
+        "polygon" => "exercise",
+        "circle" => "artillery",
+        _ => "air_patrol",
+    }
+}
+
+fn read_lines(path: &std::path::Path) -> anyhow::Result<Vec<serde_json::Value>> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).context("workload line"))
+        .collect()
+}
+
+/// A generated activity as the API's notification Feature, and the member party notifying it.
+fn notice_feature(line: &serde_json::Value) -> (serde_json::Value, usize) {
+    let p = &line["properties"];
+    let secs = |k: &str| {
+        liaison_api::time::format(liaison_core::Timestamp::from_secs(
+            p[k].as_i64().unwrap_or(0),
+        ))
+    };
+    let mut props = serde_json::json!({
+        "kind": activity_kind(p["kind"].as_str().unwrap_or("")),
+        "alt_min_m": p["alt_min_m"], "alt_max_m": p["alt_max_m"],
+        "start": secs("t_start"), "end": secs("t_end"), "precedence": "routine",
+    });
+    let buffer = p["buffer_m"].clone();
+    match line["geometry"]["type"].as_str() {
+        Some("Point") => props["radius_m"] = buffer,
+        Some("LineString") => props["half_width_m"] = buffer,
+        _ => {}
+    }
+    // Parties 1 and 2 of the generator are the two members; 3 alternates between them.
+    let party = match p["party"].as_i64() {
+        Some(1) => 0,
+        Some(2) => 1,
+        _ => (line["id"].as_u64().unwrap_or(0) % 2) as usize,
+    };
+    (
+        serde_json::json!({"type": "Feature", "geometry": line["geometry"], "properties": props}),
+        party,
+    )
+}
+
+/// Time this thread has spent on a CPU (Linux `schedstat`), to rate work per
+/// CPU-second as well as per wall-clock second on a shared machine.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// Checks per second of wall-clock time and, when known, of CPU time.
+struct Rate {
+    wall: f64,
+    cpu: Option<f64>,
+}
+
+impl Rate {
+    fn since(n: usize, wall: Instant, cpu: Option<Duration>) -> Rate {
+        let cpu = match (cpu, thread_cpu()) {
+            (Some(a), Some(b)) if b > a => Some(n as f64 / (b - a).as_secs_f64()),
+            _ => None,
+        };
+        Rate {
+            wall: n as f64 / wall.elapsed().as_secs_f64(),
+            cpu,
+        }
+    }
+}
+
+/// Hit ids of one check answer, `{"sites": [...], "zones": [...], "activities": [...]}`.
+fn answer_ids(v: &serde_json::Value) -> [Vec<u64>; 3] {
+    let ids = |k: &str| {
+        v[k].as_array()
+            .map(|a| a.iter().filter_map(|x| x["id"].as_u64()).collect())
+            .unwrap_or_default()
+    };
+    [ids("sites"), ids("zones"), ids("activities")]
+}
+
+async fn bench_deconflict_http(
+    sizes: liaison_geo::workload::Sizes,
+    runs: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let tmp = tempfile_dir()?;
+    let work = tmp.join("workload");
+    liaison_geo::workload::generate(&work, seed, &sizes)?;
+    let data = tmp.join("data");
+    let charter = parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (app, creds) = App::init(&data, charter, Arc::new(SystemClock)).await?;
+    let us_actor = Actor::of(&app.shared.state.read(), "us-supervisor").context("us")?;
+    app.command(us_actor, Command::ApproveCell).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(liaison_server::serve(listener, app.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let token = |name: &str| {
+        creds
+            .operators
+            .iter()
+            .find(|o| o.name == name)
+            .map(|o| o.token.clone())
+            .context("token")
+    };
+    let members = [("il", token("il-liaison")?), ("sy", token("sy-liaison")?)];
+    // One connection for everything, kept alive.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()?;
+    let post = |path: &str, tok: &str, body: String| {
+        http.post(format!("{url}{path}"))
+            .bearer_auth(tok)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let ok = |r: reqwest::Response| async move {
+        let status = r.status();
+        let text = r.text().await?;
+        if !status.is_success() {
+            bail!("{status}: {text}");
+        }
+        Ok::<_, anyhow::Error>(text)
+    };
+
+    // Seed through the API: sites in FeatureCollections of 5,000.
+    let seeding = Instant::now();
+    let categories = [
+        "population_centre",
+        "minority_community",
+        "medical",
+        "school",
+        "religious",
+        "humanitarian",
+        "un_post",
+        "critical_infrastructure",
+        "diplomatic",
+    ];
+    let sites = read_lines(&work.join("sites.ndjson"))?;
+    for (b, chunk) in sites.chunks(5_000).enumerate() {
+        let features: Vec<serde_json::Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let n = b * 5_000 + i;
+                serde_json::json!({"type": "Feature", "geometry": l["geometry"], "properties": {
+                    "category": categories[n % categories.len()], "name": format!("Site {n}"),
+                    "radius_m": l["properties"]["radius_m"]}})
+            })
+            .collect();
+        let body = serde_json::json!({"type": "FeatureCollection", "features": features});
+        ok(post("/api/v1/sites", &members[b % 2].1, body.to_string()).await?).await?;
+    }
+    let sites_s = seeding.elapsed().as_secs_f64();
+    // Zones, proposed by one member; the other accepts (agreed), disputes, or says nothing.
+    for (i, l) in read_lines(&work.join("zones.ndjson"))?.iter().enumerate() {
+        let p = &l["properties"];
+        let prohibited: Vec<&str> = p["prohibited"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|k| activity_kind(k.as_str().unwrap_or("")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let body = serde_json::json!({"type": "Feature", "geometry": l["geometry"], "properties": {
+            "name": format!("Zone {i}"), "zone_kind": "area_of_limitation", "prohibited_kinds": prohibited,
+            "alt_min_m": p["alt_min_m"], "alt_max_m": p["alt_max_m"]}});
+        let (proposer, other) = (&members[i % 2].1, &members[(i + 1) % 2].1);
+        let w: serde_json::Value = serde_json::from_str(
+            &ok(post("/api/v1/zones", proposer, body.to_string()).await?).await?,
+        )?;
+        let id = w["seqs"][0].as_u64().context("zone id")?;
+        let stance = match p["status"].as_str() {
+            Some("agreed") => "accepted",
+            Some("disputed") => "disputed",
+            _ => continue,
+        };
+        let body = serde_json::json!({ "stance": stance }).to_string();
+        ok(post(&format!("/api/v1/zones/{id}/stance"), other, body).await?).await?;
+    }
+    // Notifications from both members, 16 at a time so that they share commits.
+    let notices: Vec<(String, usize)> = read_lines(&work.join("actives.ndjson"))?
+        .iter()
+        .map(|l| {
+            let (f, party) = notice_feature(l);
+            (f.to_string(), party)
+        })
+        .collect();
+    let filer = reqwest::Client::new();
+    for chunk in notices.chunks(16) {
+        let mut tasks = Vec::new();
+        for (body, party) in chunk {
+            let req = filer
+                .post(format!("{url}/api/v1/notifications"))
+                .bearer_auth(&members[*party].1)
+                .header("content-type", "application/json")
+                .body(body.clone());
+            tasks.push(tokio::spawn(async move { req.send().await }));
+        }
+        for t in tasks {
+            ok(t.await??).await?;
+        }
+    }
+    let seeding_s = seeding.elapsed().as_secs_f64();
+    let (n_sites, n_zones, n_actives) = app.shared.geo.read().engine.len();
+
+    // The queries: the body each sends, and the activity the server makes of it.
+    let mut queries = Vec::new();
+    for l in read_lines(&work.join("queries.ndjson"))? {
+        let (feature, party) = notice_feature(&l);
+        let f = liaison_geo::geojson::parse_features(&feature)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .remove(0);
+        let key = match f.geometry {
+            liaison_geo::types::Geometry::Point(_) => "radius_m",
+            liaison_geo::types::Geometry::LineString(_) => "half_width_m",
+            _ => "buffer_m",
+        };
+        let shape = liaison_server::deconfliction::to_shape(
+            &f.area(key).map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+        let time = |k: &str| {
+            liaison_api::time::parse(feature["properties"][k].as_str().unwrap_or(""))
+                .map(|t| t.micros() / 1_000_000)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        };
+        let act = liaison_server::deconfliction::activity(
+            0,
+            members[party].0,
+            feature["properties"]["kind"].as_str().unwrap_or(""),
+            &shape,
+            (
+                feature["properties"]["alt_min_m"].as_f64().unwrap_or(0.0),
+                feature["properties"]["alt_max_m"].as_f64().unwrap_or(0.0),
+            ),
+            (time("start")?, time("end")?),
+        );
+        queries.push((feature.to_string(), party, act));
+    }
+
+    // The floor: an authenticated request that does no work, on the same connection.
+    let (t, c) = (Instant::now(), thread_cpu());
+    for (_, party, _) in &queries {
+        let r = http
+            .get(format!("{url}/api/v1/me"))
+            .bearer_auth(&members[*party].1)
+            .send()
+            .await?;
+        ok(r).await?;
+    }
+    let floor = Rate::since(queries.len(), t, c);
+    println!(
+        "floor: GET /api/v1/me {:.0} requests/s ({:.0} per CPU-second)",
+        floor.wall,
+        floor.cpu.unwrap_or(0.0)
+    );
+    let check_url = reqwest::Url::parse(&format!("{url}/api/v1/deconfliction/check"))?;
+    let (mut direct, mut over_http) = (Vec::new(), Vec::new());
+    let mut expected = Vec::new();
+    let mut answers = Vec::new();
+    for run in 0..runs {
+        // (a) The server's own engine, in-process.
+        {
+            let engine = app.shared.geo.read();
+            let (t, c) = (Instant::now(), thread_cpu());
+            let mut found = Vec::with_capacity(queries.len());
+            for (_, _, act) in &queries {
+                found.push(std::hint::black_box(engine.engine.check(act)?));
+            }
+            direct.push(Rate::since(queries.len(), t, c));
+            expected = found
+                .iter()
+                .map(|c| {
+                    [
+                        c.sites.iter().map(|h| h.id).collect::<Vec<_>>(),
+                        c.zones.iter().map(|h| h.id).collect(),
+                        c.actives.iter().map(|h| h.id).collect(),
+                    ]
+                })
+                .collect();
+        }
+        // (b) The same queries over HTTP, one after another on one connection.
+        let (t, c) = (Instant::now(), thread_cpu());
+        let mut bodies = Vec::with_capacity(queries.len());
+        let mut lat = Vec::with_capacity(queries.len());
+        for (body, party, _) in &queries {
+            let t1 = Instant::now();
+            // The URL parsed once, as a client that checks often would.
+            let r = http
+                .post(check_url.clone())
+                .bearer_auth(&members[*party].1)
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await?;
+            if !r.status().is_success() {
+                bail!("check failed: {}", r.text().await?);
+            }
+            bodies.push(r.bytes().await?);
+            lat.push(t1.elapsed());
+        }
+        over_http.push(Rate::since(queries.len(), t, c));
+        answers = bodies;
+        lat.sort();
+        println!(
+            "run {}: direct {:.0} checks/s ({:.0} per CPU-second), HTTP {:.0} checks/s ({:.0} per CPU-second; round trip p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms)",
+            run + 1,
+            direct[run].wall,
+            direct[run].cpu.unwrap_or(0.0),
+            over_http[run].wall,
+            over_http[run].cpu.unwrap_or(0.0),
+            pct(&lat, 50.0),
+            pct(&lat, 99.0),
+            pct(&lat, 100.0)
+        );
+    }
+    // Both paths must give the same answers.
+    let mut differing = 0;
+    let (mut hits, mut bytes) = (0usize, 0usize);
+    for (want, body) in expected.iter().zip(&answers) {
+        let got = answer_ids(&serde_json::from_slice(body)?);
+        let mut got_sorted = got.clone();
+        for g in &mut got_sorted {
+            g.sort_unstable();
+        }
+        if &got_sorted != want {
+            differing += 1;
+        }
+        hits += want.iter().map(Vec::len).sum::<usize>();
+        bytes += body.len();
+    }
+    let wall = |v: &[Rate]| median(v.iter().map(|r| r.wall).collect());
+    let cpu = |v: &[Rate]| median(v.iter().map(|r| r.cpu.unwrap_or(0.0)).collect());
+    let (d, h) = (wall(&direct), wall(&over_http));
+    let (dc, hc) = (cpu(&direct), cpu(&over_http));
+    println!(
+        "{}",
+        serde_json::json!({"bench": "deconflict-http", "sites": n_sites, "zones": n_zones, "notifications": n_actives,
+            "queries": queries.len(), "runs": runs, "seeding_s": seeding_s, "site_import_s": sites_s,
+            "hits_per_query": hits as f64 / queries.len().max(1) as f64,
+            "answer_bytes_per_query": bytes as f64 / queries.len().max(1) as f64,
+            "floor_requests_per_second": floor.wall, "floor_requests_per_cpu_second": floor.cpu,
+            "direct_checks_per_second_median": d, "http_checks_per_second_median": h, "http_over_direct": h / d,
+            "direct_checks_per_cpu_second_median": dc, "http_checks_per_cpu_second_median": hc,
+            "http_over_direct_cpu": if dc > 0.0 { hc / dc } else { 0.0 }, "answers_differing": differing})
+    );
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    let _ = std::fs::remove_dir_all(&tmp);
+    if differing > 0 {
+        bail!("{differing} answers over HTTP differ from the engine's");
+    }
     Ok(())
 }

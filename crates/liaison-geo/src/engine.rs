@@ -155,6 +155,9 @@ struct Layer<K, T> {
     free: Vec<u32>,
     by_id: HashMap<K, u32, FxBuild>,
     tree: Tree,
+    /// Items with more than one box (across the antimeridian): a query may
+    /// meet such an item through two of its boxes.
+    multi: usize,
 }
 
 impl<K: Clone + Eq + Hash, T> Layer<K, T> {
@@ -165,6 +168,7 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
             free: Vec::new(),
             by_id: HashMap::with_hasher(FxBuild),
             tree: RTree::new_with_params(),
+            multi: 0,
         }
     }
 
@@ -193,6 +197,10 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
             });
         }
         drop(ids);
+        let multi = items
+            .iter()
+            .filter(|s| s.boxes.as_slice().len() > 1)
+            .count();
         // Store items in spatial (Morton) order so that a query's candidates
         // sit close together in memory.
         items.sort_by_cached_key(|s| morton(&s.boxes.as_slice()[0]));
@@ -252,6 +260,7 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
             free: Vec::new(),
             by_id,
             tree,
+            multi,
         }
     }
 
@@ -261,6 +270,9 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         let cold = self.cold[i as usize].take()?;
         for b in cold.boxes.as_slice() {
             self.tree.remove(&entry(b, i));
+        }
+        if cold.boxes.as_slice().len() > 1 {
+            self.multi -= 1;
         }
         self.free.push(i);
         Some(cold.data)
@@ -278,6 +290,9 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         };
         for b in slot.boxes.as_slice() {
             self.tree.insert(entry(b, i));
+        }
+        if slot.boxes.as_slice().len() > 1 {
+            self.multi += 1;
         }
         self.by_id.insert(slot.id.clone(), i);
         self.hot[i as usize] = Some(Hot {
@@ -301,16 +316,21 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         self.by_id.len()
     }
 
-    /// Slots whose boxes intersect any of `qboxes`, deduplicated.
-    fn candidates(&self, qboxes: &[BBox], out: &mut Vec<u32>) {
+    /// Slots whose boxes intersect any of `qboxes`, deduplicated: an item box
+    /// is taken for the first query box it meets, so only items with several
+    /// boxes (rare) need sorting out.
+    fn candidates(&self, qboxes: &[AABB<[f64; 2]>], out: &mut Vec<u32>) {
         out.clear();
-        for q in qboxes {
-            let env = AABB::from_corners([q[0], q[1]], [q[2], q[3]]);
-            if self.tree.size() > 0 && self.tree.root().envelope().intersects(&env) {
-                visit(self.tree.root(), &env, out);
+        if self.tree.size() == 0 {
+            return;
+        }
+        let root = self.tree.root();
+        for (k, env) in qboxes.iter().enumerate() {
+            if root.envelope().intersects(env) {
+                visit(root, env, &qboxes[..k], out);
             }
         }
-        if qboxes.len() > 1 {
+        if self.multi > 0 {
             out.sort_unstable();
             out.dedup();
         }
@@ -329,17 +349,24 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
 
 /// Depth-first search of the tree (a tight loop, faster than rstar's generic
 /// iterator for the many-candidates case).
-fn visit(node: &ParentNode<Entry>, env: &AABB<[f64; 2]>, out: &mut Vec<u32>) {
+/// Leaves meeting an earlier query box (`seen`) were already taken.
+fn visit(
+    node: &ParentNode<Entry>,
+    env: &AABB<[f64; 2]>,
+    seen: &[AABB<[f64; 2]>],
+    out: &mut Vec<u32>,
+) {
     for child in node.children() {
         match child {
             RTreeNode::Leaf(e) => {
-                if e.envelope().intersects(env) {
+                let b = e.envelope();
+                if b.intersects(env) && !seen.iter().any(|s| b.intersects(s)) {
                     out.push(e.data);
                 }
             }
             RTreeNode::Parent(p) => {
                 if p.envelope().intersects(env) {
-                    visit(p, env, out);
+                    visit(p, env, seen, out);
                 }
             }
         }
@@ -546,7 +573,10 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
     pub fn check(&self, act: &Activity<K>) -> Result<Conflicts<K>, Problem> {
         validate_activity(act)?;
         let shape = Shape::new(&act.area.geometry).ok_or(Problem::TooLarge { polygon: 0 })?;
-        let qboxes = query_boxes(&act.area.geometry, act.area.buffer_m);
+        let qboxes: Vec<AABB<[f64; 2]>> = query_boxes(&act.area.geometry, act.area.buffer_m)
+            .iter()
+            .map(|q| AABB::from_corners([q[0], q[1]], [q[2], q[3]]))
+            .collect();
         let buf = act.area.buffer_m;
         let mut out = Conflicts::default();
         let mut cand = Vec::new();
@@ -594,15 +624,16 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
             let Some((o, other)) = self.actives.slot(i) else {
                 continue;
             };
-            if other.id == act.id || other.party == act.party {
-                continue;
-            }
+            // The cheap tests first: most candidates are elsewhere in time.
             let Some(window) = other.window.overlap(&act.window) else {
                 continue;
             };
             let Some(alt) = other.alt.overlap(&act.alt) else {
                 continue;
             };
+            if other.id == act.id || other.party == act.party {
+                continue;
+            }
             let thr = o.buffer_m + buf;
             if let Some(d) = within(&o.shape, &shape, thr) {
                 out.actives.push(ActiveHit {

@@ -373,3 +373,33 @@ fn later_duplicate_wins_and_insert_replaces() {
     assert!(e.remove_site(&1).is_none());
     assert!(e.is_empty());
 }
+
+#[test]
+fn item_split_at_the_antimeridian_is_reported_once() {
+    // A site whose circle crosses the antimeridian is indexed as two boxes; a
+    // polygon around the north pole is searched with one full-longitude box
+    // that meets both. The site must still be one conflict, not two.
+    let ring: Vec<_> = (0..=12)
+        .map(|i| ll(-180.0 + 30.0 * (i % 12) as f64, 59.0))
+        .collect();
+    let cap = Area::polygon(liaison_geo::Polygon::new(ring));
+    for build in [false, true] {
+        let site = Site {
+            id: 7u64,
+            area: circle(ll(179.99, 62.0), 2_000.0),
+        };
+        let e = if build {
+            Engine::build([site], [], []).expect("build")
+        } else {
+            let mut e = Engine::new();
+            e.insert_site(site).expect("site");
+            e
+        };
+        let hits = e
+            .check(&act(9, "a", "air", cap.clone(), (0, 10), (0.0, 1.0)))
+            .expect("check");
+        let ids: Vec<u64> = hits.sites.iter().map(|h| h.id).collect();
+        assert_eq!(ids, vec![7], "built in bulk: {build}");
+        assert_eq!(hits.sites[0].distance_m, 0.0);
+    }
+}

@@ -148,13 +148,51 @@ fn notification_json(n: &liaison_core::deconfliction::Notification) -> Value {
 
 /// `{"sites": [...], "zones": [...], "activities": [...]}`
 pub fn grouped(c: &[Conflict]) -> Value {
-    let pick = |w: &str| -> Vec<Value> {
-        c.iter()
-            .filter(|x| x.with == w)
-            .map(|x| json!({"id": x.target, "party": x.party, "reason": x.reason, "severity": x.severity, "distance_m": x.distance_m, "threshold_m": x.threshold_m}))
-            .collect()
-    };
-    json!({"sites": pick("site"), "zones": pick("zone"), "activities": pick("activity")})
+    serde_json::to_value(Grouped(c)).unwrap_or(Value::Null)
+}
+
+/// The grouped conflicts, serialized straight from the list (no `Value` per
+/// conflict): the check path answers with this.
+pub struct Grouped<C>(pub C);
+
+impl<C: AsRef<[Conflict]>> serde::Serialize for Grouped<C> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(3))?;
+        for (key, with) in [
+            ("sites", "site"),
+            ("zones", "zone"),
+            ("activities", "activity"),
+        ] {
+            m.serialize_entry(key, &OfKind(self.0.as_ref(), with))?;
+        }
+        m.end()
+    }
+}
+
+/// The conflicts with one kind of item.
+struct OfKind<'a>(&'a [Conflict], &'static str);
+
+impl serde::Serialize for OfKind<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            id: u64,
+            party: &'a str,
+            reason: &'a str,
+            severity: &'a str,
+            distance_m: f64,
+            threshold_m: f64,
+        }
+        s.collect_seq(self.0.iter().filter(|x| x.with == self.1).map(|x| Out {
+            id: x.target,
+            party: &x.party,
+            reason: &x.reason,
+            severity: &x.severity,
+            distance_m: x.distance_m,
+            threshold_m: x.threshold_m,
+        }))
+    }
 }
 
 fn names_of(f: &liaison_geo::geojson::Feature) -> BTreeMap<String, String> {
@@ -585,10 +623,13 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
 /// `POST /api/v1/deconfliction/check`: the same answer, nothing filed.
 #[utoipa::path(post, path = "/api/v1/deconfliction/check", tag = "deconfliction", security(("bearer" = [])), request_body = Object,
     responses((status = 200, description = "{sites, zones, activities}; nothing filed", body = Object)))]
-pub async fn check(State(app): State<App>, sub: Submission<Value>) -> HttpResult<Json<Value>> {
+pub async fn check(
+    State(app): State<App>,
+    sub: Submission<Value>,
+) -> HttpResult<Json<Grouped<Vec<Conflict>>>> {
     let Submission { caller, body, .. } = sub;
     let found = checked(&app, &caller, &body)?;
-    Ok(Json(grouped(&found)))
+    Ok(Json(Grouped(found)))
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "deconfliction", security(("bearer" = [])),
@@ -691,4 +732,45 @@ pub async fn export(State(app): State<App>, caller: Caller) -> Json<Value> {
         }
     }
     Json(json!({"type": "FeatureCollection", "features": all}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict(with: &str, target: u64, distance_m: f64) -> Conflict {
+        Conflict {
+            with: with.into(),
+            target,
+            party: if with == "zone" {
+                String::new()
+            } else {
+                "sy".into()
+            },
+            reason: format!("reason \"{target}\" in words"),
+            severity: "warning".into(),
+            distance_m,
+            threshold_m: 1500.0,
+        }
+    }
+
+    #[test]
+    fn grouped_answer_is_the_documented_shape() {
+        let c = vec![
+            conflict("site", 3, 12.5),
+            conflict("zone", 9, 0.0),
+            conflict("activity", 4, f64::NAN),
+            conflict("site", 1, 1499.25),
+        ];
+        // The form the answer has always had, built value by value.
+        let one = |x: &Conflict| json!({"id": x.target, "party": x.party, "reason": x.reason, "severity": x.severity, "distance_m": x.distance_m, "threshold_m": x.threshold_m});
+        let want = json!({"sites": [one(&c[0]), one(&c[3])], "zones": [one(&c[1])], "activities": [one(&c[2])]});
+        let text = serde_json::to_string(&Grouped(&c)).expect("serialize");
+        assert_eq!(text, want.to_string());
+        assert_eq!(grouped(&c), want);
+        assert_eq!(
+            serde_json::to_string(&Grouped(Vec::new())).expect("serialize"),
+            r#"{"sites":[],"zones":[],"activities":[]}"#
+        );
+    }
 }
