@@ -317,6 +317,13 @@ pub async fn serve(
     let closing = app.shared.closing.clone();
     deadlines::spawn(app.clone());
     let svc = router(app);
+    // Small writes (an SSE frame, a receipt) go out at once: with Nagle's algorithm a
+    // frame that follows another waits for the client's delayed ACK, up to 40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY on a connection");
+        }
+    });
     axum::serve(listener, svc)
         .with_graceful_shutdown(async move {
             shutdown.await;
