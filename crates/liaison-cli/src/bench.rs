@@ -312,26 +312,56 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     Ok(d)
 }
 
-async fn bench_hotline(clients: usize, rate: u64, seconds: u64) -> anyhow::Result<()> {
-    let tmp = tempfile_dir()?;
+/// The demo cell, approved by its supervisor and served on a free loopback port.
+struct Served {
+    app: App,
+    url: String,
+    creds: liaison_api::wire::CredentialsFile,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    fn token(&self, name: &str) -> anyhow::Result<String> {
+        self.creds
+            .operators
+            .iter()
+            .find(|o| o.name == name)
+            .map(|o| o.token.clone())
+            .with_context(|| format!("no operator {name}"))
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
+async fn serve_demo_cell(dir: &std::path::Path) -> anyhow::Result<Served> {
     let charter = parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (app, creds) = App::init(&tmp, charter, Arc::new(SystemClock)).await?;
+    let (app, creds) = App::init(dir, charter, Arc::new(SystemClock)).await?;
     let us = Actor::of(&app.shared.state.read(), "us-supervisor").context("us")?;
     app.command(us, Command::ApproveCell).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(liaison_server::serve(listener, app.clone(), async {
         let _ = stop_rx.await;
     }));
-    let token = |n: &str| {
-        creds
-            .operators
-            .iter()
-            .find(|o| o.name == n)
-            .map(|o| o.token.clone())
-            .context("token")
-    };
+    Ok(Served {
+        app,
+        url,
+        creds,
+        stop,
+        server,
+    })
+}
+
+async fn bench_hotline(clients: usize, rate: u64, seconds: u64) -> anyhow::Result<()> {
+    let tmp = tempfile_dir()?;
+    let served = serve_demo_cell(&tmp).await?;
+    let url = served.url.clone();
+    let token = |name: &str| served.token(name);
     let sy = token("sy-liaison")?;
     let il = token("il-liaison")?;
     let total = (rate * seconds) as usize;
@@ -411,8 +441,7 @@ async fn bench_hotline(clients: usize, rate: u64, seconds: u64) -> anyhow::Resul
     let mut all = tokio::task::spawn_blocking(move || readers.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the SSE reader thread panicked"))??;
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    served.stop().await;
     all.sort();
     println!(
         "{ok}/{total} messages accepted in {sent_secs:.2}s ({:.0}/s); {} deliveries to {clients} SSE clients; acceptance to delivery p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
@@ -494,24 +523,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 async fn bench_taxii(n: usize) -> anyhow::Result<()> {
     let tmp = tempfile_dir()?;
-    let charter = parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (app, creds) = App::init(&tmp, charter, Arc::new(SystemClock)).await?;
-    let us_actor = Actor::of(&app.shared.state.read(), "us-supervisor").context("us")?;
-    app.command(us_actor, Command::ApproveCell).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(liaison_server::serve(listener, app.clone(), async {
-        let _ = stop_rx.await;
-    }));
-    let token = |name: &str| {
-        creds
-            .operators
-            .iter()
-            .find(|o| o.name == name)
-            .map(|o| o.token.clone())
-            .context("token")
-    };
+    let served = serve_demo_cell(&tmp).await?;
+    let url = served.url.clone();
+    let token = |name: &str| served.token(name);
     let (il, sy, us) = (
         token("il-liaison")?,
         token("sy-liaison")?,
@@ -616,8 +630,7 @@ async fn bench_taxii(n: usize) -> anyhow::Result<()> {
             "pages": page_lat.len(), "pages_s": pages_s, "total_s": total_s, "page_p50_ms": pct(&page_lat, 50.0), "page_p99_ms": pct(&page_lat, 99.0),
             "gets": get_lat.len(), "gets_s": gets_s, "get_p50_ms": pct(&get_lat, 50.0), "get_p99_ms": pct(&get_lat, 99.0)})
     );
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    served.stop().await;
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
 }
@@ -716,24 +729,9 @@ async fn bench_deconflict_http(
     let work = tmp.join("workload");
     liaison_geo::workload::generate(&work, seed, &sizes)?;
     let data = tmp.join("data");
-    let charter = parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (app, creds) = App::init(&data, charter, Arc::new(SystemClock)).await?;
-    let us_actor = Actor::of(&app.shared.state.read(), "us-supervisor").context("us")?;
-    app.command(us_actor, Command::ApproveCell).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(liaison_server::serve(listener, app.clone(), async {
-        let _ = stop_rx.await;
-    }));
-    let token = |name: &str| {
-        creds
-            .operators
-            .iter()
-            .find(|o| o.name == name)
-            .map(|o| o.token.clone())
-            .context("token")
-    };
+    let served = serve_demo_cell(&data).await?;
+    let (app, url) = (served.app.clone(), served.url.clone());
+    let token = |name: &str| served.token(name);
     let members = [("il", token("il-liaison")?), ("sy", token("sy-liaison")?)];
     // One connection for everything, kept alive.
     let http = reqwest::Client::builder()
@@ -977,8 +975,7 @@ async fn bench_deconflict_http(
             "direct_checks_per_cpu_second_median": dc, "http_checks_per_cpu_second_median": hc,
             "http_over_direct_cpu": if dc > 0.0 { hc / dc } else { 0.0 }, "answers_differing": differing})
     );
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    served.stop().await;
     let _ = std::fs::remove_dir_all(&tmp);
     if differing > 0 {
         bail!("{differing} answers over HTTP differ from the engine's");
