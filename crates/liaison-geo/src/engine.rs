@@ -397,6 +397,47 @@ fn prepare<K, T>(
     })
 }
 
+/// Maps `f` over `items` on every core, keeping their order; the error of the earliest
+/// failing item wins, as if they had been mapped one after another.
+fn par_map<T: Send, U: Send, E: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> Result<U, E> + Sync,
+) -> Result<Vec<U>, E> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 10_000 {
+        return items.into_iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut rest = items.into_iter();
+    loop {
+        let c: Vec<T> = rest.by_ref().take(per).collect();
+        if c.is_empty() {
+            break;
+        }
+        chunks.push(c);
+    }
+    let f = &f;
+    let parts: Vec<Result<Vec<U>, E>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| sc.spawn(move || c.into_iter().map(f).collect::<Result<Vec<U>, E>>()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(r) => r,
+                Err(e) => std::panic::resume_unwind(e),
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
 fn site_geom<K>(s: &Site<K>) -> &crate::types::Geometry {
     &s.area.geometry
 }
@@ -481,38 +522,35 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
             id: id.clone(),
             problem,
         };
-        let sites = sites.into_iter();
-        let mut s = Vec::with_capacity(sites.size_hint().0);
-        for site in sites {
+        // Validation and preparation (unit vectors, boxes, slabs) run on every core;
+        // so do the three layers' bulk loads, side by side.
+        let s = par_map(sites.into_iter().collect(), |site: Site<K>| {
             validate_site(&site).map_err(|p| err(Category::Site, &site.id, p))?;
             let (id, b) = (site.id.clone(), site.area.buffer_m);
-            s.push(
-                prepare(id.clone(), site_geom, b, site).map_err(|p| err(Category::Site, &id, p))?,
-            );
-        }
-        let zones = zones.into_iter();
-        let mut z = Vec::with_capacity(zones.size_hint().0);
-        for zone in zones {
+            prepare(id.clone(), site_geom, b, site).map_err(|p| err(Category::Site, &id, p))
+        })?;
+        let z = par_map(zones.into_iter().collect(), |zone: Zone<K>| {
             validate_zone(&zone).map_err(|p| err(Category::Zone, &zone.id, p))?;
             let id = zone.id.clone();
-            z.push(
-                prepare(id.clone(), zone_geom, 0.0, zone)
-                    .map_err(|p| err(Category::Zone, &id, p))?,
-            );
-        }
-        let actives = actives.into_iter();
-        let mut a = Vec::with_capacity(actives.size_hint().0);
-        for act in actives {
+            prepare(id.clone(), zone_geom, 0.0, zone).map_err(|p| err(Category::Zone, &id, p))
+        })?;
+        let a = par_map(actives.into_iter().collect(), |act: Activity<K>| {
             validate_activity(&act).map_err(|p| err(Category::Active, &act.id, p))?;
             let (id, b) = (act.id.clone(), act.area.buffer_m);
-            a.push(
-                prepare(id.clone(), act_geom, b, act).map_err(|p| err(Category::Active, &id, p))?,
-            );
-        }
+            prepare(id.clone(), act_geom, b, act).map_err(|p| err(Category::Active, &id, p))
+        })?;
+        let (sites, (zones, actives)) = std::thread::scope(|sc| {
+            let rest = sc.spawn(move || (Layer::bulk(z), Layer::bulk(a)));
+            let sites = Layer::bulk(s);
+            match rest.join() {
+                Ok(r) => (sites, r),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        });
         Ok(Engine {
-            sites: Layer::bulk(s),
-            zones: Layer::bulk(z),
-            actives: Layer::bulk(a),
+            sites,
+            zones,
+            actives,
         })
     }
 

@@ -240,3 +240,50 @@ fn random_workloads_have_conflicts_of_every_kind() {
     }
     assert!(s > 20 && z > 5 && a > 5, "{s} {z} {a}");
 }
+
+/// Large inputs are validated and prepared on every core: the engine must be the one
+/// that inserting the same items one by one gives, and a bad item is reported as the
+/// first bad one in input order.
+#[test]
+fn a_large_build_on_every_core_equals_one_by_one_inserts() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let c = ll(36.0, 33.0);
+    let sites: Vec<Site<u64>> = (0..25_000)
+        .map(|i| {
+            let p = direct(c, rng.gen_range(0.0..360.0), rng.gen_range(0.0..60_000.0));
+            Site {
+                id: i,
+                area: circle(p, rng.gen_range(50.0..2_000.0)),
+            }
+        })
+        .collect();
+    let queries: Vec<_> = (0..40)
+        .map(|i| random_activity(&mut rng, 100_000 + i, c))
+        .collect();
+    let built = Engine::build(sites.clone(), vec![], vec![]).expect("build");
+    let mut inserted = Engine::new();
+    for s in &sites {
+        inserted.insert_site(s.clone()).expect("site");
+    }
+    let mut hits = 0;
+    for q in &queries {
+        let (a, b) = (
+            built.check(q).expect("check"),
+            inserted.check(q).expect("check"),
+        );
+        hits += a.sites.len();
+        assert_eq!(a, b);
+    }
+    assert!(
+        hits > 0,
+        "the queries touch nothing: the comparison proves nothing"
+    );
+    let mut bad = sites;
+    for i in [20_000usize, 3_000] {
+        bad[i].area = circle(ll(f64::NAN, 33.0), 100.0);
+    }
+    let e = Engine::build(bad, vec![], vec![])
+        .err()
+        .expect("invalid site refused");
+    assert_eq!(e.id, 3_000, "the earliest invalid item is the one reported");
+}

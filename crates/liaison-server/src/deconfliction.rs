@@ -221,17 +221,30 @@ pub fn build(state: &State) -> GeoModel {
 fn index(state: &State) -> GeoEngine {
     let m = members(state);
     let d = &state.deconfliction;
-    let mut e = GeoEngine::new();
-    for s in d.sites.values() {
-        let _ = e.insert_site(site_item(s));
-    }
-    for z in d.zones.values() {
-        let _ = e.insert_zone(zone_item(z, &m));
-    }
-    for n in d.notifications.values().filter(|n| !n.withdrawn) {
-        let _ = e.insert_active(notification_item(n));
-    }
-    e
+    let sites = || d.sites.values().map(site_item);
+    let zones = || d.zones.values().map(|z| zone_item(z, &m));
+    let actives = || {
+        d.notifications
+            .values()
+            .filter(|n| !n.withdrawn)
+            .map(notification_item)
+    };
+    // Bulk-loaded on every core; the record holds only validated shapes, but should
+    // one not index, the others still do, one at a time.
+    GeoEngine::build(sites(), zones(), actives()).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a recorded shape does not index; indexing one by one");
+        let mut engine = GeoEngine::new();
+        for s in sites() {
+            let _ = engine.insert_site(s);
+        }
+        for z in zones() {
+            let _ = engine.insert_zone(z);
+        }
+        for a in actives() {
+            let _ = engine.insert_active(a);
+        }
+        engine
+    })
 }
 
 /// Keeps the read model in step with newly committed events (the writer calls it
