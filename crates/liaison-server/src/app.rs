@@ -302,6 +302,28 @@ impl App {
         .await
     }
 
+    /// Queues several signed commands as one decision: all are recorded, or none.
+    pub async fn commands_signed(
+        &self,
+        actor: Actor,
+        signature: Option<AuthorSignature>,
+        commands: Vec<Command>,
+    ) -> Result<Outcome, ApiError> {
+        let a = actor.clone();
+        self.submit(
+            actor,
+            signature,
+            Box::new(move |s, now| {
+                let mut out = Vec::new();
+                for c in &commands {
+                    out.extend(decide(s, &a, c, now)?);
+                }
+                Ok(out)
+            }),
+        )
+        .await
+    }
+
     /// Queues any decision and waits until its events are durable.
     pub async fn submit(
         &self,

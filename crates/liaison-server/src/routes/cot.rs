@@ -560,15 +560,9 @@ pub async fn import_sites(
         ))));
     }
     // One decision for the whole import, so it is recorded all or nothing.
-    let actor = caller.actor();
-    let decider: crate::writer::Decider = Box::new(move |s, now| {
-        let mut out = Vec::new();
-        for c in &commands {
-            out.extend(liaison_core::decide(s, &actor, c, now)?);
-        }
-        Ok(out)
-    });
-    let outcome = app.submit(caller.actor(), signature, decider).await?;
+    let outcome = app
+        .commands_signed(caller.actor(), signature, commands)
+        .await?;
     let receipt = receipt_of(&outcome)?;
     Ok(Json(json!({
         "ids": outcome.seqs, "uids": uids, "count": outcome.seqs.len(), "receipt": receipt,

@@ -279,22 +279,13 @@ pub async fn register_sites(
             fs.len()
         )));
     }
-    let mut ids = Vec::new();
-    let mut last = None;
     // One decision for the whole import, so it is recorded all or nothing.
-    let actor = caller.actor();
-    let decider: crate::writer::Decider = Box::new(move |s, now| {
-        let mut out = Vec::new();
-        for c in &commands {
-            out.extend(liaison_core::decide(s, &actor, c, now)?);
-        }
-        Ok(out)
-    });
-    let outcome = app.submit(caller.actor(), signature, decider).await?;
-    ids.extend(outcome.seqs.iter().copied());
-    last = last.or(Some(receipt_of(&outcome)?));
+    let outcome = app
+        .commands_signed(caller.actor(), signature, commands)
+        .await?;
+    let receipt = receipt_of(&outcome)?;
     Ok(Json(
-        json!({"ids": ids, "count": ids.len(), "receipt": last}),
+        json!({"ids": outcome.seqs, "count": outcome.seqs.len(), "receipt": receipt}),
     ))
 }
 
