@@ -3,7 +3,7 @@
 //! `{"id": q, "sites": [...], "zones": [...], "actives": [...]}` (ids sorted).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -109,35 +109,94 @@ fn geometry(g: GeomIn) -> Geometry {
     }
 }
 
-fn read_ndjson<T>(path: &Path, mut f: impl FnMut(FeatIn) -> T) -> Result<Vec<T>, BenchError> {
-    let name = path.display().to_string();
-    let file = File::open(path).map_err(|source| BenchError::Io {
-        path: name.clone(),
-        source,
-    })?;
+enum RangeError {
+    Io(std::io::Error),
+    /// The failing line's offset in the file, and the problem.
+    Parse(u64, String),
+}
+
+/// Parses the lines that start in `range` of the file (a line crossing its end
+/// included), through a small buffer. An error carries the failing line's offset.
+fn parse_range<T>(
+    path: &Path,
+    range: std::ops::Range<u64>,
+    f: &(impl Fn(FeatIn) -> T + Sync),
+) -> Result<Vec<T>, RangeError> {
+    use std::io::{BufRead, BufReader, Seek, SeekFrom};
+    let io = RangeError::Io;
+    let mut file = File::open(path).map_err(io)?;
+    let mut pos = range.start.saturating_sub(1);
+    file.seek(SeekFrom::Start(pos)).map_err(io)?;
     let mut r = BufReader::with_capacity(1 << 20, file);
-    let mut out = Vec::new();
-    let mut line = String::new();
-    let mut n = 0;
-    loop {
+    let mut line = Vec::with_capacity(512);
+    if range.start > 0 {
+        // The line in progress at the start belongs to the range before.
+        pos += r.read_until(b'\n', &mut line).map_err(io)? as u64;
+    }
+    let mut out = Vec::with_capacity(((range.end - range.start) / 128) as usize);
+    while pos < range.end {
         line.clear();
-        let got = r.read_line(&mut line).map_err(|source| BenchError::Io {
-            path: name.clone(),
-            source,
-        })?;
+        let got = r.read_until(b'\n', &mut line).map_err(io)?;
         if got == 0 {
             break;
         }
-        n += 1;
-        if line.trim().is_empty() {
+        let at = pos;
+        pos += got as u64;
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let feat: FeatIn = serde_json::from_str(&line).map_err(|e| BenchError::Parse {
-            file: name.clone(),
-            line: n,
-            msg: e.to_string(),
-        })?;
+        let feat: FeatIn =
+            serde_json::from_slice(&line).map_err(|e| RangeError::Parse(at, e.to_string()))?;
         out.push(f(feat));
+    }
+    Ok(out)
+}
+
+/// Reads a file of newline-delimited features, parsing it on every core (each
+/// thread its own part of the file, the results kept in order).
+fn read_ndjson<T: Send>(path: &Path, f: impl Fn(FeatIn) -> T + Sync) -> Result<Vec<T>, BenchError> {
+    let name = path.display().to_string();
+    let io = |source| BenchError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let parts = if len < 1 << 20 { 1 } else { threads };
+    let ranges: Vec<std::ops::Range<u64>> = (0..parts)
+        .map(|k| len * k / parts..len * (k + 1) / parts)
+        .collect();
+    let f = &f;
+    let results: Vec<Result<Vec<T>, RangeError>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = ranges
+            .iter()
+            .map(|r| sc.spawn(move || parse_range(path, r.clone(), f)))
+            .collect();
+        hs.into_iter()
+            .map(|h| match h.join() {
+                Ok(r) => r,
+                Err(e) => std::panic::resume_unwind(e),
+            })
+            .collect()
+    });
+    let total = results.iter().map(|r| r.as_ref().map_or(0, Vec::len)).sum();
+    let mut out = Vec::with_capacity(total);
+    for r in results {
+        match r {
+            Ok(v) => out.extend(v),
+            Err(RangeError::Io(e)) => return Err(io(e)),
+            Err(RangeError::Parse(at, msg)) => {
+                // Only now count the lines before the failing one.
+                let bytes = std::fs::read(path).map_err(io)?;
+                let end = (at as usize).min(bytes.len());
+                let line = memchr::memchr_iter(b'\n', &bytes[..end]).count() + 1;
+                return Err(BenchError::Parse {
+                    file: name,
+                    line,
+                    msg,
+                });
+            }
+        }
     }
     Ok(out)
 }
@@ -301,4 +360,52 @@ pub fn run(workload_dir: &Path, out_path: &Path) -> Result<Figures, BenchError> 
         zones: nz,
         actives: na,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sites_file(dir: &Path, n: usize, bad: Option<usize>) -> std::path::PathBuf {
+        let mut text = String::new();
+        for i in 0..n {
+            if Some(i) == bad {
+                text.push_str("{\"type\":\"Feature\",\"id\":oops}\n");
+            } else {
+                text.push_str(&format!(
+                    "{{\"type\":\"Feature\",\"id\":{i},\"geometry\":{{\"type\":\"Point\",\"coordinates\":[35.{i:07},33.5]}},\"properties\":{{\"radius_m\":{}}}}}\n",
+                    i % 1000
+                ));
+                if i % 1000 == 7 {
+                    text.push('\n');
+                }
+            }
+        }
+        let path = dir.join("sites.ndjson");
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    /// The file is parsed in parts on every core: every line once, in order.
+    #[test]
+    fn a_large_file_is_read_whole_and_in_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = sites_file(dir.path(), 30_000, None);
+        assert!(std::fs::metadata(&path).expect("len").len() > 2 << 20);
+        let ids = read_ndjson(&path, |f| f.id).expect("read");
+        assert_eq!(ids, (0..30_000).collect::<Vec<u64>>());
+    }
+
+    /// A bad line in a later part is reported with its line number in the whole file.
+    #[test]
+    fn a_bad_line_is_named_by_its_number_in_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = sites_file(dir.path(), 30_000, Some(25_000));
+        match read_ndjson(&path, |f| f.id) {
+            // 25,000 lines before it, and one blank line per thousand.
+            Err(BenchError::Parse { line, .. }) => assert_eq!(line, 25_000 + 25 + 1),
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("a bad line was accepted"),
+        }
+    }
 }

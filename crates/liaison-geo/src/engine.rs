@@ -9,9 +9,7 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{
-    AABB, Envelope, ParentNode, RStarInsertionStrategy, RTree, RTreeNode, RTreeObject, RTreeParams,
-};
+use rstar::{AABB, ParentNode, RStarInsertionStrategy, RTree, RTreeNode, RTreeObject, RTreeParams};
 
 use crate::sphere::{BBox, Shape, bboxes, point_bboxes, within};
 use crate::types::{
@@ -38,17 +36,133 @@ fn entry(b: &BBox, slot: u32) -> Entry {
     GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), slot)
 }
 
-/// Morton (Z-order) key of a box's centre.
-fn morton(b: &BBox) -> u64 {
-    let x = (((b[0] + b[2]) * 0.5 + 180.0) / 360.0 * 65535.0) as u64 & 0xffff;
-    let y = (((b[1] + b[3]) * 0.5 + 90.0) / 180.0 * 65535.0) as u64 & 0xffff;
-    let spread = |mut v: u64| {
-        v = (v | (v << 8)) & 0x00ff_00ff;
-        v = (v | (v << 4)) & 0x0f0f_0f0f;
-        v = (v | (v << 2)) & 0x3333_3333;
-        (v | (v << 1)) & 0x5555_5555
+/// Position of `(x, y)` (each in `0..2^16`) along a Hilbert curve: items close on
+/// the curve are close on the ground, so runs of it make tight tree nodes.
+fn hilbert(mut x: u32, mut y: u32) -> u64 {
+    const N: u32 = 1 << 16;
+    let mut d = 0u64;
+    let mut s = N / 2;
+    while s > 0 {
+        let rx = u32::from(x & s != 0);
+        let ry = u32::from(y & s != 0);
+        d += u64::from(s) * u64::from(s) * u64::from((3 * rx) ^ ry);
+        if ry == 0 {
+            if rx == 1 {
+                x = N - 1 - x;
+                y = N - 1 - y;
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        s /= 2;
+    }
+    d
+}
+
+/// Hilbert keys of box centres, on a 2^16 grid over the centres' own extent.
+fn hilbert_keys(boxes: impl Iterator<Item = BBox> + Clone) -> Vec<u64> {
+    let centre = |b: &BBox| ((b[0] + b[2]) * 0.5, (b[1] + b[3]) * 0.5);
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for b in boxes.clone() {
+        let (x, y) = centre(&b);
+        x0 = x0.min(x);
+        y0 = y0.min(y);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+    }
+    let cell = |v: f64, lo: f64, hi: f64| {
+        if hi > lo {
+            (((v - lo) / (hi - lo)) * 65535.0).clamp(0.0, 65535.0) as u32
+        } else {
+            0
+        }
     };
-    spread(x) | (spread(y) << 1)
+    boxes
+        .map(|b| {
+            let (x, y) = centre(&b);
+            hilbert(cell(x, x0, x1), cell(y, y0, y1))
+        })
+        .collect()
+}
+
+#[inline]
+fn meets(a: &BBox, b: &BBox) -> bool {
+    a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
+}
+
+/// Children per node of the packed tree.
+const FANOUT: usize = 16;
+
+/// A static R-tree packed bottom-up from boxes in Hilbert order (built in linear
+/// time after the sort, no pointers): `levels[0]` holds the leaves, leaf `i` being
+/// slot `i`; node `j` of level `k + 1` bounds nodes `j * FANOUT ..` of level `k`;
+/// the top level has at most `FANOUT` nodes.
+#[derive(Default)]
+struct Packed {
+    levels: Vec<Vec<BBox>>,
+}
+
+impl Packed {
+    fn new(leaves: Vec<BBox>) -> Packed {
+        if leaves.is_empty() {
+            return Packed::default();
+        }
+        let mut levels = vec![leaves];
+        while let Some(below) = levels.last().filter(|l| l.len() > FANOUT) {
+            let up = below
+                .chunks(FANOUT)
+                .map(|c| {
+                    c.iter().fold(c[0], |u, b| {
+                        [
+                            u[0].min(b[0]),
+                            u[1].min(b[1]),
+                            u[2].max(b[2]),
+                            u[3].max(b[3]),
+                        ]
+                    })
+                })
+                .collect();
+            levels.push(up);
+        }
+        Packed { levels }
+    }
+
+    fn len(&self) -> usize {
+        self.levels.first().map_or(0, Vec::len)
+    }
+
+    /// Pushes the leaves meeting `env` but none of `seen`.
+    fn search(&self, env: &BBox, seen: &[BBox], out: &mut Vec<u32>) {
+        if let Some(top) = self.levels.last() {
+            self.visit(self.levels.len() - 1, 0..top.len(), env, seen, out);
+        }
+    }
+
+    fn visit(
+        &self,
+        level: usize,
+        nodes: std::ops::Range<usize>,
+        env: &BBox,
+        seen: &[BBox],
+        out: &mut Vec<u32>,
+    ) {
+        let boxes = &self.levels[level];
+        if level == 0 {
+            for i in nodes {
+                let b = &boxes[i];
+                if meets(b, env) && !seen.iter().any(|s| meets(b, s)) {
+                    out.push(i as u32);
+                }
+            }
+            return;
+        }
+        let below = self.levels[level - 1].len();
+        for i in nodes {
+            if meets(&boxes[i], env) {
+                let lo = i * FANOUT;
+                self.visit(level - 1, lo..(lo + FANOUT).min(below), env, seen, out);
+            }
+        }
+    }
 }
 
 /// A small multiplicative hasher (FxHash) for the id maps: ids are not
@@ -148,12 +262,18 @@ struct Cold<T> {
     data: T,
 }
 
-/// One category of items with its R-tree.
+/// One category of items with its indexes: the items given at build time in a
+/// packed tree (slot `i` is leaf `i`), those inserted since in an R-tree. A removed
+/// packed item leaves its leaf behind, pointing at an empty slot that is skipped and
+/// never reused.
 struct Layer<K, T> {
     hot: Vec<Option<Hot<K>>>,
     cold: Vec<Option<Cold<T>>>,
     free: Vec<u32>,
     by_id: HashMap<K, u32, FxBuild>,
+    packed: Packed,
+    /// Boxes of items inserted after the build, and the second boxes of packed
+    /// items that have several.
     tree: Tree,
     /// Items with more than one box (across the antimeridian): a query may
     /// meet such an item through two of its boxes.
@@ -167,27 +287,54 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
             cold: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::with_hasher(FxBuild),
+            packed: Packed::default(),
             tree: RTree::new_with_params(),
             multi: 0,
         }
     }
 
-    /// Build from prepared items (later duplicates replace earlier ones).
-    fn bulk(mut items: Vec<Slot<K, T>>) -> Self
+    /// Validates, prepares and indexes `items` (a later item with the same id
+    /// replaces an earlier one) on every core. Items are put in Hilbert order first,
+    /// then prepared straight into their slots, so that a million of them are moved
+    /// as few times as possible. On invalid items, the error of the earliest in
+    /// `items` is returned, as if they had been inserted one after another.
+    fn build(
+        mut items: Vec<T>,
+        item: &(impl Fn(&T) -> (&K, &crate::types::Geometry) + Sync),
+        prep: &(impl Fn(T) -> Result<Slot<K, T>, (K, Problem)> + Sync),
+        check: &(impl Fn(&T) -> Result<(), Problem> + Sync),
+    ) -> Result<Self, (K, Problem)>
     where
         K: Ord + Send + Sync,
+        T: Send + Sync,
     {
-        // A later item with the same id replaces an earlier one.
-        let mut ids: Vec<(K, u32)> = (0..items.len() as u32)
-            .zip(items.iter())
-            .map(|(k, s)| (s.id.clone(), k))
-            .collect();
+        // Positions in `items` (before duplicates are dropped) of the invalid items.
+        let mut failed: Option<(usize, K, Problem)> = None;
+        let mut fail = |at: usize, id: K, p: Problem| {
+            if failed.as_ref().is_none_or(|f| at < f.0) {
+                failed = Some((at, id, p));
+            }
+        };
+        // Positions in `items` of the items kept.
+        let mut at: Vec<u32> = (0..items.len() as u32).collect();
+        let mut ids: Vec<(&K, u32)> = items.iter().map(|t| item(t).0).zip(0u32..).collect();
         ids.sort_unstable();
-        if ids.windows(2).any(|w| w[0].0 == w[1].0) {
-            let mut lose = vec![false; items.len()];
-            for w in ids.windows(2) {
-                if w[0].0 == w[1].0 {
-                    lose[w[0].1 as usize] = true;
+        let mut lose = vec![false; items.len()];
+        let mut lost = false;
+        for w in ids.windows(2) {
+            if w[0].0 == w[1].0 {
+                lose[w[0].1 as usize] = true;
+                lost = true;
+            }
+        }
+        drop(ids);
+        if lost {
+            // A replaced item must still have been valid (rare: check it here).
+            for (k, t) in items.iter().enumerate() {
+                if lose[k]
+                    && let Err(p) = check(t)
+                {
+                    fail(k, item(t).0.clone(), p);
                 }
             }
             let mut k = 0;
@@ -195,86 +342,143 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
                 k += 1;
                 !lose[k - 1]
             });
+            let mut k = 0;
+            at.retain(|_| {
+                k += 1;
+                !lose[k - 1]
+            });
         }
-        drop(ids);
-        let multi = items
-            .iter()
-            .filter(|s| s.boxes.as_slice().len() > 1)
-            .count();
-        // Store items in spatial (Morton) order so that a query's candidates
-        // sit close together in memory.
-        items.sort_by_cached_key(|s| morton(&s.boxes.as_slice()[0]));
-        let pairs: Vec<(K, u32)> = items
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.clone(), i as u32))
+        drop(lose);
+        // Hilbert order of the geometries' centres: the packed tree's leaves are the
+        // slots themselves, and a query's candidates sit close together in memory.
+        let mut order: Vec<(u64, u32)> = hilbert_keys(items.iter().map(|t| rough_box(item(t).1)))
+            .into_iter()
+            .zip(0u32..)
             .collect();
-        let mut entries = Vec::with_capacity(items.len());
-        for (i, s) in items.iter().enumerate() {
-            for b in s.boxes.as_slice() {
-                entries.push(entry(b, i as u32));
+        order.sort_unstable();
+        let at: Vec<u32> = order.iter().map(|&(_, i)| at[i as usize]).collect();
+        let mut src: Vec<Option<T>> = items.into_iter().map(Some).collect();
+        let mut src: Vec<Option<T>> = order.iter().map(|&(_, i)| src[i as usize].take()).collect();
+        drop(order);
+        let n = src.len();
+        let mut hot: Vec<Option<Hot<K>>> = (0..n).map(|_| None).collect();
+        let mut cold: Vec<Option<Cold<T>>> = (0..n).map(|_| None).collect();
+        let threads = if n < 10_000 {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
+        let per = n.div_ceil(threads).max(1);
+        let fill = |src: &mut [Option<T>],
+                    hot: &mut [Option<Hot<K>>],
+                    cold: &mut [Option<Cold<T>>],
+                    at: &[u32]| {
+            let mut first: Option<(usize, K, Problem)> = None;
+            for (j, t) in src.iter_mut().enumerate() {
+                let Some(t) = t.take() else { continue };
+                match prep(t) {
+                    Ok(s) => {
+                        hot[j] = Some(Hot {
+                            id: s.id,
+                            shape: s.shape,
+                            buffer_m: s.buffer_m,
+                        });
+                        cold[j] = Some(Cold {
+                            boxes: s.boxes,
+                            data: s.data,
+                        });
+                    }
+                    Err((id, p)) => {
+                        let k = at[j] as usize;
+                        if first.as_ref().is_none_or(|f| k < f.0) {
+                            first = Some((k, id, p));
+                        }
+                    }
+                }
             }
+            first
+        };
+        let firsts: Vec<Option<(usize, K, Problem)>> = std::thread::scope(|sc| {
+            let hs: Vec<_> = src
+                .chunks_mut(per)
+                .zip(hot.chunks_mut(per))
+                .zip(cold.chunks_mut(per))
+                .zip(at.chunks(per))
+                .map(|(((s, h), c), a)| {
+                    let fill = &fill;
+                    sc.spawn(move || fill(s, h, c, a))
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| match h.join() {
+                    Ok(r) => r,
+                    Err(e) => std::panic::resume_unwind(e),
+                })
+                .collect()
+        });
+        drop(src);
+        for (k, id, p) in firsts.into_iter().flatten() {
+            fail(k, id, p);
         }
-        let build_map = move || {
-            let mut m: HashMap<K, u32, FxBuild> =
-                HashMap::with_capacity_and_hasher(pairs.len(), FxBuild);
-            m.extend(pairs);
+        if let Some((_, id, p)) = failed {
+            return Err((id, p));
+        }
+        let boxes = |j: usize| cold[j].as_ref().map_or(&[][..], |c| c.boxes.as_slice());
+        let leaves: Vec<BBox> = (0..n)
+            .map(|j| boxes(j).first().copied().unwrap_or([0.0; 4]))
+            .collect();
+        let extra: Vec<Entry> = (0..n)
+            .flat_map(|j| boxes(j).iter().skip(1).map(move |b| entry(b, j as u32)))
+            .collect();
+        let multi = (0..n).filter(|&j| boxes(j).len() > 1).count();
+        // The id map and the packed tree are independent: build them side by side.
+        let build_map = || {
+            let mut m: HashMap<K, u32, FxBuild> = HashMap::with_capacity_and_hasher(n, FxBuild);
+            m.extend(
+                hot.iter()
+                    .zip(0u32..)
+                    .filter_map(|(h, j)| Some((h.as_ref()?.id.clone(), j))),
+            );
             m
         };
-        // The id map and the R-tree are independent: build them side by side.
-        let (by_id, tree) = if entries.len() > 50_000 {
+        let (by_id, packed) = if n > 50_000 {
             std::thread::scope(|sc| {
                 let h = sc.spawn(build_map);
-                let tree = RTree::bulk_load_with_params(entries);
+                let packed = Packed::new(leaves);
                 match h.join() {
-                    Ok(m) => (m, tree),
+                    Ok(m) => (m, packed),
                     Err(e) => std::panic::resume_unwind(e),
                 }
             })
         } else {
-            (build_map(), RTree::bulk_load_with_params(entries))
+            (build_map(), Packed::new(leaves))
         };
-        let (hot, cold) = items
-            .into_iter()
-            .map(|s| {
-                let Slot {
-                    id,
-                    shape,
-                    buffer_m,
-                    boxes,
-                    data,
-                } = s;
-                (
-                    Some(Hot {
-                        id,
-                        shape,
-                        buffer_m,
-                    }),
-                    Some(Cold { boxes, data }),
-                )
-            })
-            .unzip();
-        Layer {
+        Ok(Layer {
             hot,
             cold,
             free: Vec::new(),
             by_id,
-            tree,
+            packed,
+            tree: RTree::bulk_load_with_params(extra),
             multi,
-        }
+        })
     }
 
     fn remove(&mut self, id: &K) -> Option<T> {
         let i = self.by_id.remove(id)?;
         self.hot[i as usize].take()?;
         let cold = self.cold[i as usize].take()?;
-        for b in cold.boxes.as_slice() {
+        let packed = (i as usize) < self.packed.len();
+        // A packed item's first box stays in the packed tree (its slot is now empty).
+        for b in &cold.boxes.as_slice()[usize::from(packed)..] {
             self.tree.remove(&entry(b, i));
         }
         if cold.boxes.as_slice().len() > 1 {
             self.multi -= 1;
         }
-        self.free.push(i);
+        if !packed {
+            self.free.push(i);
+        }
         Some(cold.data)
     }
 
@@ -318,16 +522,20 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
 
     /// Slots whose boxes intersect any of `qboxes`, deduplicated: an item box
     /// is taken for the first query box it meets, so only items with several
-    /// boxes (rare) need sorting out.
-    fn candidates(&self, qboxes: &[AABB<[f64; 2]>], out: &mut Vec<u32>) {
+    /// boxes (rare) need sorting out. Slots may be empty (removed packed items).
+    fn candidates(&self, qboxes: &[BBox], out: &mut Vec<u32>) {
         out.clear();
-        if self.tree.size() == 0 {
-            return;
+        if self.packed.len() > 0 {
+            for (k, env) in qboxes.iter().enumerate() {
+                self.packed.search(env, &qboxes[..k], out);
+            }
         }
-        let root = self.tree.root();
-        for (k, env) in qboxes.iter().enumerate() {
-            if root.envelope().intersects(env) {
-                visit(root, env, &qboxes[..k], out);
+        if self.tree.size() > 0 {
+            let root = self.tree.root();
+            for (k, env) in qboxes.iter().enumerate() {
+                if meets(&corners(root.envelope()), env) {
+                    visit(root, env, &qboxes[..k], out);
+                }
             }
         }
         if self.multi > 0 {
@@ -347,25 +555,25 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
     }
 }
 
-/// Depth-first search of the tree (a tight loop, faster than rstar's generic
+fn corners(e: AABB<[f64; 2]>) -> BBox {
+    let (lo, hi) = (e.lower(), e.upper());
+    [lo[0], lo[1], hi[0], hi[1]]
+}
+
+/// Depth-first search of the R-tree (a tight loop, faster than rstar's generic
 /// iterator for the many-candidates case).
 /// Leaves meeting an earlier query box (`seen`) were already taken.
-fn visit(
-    node: &ParentNode<Entry>,
-    env: &AABB<[f64; 2]>,
-    seen: &[AABB<[f64; 2]>],
-    out: &mut Vec<u32>,
-) {
+fn visit(node: &ParentNode<Entry>, env: &BBox, seen: &[BBox], out: &mut Vec<u32>) {
     for child in node.children() {
         match child {
             RTreeNode::Leaf(e) => {
-                let b = e.envelope();
-                if b.intersects(env) && !seen.iter().any(|s| b.intersects(s)) {
+                let b = corners(e.envelope());
+                if meets(&b, env) && !seen.iter().any(|s| meets(&b, s)) {
                     out.push(e.data);
                 }
             }
             RTreeNode::Parent(p) => {
-                if p.envelope().intersects(env) {
+                if meets(&corners(p.envelope()), env) {
                     visit(p, env, seen, out);
                 }
             }
@@ -397,47 +605,39 @@ fn prepare<K, T>(
     })
 }
 
-/// Maps `f` over `items` on every core, keeping their order; the error of the earliest
-/// failing item wins, as if they had been mapped one after another.
-fn par_map<T: Send, U: Send, E: Send>(
-    items: Vec<T>,
-    f: impl Fn(T) -> Result<U, E> + Sync,
-) -> Result<Vec<U>, E> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || items.len() < 10_000 {
-        return items.into_iter().map(f).collect();
-    }
-    let per = items.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
-    let mut rest = items.into_iter();
-    loop {
-        let c: Vec<T> = rest.by_ref().take(per).collect();
-        if c.is_empty() {
-            break;
+/// A box around a geometry's vertices (in plain longitude and latitude): enough to
+/// order items along the Hilbert curve.
+fn rough_box(g: &crate::types::Geometry) -> BBox {
+    use crate::types::Geometry;
+    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    let mut add = |ps: &[crate::types::LonLat]| {
+        for p in ps {
+            b = [
+                b[0].min(p.lon),
+                b[1].min(p.lat),
+                b[2].max(p.lon),
+                b[3].max(p.lat),
+            ];
         }
-        chunks.push(c);
+    };
+    match g {
+        Geometry::Point(p) => add(std::slice::from_ref(p)),
+        Geometry::LineString(l) => add(l),
+        Geometry::Polygon(p) => add(&p.exterior),
+        Geometry::MultiPolygon(ps) => ps.iter().for_each(|p| add(&p.exterior)),
     }
-    let f = &f;
-    let parts: Vec<Result<Vec<U>, E>> = std::thread::scope(|sc| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|c| sc.spawn(move || c.into_iter().map(f).collect::<Result<Vec<U>, E>>()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(r) => r,
-                Err(e) => std::panic::resume_unwind(e),
-            })
-            .collect()
-    });
-    let mut out = Vec::new();
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
+    if b[0] > b[2] { [0.0; 4] } else { b }
 }
 
+fn site_key<K>(s: &Site<K>) -> (&K, &crate::types::Geometry) {
+    (&s.id, &s.area.geometry)
+}
+fn zone_key<K>(z: &Zone<K>) -> (&K, &crate::types::Geometry) {
+    (&z.id, &z.geometry)
+}
+fn act_key<K>(a: &Activity<K>) -> (&K, &crate::types::Geometry) {
+    (&a.id, &a.area.geometry)
+}
 fn site_geom<K>(s: &Site<K>) -> &crate::types::Geometry {
     &s.area.geometry
 }
@@ -517,36 +717,51 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
         zones: impl IntoIterator<Item = Zone<K>>,
         actives: impl IntoIterator<Item = Activity<K>>,
     ) -> Result<Self, BuildError<K>> {
-        let err = |category, id: &K, problem| BuildError {
-            category,
-            id: id.clone(),
-            problem,
+        let err = |category| {
+            move |(id, problem): (K, Problem)| BuildError {
+                category,
+                id,
+                problem,
+            }
         };
-        // Validation and preparation (unit vectors, boxes, slabs) run on every core;
-        // so do the three layers' bulk loads, side by side.
-        let s = par_map(sites.into_iter().collect(), |site: Site<K>| {
-            validate_site(&site).map_err(|p| err(Category::Site, &site.id, p))?;
-            let (id, b) = (site.id.clone(), site.area.buffer_m);
-            prepare(id.clone(), site_geom, b, site).map_err(|p| err(Category::Site, &id, p))
-        })?;
-        let z = par_map(zones.into_iter().collect(), |zone: Zone<K>| {
-            validate_zone(&zone).map_err(|p| err(Category::Zone, &zone.id, p))?;
+        let sites: Vec<Site<K>> = sites.into_iter().collect();
+        let zones: Vec<Zone<K>> = zones.into_iter().collect();
+        let actives: Vec<Activity<K>> = actives.into_iter().collect();
+        let prep_site = |site: Site<K>| {
+            let id = site.id.clone();
+            validate_site(&site).map_err(|p| (id.clone(), p))?;
+            let b = site.area.buffer_m;
+            prepare(id.clone(), site_geom, b, site).map_err(|p| (id, p))
+        };
+        let prep_zone = |zone: Zone<K>| {
             let id = zone.id.clone();
-            prepare(id.clone(), zone_geom, 0.0, zone).map_err(|p| err(Category::Zone, &id, p))
-        })?;
-        let a = par_map(actives.into_iter().collect(), |act: Activity<K>| {
-            validate_activity(&act).map_err(|p| err(Category::Active, &act.id, p))?;
-            let (id, b) = (act.id.clone(), act.area.buffer_m);
-            prepare(id.clone(), act_geom, b, act).map_err(|p| err(Category::Active, &id, p))
-        })?;
+            validate_zone(&zone).map_err(|p| (id.clone(), p))?;
+            prepare(id.clone(), zone_geom, 0.0, zone).map_err(|p| (id, p))
+        };
+        let prep_act = |a: Activity<K>| {
+            let id = a.id.clone();
+            validate_activity(&a).map_err(|p| (id.clone(), p))?;
+            let b = a.area.buffer_m;
+            prepare(id.clone(), act_geom, b, a).map_err(|p| (id, p))
+        };
+        // The sites (by far the most) beside the zones and the actives; each layer
+        // also prepares its items on every core.
         let (sites, (zones, actives)) = std::thread::scope(|sc| {
-            let rest = sc.spawn(move || (Layer::bulk(z), Layer::bulk(a)));
-            let sites = Layer::bulk(s);
+            let rest = sc.spawn(|| {
+                (
+                    Layer::build(zones, &zone_key, &prep_zone, &validate_zone),
+                    Layer::build(actives, &act_key, &prep_act, &validate_activity),
+                )
+            });
+            let sites = Layer::build(sites, &site_key, &prep_site, &validate_site);
             match rest.join() {
                 Ok(r) => (sites, r),
                 Err(e) => std::panic::resume_unwind(e),
             }
         });
+        let sites = sites.map_err(err(Category::Site))?;
+        let zones = zones.map_err(err(Category::Zone))?;
+        let actives = actives.map_err(err(Category::Active))?;
         Ok(Engine {
             sites,
             zones,
@@ -611,10 +826,7 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
     pub fn check(&self, act: &Activity<K>) -> Result<Conflicts<K>, Problem> {
         validate_activity(act)?;
         let shape = Shape::new(&act.area.geometry).ok_or(Problem::TooLarge { polygon: 0 })?;
-        let qboxes: Vec<AABB<[f64; 2]>> = query_boxes(&act.area.geometry, act.area.buffer_m)
-            .iter()
-            .map(|q| AABB::from_corners([q[0], q[1]], [q[2], q[3]]))
-            .collect();
+        let qboxes = query_boxes(&act.area.geometry, act.area.buffer_m);
         let buf = act.area.buffer_m;
         let mut out = Conflicts::default();
         let mut cand = Vec::new();

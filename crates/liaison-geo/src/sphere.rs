@@ -262,6 +262,22 @@ pub(crate) struct PreparedPoly {
 }
 
 impl PreparedPoly {
+    /// Whether [`PreparedPoly::new`] can prepare `p` (every vertex in the
+    /// hemisphere around its centre), without building anything.
+    pub fn fits(p: &Polygon) -> bool {
+        let mut c = V3::new(0.0, 0.0, 0.0);
+        for v in &p.exterior {
+            c = c.add(V3::from_lonlat(*v));
+        }
+        if c.norm2() < 1e-20 {
+            return false;
+        }
+        let frame = Frame::at(c.normalize());
+        p.rings()
+            .flatten()
+            .all(|v| frame.project(V3::from_lonlat(*v)).is_some())
+    }
+
     /// `None` when a vertex is not in the hemisphere around the polygon's centre.
     pub fn new(p: &Polygon) -> Option<PreparedPoly> {
         let mut c = V3::new(0.0, 0.0, 0.0);

@@ -130,8 +130,9 @@ fn check_polygon(poly: &Polygon, pi: usize) -> Result<(), Problem> {
             });
         }
     }
-    let prepared = PreparedPoly::new(poly).ok_or(Problem::TooLarge { polygon: pi })?;
-    drop(prepared);
+    if !PreparedPoly::fits(poly) {
+        return Err(Problem::TooLarge { polygon: pi });
+    }
     // Self-intersection: any two non-adjacent edges (of any rings) that meet.
     struct E {
         ring: usize,

@@ -287,3 +287,73 @@ fn a_large_build_on_every_core_equals_one_by_one_inserts() {
         .expect("invalid site refused");
     assert_eq!(e.id, 3_000, "the earliest invalid item is the one reported");
 }
+
+/// A built engine keeps its first items in a packed tree and later ones in an R-tree:
+/// after removals, replacements (also across the antimeridian) and new inserts it must
+/// answer as an engine built one insert at a time does.
+#[test]
+fn a_built_engine_changed_afterwards_equals_one_by_one_inserts() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let centres = [ll(36.0, 33.0), ll(179.95, -16.5)];
+    let site = |rng: &mut ChaCha8Rng, id: u64| {
+        let c = centres[(id % 2) as usize];
+        let p = direct(c, rng.gen_range(0.0..360.0), rng.gen_range(0.0..40_000.0));
+        Site {
+            id,
+            area: circle(p, rng.gen_range(50.0..3_000.0)),
+        }
+    };
+    let sites: Vec<Site<u64>> = (0..20_000).map(|i| site(&mut rng, i)).collect();
+    let actives: Vec<Activity<u64>> = (0..300)
+        .map(|i| random_activity(&mut rng, 1_000_000 + i, centres[(i % 2) as usize]))
+        .collect();
+    let mut built = Engine::build(sites.clone(), vec![], actives.clone()).expect("build");
+    let mut inserted = Engine::new();
+    for s in &sites {
+        inserted.insert_site(s.clone()).expect("site");
+    }
+    for a in &actives {
+        inserted.insert_active(a.clone()).expect("active");
+    }
+    for step in 0..3_000u64 {
+        match rng.gen_range(0..4) {
+            0 => {
+                let id = rng.gen_range(0..25_000);
+                assert_eq!(built.remove_site(&id), inserted.remove_site(&id));
+            }
+            1 | 2 => {
+                // A replacement of a packed site, or a new one.
+                let id = rng.gen_range(0..25_000);
+                let s = site(&mut rng, id);
+                assert_eq!(
+                    built.insert_site(s.clone()).expect("site"),
+                    inserted.insert_site(s).expect("site")
+                );
+            }
+            _ => {
+                let id = 1_000_000 + rng.gen_range(0..400);
+                if rng.gen_bool(0.5) {
+                    assert_eq!(built.remove_active(&id), inserted.remove_active(&id));
+                } else {
+                    let a = random_activity(&mut rng, id, centres[(step % 2) as usize]);
+                    assert_eq!(
+                        built.insert_active(a.clone()).expect("active"),
+                        inserted.insert_active(a).expect("active")
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(built.len(), inserted.len());
+    let mut hits = 0;
+    for i in 0..200 {
+        let q = random_activity(&mut rng, 5_000_000 + i, centres[(i % 2) as usize]);
+        let (a, b) = (
+            built.check(&q).expect("check"),
+            inserted.check(&q).expect("check"),
+        );
+        hits += a.sites.len() + a.actives.len();
+        assert_eq!(a, b);
+    }
+    assert!(hits > 100, "the queries touch too little: {hits}");
+}
