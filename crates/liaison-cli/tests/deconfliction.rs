@@ -105,8 +105,22 @@ fn notifications_are_checked_against_sites_zones_and_other_activity() {
     // Syria notifies a ground movement across the same place and time: activity overlap.
     let convoy = json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[35.74, 33.26], [35.80, 33.28]]},
         "properties": {"kind": "ground_movement", "half_width_m": 300, "alt_min_m": 0, "alt_max_m": 600, "start": in_hours(1), "end": in_hours(5), "forces": "internal security convoy"}});
+    let dry = http
+        .post("/api/v1/deconfliction/check", Some(&sy), convoy.clone())
+        .json();
     let r = http.post("/api/v1/notifications", Some(&sy), convoy);
     assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json()["conflicts"],
+        dry,
+        "the check answers what filing answers: a site, a zone touched, an activity"
+    );
+    assert!(
+        ["sites", "zones", "activities"]
+            .iter()
+            .all(|k| dry[k].as_array().is_some_and(|a| !a.is_empty())),
+        "{dry}"
+    );
     let acts = r.json()["conflicts"]["activities"]
         .as_array()
         .cloned()

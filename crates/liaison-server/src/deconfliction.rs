@@ -8,7 +8,7 @@ use liaison_core::deconfliction::{Conflict, Notification, Shape, ShapeKind, Site
 use liaison_core::event::{Event, EventBody};
 use liaison_geo::engine::Engine;
 use liaison_geo::types::{self as g, Area, Geometry, LonLat};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 pub type GeoEngine = Engine<u64>;
 
@@ -18,6 +18,28 @@ pub struct GeoModel {
     /// Events `0..through` are indexed; later ones (earlier requests of the group
     /// commit being decided) are not yet.
     pub through: usize,
+    /// Each indexed site's name and registrant, as an answer states them: found by a
+    /// hash lookup rather than a walk of the state's ordered map of every site.
+    pub labels: HashMap<u64, Label>,
+}
+
+/// How an answer names a site: its name (English first) and who registered it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub name: Box<str>,
+    pub party: Box<str>,
+}
+
+fn label(s: &Site) -> Label {
+    let name = s
+        .names
+        .get("en")
+        .or_else(|| s.names.values().next())
+        .map_or("", String::as_str);
+    Label {
+        name: name.into(),
+        party: s.registered_by.as_str().into(),
+    }
 }
 
 fn ll(p: &[f64; 2]) -> LonLat {
@@ -215,6 +237,12 @@ pub fn build(state: &State) -> GeoModel {
     GeoModel {
         engine: index(state),
         through: state.events.len(),
+        labels: state
+            .deconfliction
+            .sites
+            .iter()
+            .map(|(id, s)| (*id, label(s)))
+            .collect(),
     }
 }
 
@@ -251,7 +279,16 @@ fn index(state: &State) -> GeoEngine {
 /// after each commit, with the state's write lock held).
 pub fn on_commit(model: &mut GeoModel, state: &State) {
     let from = model.through.min(state.events.len());
-    apply(&mut model.engine, state, &state.events[from..]);
+    let events = &state.events[from..];
+    apply(&mut model.engine, state, events);
+    for ev in events {
+        if let EventBody::SiteRegistered { site, .. } = &ev.body {
+            let id = site.unwrap_or(ev.seq);
+            if let Some(s) = state.deconfliction.sites.get(&id) {
+                model.labels.insert(id, label(s));
+            }
+        }
+    }
     model.through = state.events.len();
 }
 
@@ -323,85 +360,278 @@ pub fn find(
     Ok(found)
 }
 
+/// Metres to the nearest whole metre, as `{:.0}` writes them (ties to even), without
+/// its exact-decimal path for the common case.
+struct Metres(f64);
+
+impl std::fmt::Display for Metres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = self.0.round_ties_even();
+        if r.is_sign_positive() && r < 1e15 {
+            write!(f, "{}", r as u64)
+        } else {
+            write!(f, "{:.0}", self.0)
+        }
+    }
+}
+
+/// A site hit's reason, in words.
+struct SiteReason<'a> {
+    name: &'a str,
+    h: &'a g::SiteHit<u64>,
+}
+
+impl std::fmt::Display for SiteReason<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "within the radius of protected site {}: {} m away, threshold {} m",
+            self.name,
+            Metres(self.h.distance_m),
+            Metres(self.h.threshold_m)
+        )
+    }
+}
+
+/// A zone hit's reason, in words: the rules broken, or that it only touches.
+struct ZoneReason<'a> {
+    name: &'a str,
+    h: &'a g::ZoneHit<u64>,
+}
+
+impl std::fmt::Display for ZoneReason<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.name;
+        match self.h.severity {
+            Some(g::Severity::Violation) => write!(f, "breaks the rules of agreed zone {name}: ")?,
+            Some(g::Severity::Warning) => {
+                write!(f, "breaks the rules of proposed or disputed zone {name}: ")?
+            }
+            None => return write!(f, "touches zone {name}"),
+        }
+        for (i, b) in self.h.breaches.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            match b {
+                g::Breach::ProhibitedKind { kind } => write!(f, "{kind} is prohibited")?,
+                g::Breach::Altitude { activity, limit } => write!(
+                    f,
+                    "altitude {}–{} m outside {}–{} m",
+                    activity.min_m, activity.max_m, limit.min_m, limit.max_m
+                )?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn zone_severity(h: &g::ZoneHit<u64>) -> &'static str {
+    match h.severity {
+        Some(g::Severity::Violation) => "violation",
+        Some(g::Severity::Warning) => "warning",
+        None => "info",
+    }
+}
+
+/// Another activity's hit reason, in words.
+struct ActiveReason<'a>(&'a g::ActiveHit<u64>);
+
+impl std::fmt::Display for ActiveReason<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let h = self.0;
+        let at = |t| liaison_api::time::format(liaison_core::Timestamp::from_secs(t));
+        write!(
+            f,
+            "overlaps {}'s notified activity {} in space ({} m apart), time ({} to {}) and altitude ({}–{} m)",
+            h.party,
+            h.id,
+            Metres(h.distance_m),
+            at(h.window.start),
+            at(h.window.end),
+            h.alt.min_m,
+            h.alt.max_m
+        )
+    }
+}
+
+fn site_of<'a>(s: &'a State, h: &g::SiteHit<u64>) -> (&'a str, &'a str) {
+    let site = s.deconfliction.sites.get(&h.id);
+    let name = site
+        .and_then(|s| s.names.get("en").or_else(|| s.names.values().next()))
+        .map_or("", String::as_str);
+    (name, site.map_or("", |s| s.registered_by.as_str()))
+}
+
+fn zone_name<'a>(s: &'a State, h: &g::ZoneHit<u64>) -> &'a str {
+    s.deconfliction
+        .zones
+        .get(&h.id)
+        .map_or("", |z| z.name.as_str())
+}
+
 /// States each hit in words, as the conflicts recorded and answered.
 pub fn describe(s: &State, found: g::Conflicts<u64>) -> Vec<Conflict> {
-    let d = &s.deconfliction;
-    let mut out = Vec::new();
-    for h in found.sites {
-        let site = d.sites.get(&h.id);
-        let name = site
-            .and_then(|s| s.names.get("en").or_else(|| s.names.values().next()))
-            .cloned()
-            .unwrap_or_default();
+    let mut out = Vec::with_capacity(found.sites.len() + found.zones.len() + found.actives.len());
+    for h in &found.sites {
+        let (name, party) = site_of(s, h);
         out.push(Conflict {
             with: "site".into(),
             target: h.id,
-            party: site.map(|s| s.registered_by.clone()).unwrap_or_default(),
-            reason: format!(
-                "within the radius of protected site {name}: {:.0} m away, threshold {:.0} m",
-                h.distance_m, h.threshold_m
-            ),
+            party: party.to_string(),
+            reason: SiteReason { name, h }.to_string(),
             severity: "violation".into(),
             distance_m: h.distance_m,
             threshold_m: h.threshold_m,
         });
     }
-    for h in found.zones {
-        let zone = d.zones.get(&h.id);
-        let name = zone.map(|z| z.name.clone()).unwrap_or_default();
-        let rules: Vec<String> = h
-            .breaches
-            .iter()
-            .map(|b| match b {
-                g::Breach::ProhibitedKind { kind } => format!("{kind} is prohibited"),
-                g::Breach::Altitude { activity, limit } => format!(
-                    "altitude {}–{} m outside {}–{} m",
-                    activity.min_m, activity.max_m, limit.min_m, limit.max_m
-                ),
-            })
-            .collect();
-        let (severity, reason) = match h.severity {
-            Some(g::Severity::Violation) => (
-                "violation",
-                format!(
-                    "breaks the rules of agreed zone {name}: {}",
-                    rules.join("; ")
-                ),
-            ),
-            Some(g::Severity::Warning) => (
-                "warning",
-                format!(
-                    "breaks the rules of proposed or disputed zone {name}: {}",
-                    rules.join("; ")
-                ),
-            ),
-            None => ("info", format!("touches zone {name}")),
-        };
+    for h in &found.zones {
         out.push(Conflict {
             with: "zone".into(),
             target: h.id,
             party: String::new(),
-            reason,
-            severity: severity.into(),
+            reason: ZoneReason {
+                name: zone_name(s, h),
+                h,
+            }
+            .to_string(),
+            severity: zone_severity(h).into(),
             distance_m: h.distance_m,
             threshold_m: h.threshold_m,
         });
     }
-    for h in found.actives {
-        let window = format!(
-            "{} to {}",
-            liaison_api::time::format(liaison_core::Timestamp::from_secs(h.window.start)),
-            liaison_api::time::format(liaison_core::Timestamp::from_secs(h.window.end))
-        );
+    for h in &found.actives {
         out.push(Conflict {
             with: "activity".into(),
             target: h.id,
             party: h.party.clone(),
-            reason: format!("overlaps {}'s notified activity {} in space ({:.0} m apart), time ({window}) and altitude ({}–{} m)", h.party, h.id, h.distance_m, h.alt.min_m, h.alt.max_m),
+            reason: ActiveReason(h).to_string(),
             severity: "warning".into(),
             distance_m: h.distance_m,
             threshold_m: h.threshold_m,
         });
     }
     out
+}
+
+/// The dry-run check's answer, `{"sites": [...], "zones": [...], "activities": [...]}`,
+/// written straight from the engine's hits: the same JSON as `describe`'s conflicts
+/// grouped, without a string built per hit.
+pub struct Answer<'a> {
+    pub state: &'a State,
+    pub model: &'a GeoModel,
+    pub found: &'a g::Conflicts<u64>,
+}
+
+impl Answer<'_> {
+    /// A site's name and registrant: from the model's labels while it is in step with
+    /// the state (always, but in the writer's midst), else from the state.
+    fn site(&self, h: &g::SiteHit<u64>) -> (&str, &str) {
+        if self.model.through == self.state.events.len()
+            && let Some(l) = self.model.labels.get(&h.id)
+        {
+            return (&l.name, &l.party);
+        }
+        site_of(self.state, h)
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Item<'a, R: std::fmt::Display> {
+    id: u64,
+    party: &'a str,
+    #[serde(serialize_with = "in_words")]
+    reason: R,
+    severity: &'a str,
+    distance_m: f64,
+    threshold_m: f64,
+}
+
+fn in_words<S: serde::Serializer, R: std::fmt::Display>(r: &R, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(r)
+}
+
+impl serde::Serialize for Answer<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (s, f) = (self.state, self.found);
+        let this = self;
+        let mut m = ser.serialize_map(Some(3))?;
+        m.serialize_entry(
+            "sites",
+            &Seq(|| {
+                f.sites.iter().map(move |h| {
+                    let (name, party) = this.site(h);
+                    Item {
+                        id: h.id,
+                        party,
+                        reason: SiteReason { name, h },
+                        severity: "violation",
+                        distance_m: h.distance_m,
+                        threshold_m: h.threshold_m,
+                    }
+                })
+            }),
+        )?;
+        m.serialize_entry(
+            "zones",
+            &Seq(|| {
+                f.zones.iter().map(move |h| Item {
+                    id: h.id,
+                    party: "",
+                    reason: ZoneReason {
+                        name: zone_name(s, h),
+                        h,
+                    },
+                    severity: zone_severity(h),
+                    distance_m: h.distance_m,
+                    threshold_m: h.threshold_m,
+                })
+            }),
+        )?;
+        m.serialize_entry(
+            "activities",
+            &Seq(|| {
+                f.actives.iter().map(|h| Item {
+                    id: h.id,
+                    party: &h.party,
+                    reason: ActiveReason(h),
+                    severity: "warning",
+                    distance_m: h.distance_m,
+                    threshold_m: h.threshold_m,
+                })
+            }),
+        )?;
+        m.end()
+    }
+}
+
+/// A sequence serialized from a fresh iterator.
+struct Seq<F>(F);
+
+impl<F, I> serde::Serialize for Seq<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: serde::Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metres;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whole metres are written exactly as `{:.0}` writes them.
+        #[test]
+        fn metres_are_written_as_the_standard_format_does(
+            x in prop_oneof![0.0f64..1e7, (0u64..20_000).prop_map(|k| k as f64 * 0.5), any::<f64>()]
+        ) {
+            prop_assert_eq!(Metres(x).to_string(), format!("{x:.0}"));
+        }
+    }
 }

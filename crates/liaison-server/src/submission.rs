@@ -126,7 +126,15 @@ async fn receive(req: Request, app: &App) -> Result<Received, HttpError> {
     })
 }
 
-impl<T: DeserializeOwned> FromRequest<App> for Submission<T> {
+/// A JSON write whose body is left as bytes, for a handler that parses it its own way
+/// (after the same authentication, media-type and author-signature checks).
+pub struct JsonSubmission {
+    pub caller: Caller,
+    pub body: Bytes,
+    pub signature: Option<AuthorSignature>,
+}
+
+impl FromRequest<App> for JsonSubmission {
     type Rejection = HttpError;
     async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
         let Received {
@@ -151,17 +159,39 @@ impl<T: DeserializeOwned> FromRequest<App> for Submission<T> {
         let signature =
             check_signature(app, &caller, &method, &path, sig_header.as_deref(), &bytes)
                 .map_err(HttpError)?;
-        let text: &[u8] = if empty { b"{}" } else { &bytes };
-        let body = serde_json::from_slice(text).map_err(|e| {
-            if e.is_data() {
-                HttpError(ApiError::invalid(format!("body: {e}")))
-            } else {
-                HttpError(ApiError::bad_request(format!("body: {e}")))
-            }
-        })?;
-        Ok(Submission {
+        Ok(JsonSubmission {
+            caller,
+            body: bytes,
+            signature,
+        })
+    }
+}
+
+/// Parses a JSON body (an empty one as `{}`): malformed JSON is a bad request, JSON
+/// of the wrong shape an invalid one.
+pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
+    let empty = bytes.iter().all(u8::is_ascii_whitespace);
+    let text: &[u8] = if empty { b"{}" } else { bytes };
+    serde_json::from_slice(text).map_err(|e| {
+        if e.is_data() {
+            HttpError(ApiError::invalid(format!("body: {e}")))
+        } else {
+            HttpError(ApiError::bad_request(format!("body: {e}")))
+        }
+    })
+}
+
+impl<T: DeserializeOwned> FromRequest<App> for Submission<T> {
+    type Rejection = HttpError;
+    async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
+        let JsonSubmission {
             caller,
             body,
+            signature,
+        } = JsonSubmission::from_request(req, app).await?;
+        Ok(Submission {
+            caller,
+            body: json_body(&body)?,
             signature,
         })
     }

@@ -5,13 +5,15 @@
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::deconfliction::{activity, describe, find, geometry_json, mgrs, to_shape};
+use crate::deconfliction::{Answer, activity, describe, find, geometry_json, mgrs, to_shape};
 use crate::error::{HttpError, HttpResult};
 use crate::routes::hotline::parse_precedence;
 use crate::routes::{receipt_of, written};
-use crate::submission::Submission;
+use crate::submission::{JsonSubmission, Submission, json_body};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use liaison_api::ApiError;
 use liaison_api::wire::Written;
 use liaison_core::deconfliction::{Conflict, Shape, SiteCategory, Stance, ZoneKind, ZoneRules};
@@ -533,18 +535,14 @@ fn notice(body: &Value) -> Result<Notice, HttpError> {
 
 /// Parses a notice as the caller's party's activity (id 0: not filed).
 fn parsed(caller: &Caller, body: &Value) -> Result<(Notice, Activity<u64>), HttpError> {
-    let n = notice(body)?;
-    let window = (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000);
-    let act = activity(0, &caller.party, &n.kind, &n.shape, n.alt, window);
-    Ok((n, act))
+    parsed_for(&caller.party, body)
 }
 
-/// Parses a notice and runs the engine on it against the committed record.
-fn checked(app: &App, caller: &Caller, body: &Value) -> Result<Vec<Conflict>, HttpError> {
-    let (_, act) = parsed(caller, body)?;
-    let s = app.shared.state.read();
-    let found = find(&app.shared.geo.read(), &s, &act).map_err(invalid)?;
-    Ok(describe(&s, found))
+fn parsed_for(party: &str, body: &Value) -> Result<(Notice, Activity<u64>), HttpError> {
+    let n = notice(body)?;
+    let window = (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000);
+    let act = activity(0, party, &n.kind, &n.shape, n.alt, window);
+    Ok((n, act))
 }
 
 /// `POST /api/v1/notifications`: filed, checked at once, answered with its conflicts.
@@ -614,13 +612,147 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
 /// `POST /api/v1/deconfliction/check`: the same answer, nothing filed.
 #[utoipa::path(post, path = "/api/v1/deconfliction/check", tag = "deconfliction", security(("bearer" = [])), request_body = Object,
     responses((status = 200, description = "{sites, zones, activities}; nothing filed", body = Object)))]
-pub async fn check(
-    State(app): State<App>,
-    sub: Submission<Value>,
-) -> HttpResult<Json<Grouped<Vec<Conflict>>>> {
-    let Submission { caller, body, .. } = sub;
-    let found = checked(&app, &caller, &body)?;
-    Ok(Json(Grouped(found)))
+pub async fn check(State(app): State<App>, sub: JsonSubmission) -> HttpResult<Response> {
+    let json = check_answer(&app, &sub.caller.party, &sub.body)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// The dry-run check of `body` as `party`'s activity: the answer's JSON. The common
+/// form of body goes straight into the engine and the answer straight from its hits;
+/// any other body (and every error, so that it is stated as everywhere else) the
+/// general way, to the same answer.
+pub fn check_answer(app: &App, party: &str, body: &[u8]) -> HttpResult<Vec<u8>> {
+    let internal = |e: serde_json::Error| HttpError(ApiError::internal(e.to_string()));
+    if let Some(act) = fast::activity(party, body) {
+        let s = app.shared.state.read();
+        let model = app.shared.geo.read();
+        if let Ok(found) = find(&model, &s, &act) {
+            return serde_json::to_vec(&Answer {
+                state: &s,
+                model: &model,
+                found: &found,
+            })
+            .map_err(internal);
+        }
+    }
+    let (_, act) = parsed_for(party, &json_body::<Value>(body)?)?;
+    let s = app.shared.state.read();
+    let found = find(&app.shared.geo.read(), &s, &act).map_err(invalid)?;
+    serde_json::to_vec(&Grouped(describe(&s, found))).map_err(internal)
+}
+
+/// The dry-run check's body parsed in one pass, with no `serde_json::Value` and no
+/// validation of its own (the engine validates the area, once): a single Feature
+/// whose strings need no unescaping and whose members have the types the general
+/// parser reads. `None` is not an error, only "take the general way", which gives
+/// the same answer for the same body, or the error.
+mod fast {
+    use liaison_geo::types::{Activity, AltBand, Area, Geometry, LonLat, Polygon, TimeWindow};
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    struct Feature<'a> {
+        #[serde(rename = "type", borrow)]
+        ty: &'a str,
+        geometry: Geom,
+        #[serde(borrow)]
+        properties: Props<'a>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(tag = "type", content = "coordinates")]
+    enum Geom {
+        Point([f64; 2]),
+        LineString(Vec<[f64; 2]>),
+        Polygon(Vec<Vec<[f64; 2]>>),
+        MultiPolygon(Vec<Vec<Vec<[f64; 2]>>>),
+    }
+
+    /// A member that is present, even as `null`, is `Some`.
+    fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
+        Ok(Some(Option::<f64>::deserialize(d)?))
+    }
+
+    #[derive(Deserialize)]
+    struct Props<'a> {
+        #[serde(borrow, default)]
+        kind: Option<&'a str>,
+        #[serde(borrow, default)]
+        activity: Option<&'a str>,
+        #[serde(borrow, default)]
+        start: Option<&'a str>,
+        #[serde(borrow, default)]
+        end: Option<&'a str>,
+        #[serde(default)]
+        alt_min_m: Option<f64>,
+        #[serde(default)]
+        alt_max_m: Option<f64>,
+        #[serde(default, deserialize_with = "present")]
+        radius_m: Option<Option<f64>>,
+        #[serde(default, deserialize_with = "present")]
+        half_width_m: Option<Option<f64>>,
+        #[serde(default, deserialize_with = "present")]
+        buffer_m: Option<Option<f64>>,
+        #[serde(borrow, default)]
+        precedence: Option<&'a str>,
+    }
+
+    fn ring(r: Vec<[f64; 2]>) -> Vec<LonLat> {
+        r.into_iter().map(|p| LonLat::new(p[0], p[1])).collect()
+    }
+
+    fn polygon(rings: Vec<Vec<[f64; 2]>>) -> Option<Polygon> {
+        let mut it = rings.into_iter();
+        let exterior = ring(it.next()?);
+        Some(Polygon {
+            exterior,
+            holes: it.map(ring).collect(),
+        })
+    }
+
+    /// The caller's activity the body describes (id 0: not filed).
+    pub fn activity(party: &str, body: &[u8]) -> Option<Activity<u64>> {
+        let f: Feature = serde_json::from_slice(body).ok()?;
+        if f.ty != "Feature" {
+            return None;
+        }
+        let p = f.properties;
+        let kind = p.kind.or(p.activity)?;
+        let secs = |t: Option<&str>| -> Option<i64> {
+            Some(liaison_api::time::parse(t?).ok()?.micros() / 1_000_000)
+        };
+        let (start, end) = (secs(p.start)?, secs(p.end)?);
+        let alt = (p.alt_min_m.unwrap_or(0.0), p.alt_max_m.unwrap_or(0.0));
+        // Ends before it starts, upside down, or an unknown precedence: the general
+        // way says so.
+        if end <= start || alt.0 > alt.1 {
+            return None;
+        }
+        if let Some(pr) = p.precedence {
+            crate::routes::hotline::parse_precedence(pr).ok()?;
+        }
+        let buffer = |own: Option<Option<f64>>| match own {
+            Some(v) => v.unwrap_or(0.0),
+            None => p.buffer_m.flatten().unwrap_or(0.0),
+        };
+        let (geometry, buffer_m) = match f.geometry {
+            Geom::Point(q) => (Geometry::Point(LonLat::new(q[0], q[1])), buffer(p.radius_m)),
+            Geom::LineString(l) => (Geometry::LineString(ring(l)), buffer(p.half_width_m)),
+            Geom::Polygon(rings) => (Geometry::Polygon(polygon(rings)?), buffer(None)),
+            Geom::MultiPolygon(ps) => (
+                Geometry::MultiPolygon(ps.into_iter().map(polygon).collect::<Option<_>>()?),
+                buffer(None),
+            ),
+        };
+        Some(Activity {
+            id: 0,
+            party: party.to_string(),
+            kind: kind.to_string(),
+            area: Area { geometry, buffer_m },
+            alt: AltBand::new(alt.0, alt.1),
+            window: TimeWindow::new(start, end),
+        })
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "deconfliction", security(("bearer" = [])),
@@ -763,5 +895,62 @@ mod tests {
             serde_json::to_string(&Grouped(Vec::new())).expect("serialize"),
             r#"{"sites":[],"zones":[],"activities":[]}"#
         );
+    }
+
+    /// The check's one-pass parser takes a body only when it means what the general
+    /// parser makes of it, and otherwise leaves it to the general parser.
+    #[test]
+    fn the_fast_check_parser_agrees_with_the_general_one() {
+        let props = r#""kind":"air_patrol","start":"2026-12-01T10:00:00Z","end":"2026-12-01T12:00:00Z","alt_min_m":100,"alt_max_m":900.5"#;
+        let square = "[[[35.8,33.1],[35.9,33.1],[35.9,33.2],[35.8,33.2],[35.8,33.1]]]";
+        let taken = [
+            format!(
+                r#"{{"type":"Feature","geometry":{{"type":"Polygon","coordinates":{square}}},"properties":{{{props},"precedence":"flash"}}}}"#
+            ),
+            format!(
+                r#"{{"type":"Feature","id":"n1","geometry":{{"type":"Point","coordinates":[35.8,33.1]}},"properties":{{{props},"radius_m":2500,"forces":"two aircraft"}}}}"#
+            ),
+            format!(
+                r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[35.8,33.1]}},"properties":{{{props},"radius_m":2500,"buffer_m":50}}}}"#
+            ),
+            format!(
+                r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[35.8,33.1]}},"properties":{{{props},"buffer_m":50}}}}"#
+            ),
+            format!(
+                r#"{{"type":"Feature","geometry":{{"type":"LineString","coordinates":[[35.8,33.1],[35.9,33.3]]}},"properties":{{{props},"half_width_m":300}}}}"#
+            ),
+            format!(
+                r#"{{"type":"Feature","geometry":{{"type":"LineString","coordinates":[[35.8,33.1],[35.9,33.3]]}},"properties":{{{props},"buffer_m":300}}}}"#
+            ),
+            format!(
+                r#"{{"type":"Feature","geometry":{{"type":"MultiPolygon","coordinates":[{square},{square}]}},"properties":{{{props},"buffer_m":10}}}}"#
+            ),
+            r#"{"properties":{"activity":"exercise","start":"2026-12-01T10:00:00Z","end":"2026-12-01T11:00:00Z","radius_m":100},"geometry":{"coordinates":[35.8,33.1],"type":"Point"},"type":"Feature"}"#.to_string(),
+        ];
+        let left = [
+            format!(r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","geometry":{{"type":"Point","coordinates":[35.8,33.1]}},"properties":{{{props}}}}}]}}"#),
+            format!(r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[35.8,33.1,250]}},"properties":{{{props}}}}}"#),
+            r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[35.8,33.1]},"properties":{"kind":"air\\u005fpatrol","start":"2026-12-01T10:00:00Z","end":"2026-12-01T12:00:00Z"}}"#.to_string(),
+            r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[35.8,33.1]},"properties":{"kind":7,"activity":"exercise","start":"2026-12-01T10:00:00Z","end":"2026-12-01T12:00:00Z"}}"#.to_string(),
+            r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[35.8,33.1]},"properties":{"kind":"exercise","start":"2026-12-01T12:00:00Z","end":"2026-12-01T10:00:00Z"}}"#.to_string(),
+            format!(r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[35.8,33.1]}},"properties":{{{props},"precedence":"whenever"}}}}"#),
+            format!(r#"{{"type":"Feature","geometry":{{"type":"Polygon","coordinates":[]}},"properties":{{{props}}}}}"#),
+            format!(r#"{{"type":"Feature","geometry":null,"properties":{{{props}}}}}"#),
+            format!(r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[35.8,33.1]}},"properties":{{{props},"radius_m":"2500"}}}}"#),
+        ];
+        for body in &taken {
+            let fast = fast::activity("il", body.as_bytes())
+                .unwrap_or_else(|| panic!("not taken: {body}"));
+            let value: Value = serde_json::from_str(body).expect("json");
+            let (_, general) =
+                parsed_for("il", &value).unwrap_or_else(|e| panic!("{body}: {:?}", e.0));
+            assert_eq!(fast, general, "{body}");
+        }
+        for body in &left {
+            assert!(
+                fast::activity("il", body.as_bytes()).is_none(),
+                "taken: {body}"
+            );
+        }
     }
 }
