@@ -195,6 +195,11 @@ impl Edge {
         }
     }
 
+    /// A ball (centre, radius, in R³) holding the whole arc.
+    pub fn ball(&self) -> (V3, f64) {
+        (self.mid, self.r)
+    }
+
     /// Whether the two (minor) arcs cross or touch; the crossing point.
     #[inline]
     pub fn intersect(&self, o: &Edge) -> Option<V3> {
@@ -265,17 +270,20 @@ impl PreparedPoly {
     /// Whether [`PreparedPoly::new`] can prepare `p` (every vertex in the
     /// hemisphere around its centre), without building anything.
     pub fn fits(p: &Polygon) -> bool {
+        let ext: Vec<V3> = p.exterior.iter().map(|v| V3::from_lonlat(*v)).collect();
         let mut c = V3::new(0.0, 0.0, 0.0);
-        for v in &p.exterior {
-            c = c.add(V3::from_lonlat(*v));
+        for v in &ext {
+            c = c.add(*v);
         }
         if c.norm2() < 1e-20 {
             return false;
         }
         let frame = Frame::at(c.normalize());
-        p.rings()
-            .flatten()
-            .all(|v| frame.project(V3::from_lonlat(*v)).is_some())
+        ext.iter().all(|v| frame.project(*v).is_some())
+            && p.holes
+                .iter()
+                .flatten()
+                .all(|v| frame.project(V3::from_lonlat(*v)).is_some())
     }
 
     /// `None` when a vertex is not in the hemisphere around the polygon's centre.

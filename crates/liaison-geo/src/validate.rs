@@ -161,24 +161,60 @@ fn check_polygon(poly: &Polygon, pi: usize) -> Result<(), Problem> {
             });
         }
     }
-    for i in 0..edges.len() {
-        for j in (i + 1)..edges.len() {
+    // Only edges whose bounding balls meet can meet: sweep the balls' extents along
+    // the axis on which their centres spread most. Of the meeting pairs, the first in
+    // edge order is reported, as a pass over every pair would.
+    let balls: Vec<(V3, f64)> = edges.iter().map(|e| e.e.ball()).collect();
+    let spread = |f: fn(&V3) -> f64| {
+        let (lo, hi) = balls.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (c, _)| {
+            (lo.min(f(c)), hi.max(f(c)))
+        });
+        hi - lo
+    };
+    let axes: [fn(&V3) -> f64; 3] = [|v| v.x, |v| v.y, |v| v.z];
+    let axis = axes
+        .into_iter()
+        .max_by(|a, b| spread(*a).total_cmp(&spread(*b)))
+        .unwrap_or(|v| v.x);
+    // A margin well above rounding, far below any real gap between edges.
+    let span = |k: usize| {
+        let (c, r) = balls[k];
+        (axis(&c) - r - 1e-9, axis(&c) + r + 1e-9)
+    };
+    let mut order: Vec<usize> = (0..edges.len()).collect();
+    order.sort_by(|&a, &b| span(a).0.total_cmp(&span(b).0));
+    let mut first: Option<(usize, usize)> = None;
+    for (k, &i) in order.iter().enumerate() {
+        let hi = span(i).1;
+        for &j in &order[k + 1..] {
+            if span(j).0 > hi {
+                break;
+            }
+            let (i, j) = (i.min(j), i.max(j));
             let (a, b) = (&edges[i], &edges[j]);
             if a.ring == b.ring && (b.idx == a.idx + 1 || (a.idx == 0 && b.last)) {
                 continue;
             }
-            if let Some(_x) = a.e.intersect(&b.e) {
-                return Err(Problem::SelfIntersection {
-                    polygon: pi,
-                    ring_a: a.ring,
-                    edge_a: a.idx,
-                    ring_b: b.ring,
-                    edge_b: b.idx,
-                });
+            let ((ca, ra), (cb, rb)) = (balls[i], balls[j]);
+            let reach = ra + rb + 2e-9;
+            if ca.sub(cb).norm2() > reach * reach {
+                continue;
+            }
+            if a.e.intersect(&b.e).is_some() && first.is_none_or(|f| (i, j) < f) {
+                first = Some((i, j));
             }
         }
     }
-    Ok(())
+    match first {
+        Some((i, j)) => Err(Problem::SelfIntersection {
+            polygon: pi,
+            ring_a: edges[i].ring,
+            edge_a: edges[i].idx,
+            ring_b: edges[j].ring,
+            edge_b: edges[j].idx,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn dedup(ring: &[LonLat]) -> Vec<LonLat> {
@@ -302,4 +338,66 @@ pub fn validate_activity<K>(a: &Activity<K>) -> Result<(), Problem> {
     validate_area(&a.area)?;
     validate_window(&a.window)?;
     validate_alt(&a.alt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The pass over every pair of edges that the sweep replaces.
+    fn first_crossing(poly: &Polygon) -> Option<(usize, usize, usize, usize)> {
+        let mut edges = Vec::new();
+        for (ri, ring) in poly.rings().enumerate() {
+            let vs: Vec<V3> = dedup(ring).into_iter().map(V3::from_lonlat).collect();
+            let n = vs.len() - 1;
+            for i in 0..n {
+                edges.push((ri, i, i == n - 1, Edge::new(vs[i], vs[i + 1])));
+            }
+        }
+        for i in 0..edges.len() {
+            for j in (i + 1)..edges.len() {
+                let (a, b) = (&edges[i], &edges[j]);
+                if a.0 == b.0 && (b.1 == a.1 + 1 || (a.1 == 0 && b.2)) {
+                    continue;
+                }
+                if a.3.intersect(&b.3).is_some() {
+                    return Some((a.0, a.1, b.0, b.1));
+                }
+            }
+        }
+        None
+    }
+
+    fn ring(pts: &[(f64, f64)]) -> Vec<LonLat> {
+        let mut r: Vec<LonLat> = pts.iter().map(|&(x, y)| LonLat::new(x, y)).collect();
+        r.push(r[0]);
+        r
+    }
+
+    proptest! {
+        /// Random rings (many of them self-intersecting, some with a hole that may cross
+        /// the exterior): the sweep reports what the pass over every pair reports.
+        #[test]
+        fn the_sweep_finds_the_first_crossing_of_every_pair(
+            ext in proptest::collection::vec((35.0f64..35.5, 33.0f64..33.5), 3..40),
+            hole in proptest::collection::vec((35.1f64..35.4, 33.1f64..33.4), 3..8),
+            with_hole in any::<bool>(),
+        ) {
+            let poly = Polygon {
+                exterior: ring(&ext),
+                holes: if with_hole { vec![ring(&hole)] } else { vec![] },
+            };
+            prop_assume!(poly.rings().all(|r| dedup(r).len() >= 4));
+            let want = first_crossing(&poly);
+            let got = match check_polygon(&poly, 0) {
+                Err(Problem::SelfIntersection { ring_a, edge_a, ring_b, edge_b, .. }) => {
+                    Some((ring_a, edge_a, ring_b, edge_b))
+                }
+                Ok(()) => None,
+                Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
+            };
+            prop_assert_eq!(got, want);
+        }
+    }
 }
