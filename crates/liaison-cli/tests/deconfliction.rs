@@ -205,6 +205,21 @@ fn bad_geojson_names_the_feature_and_stores_nothing() {
         assert_eq!(r.status, 422, "{c} → {}", r.body);
         assert!(r.body.contains("feature 0"), "{}", r.body);
     }
+    // Several notifications in one collection are refused whole, for filing and for
+    // the check alike: none is filed, none is dropped unsaid.
+    let good = |lon: f64| {
+        circle(
+            lon,
+            33.0,
+            json!({"kind": "uav_flight", "radius_m": 10, "start": in_hours(10), "end": in_hours(11)}),
+        )
+    };
+    let two = json!({"type": "FeatureCollection", "features": [good(35.0), good(35.2)]});
+    for path in ["/api/v1/notifications", "/api/v1/deconfliction/check"] {
+        let r = http.post(path, Some(&il), two.clone());
+        assert_eq!(r.status, 422, "{path} → {}", r.body);
+        assert!(r.body.contains("2 features"), "{}", r.body);
+    }
     assert_eq!(head(), before);
 }
 

@@ -168,16 +168,12 @@ fn read_ndjson<T: Send>(path: &Path, f: impl Fn(FeatIn) -> T + Sync) -> Result<V
         .collect();
     let f = &f;
     let results: Vec<Result<Vec<T>, RangeError>> = std::thread::scope(|sc| {
-        let hs: Vec<_> = ranges
-            .iter()
-            .map(|r| sc.spawn(move || parse_range(path, r.clone(), f)))
-            .collect();
-        hs.into_iter()
-            .map(|h| match h.join() {
-                Ok(r) => r,
-                Err(e) => std::panic::resume_unwind(e),
-            })
-            .collect()
+        crate::join_all(
+            ranges
+                .iter()
+                .map(|r| sc.spawn(move || parse_range(path, r.clone(), f)))
+                .collect(),
+        )
     });
     let total = results.iter().map(|r| r.as_ref().map_or(0, Vec::len)).sum();
     let mut out = Vec::with_capacity(total);

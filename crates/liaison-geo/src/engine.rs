@@ -409,12 +409,7 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
                     sc.spawn(move || fill(s, h, c, a))
                 })
                 .collect();
-            hs.into_iter()
-                .map(|h| match h.join() {
-                    Ok(r) => r,
-                    Err(e) => std::panic::resume_unwind(e),
-                })
-                .collect()
+            crate::join_all(hs)
         });
         drop(src);
         for (k, id, p) in firsts.into_iter().flatten() {

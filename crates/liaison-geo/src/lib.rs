@@ -10,7 +10,7 @@
 //!
 //! - [`types`]: plain domain structs (no serde).
 //! - [`validate`] and [`geojson`]: input checks with errors naming the feature.
-//! - [`engine::Engine`]: sites, zones and active notifications in R-trees;
+//! - [`engine::Engine`]: sites, zones and active notifications in spatial indexes;
 //!   `check(&self, &Activity)` returns [`types::Conflicts`].
 //! - [`mgrs`]: UTM / MGRS.
 //! - [`workload`] and [`bench`]: the seeded workload and the benchmark.
@@ -25,6 +25,18 @@ pub mod mgrs;
 pub mod sphere;
 pub mod types;
 pub mod validate;
+
+/// Waits for scoped threads in order, their results in the same order; a thread's
+/// panic goes on in the caller.
+pub(crate) fn join_all<T>(handles: Vec<std::thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
+    handles
+        .into_iter()
+        .map(|h| match h.join() {
+            Ok(r) => r,
+            Err(e) => std::panic::resume_unwind(e),
+        })
+        .collect()
+}
 
 pub use engine::{BuildError, Category, Engine, area_distance, breaches};
 pub use sphere::geodesic_distance;

@@ -493,6 +493,13 @@ struct Notice {
 
 fn notice(body: &Value) -> Result<Notice, HttpError> {
     let fs = features(body)?;
+    if fs.len() > 1 {
+        // Never file (or check) the first and silently drop the rest.
+        return Err(invalid(format!(
+            "this FeatureCollection holds {} features: send one notification per request",
+            fs.len()
+        )));
+    }
     let f = fs.first().ok_or_else(|| invalid("send one Feature"))?;
     let e = |m: String| invalid(feature_err(f, m));
     let kind = prop_str(f, "kind")
