@@ -43,8 +43,8 @@ pub enum BenchCmd {
     },
     /// The server's check path: seed a real server through the API (bulk site import, zones
     /// with stances, notifications from both member parties), then run the same queries
-    /// against its engine in-process and as `POST /api/v1/deconfliction/check` over one
-    /// keep-alive HTTP connection.
+    /// against its engine in-process, through the check handler without HTTP, and as
+    /// `POST /api/v1/deconfliction/check` from a client thread of its own (the server on one).
     DeconflictHttp {
         #[arg(long, default_value_t = 100_000)]
         sites: usize,

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 pub enum DeconflictCmd {
     /// Check a GeoJSON Feature against sites, zones and other parties' activity; files nothing.
     Check { file: PathBuf },
-    /// File an activity notification (a GeoJSON Feature) and print its conflicts.
+    /// File an activity notification (a GeoJSON Feature, or a FeatureCollection of them
+    /// filed together) and print the conflicts of each.
     Notify { file: PathBuf },
     /// Acknowledge or object to another party's notification.
     Answer {
@@ -113,16 +114,23 @@ pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> 
             if as_json {
                 return json(&v);
             }
-            println!(
-                "notification {} filed{}",
-                v["id"],
-                if v["late"] == true {
-                    " (LATE: less notice than the charter's lead time)"
-                } else {
-                    ""
-                }
-            );
-            print_conflicts(&v["conflicts"]);
+            // A FeatureCollection is filed together and answered in its order.
+            let each = match v["notifications"].as_array() {
+                Some(all) => all.clone(),
+                None => vec![v],
+            };
+            for n in &each {
+                println!(
+                    "notification {} filed{}",
+                    n["id"],
+                    if n["late"] == true {
+                        " (LATE: less notice than the charter's lead time)"
+                    } else {
+                        ""
+                    }
+                );
+                print_conflicts(&n["conflicts"]);
+            }
             Ok(())
         }
         DeconflictCmd::Answer { id, answer, text } => {

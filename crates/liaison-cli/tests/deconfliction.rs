@@ -205,8 +205,8 @@ fn bad_geojson_names_the_feature_and_stores_nothing() {
         assert_eq!(r.status, 422, "{c} → {}", r.body);
         assert!(r.body.contains("feature 0"), "{}", r.body);
     }
-    // Several notifications in one collection are refused whole, for filing and for
-    // the check alike: none is filed, none is dropped unsaid.
+    // A bulk filing with one bad feature files none of them; a check takes one
+    // notification and refuses a collection of several rather than drop any unsaid.
     let good = |lon: f64| {
         circle(
             lon,
@@ -214,13 +214,82 @@ fn bad_geojson_names_the_feature_and_stores_nothing() {
             json!({"kind": "uav_flight", "radius_m": 10, "start": in_hours(10), "end": in_hours(11)}),
         )
     };
+    let bad = json!({"type": "Feature", "id": "late-bad", "geometry": {"type": "Point", "coordinates": [35.0, 33.0]},
+        "properties": {"kind": "uav_flight", "radius_m": 10, "start": in_hours(11), "end": in_hours(10)}});
+    let r = http.post(
+        "/api/v1/notifications",
+        Some(&il),
+        json!({"type": "FeatureCollection", "features": [good(35.0), good(35.2), bad]}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("feature 2 (late-bad)"), "{}", r.body);
     let two = json!({"type": "FeatureCollection", "features": [good(35.0), good(35.2)]});
-    for path in ["/api/v1/notifications", "/api/v1/deconfliction/check"] {
-        let r = http.post(path, Some(&il), two.clone());
-        assert_eq!(r.status, 422, "{path} → {}", r.body);
-        assert!(r.body.contains("2 features"), "{}", r.body);
-    }
+    let r = http.post("/api/v1/deconfliction/check", Some(&il), two);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("2 features"), "{}", r.body);
     assert_eq!(head(), before);
+}
+
+/// A FeatureCollection of notifications is filed as one decision: each notification
+/// gets its own id, receipt and conflicts, and each conflict event names its own
+/// notification.
+#[test]
+fn bulk_notifications_are_filed_together_each_with_its_own_conflicts() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, sy, us) = (
+        cell.token("il-liaison"),
+        cell.token("sy-liaison"),
+        cell.token("us-supervisor"),
+    );
+    assert_eq!(
+        http.post("/api/v1/cell/approve", Some(&us), json!({}))
+            .status,
+        200
+    );
+    let site = circle(
+        35.50,
+        33.00,
+        json!({"category": "medical", "radius_m": 1000, "name": "Clinic"}),
+    );
+    assert_eq!(http.post("/api/v1/sites", Some(&sy), site).status, 200);
+    let flight = |lon: f64| {
+        circle(
+            lon,
+            33.00,
+            json!({"kind": "air_patrol", "radius_m": 500, "alt_min_m": 1000, "alt_max_m": 3000, "start": in_hours(30), "end": in_hours(32)}),
+        )
+    };
+    // The first and third come within the site's radius, the second is far away.
+    let plan = json!({"type": "FeatureCollection", "features": [flight(35.505), flight(35.90), flight(35.495)]});
+    let r = http.post("/api/v1/notifications", Some(&il), plan);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let filed = r.json()["notifications"].as_array().cloned().expect("list");
+    assert_eq!(filed.len(), 3, "{filed:?}");
+    let ids: Vec<u64> = filed.iter().filter_map(|n| n["id"].as_u64()).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let hits: Vec<usize> = filed
+        .iter()
+        .map(|n| n["conflicts"]["sites"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(hits, [1, 0, 1]);
+    assert!(filed.iter().all(|n| n["receipt"]["checkpoint"].is_string()));
+    let listed = http.get("/api/v1/notifications", Some(&us)).json()["features"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(listed, 3);
+    // Each conflict event names the notification it belongs to.
+    let conflicts = http.get("/api/v1/conflicts", Some(&il)).json();
+    let mut named: Vec<u64> = conflicts
+        .as_array()
+        .expect("conflicts")
+        .iter()
+        .filter_map(|c| c["notification"].as_u64())
+        .collect();
+    named.sort_unstable();
+    assert_eq!(named, [ids[0], ids[2]]);
 }
 
 /// Notifications filed at the same moment by both parties land in the same group

@@ -263,6 +263,11 @@ pub enum Command {
         precedence: Precedence,
         conflicts: Vec<Conflict>,
     },
+    /// Several notifications filed as one decision, all or none: each must be a
+    /// `FileNotification`; each gets its own events, numbered as if filed one by one.
+    FileNotifications {
+        notices: Vec<Command>,
+    },
     AnswerNotification {
         notification: u64,
         objection: bool,

@@ -302,6 +302,102 @@ fn check_shape(shape: &Shape) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Most notifications one decision may file.
+pub const MAX_NOTICES: usize = 500;
+
+/// Decides one notification whose own event will be number `seq`.
+fn file_notification(
+    state: &State,
+    actor: &Actor,
+    command: &Command,
+    now: Timestamp,
+    seq: u64,
+) -> Result<Vec<Draft>, DomainError> {
+    let Command::FileNotification {
+        kind,
+        shape,
+        alt_min_m,
+        alt_max_m,
+        start,
+        end,
+        forces,
+        precedence,
+        conflicts,
+    } = command
+    else {
+        return Err(DomainError::invalid(
+            "notices",
+            "only notifications are filed together",
+        ));
+    };
+    let party = party_of(actor)?;
+    if !members(state).contains(party) {
+        return Err(DomainError::forbidden(
+            "member parties notify their activity",
+        ));
+    }
+    if !ACTIVITY_KINDS.contains(&kind.as_str()) {
+        return Err(DomainError::invalid(
+            "kind",
+            format!("{kind:?} is not one of {}", ACTIVITY_KINDS.join(", ")),
+        ));
+    }
+    check_shape(shape)?;
+    if end <= start {
+        return Err(DomainError::invalid(
+            "window",
+            "the window ends before it starts",
+        ));
+    }
+    if !(alt_min_m.is_finite() && alt_max_m.is_finite()) || alt_min_m > alt_max_m {
+        return Err(DomainError::invalid(
+            "altitude",
+            "the altitude band is upside down",
+        ));
+    }
+    check_text("forces", forces, 4000)?;
+    let lead = state
+        .charter()
+        .and_then(|c| c.settings.lead_times.get(kind).copied())
+        .unwrap_or(Duration::from_hours(1));
+    let late = start.since(now) < lead;
+    let mut audience = members(state);
+    audience.insert(party.to_string());
+    let mut out = vec![Draft::to_parties(
+        state,
+        &audience,
+        EventBody::NotificationFiled {
+            activity: kind.clone(),
+            shape: shape.clone(),
+            alt_min_m: *alt_min_m,
+            alt_max_m: *alt_max_m,
+            start: *start,
+            end: *end,
+            forces: forces.clone(),
+            precedence: *precedence,
+            late,
+            conflicts: conflicts.clone(),
+        },
+    )];
+    // Every conflict is its own event, for the filer, the party concerned and the supervisor.
+    let notification = seq;
+    for c in conflicts {
+        let mut parties: BTreeSet<PartyId> = [party.to_string()].into();
+        if !c.party.is_empty() {
+            parties.insert(c.party.clone());
+        }
+        out.push(Draft::to_parties(
+            state,
+            &parties,
+            EventBody::ConflictDetected {
+                notification,
+                conflict: c.clone(),
+            },
+        ));
+    }
+    Ok(out)
+}
+
 pub(crate) fn decide(
     state: &State,
     actor: &Actor,
@@ -498,81 +594,26 @@ pub(crate) fn decide(
                 waiver: *waiver,
             })])
         }
-        Command::FileNotification {
-            kind,
-            shape,
-            alt_min_m,
-            alt_max_m,
-            start,
-            end,
-            forces,
-            precedence,
-            conflicts,
-        } => {
-            let party = party_of(actor)?;
-            if !members(state).contains(party) {
-                return Err(DomainError::forbidden(
-                    "member parties notify their activity",
-                ));
-            }
-            if !ACTIVITY_KINDS.contains(&kind.as_str()) {
+        Command::FileNotification { .. } => {
+            file_notification(state, actor, command, now, state.next_seq())
+        }
+        Command::FileNotifications { notices } => {
+            if notices.is_empty() || notices.len() > MAX_NOTICES {
                 return Err(DomainError::invalid(
-                    "kind",
-                    format!("{kind:?} is not one of {}", ACTIVITY_KINDS.join(", ")),
+                    "notices",
+                    format!("file between 1 and {MAX_NOTICES} notifications at once"),
                 ));
             }
-            check_shape(shape)?;
-            if end <= start {
-                return Err(DomainError::invalid(
-                    "window",
-                    "the window ends before it starts",
-                ));
-            }
-            if !(alt_min_m.is_finite() && alt_max_m.is_finite()) || alt_min_m > alt_max_m {
-                return Err(DomainError::invalid(
-                    "altitude",
-                    "the altitude band is upside down",
-                ));
-            }
-            check_text("forces", forces, 4000)?;
-            let lead = state
-                .charter()
-                .and_then(|c| c.settings.lead_times.get(kind).copied())
-                .unwrap_or(Duration::from_hours(1));
-            let late = start.since(now) < lead;
-            let mut audience = members(state);
-            audience.insert(party.to_string());
-            let mut out = vec![Draft::to_parties(
-                state,
-                &audience,
-                EventBody::NotificationFiled {
-                    activity: kind.clone(),
-                    shape: shape.clone(),
-                    alt_min_m: *alt_min_m,
-                    alt_max_m: *alt_max_m,
-                    start: *start,
-                    end: *end,
-                    forces: forces.clone(),
-                    precedence: *precedence,
-                    late,
-                    conflicts: conflicts.clone(),
-                },
-            )];
-            // Every conflict is its own event, for the filer, the party concerned and the supervisor.
-            let notification = state.next_seq();
-            for c in conflicts {
-                let mut parties: BTreeSet<PartyId> = [party.to_string()].into();
-                if !c.party.is_empty() {
-                    parties.insert(c.party.clone());
-                }
-                out.push(Draft::to_parties(
+            let mut out: Vec<Draft> = Vec::new();
+            for n in notices {
+                // Each notification is numbered by the events decided before it here.
+                out.extend(file_notification(
                     state,
-                    &parties,
-                    EventBody::ConflictDetected {
-                        notification,
-                        conflict: c.clone(),
-                    },
-                ));
+                    actor,
+                    n,
+                    now,
+                    state.next_seq() + out.len() as u64,
+                )?);
             }
             Ok(out)
         }

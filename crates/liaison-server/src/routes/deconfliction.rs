@@ -491,16 +491,36 @@ struct Notice {
     precedence: Precedence,
 }
 
-fn notice(body: &Value) -> Result<Notice, HttpError> {
+/// The notices of a Feature or of a FeatureCollection (every feature valid, or none).
+fn notices(body: &Value) -> Result<Vec<Notice>, HttpError> {
     let fs = features(body)?;
-    if fs.len() > 1 {
-        // Never file (or check) the first and silently drop the rest.
+    if fs.is_empty() {
+        return Err(invalid("send one Feature, or a FeatureCollection of them"));
+    }
+    if fs.len() > liaison_core::deconfliction::MAX_NOTICES {
         return Err(invalid(format!(
-            "this FeatureCollection holds {} features: send one notification per request",
-            fs.len()
+            "this FeatureCollection holds {} features: at most {} notifications at once",
+            fs.len(),
+            liaison_core::deconfliction::MAX_NOTICES
         )));
     }
-    let f = fs.first().ok_or_else(|| invalid("send one Feature"))?;
+    fs.iter().map(notice_of).collect()
+}
+
+/// The one notice of a body (the dry-run check takes one).
+fn notice(body: &Value) -> Result<Notice, HttpError> {
+    let mut ns = notices(body)?;
+    if ns.len() > 1 {
+        // Never check the first and silently drop the rest.
+        return Err(invalid(format!(
+            "this FeatureCollection holds {} features: check one notification per request",
+            ns.len()
+        )));
+    }
+    Ok(ns.remove(0))
+}
+
+fn notice_of(f: &liaison_geo::geojson::Feature) -> Result<Notice, HttpError> {
     let e = |m: String| invalid(feature_err(f, m));
     let kind = prop_str(f, "kind")
         .or_else(|| prop_str(f, "activity"))
@@ -540,11 +560,7 @@ fn notice(body: &Value) -> Result<Notice, HttpError> {
     })
 }
 
-/// Parses a notice as the caller's party's activity (id 0: not filed).
-fn parsed(caller: &Caller, body: &Value) -> Result<(Notice, Activity<u64>), HttpError> {
-    parsed_for(&caller.party, body)
-}
-
+/// Parses a notice as `party`'s activity (id 0: not filed).
 fn parsed_for(party: &str, body: &Value) -> Result<(Notice, Activity<u64>), HttpError> {
     let n = notice(body)?;
     let window = (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000);
@@ -553,50 +569,65 @@ fn parsed_for(party: &str, body: &Value) -> Result<(Notice, Activity<u64>), Http
 }
 
 /// `POST /api/v1/notifications`: filed, checked at once, answered with its conflicts.
-#[utoipa::path(post, path = "/api/v1/notifications", tag = "deconfliction", security(("bearer" = [])), request_body(content = Object, description = "A GeoJSON Feature: Polygon, Point with radius_m, or LineString with half_width_m; properties kind, alt_min_m, alt_max_m, start, end, forces, precedence"),
-    responses((status = 200, description = "{id, late, receipt, conflicts: {sites, zones, activities}}", body = Object), (status = 422, description = "Invalid GeoJSON, naming the feature and the problem", body = liaison_api::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/notifications", tag = "deconfliction", security(("bearer" = [])), request_body(content = Object, description = "A GeoJSON Feature: Polygon, Point with radius_m, or LineString with half_width_m; properties kind, alt_min_m, alt_max_m, start, end, forces, precedence. Or a FeatureCollection of up to 500 of them, filed together: all or none"),
+    responses((status = 200, description = "{id, late, receipt, conflicts: {sites, zones, activities}}; for a FeatureCollection {notifications: [...]} in its order", body = Object), (status = 422, description = "Invalid GeoJSON, naming the feature and the problem", body = liaison_api::ErrorBody)))]
 pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<Json<Value>> {
     let Submission {
         caller,
         body,
         signature,
     } = sub;
-    let (n, act) = parsed(&caller, &body)?;
-    // The check runs in the writer, against the state the notification is decided on:
-    // a notification committed in the same batch as this one is seen, never missed.
+    let bulk = body.get("type").and_then(Value::as_str) == Some("FeatureCollection");
+    let filed: Vec<(Notice, Activity<u64>)> = notices(&body)?
+        .into_iter()
+        .map(|n| {
+            let window = (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000);
+            let act = activity(0, &caller.party, &n.kind, &n.shape, n.alt, window);
+            (n, act)
+        })
+        .collect();
+    // The check runs in the writer, against the state the notifications are decided
+    // on: a notification committed in the same batch as these is seen, never missed.
+    // (A party's own notifications never conflict with each other.)
     let (engine, actor) = (app.clone(), caller.actor());
     let decider: crate::writer::Decider = Box::new(move |s, now| {
-        let found = find(&engine.shared.geo.read(), s, &act)
-            .map_err(|m| DomainError::invalid("area", m))?;
-        let cmd = Command::FileNotification {
-            kind: n.kind,
-            shape: n.shape,
-            alt_min_m: n.alt.0,
-            alt_max_m: n.alt.1,
-            start: n.start,
-            end: n.end,
-            forces: n.forces,
-            precedence: n.precedence,
-            conflicts: describe(s, found),
+        let mut cmds = Vec::with_capacity(filed.len());
+        for (n, act) in filed {
+            let found = find(&engine.shared.geo.read(), s, &act)
+                .map_err(|m| DomainError::invalid("area", m))?;
+            cmds.push(Command::FileNotification {
+                kind: n.kind,
+                shape: n.shape,
+                alt_min_m: n.alt.0,
+                alt_max_m: n.alt.1,
+                start: n.start,
+                end: n.end,
+                forces: n.forces,
+                precedence: n.precedence,
+                conflicts: describe(s, found),
+            });
+        }
+        let cmd = match cmds.len() {
+            1 => cmds.remove(0),
+            _ => Command::FileNotifications { notices: cmds },
         };
         liaison_core::decide(s, &actor, &cmd, now)
     });
     let out = app.submit(caller.actor(), signature, decider).await?;
-    let id = *out
-        .seqs
-        .first()
-        .ok_or_else(|| HttpError(ApiError::internal("no event recorded")))?;
-    let (late, found) = app
-        .shared
-        .state
-        .read()
-        .deconfliction
-        .notifications
-        .get(&id)
-        .map(|n| (n.late, n.conflicts.clone()))
-        .ok_or_else(|| HttpError(ApiError::internal("notification missing")))?;
-    // The receipt is for the notification itself, not the conflict events after it.
-    let receipt = {
+    // Each notification's own event, with its conflicts as recorded.
+    let each: Vec<(u64, bool, Vec<Conflict>)> = {
+        let s = app.shared.state.read();
+        out.seqs
+            .iter()
+            .filter_map(|id| {
+                let n = s.deconfliction.notifications.get(id)?;
+                Some((*id, n.late, n.conflicts.clone()))
+            })
+            .collect()
+    };
+    let mut answers = Vec::with_capacity(each.len());
+    for (id, late, found) in each {
+        // The receipt is for the notification itself, not the conflict events after it.
         let rows = app
             .shared
             .store
@@ -605,15 +636,23 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
         let row = rows
             .first()
             .ok_or_else(|| HttpError(ApiError::internal("notification missing")))?;
-        app.shared
+        let receipt = app
+            .shared
             .ledger
             .read()
             .receipt(id, &row.entry)
-            .map_err(|e| HttpError(ApiError::internal(e)))?
-    };
-    Ok(Json(
-        json!({"id": id, "late": late, "conflicts": grouped(&found), "receipt": receipt}),
-    ))
+            .map_err(|e| HttpError(ApiError::internal(e)))?;
+        answers.push(
+            json!({"id": id, "late": late, "conflicts": grouped(&found), "receipt": receipt}),
+        );
+    }
+    if bulk {
+        return Ok(Json(json!({ "notifications": answers })));
+    }
+    answers
+        .pop()
+        .map(Json)
+        .ok_or_else(|| HttpError(ApiError::internal("no notification recorded")))
 }
 
 /// `POST /api/v1/deconfliction/check`: the same answer, nothing filed.
