@@ -273,7 +273,8 @@ pub const ACTIVITY_KINDS: [&str; 9] = [
     "other",
 ];
 
-fn members(state: &State) -> BTreeSet<PartyId> {
+/// The charter's member parties (whose stances decide a zone's status).
+pub fn members(state: &State) -> BTreeSet<PartyId> {
     state
         .charter()
         .map(|c| {

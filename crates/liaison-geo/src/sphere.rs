@@ -271,14 +271,9 @@ impl PreparedPoly {
     /// hemisphere around its centre), without building anything.
     pub fn fits(p: &Polygon) -> bool {
         let ext: Vec<V3> = p.exterior.iter().map(|v| V3::from_lonlat(*v)).collect();
-        let mut c = V3::new(0.0, 0.0, 0.0);
-        for v in &ext {
-            c = c.add(*v);
-        }
-        if c.norm2() < 1e-20 {
+        let Some(frame) = Self::frame(ext.iter().copied()) else {
             return false;
-        }
-        let frame = Frame::at(c.normalize());
+        };
         ext.iter().all(|v| frame.project(*v).is_some())
             && p.holes
                 .iter()
@@ -286,16 +281,16 @@ impl PreparedPoly {
                 .all(|v| frame.project(V3::from_lonlat(*v)).is_some())
     }
 
+    /// The gnomonic frame at the centre of the exterior's vertices; `None` when they
+    /// have no centre (they cancel out).
+    fn frame(exterior: impl Iterator<Item = V3>) -> Option<Frame> {
+        let c = exterior.fold(V3::new(0.0, 0.0, 0.0), V3::add);
+        (c.norm2() >= 1e-20).then(|| Frame::at(c.normalize()))
+    }
+
     /// `None` when a vertex is not in the hemisphere around the polygon's centre.
     pub fn new(p: &Polygon) -> Option<PreparedPoly> {
-        let mut c = V3::new(0.0, 0.0, 0.0);
-        for v in &p.exterior {
-            c = c.add(V3::from_lonlat(*v));
-        }
-        if c.norm2() < 1e-20 {
-            return None;
-        }
-        let frame = Frame::at(c.normalize());
+        let frame = Self::frame(p.exterior.iter().map(|v| V3::from_lonlat(*v)))?;
         let mut min = [f64::INFINITY; 2];
         let mut max = [f64::NEG_INFINITY; 2];
         let mut edges = Vec::new();

@@ -4,7 +4,7 @@
 //! and answered without touching the database.
 
 use liaison_core::State;
-use liaison_core::deconfliction::{Conflict, Notification, Shape, ShapeKind, Site, Zone};
+use liaison_core::deconfliction::{Conflict, Notification, Shape, ShapeKind, Site, Zone, members};
 use liaison_core::event::{Event, EventBody};
 use liaison_geo::engine::Engine;
 use liaison_geo::types::{self as g, Area, Geometry, LonLat};
@@ -136,19 +136,6 @@ pub fn geometry_json(s: &Shape) -> serde_json::Value {
 pub fn mgrs(s: &Shape) -> String {
     s.anchor()
         .and_then(|p| liaison_geo::mgrs::to_mgrs(ll(&p)).ok())
-        .unwrap_or_default()
-}
-
-fn members(state: &State) -> BTreeSet<String> {
-    state
-        .charter()
-        .map(|c| {
-            c.parties
-                .iter()
-                .filter(|p| p.role == liaison_core::PartyRole::Member)
-                .map(|p| p.id.clone())
-                .collect()
-        })
         .unwrap_or_default()
 }
 

@@ -126,6 +126,27 @@ async fn receive(req: Request, app: &App) -> Result<Received, HttpError> {
     })
 }
 
+/// Receives a write whose media type `media_ok` accepts (given the `Content-Type`
+/// and the body), then checks the author's signature over the exact bytes.
+async fn signed(
+    req: Request,
+    app: &App,
+    media_ok: impl FnOnce(Option<&str>, &[u8]) -> Result<(), HttpError>,
+) -> Result<(Caller, Bytes, Option<AuthorSignature>), HttpError> {
+    let Received {
+        caller,
+        sig_header,
+        content_type,
+        method,
+        path,
+        bytes,
+    } = receive(req, app).await?;
+    media_ok(content_type.as_deref(), &bytes)?;
+    let signature = check_signature(app, &caller, &method, &path, sig_header.as_deref(), &bytes)
+        .map_err(HttpError)?;
+    Ok((caller, bytes, signature))
+}
+
 /// A JSON write whose body is left as bytes, for a handler that parses it its own way
 /// (after the same authentication, media-type and author-signature checks).
 pub struct JsonSubmission {
@@ -137,31 +158,21 @@ pub struct JsonSubmission {
 impl FromRequest<App> for JsonSubmission {
     type Rejection = HttpError;
     async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
-        let Received {
-            caller,
-            sig_header,
-            content_type,
-            method,
-            path,
-            bytes,
-        } = receive(req, app).await?;
-        let empty = bytes.iter().all(u8::is_ascii_whitespace);
-        if !empty
-            && !content_type
-                .as_deref()
-                .is_some_and(|c| c.starts_with("application/json"))
-        {
-            return Err(HttpError(ApiError::new(
-                "unsupported_media_type",
-                "send the body as application/json",
-            )));
-        }
-        let signature =
-            check_signature(app, &caller, &method, &path, sig_header.as_deref(), &bytes)
-                .map_err(HttpError)?;
+        let (caller, body, signature) = signed(req, app, |content_type, bytes| {
+            let empty = bytes.iter().all(u8::is_ascii_whitespace);
+            if empty || content_type.is_some_and(|c| c.starts_with("application/json")) {
+                Ok(())
+            } else {
+                Err(HttpError(ApiError::new(
+                    "unsupported_media_type",
+                    "send the body as application/json",
+                )))
+            }
+        })
+        .await?;
         Ok(JsonSubmission {
             caller,
-            body: bytes,
+            body,
             signature,
         })
     }
@@ -208,33 +219,26 @@ pub struct XmlSubmission {
 impl FromRequest<App> for XmlSubmission {
     type Rejection = HttpError;
     async fn from_request(req: Request, app: &App) -> Result<Self, Self::Rejection> {
-        let Received {
-            caller,
-            sig_header,
-            content_type,
-            method,
-            path,
-            bytes,
-        } = receive(req, app).await?;
-        let media = content_type
-            .as_deref()
-            .and_then(|c| c.split(';').next())
-            .map(|c| c.trim().to_ascii_lowercase());
-        if !matches!(
-            media.as_deref(),
-            Some("application/xml" | "text/xml" | "application/cot+xml")
-        ) {
-            return Err(HttpError(ApiError::new(
-                "unsupported_media_type",
-                "send the body as application/xml",
-            )));
-        }
-        let signature =
-            check_signature(app, &caller, &method, &path, sig_header.as_deref(), &bytes)
-                .map_err(HttpError)?;
+        let (caller, body, signature) = signed(req, app, |content_type, _| {
+            let media = content_type
+                .and_then(|c| c.split(';').next())
+                .map(|c| c.trim().to_ascii_lowercase());
+            if matches!(
+                media.as_deref(),
+                Some("application/xml" | "text/xml" | "application/cot+xml")
+            ) {
+                Ok(())
+            } else {
+                Err(HttpError(ApiError::new(
+                    "unsupported_media_type",
+                    "send the body as application/xml",
+                )))
+            }
+        })
+        .await?;
         Ok(XmlSubmission {
             caller,
-            body: bytes,
+            body,
             signature,
         })
     }

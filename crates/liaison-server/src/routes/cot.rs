@@ -7,7 +7,7 @@ use crate::auth::Caller;
 use crate::deconfliction::{mgrs, to_shape};
 use crate::error::{HttpError, HttpResult};
 use crate::extract::ApiQuery;
-use crate::routes::deconfliction::{confirmation_lapsed, member_parties, visible_notifications};
+use crate::routes::deconfliction::{confirmation_lapsed, visible_notifications};
 use crate::routes::receipt_of;
 use crate::submission::XmlSubmission;
 use axum::Json;
@@ -391,7 +391,7 @@ pub async fn export(State(app): State<App>, caller: Caller) -> Response {
             .charter()
             .map(|c| c.settings.site_reconfirm)
             .unwrap_or_default();
-        let members = member_parties(&s);
+        let members = liaison_core::deconfliction::members(&s);
         let viewer = caller.viewer();
         let d = &s.deconfliction;
         let mut out = Vec::new();

@@ -94,19 +94,6 @@ pub(crate) fn confirmation_lapsed(
     now.since(s.last_confirmed()) > reconfirm
 }
 
-/// The charter's member parties, whose stances decide a zone's status.
-pub(crate) fn member_parties(s: &liaison_core::State) -> BTreeSet<String> {
-    s.charter()
-        .map(|c| {
-            c.parties
-                .iter()
-                .filter(|p| p.role == liaison_core::PartyRole::Member)
-                .map(|p| p.id.clone())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The notifications a caller may read: what `GET /api/v1/notifications` and both
 /// exports show.
 pub(crate) fn visible_notifications<'a>(
@@ -376,7 +363,7 @@ pub async fn register_zone(
     responses((status = 200, description = "Zones with stances, status and waivers, as GeoJSON", body = Object)))]
 pub async fn list_zones(State(app): State<App>, _caller: Caller) -> Json<Value> {
     let s = app.shared.state.read();
-    let members = member_parties(&s);
+    let members = liaison_core::deconfliction::members(&s);
     let features: Vec<Value> = s
         .deconfliction
         .zones
