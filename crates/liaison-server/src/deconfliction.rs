@@ -8,7 +8,7 @@ use liaison_core::deconfliction::{Conflict, Notification, Shape, ShapeKind, Site
 use liaison_core::event::{Event, EventBody};
 use liaison_geo::engine::Engine;
 use liaison_geo::types::{self as g, Area, Geometry, LonLat};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 pub type GeoEngine = Engine<u64>;
 
@@ -18,16 +18,19 @@ pub struct GeoModel {
     /// Events `0..through` are indexed; later ones (earlier requests of the group
     /// commit being decided) are not yet.
     pub through: usize,
-    /// Each indexed site's name and registrant, as an answer states them: found by a
-    /// hash lookup rather than a walk of the state's ordered map of every site.
-    pub labels: HashMap<u64, Label>,
+    /// Each indexed site's name and registrant, as an answer states them: found in a
+    /// table of their own (see `labels`) rather than by a walk of the state's ordered
+    /// map of every site.
+    pub labels: crate::labels::Labels,
 }
 
-/// How an answer names a site: its name (English first) and who registered it.
+/// How an answer names a site: its name (English first) and who registered it, both
+/// kept in the map's own memory when short, as nearly all are: reading a hit's label
+/// is one cache miss, not three (a million labels do not stay in cache).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Label {
-    pub name: Box<str>,
-    pub party: Box<str>,
+    pub name: Text<30>,
+    pub party: Text<14>,
 }
 
 fn label(s: &Site) -> Label {
@@ -37,8 +40,38 @@ fn label(s: &Site) -> Label {
         .or_else(|| s.names.values().next())
         .map_or("", String::as_str);
     Label {
-        name: name.into(),
-        party: s.registered_by.as_str().into(),
+        name: Text::new(name),
+        party: Text::new(&s.registered_by),
+    }
+}
+
+/// Text of up to `N` bytes (at most 255) kept inline, longer text on the heap.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Text<const N: usize> {
+    Inline { len: u8, bytes: [u8; N] },
+    Heap(Box<str>),
+}
+
+impl<const N: usize> Text<N> {
+    pub fn new(s: &str) -> Self {
+        match u8::try_from(s.len()) {
+            Ok(len) if s.len() <= N => {
+                let mut bytes = [0; N];
+                bytes[..s.len()].copy_from_slice(s.as_bytes());
+                Text::Inline { len, bytes }
+            }
+            _ => Text::Heap(s.into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // The bytes are a whole `&str`'s, as `new` copied them.
+            Text::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or("")
+            }
+            Text::Heap(s) => s,
+        }
     }
 }
 
@@ -217,6 +250,19 @@ fn notification_item(n: &Notification) -> g::Activity<u64> {
         (n.alt_min_m, n.alt_max_m),
         (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000),
     )
+}
+
+impl GeoModel {
+    /// A site hit's name and registrant: from the labels while the model is in step
+    /// with `state` (always, but in the writer's midst), else from the state.
+    pub fn site<'a>(&'a self, state: &'a State, h: &g::SiteHit<u64>) -> (&'a str, &'a str) {
+        if self.through == state.events.len()
+            && let Some(l) = self.labels.get(h.id)
+        {
+            return (l.name.as_str(), l.party.as_str());
+        }
+        site_of(state, h)
+    }
 }
 
 /// Builds the read model from the state (on start).
@@ -450,7 +496,7 @@ fn site_of<'a>(s: &'a State, h: &g::SiteHit<u64>) -> (&'a str, &'a str) {
     (name, site.map_or("", |s| s.registered_by.as_str()))
 }
 
-fn zone_name<'a>(s: &'a State, h: &g::ZoneHit<u64>) -> &'a str {
+pub fn zone_name<'a>(s: &'a State, h: &g::ZoneHit<u64>) -> &'a str {
     s.deconfliction
         .zones
         .get(&h.id)
@@ -459,9 +505,19 @@ fn zone_name<'a>(s: &'a State, h: &g::ZoneHit<u64>) -> &'a str {
 
 /// States each hit in words, as the conflicts recorded and answered.
 pub fn describe(s: &State, found: g::Conflicts<u64>) -> Vec<Conflict> {
+    describe_with(&found, |h| site_of(s, h), |h| zone_name(s, h))
+}
+
+/// States each hit in words, `site` naming a site hit and its registrant, `zone` a
+/// zone hit.
+fn describe_with<'a>(
+    found: &g::Conflicts<u64>,
+    site: impl Fn(&g::SiteHit<u64>) -> (&'a str, &'a str),
+    zone: impl Fn(&g::ZoneHit<u64>) -> &'a str,
+) -> Vec<Conflict> {
     let mut out = Vec::with_capacity(found.sites.len() + found.zones.len() + found.actives.len());
     for h in &found.sites {
-        let (name, party) = site_of(s, h);
+        let (name, party) = site(h);
         out.push(Conflict {
             with: "site".into(),
             target: h.id,
@@ -477,11 +533,7 @@ pub fn describe(s: &State, found: g::Conflicts<u64>) -> Vec<Conflict> {
             with: "zone".into(),
             target: h.id,
             party: String::new(),
-            reason: ZoneReason {
-                name: zone_name(s, h),
-                h,
-            }
-            .to_string(),
+            reason: ZoneReason { name: zone(h), h }.to_string(),
             severity: zone_severity(h).into(),
             distance_m: h.distance_m,
             threshold_m: h.threshold_m,
@@ -502,123 +554,295 @@ pub fn describe(s: &State, found: g::Conflicts<u64>) -> Vec<Conflict> {
 }
 
 /// The dry-run check's answer, `{"sites": [...], "zones": [...], "activities": [...]}`,
-/// written straight from the engine's hits: the same JSON as `describe`'s conflicts
-/// grouped, without a string built per hit.
-pub struct Answer<'a> {
-    pub state: &'a State,
-    pub model: &'a GeoModel,
-    pub found: &'a g::Conflicts<u64>,
-}
-
-impl Answer<'_> {
-    /// A site's name and registrant: from the model's labels while it is in step with
-    /// the state (always, but in the writer's midst), else from the state.
-    fn site(&self, h: &g::SiteHit<u64>) -> (&str, &str) {
-        if self.model.through == self.state.events.len()
-            && let Some(l) = self.model.labels.get(&h.id)
-        {
-            return (&l.name, &l.party);
-        }
-        site_of(self.state, h)
+/// written straight from the engine's hits into JSON text: the same bytes as
+/// `describe`'s conflicts grouped and serialized (`Grouped`), without a string built
+/// per hit. `site` names a site hit and its registrant, `zone` a zone hit.
+pub fn write_answer<'a>(
+    out: &mut Vec<u8>,
+    found: &g::Conflicts<u64>,
+    site: impl Fn(&g::SiteHit<u64>) -> (&'a str, &'a str),
+    zone: impl Fn(&g::ZoneHit<u64>) -> &'a str,
+) {
+    // The labels first, in a loop of their own: the lookups (a cache miss each in a
+    // map of a million sites) do not wait for each other.
+    let labels: Vec<(&str, &str)> = found.sites.iter().map(site).collect();
+    out.reserve(64 + found.sites.len() * 200);
+    out.extend_from_slice(b"{\"sites\":[");
+    for (k, (h, (name, party))) in found.sites.iter().zip(labels).enumerate() {
+        let reason = SiteReason { name, h };
+        item(
+            out,
+            k,
+            h.id,
+            party,
+            reason,
+            "violation",
+            h.distance_m,
+            h.threshold_m,
+        );
     }
+    out.extend_from_slice(b"],\"zones\":[");
+    for (k, h) in found.zones.iter().enumerate() {
+        let reason = ZoneReason { name: zone(h), h };
+        let severity = zone_severity(h);
+        item(
+            out,
+            k,
+            h.id,
+            "",
+            reason,
+            severity,
+            h.distance_m,
+            h.threshold_m,
+        );
+    }
+    out.extend_from_slice(b"],\"activities\":[");
+    for (k, h) in found.actives.iter().enumerate() {
+        let reason = ActiveReason(h);
+        item(
+            out,
+            k,
+            h.id,
+            &h.party,
+            reason,
+            "warning",
+            h.distance_m,
+            h.threshold_m,
+        );
+    }
+    out.extend_from_slice(b"]}");
 }
 
-#[derive(serde::Serialize)]
-struct Item<'a, R: std::fmt::Display> {
+/// One conflict of an answer, the `k`th of its list, as serde writes a `Conflict`'s
+/// answered fields.
+#[allow(clippy::too_many_arguments)]
+fn item(
+    out: &mut Vec<u8>,
+    k: usize,
     id: u64,
-    party: &'a str,
-    #[serde(serialize_with = "in_words")]
-    reason: R,
-    severity: &'a str,
+    party: &str,
+    reason: impl std::fmt::Display,
+    severity: &str,
     distance_m: f64,
     threshold_m: f64,
+) {
+    use std::fmt::Write;
+    if k > 0 {
+        out.push(b',');
+    }
+    out.extend_from_slice(b"{\"id\":");
+    out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+    out.extend_from_slice(b",\"party\":\"");
+    escape_into(out, party);
+    out.extend_from_slice(b"\",\"reason\":\"");
+    // Writing into a Vec cannot fail, and the reasons' Display never does.
+    let _ = write!(Escaping(out), "{reason}");
+    out.extend_from_slice(b"\",\"severity\":\"");
+    escape_into(out, severity);
+    out.extend_from_slice(b"\",\"distance_m\":");
+    number(out, distance_m);
+    out.extend_from_slice(b",\"threshold_m\":");
+    number(out, threshold_m);
+    out.push(b'}');
 }
 
-fn in_words<S: serde::Serializer, R: std::fmt::Display>(r: &R, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(r)
-}
-
-impl serde::Serialize for Answer<'_> {
-    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let (s, f) = (self.state, self.found);
-        let this = self;
-        let mut m = ser.serialize_map(Some(3))?;
-        m.serialize_entry(
-            "sites",
-            &Seq(|| {
-                f.sites.iter().map(move |h| {
-                    let (name, party) = this.site(h);
-                    Item {
-                        id: h.id,
-                        party,
-                        reason: SiteReason { name, h },
-                        severity: "violation",
-                        distance_m: h.distance_m,
-                        threshold_m: h.threshold_m,
-                    }
-                })
-            }),
-        )?;
-        m.serialize_entry(
-            "zones",
-            &Seq(|| {
-                f.zones.iter().map(move |h| Item {
-                    id: h.id,
-                    party: "",
-                    reason: ZoneReason {
-                        name: zone_name(s, h),
-                        h,
-                    },
-                    severity: zone_severity(h),
-                    distance_m: h.distance_m,
-                    threshold_m: h.threshold_m,
-                })
-            }),
-        )?;
-        m.serialize_entry(
-            "activities",
-            &Seq(|| {
-                f.actives.iter().map(|h| Item {
-                    id: h.id,
-                    party: &h.party,
-                    reason: ActiveReason(h),
-                    severity: "warning",
-                    distance_m: h.distance_m,
-                    threshold_m: h.threshold_m,
-                })
-            }),
-        )?;
-        m.end()
+/// A number as serde_json writes it (`null` for NaN and infinities).
+fn number(out: &mut Vec<u8>, x: f64) {
+    if serde_json::to_writer(&mut *out, &x).is_err() {
+        out.extend_from_slice(b"null");
     }
 }
 
-/// A sequence serialized from a fresh iterator.
-struct Seq<F>(F);
+/// A string's contents in JSON, escaped exactly as serde_json escapes them: `"`, `\\`
+/// and the control characters, nothing else.
+fn escape_into(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[from..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+        from = i + 1;
+    }
+    out.extend_from_slice(&bytes[from..]);
+}
 
-impl<F, I> serde::Serialize for Seq<F>
-where
-    F: Fn() -> I,
-    I: Iterator,
-    I::Item: serde::Serialize,
-{
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq((self.0)())
+/// Formatted text written into JSON string contents, escaped as it goes.
+struct Escaping<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        escape_into(self.0, s);
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Metres;
+    use super::{Metres, Text, describe_with, write_answer};
+    use crate::routes::deconfliction::Grouped;
+    use liaison_geo::types as g;
     use proptest::prelude::*;
 
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9 ]{0,12}",
+            any::<String>(),
+            "[\"\\\\\u{0}-\u{1f}\u{7f}\u{2028}é\u{5d0}\u{627}]{0,8}",
+        ]
+    }
+
+    fn metres() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            0.0f64..1e6,
+            (0u32..4000).prop_map(|k| f64::from(k) * 0.5),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(-0.0),
+            any::<f64>(),
+        ]
+    }
+
+    fn band() -> impl Strategy<Value = g::AltBand> {
+        (-500.0f64..20_000.0, 0.0f64..5000.0).prop_map(|(a, d)| g::AltBand::new(a, a + d))
+    }
+
+    type Case = (g::Conflicts<u64>, Vec<(String, String)>, Vec<String>);
+
+    /// Hits of every kind, with the sites' names and registrants and the zones' names.
+    fn conflicts() -> impl Strategy<Value = Case> {
+        let site = (any::<u64>(), metres(), metres(), text(), text());
+        let breach = prop_oneof![
+            text().prop_map(|kind| g::Breach::ProhibitedKind { kind }),
+            (band(), band()).prop_map(|(activity, limit)| g::Breach::Altitude { activity, limit }),
+        ];
+        let severity = prop_oneof![
+            Just(None),
+            Just(Some(g::Severity::Violation)),
+            Just(Some(g::Severity::Warning))
+        ];
+        let zone = (
+            any::<u64>(),
+            metres(),
+            metres(),
+            prop::collection::vec(breach, 0..3),
+            severity,
+            text(),
+        );
+        let active = (
+            any::<u64>(),
+            text(),
+            metres(),
+            metres(),
+            0i64..4_000_000_000,
+            1i64..1_000_000,
+            band(),
+        );
+        (
+            prop::collection::vec(site, 0..6),
+            prop::collection::vec(zone, 0..4),
+            prop::collection::vec(active, 0..4),
+        )
+            .prop_map(|(sites, zones, actives)| {
+                let mut labels = Vec::new();
+                let mut names = Vec::new();
+                let found = g::Conflicts {
+                    sites: sites
+                        .into_iter()
+                        .map(|(id, distance_m, threshold_m, name, party)| {
+                            labels.push((name, party));
+                            g::SiteHit {
+                                id,
+                                distance_m,
+                                threshold_m,
+                            }
+                        })
+                        .collect(),
+                    zones: zones
+                        .into_iter()
+                        .map(|(id, distance_m, threshold_m, breaches, severity, name)| {
+                            names.push(name);
+                            g::ZoneHit {
+                                id,
+                                distance_m,
+                                threshold_m,
+                                breaches,
+                                severity,
+                                force_limits: Vec::new(),
+                            }
+                        })
+                        .collect(),
+                    actives: actives
+                        .into_iter()
+                        .map(
+                            |(id, party, distance_m, threshold_m, start, len, alt)| g::ActiveHit {
+                                id,
+                                party,
+                                distance_m,
+                                threshold_m,
+                                window: g::TimeWindow::new(start, start + len),
+                                alt,
+                            },
+                        )
+                        .collect(),
+                };
+                (found, labels, names)
+            })
+    }
+
     proptest! {
+        /// Inline or not, a label's text is the text it was made of.
+        #[test]
+        fn text_keeps_its_text(t in text(), long in "[a-z\u{5d0}-\u{5ea}]{30,60}") {
+            let (a, b, c) = (Text::<30>::new(&t), Text::<14>::new(&long), Text::<30>::new(&long));
+            prop_assert_eq!(a.as_str(), t.as_str());
+            prop_assert_eq!(b.as_str(), long.as_str());
+            prop_assert_eq!(c.as_str(), long.as_str());
+            let inline = matches!(Text::<30>::new("Majdal Shams"), Text::Inline { .. });
+            prop_assert!(inline);
+            prop_assert_eq!(std::mem::size_of::<Text<30>>(), 32);
+        }
+
         /// Whole metres are written exactly as `{:.0}` writes them.
         #[test]
         fn metres_are_written_as_the_standard_format_does(
             x in prop_oneof![0.0f64..1e7, (0u64..20_000).prop_map(|k| k as f64 * 0.5), any::<f64>()]
         ) {
             prop_assert_eq!(Metres(x).to_string(), format!("{x:.0}"));
+        }
+
+        /// The check's answer, written by hand, is byte for byte what serde makes of
+        /// the conflicts in words: any names, parties, numbers and rules.
+        #[test]
+        fn the_written_answer_is_the_serialized_conflicts((found, labels, names) in conflicts()) {
+            let site = |h: &g::SiteHit<u64>| {
+                let k = found.sites.iter().position(|x| std::ptr::eq(x, h)).expect("a hit of found");
+                (labels[k].0.as_str(), labels[k].1.as_str())
+            };
+            let zone = |h: &g::ZoneHit<u64>| {
+                let k = found.zones.iter().position(|x| std::ptr::eq(x, h)).expect("a hit of found");
+                names[k].as_str()
+            };
+            let mut written = Vec::new();
+            write_answer(&mut written, &found, site, zone);
+            let serialized = serde_json::to_vec(&Grouped(describe_with(&found, site, zone))).expect("serialize");
+            prop_assert_eq!(String::from_utf8(written).expect("utf-8"), String::from_utf8(serialized).expect("utf-8"));
         }
     }
 }

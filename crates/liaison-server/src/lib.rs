@@ -13,6 +13,7 @@ pub mod deconfliction;
 pub mod error;
 pub mod extract;
 pub mod intel;
+pub mod labels;
 pub mod ledger;
 pub mod routes;
 pub mod submission;

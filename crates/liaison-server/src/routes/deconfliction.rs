@@ -5,7 +5,9 @@
 
 use crate::app::App;
 use crate::auth::Caller;
-use crate::deconfliction::{Answer, activity, describe, find, geometry_json, mgrs, to_shape};
+use crate::deconfliction::{
+    activity, describe, find, geometry_json, mgrs, to_shape, write_answer, zone_name,
+};
 use crate::error::{HttpError, HttpResult};
 use crate::routes::hotline::parse_precedence;
 use crate::routes::{receipt_of, written};
@@ -660,12 +662,14 @@ pub fn check_answer(app: &App, party: &str, body: &[u8]) -> HttpResult<Vec<u8>> 
         let s = app.shared.state.read();
         let model = app.shared.geo.read();
         if let Ok(found) = find(&model, &s, &act) {
-            return serde_json::to_vec(&Answer {
-                state: &s,
-                model: &model,
-                found: &found,
-            })
-            .map_err(internal);
+            let mut out = Vec::new();
+            write_answer(
+                &mut out,
+                &found,
+                |h| model.site(&s, h),
+                |h| zone_name(&s, h),
+            );
+            return Ok(out);
         }
     }
     let (_, act) = parsed_for(party, &json_body::<Value>(body)?)?;

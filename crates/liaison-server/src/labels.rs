@@ -1,0 +1,127 @@
+//! Site labels by id, for the check's answer: one open-addressed table (linear
+//! probing, at most half full) whose entries are one cache line each, key beside
+//! value. A million labels do not stay in cache, so an answer's lookups are cache
+//! misses; here each is one miss with nothing depending on it, so the lookups of an
+//! answer's hits, made in a loop of their own, overlap (a `HashMap` takes two misses
+//! a lookup, the second waiting on the first).
+
+use crate::deconfliction::Label;
+
+#[repr(align(64))]
+#[derive(Clone, Default)]
+struct Entry(Option<(u64, Label)>);
+
+#[derive(Clone, Default)]
+pub struct Labels {
+    entries: Vec<Entry>,
+    len: usize,
+}
+
+impl Labels {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Where `id`'s probe starts (Fibonacci hashing of the id).
+    fn home(&self, id: u64) -> usize {
+        let bits = self.entries.len().trailing_zeros();
+        (id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
+    }
+
+    /// The entry holding `id`, or the empty one where it would go.
+    fn find(&self, id: u64) -> usize {
+        let mask = self.entries.len() - 1;
+        let mut i = self.home(id);
+        loop {
+            match &self.entries[i].0 {
+                Some((k, _)) if *k != id => i = (i + 1) & mask,
+                _ => return i,
+            }
+        }
+    }
+
+    pub fn get(&self, id: u64) -> Option<&Label> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        match &self.entries[self.find(id)].0 {
+            Some((_, l)) => Some(l),
+            None => None,
+        }
+    }
+
+    /// Sets `id`'s label, replacing any it had.
+    pub fn insert(&mut self, id: u64, label: Label) {
+        if (self.len + 1) * 2 > self.entries.len() {
+            self.grow();
+        }
+        let i = self.find(id);
+        if self.entries[i].0.is_none() {
+            self.len += 1;
+        }
+        self.entries[i].0 = Some((id, label));
+    }
+
+    fn grow(&mut self) {
+        let size = (self.entries.len() * 2).max(16);
+        let old = std::mem::replace(&mut self.entries, vec![Entry::default(); size]);
+        for (id, label) in old.into_iter().filter_map(|e| e.0) {
+            let i = self.find(id);
+            self.entries[i].0 = Some((id, label));
+        }
+    }
+}
+
+impl FromIterator<(u64, Label)> for Labels {
+    fn from_iter<I: IntoIterator<Item = (u64, Label)>>(iter: I) -> Self {
+        let mut labels = Labels::new();
+        for (id, label) in iter {
+            labels.insert(id, label);
+        }
+        labels
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deconfliction::Text;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        /// The table answers as a `HashMap` does, whatever the ids (clustered,
+        /// repeated, colliding) and however many.
+        #[test]
+        fn labels_answer_as_a_hash_map_does(
+            ops in prop::collection::vec((prop_oneof![0u64..64, any::<u64>(), (0u64..8).prop_map(|k| k << 60)], "[a-z]{0,40}"), 0..300),
+            probes in prop::collection::vec(0u64..80, 0..50),
+        ) {
+            let mut ours = Labels::new();
+            let mut theirs = HashMap::new();
+            for (id, name) in &ops {
+                let l = Label { name: Text::new(name), party: Text::new("il") };
+                ours.insert(*id, l.clone());
+                theirs.insert(*id, l);
+                prop_assert_eq!(ours.len(), theirs.len());
+            }
+            for id in ops.iter().map(|o| o.0).chain(probes) {
+                prop_assert_eq!(ours.get(id), theirs.get(&id));
+            }
+        }
+    }
+
+    #[test]
+    fn an_entry_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Entry>(), 64);
+        assert_eq!(Labels::new().get(7), None);
+    }
+}
