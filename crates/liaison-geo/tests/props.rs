@@ -357,3 +357,50 @@ fn a_built_engine_changed_afterwards_equals_one_by_one_inserts() {
     }
     assert!(hits > 100, "the queries touch too little: {hits}");
 }
+
+/// Inserts and removals past the repacking thresholds (more than 1,024 items outside
+/// the packed tree, or removed from it, and more than an eighth of it): after each
+/// wave, the engine answers exactly as an engine freshly built from the items alive.
+#[test]
+fn repacking_keeps_every_answer() {
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let centres = [ll(36.0, 33.0), ll(179.95, -16.5)];
+    let site = |rng: &mut ChaCha8Rng, id: u64| {
+        let c = centres[(id % 2) as usize];
+        let p = direct(c, rng.gen_range(0.0..360.0), rng.gen_range(0.0..30_000.0));
+        Site {
+            id,
+            area: circle(p, rng.gen_range(50.0..3_000.0)),
+        }
+    };
+    let mut engine = Engine::new();
+    let mut alive = std::collections::BTreeMap::new();
+    let mut hits = 0;
+    for wave in 0..6u64 {
+        // Inserts (some replacing), then removals of about a third.
+        for _ in 0..2_500 {
+            let id = rng.gen_range(0..8_000);
+            let s = site(&mut rng, id);
+            assert_eq!(
+                engine.insert_site(s.clone()).expect("site"),
+                alive.insert(s.id, s)
+            );
+        }
+        for _ in 0..1_200 {
+            let id = rng.gen_range(0..8_000);
+            assert_eq!(engine.remove_site(&id), alive.remove(&id));
+        }
+        assert_eq!(engine.len().0, alive.len());
+        let fresh = Engine::build(alive.values().cloned(), vec![], vec![]).expect("build");
+        for i in 0..60 {
+            let q = random_activity(&mut rng, 9_000_000 + i, centres[(i % 2) as usize]);
+            let (a, b) = (
+                engine.check(&q).expect("check"),
+                fresh.check(&q).expect("check"),
+            );
+            hits += a.sites.len();
+            assert_eq!(a, b, "wave {wave}, query {i}");
+        }
+    }
+    assert!(hits > 500, "the queries touch too little: {hits}");
+}

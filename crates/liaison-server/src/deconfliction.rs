@@ -253,15 +253,25 @@ fn notification_item(n: &Notification) -> g::Activity<u64> {
 }
 
 impl GeoModel {
-    /// A site hit's name and registrant: from the labels while the model is in step
+    /// Site hits' names and registrants: from the labels while the model is in step
     /// with `state` (always, but in the writer's midst), else from the state.
-    pub fn site<'a>(&'a self, state: &'a State, h: &g::SiteHit<u64>) -> (&'a str, &'a str) {
-        if self.through == state.events.len()
-            && let Some(l) = self.labels.get(h.id)
-        {
-            return (l.name.as_str(), l.party.as_str());
-        }
-        site_of(state, h)
+    pub fn sites<'a>(
+        &'a self,
+        state: &'a State,
+        hits: &[g::SiteHit<u64>],
+    ) -> Vec<(&'a str, &'a str)> {
+        let labels = if self.through == state.events.len() {
+            self.labels.get_many(hits.iter().map(|h| h.id))
+        } else {
+            vec![None; hits.len()]
+        };
+        hits.iter()
+            .zip(labels)
+            .map(|(h, l)| match l {
+                Some(l) => (l.name.as_str(), l.party.as_str()),
+                None => site_of(state, h),
+            })
+            .collect()
     }
 }
 
@@ -397,13 +407,27 @@ pub fn find(
 /// its exact-decimal path for the common case.
 struct Metres(f64);
 
+impl Metres {
+    /// The common case: a whole number of metres that is not negative.
+    fn whole(&self) -> Option<u64> {
+        let r = self.0.round_ties_even();
+        (r.is_sign_positive() && r < 1e15).then_some(r as u64)
+    }
+
+    /// Into JSON string contents.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self.whole() {
+            Some(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+            None => in_words(out, self),
+        }
+    }
+}
+
 impl std::fmt::Display for Metres {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let r = self.0.round_ties_even();
-        if r.is_sign_positive() && r < 1e15 {
-            write!(f, "{}", r as u64)
-        } else {
-            write!(f, "{:.0}", self.0)
+        match self.whole() {
+            Some(n) => write!(f, "{n}"),
+            None => write!(f, "{:.0}", self.0),
         }
     }
 }
@@ -414,15 +438,34 @@ struct SiteReason<'a> {
     h: &'a g::SiteHit<u64>,
 }
 
+/// A site reason's words around its name and numbers.
+const SITE_REASON: [&str; 4] = [
+    "within the radius of protected site ",
+    ": ",
+    " m away, threshold ",
+    " m",
+];
+
+impl SiteReason<'_> {
+    /// Into JSON string contents, without the formatting machinery (a million-site
+    /// answer holds a hundred of these): only the name needs escaping.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let [a, b, c, d] = SITE_REASON;
+        out.extend_from_slice(a.as_bytes());
+        escape_into(out, self.name);
+        out.extend_from_slice(b.as_bytes());
+        Metres(self.h.distance_m).write_json(out);
+        out.extend_from_slice(c.as_bytes());
+        Metres(self.h.threshold_m).write_json(out);
+        out.extend_from_slice(d.as_bytes());
+    }
+}
+
 impl std::fmt::Display for SiteReason<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "within the radius of protected site {}: {} m away, threshold {} m",
-            self.name,
-            Metres(self.h.distance_m),
-            Metres(self.h.threshold_m)
-        )
+        let [a, b, c, d] = SITE_REASON;
+        let (distance, threshold) = (Metres(self.h.distance_m), Metres(self.h.threshold_m));
+        write!(f, "{a}{}{b}{distance}{c}{threshold}{d}", self.name)
     }
 }
 
@@ -556,20 +599,18 @@ fn describe_with<'a>(
 /// The dry-run check's answer, `{"sites": [...], "zones": [...], "activities": [...]}`,
 /// written straight from the engine's hits into JSON text: the same bytes as
 /// `describe`'s conflicts grouped and serialized (`Grouped`), without a string built
-/// per hit. `site` names a site hit and its registrant, `zone` a zone hit.
+/// per hit. `labels` are the site hits' names and registrants (`GeoModel::sites`),
+/// `zone` names a zone hit.
 pub fn write_answer<'a>(
     out: &mut Vec<u8>,
     found: &g::Conflicts<u64>,
-    site: impl Fn(&g::SiteHit<u64>) -> (&'a str, &'a str),
+    labels: &[(&'a str, &'a str)],
     zone: impl Fn(&g::ZoneHit<u64>) -> &'a str,
 ) {
-    // The labels first, in a loop of their own: the lookups (a cache miss each in a
-    // map of a million sites) do not wait for each other.
-    let labels: Vec<(&str, &str)> = found.sites.iter().map(site).collect();
     out.reserve(64 + found.sites.len() * 200);
     out.extend_from_slice(b"{\"sites\":[");
-    for (k, (h, (name, party))) in found.sites.iter().zip(labels).enumerate() {
-        let reason = SiteReason { name, h };
+    for (k, (h, &(name, party))) in found.sites.iter().zip(labels).enumerate() {
+        let reason = |out: &mut Vec<u8>| SiteReason { name, h }.write_json(out);
         item(
             out,
             k,
@@ -583,7 +624,7 @@ pub fn write_answer<'a>(
     }
     out.extend_from_slice(b"],\"zones\":[");
     for (k, h) in found.zones.iter().enumerate() {
-        let reason = ZoneReason { name: zone(h), h };
+        let reason = |out: &mut Vec<u8>| in_words(out, ZoneReason { name: zone(h), h });
         let severity = zone_severity(h);
         item(
             out,
@@ -598,7 +639,7 @@ pub fn write_answer<'a>(
     }
     out.extend_from_slice(b"],\"activities\":[");
     for (k, h) in found.actives.iter().enumerate() {
-        let reason = ActiveReason(h);
+        let reason = |out: &mut Vec<u8>| in_words(out, ActiveReason(h));
         item(
             out,
             k,
@@ -621,12 +662,11 @@ fn item(
     k: usize,
     id: u64,
     party: &str,
-    reason: impl std::fmt::Display,
+    reason: impl FnOnce(&mut Vec<u8>),
     severity: &str,
     distance_m: f64,
     threshold_m: f64,
 ) {
-    use std::fmt::Write;
     if k > 0 {
         out.push(b',');
     }
@@ -635,8 +675,7 @@ fn item(
     out.extend_from_slice(b",\"party\":\"");
     escape_into(out, party);
     out.extend_from_slice(b"\",\"reason\":\"");
-    // Writing into a Vec cannot fail, and the reasons' Display never does.
-    let _ = write!(Escaping(out), "{reason}");
+    reason(out);
     out.extend_from_slice(b"\",\"severity\":\"");
     escape_into(out, severity);
     out.extend_from_slice(b"\",\"distance_m\":");
@@ -644,6 +683,13 @@ fn item(
     out.extend_from_slice(b",\"threshold_m\":");
     number(out, threshold_m);
     out.push(b'}');
+}
+
+/// Text in words into JSON string contents.
+fn in_words(out: &mut Vec<u8>, words: impl std::fmt::Display) {
+    use std::fmt::Write;
+    // Writing into a Vec cannot fail, and the reasons' Display never does.
+    let _ = write!(Escaping(out), "{words}");
 }
 
 /// A number as serde_json writes it (`null` for NaN and infinities).
@@ -840,7 +886,8 @@ mod tests {
                 names[k].as_str()
             };
             let mut written = Vec::new();
-            write_answer(&mut written, &found, site, zone);
+            let named: Vec<(&str, &str)> = found.sites.iter().map(site).collect();
+            write_answer(&mut written, &found, &named, zone);
             let serialized = serde_json::to_vec(&Grouped(describe_with(&found, site, zone))).expect("serialize");
             prop_assert_eq!(String::from_utf8(written).expect("utf-8"), String::from_utf8(serialized).expect("utf-8"));
         }

@@ -663,12 +663,8 @@ pub fn check_answer(app: &App, party: &str, body: &[u8]) -> HttpResult<Vec<u8>> 
         let model = app.shared.geo.read();
         if let Ok(found) = find(&model, &s, &act) {
             let mut out = Vec::new();
-            write_answer(
-                &mut out,
-                &found,
-                |h| model.site(&s, h),
-                |h| zone_name(&s, h),
-            );
+            let labels = model.sites(&s, &found.sites);
+            write_answer(&mut out, &found, &labels, |h| zone_name(&s, h));
             return Ok(out);
         }
     }
