@@ -486,22 +486,29 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         K: Send + Sync,
         T: Send + Sync,
     {
-        let hot = std::mem::take(&mut self.hot);
-        let cold = std::mem::take(&mut self.cold);
-        let mut live: Vec<Option<(Hot<K>, Cold<T>)>> = hot
-            .into_iter()
-            .zip(cold)
-            .filter_map(|(h, c)| Some(Some((h?, c?))))
+        let (mut hot, mut cold) = (
+            std::mem::take(&mut self.hot),
+            std::mem::take(&mut self.cold),
+        );
+        // The live slots in Hilbert order; each item is then moved once, straight
+        // into its new slot.
+        let live: Vec<u32> = (0..hot.len() as u32)
+            .filter(|&j| hot[j as usize].is_some() && cold[j as usize].is_some())
             .collect();
-        let first = |c: &Cold<T>| c.boxes.as_slice().first().copied().unwrap_or([0.0; 4]);
-        let keys = hilbert_keys(live.iter().flatten().map(|(_, c)| first(c)));
-        let mut order: Vec<(u64, u32)> = keys.into_iter().zip(0u32..).collect();
+        let first = |j: u32| {
+            cold[j as usize]
+                .as_ref()
+                .and_then(|c| c.boxes.as_slice().first().copied())
+                .unwrap_or([0.0; 4])
+        };
+        let keys = hilbert_keys(live.iter().map(|&j| first(j)));
+        let mut order: Vec<(u64, u32)> = keys.into_iter().zip(live).collect();
         order.sort_unstable();
-        let (hot, cold) = order
+        let hot: Vec<Option<Hot<K>>> = order.iter().map(|&(_, j)| hot[j as usize].take()).collect();
+        let cold: Vec<Option<Cold<T>>> = order
             .iter()
-            .filter_map(|&(_, i)| live[i as usize].take())
-            .map(|(h, c)| (Some(h), Some(c)))
-            .unzip();
+            .map(|&(_, j)| cold[j as usize].take())
+            .collect();
         *self = Layer::index(hot, cold);
     }
 

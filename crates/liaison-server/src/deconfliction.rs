@@ -22,6 +22,8 @@ pub struct GeoModel {
     /// table of their own (see `labels`) rather than by a walk of the state's ordered
     /// map of every site.
     pub labels: crate::labels::Labels,
+    /// The registrants the labels name.
+    pub parties: Vec<Box<str>>,
 }
 
 /// How an answer names a site: its name (English first) and who registered it, both
@@ -29,19 +31,27 @@ pub struct GeoModel {
 /// is one cache miss, not three (a million labels do not stay in cache).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Label {
-    pub name: Text<30>,
-    pub party: Text<14>,
+    pub name: Text<44>,
+    /// The registrant, as an index into `GeoModel::parties` (a cell has few parties).
+    pub party: u16,
 }
 
-fn label(s: &Site) -> Label {
+fn label(s: &Site, parties: &mut Vec<Box<str>>) -> Label {
     let name = s
         .names
         .get("en")
         .or_else(|| s.names.values().next())
         .map_or("", String::as_str);
+    let party = match parties.iter().position(|p| **p == *s.registered_by) {
+        Some(k) => k,
+        None => {
+            parties.push(s.registered_by.as_str().into());
+            parties.len() - 1
+        }
+    };
     Label {
         name: Text::new(name),
-        party: Text::new(&s.registered_by),
+        party: u16::try_from(party).unwrap_or(u16::MAX),
     }
 }
 
@@ -268,7 +278,10 @@ impl GeoModel {
         hits.iter()
             .zip(labels)
             .map(|(h, l)| match l {
-                Some(l) => (l.name.as_str(), l.party.as_str()),
+                Some(l) => match self.parties.get(usize::from(l.party)) {
+                    Some(p) => (l.name.as_str(), &**p),
+                    None => site_of(state, h),
+                },
                 None => site_of(state, h),
             })
             .collect()
@@ -277,15 +290,18 @@ impl GeoModel {
 
 /// Builds the read model from the state (on start).
 pub fn build(state: &State) -> GeoModel {
+    let mut parties = Vec::new();
+    let labels = state
+        .deconfliction
+        .sites
+        .iter()
+        .map(|(id, s)| (*id, label(s, &mut parties)))
+        .collect();
     GeoModel {
         engine: index(state),
         through: state.events.len(),
-        labels: state
-            .deconfliction
-            .sites
-            .iter()
-            .map(|(id, s)| (*id, label(s)))
-            .collect(),
+        labels,
+        parties,
     }
 }
 
@@ -328,7 +344,8 @@ pub fn on_commit(model: &mut GeoModel, state: &State) {
         if let EventBody::SiteRegistered { site, .. } = &ev.body {
             let id = site.unwrap_or(ev.seq);
             if let Some(s) = state.deconfliction.sites.get(&id) {
-                model.labels.insert(id, label(s));
+                let l = label(s, &mut model.parties);
+                model.labels.insert(id, l);
             }
         }
     }
@@ -855,14 +872,14 @@ mod tests {
     proptest! {
         /// Inline or not, a label's text is the text it was made of.
         #[test]
-        fn text_keeps_its_text(t in text(), long in "[a-z\u{5d0}-\u{5ea}]{30,60}") {
-            let (a, b, c) = (Text::<30>::new(&t), Text::<14>::new(&long), Text::<30>::new(&long));
+        fn text_keeps_its_text(t in text(), long in "[a-z\u{5d0}-\u{5ea}]{30,80}") {
+            let (a, b, c) = (Text::<44>::new(&t), Text::<14>::new(&long), Text::<44>::new(&long));
             prop_assert_eq!(a.as_str(), t.as_str());
             prop_assert_eq!(b.as_str(), long.as_str());
             prop_assert_eq!(c.as_str(), long.as_str());
-            let inline = matches!(Text::<30>::new("Majdal Shams"), Text::Inline { .. });
+            let inline = matches!(Text::<44>::new("Majdal Shams"), Text::Inline { .. });
             prop_assert!(inline);
-            prop_assert_eq!(std::mem::size_of::<Text<30>>(), 32);
+            prop_assert_eq!(std::mem::size_of::<Text<44>>(), 48);
         }
 
         /// Whole metres are written exactly as `{:.0}` writes them.

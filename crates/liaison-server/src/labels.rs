@@ -121,7 +121,7 @@ mod tests {
             let mut ours = Labels::new();
             let mut theirs = HashMap::new();
             for (id, name) in &ops {
-                let l = Label { name: Text::new(name), party: Text::new("il") };
+                let l = Label { name: Text::new(name), party: 0 };
                 ours.insert(*id, l.clone());
                 theirs.insert(*id, l);
                 prop_assert_eq!(ours.len(), theirs.len());
