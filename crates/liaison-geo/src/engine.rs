@@ -95,13 +95,47 @@ const FANOUT: usize = 16;
 /// Items outside the packed tree (or empty slots in it) that never call for a repack.
 const REPACK_MIN: usize = 1024;
 
+/// A box in single precision, rounded outwards: it contains the box it was made
+/// from, so that it meets every box that one meets (and a few more, within a metre
+/// or two, which the exact test then drops). Half the memory of a `BBox`: a node's
+/// sixteen children are four cache lines.
+type Box32 = [f32; 4];
+
+/// The largest `f32` not above `x`.
+fn down(x: f64) -> f32 {
+    let f = x as f32;
+    if f64::from(f) <= x || f.is_nan() || f == f32::NEG_INFINITY {
+        f
+    } else if f == 0.0 {
+        -f32::from_bits(1)
+    } else if f > 0.0 {
+        f32::from_bits(f.to_bits() - 1)
+    } else {
+        f32::from_bits(f.to_bits() + 1)
+    }
+}
+
+/// The smallest `f32` not below `x`.
+fn up(x: f64) -> f32 {
+    -down(-x)
+}
+
+fn narrow(b: &BBox) -> Box32 {
+    [down(b[0]), down(b[1]), up(b[2]), up(b[3])]
+}
+
+#[inline]
+fn meets32(a: &Box32, b: &Box32) -> bool {
+    a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
+}
+
 /// A static R-tree packed bottom-up from boxes in Hilbert order (built in linear
 /// time after the sort, no pointers): `levels[0]` holds the leaves, leaf `i` being
 /// slot `i`; node `j` of level `k + 1` bounds nodes `j * FANOUT ..` of level `k`;
 /// the top level has at most `FANOUT` nodes.
 #[derive(Default)]
 struct Packed {
-    levels: Vec<Vec<BBox>>,
+    levels: Vec<Vec<Box32>>,
 }
 
 impl Packed {
@@ -109,7 +143,8 @@ impl Packed {
         if leaves.is_empty() {
             return Packed::default();
         }
-        let mut levels = vec![leaves];
+        let mut levels = vec![leaves.iter().map(narrow).collect::<Vec<Box32>>()];
+        drop(leaves);
         while let Some(below) = levels.last().filter(|l| l.len() > FANOUT) {
             let up = below
                 .chunks(FANOUT)
@@ -133,8 +168,8 @@ impl Packed {
         self.levels.first().map_or(0, Vec::len)
     }
 
-    /// Pushes the leaves meeting `env` but none of `seen`.
-    fn search(&self, env: &BBox, seen: &[BBox], out: &mut Vec<u32>) {
+    /// Pushes the leaves meeting `env` but none of `seen` (boxes `narrow`ed).
+    fn search(&self, env: &Box32, seen: &[Box32], out: &mut Vec<u32>) {
         if let Some(top) = self.levels.last() {
             self.visit(self.levels.len() - 1, 0..top.len(), env, seen, out);
         }
@@ -144,15 +179,15 @@ impl Packed {
         &self,
         level: usize,
         nodes: std::ops::Range<usize>,
-        env: &BBox,
-        seen: &[BBox],
+        env: &Box32,
+        seen: &[Box32],
         out: &mut Vec<u32>,
     ) {
         let boxes = &self.levels[level];
         if level == 0 {
             for i in nodes {
                 let b = &boxes[i];
-                if meets(b, env) && !seen.iter().any(|s| meets(b, s)) {
+                if meets32(b, env) && !seen.iter().any(|s| meets32(b, s)) {
                     out.push(i as u32);
                 }
             }
@@ -160,7 +195,7 @@ impl Packed {
         }
         let below = self.levels[level - 1].len();
         for i in nodes {
-            if meets(&boxes[i], env) {
+            if meets32(&boxes[i], env) {
                 let lo = i * FANOUT;
                 self.visit(level - 1, lo..(lo + FANOUT).min(below), env, seen, out);
             }
@@ -607,8 +642,9 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
     fn candidates(&self, qboxes: &[BBox], out: &mut Vec<u32>) {
         out.clear();
         if self.packed.len() > 0 {
-            for (k, env) in qboxes.iter().enumerate() {
-                self.packed.search(env, &qboxes[..k], out);
+            let q: Vec<Box32> = qboxes.iter().map(narrow).collect();
+            for (k, env) in q.iter().enumerate() {
+                self.packed.search(env, &q[..k], out);
             }
         }
         if self.tree.size() > 0 {
@@ -1032,4 +1068,32 @@ pub fn breaches<K>(zone: &Zone<K>, act: &Activity<K>) -> Vec<Breach> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{down, narrow, up};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Single-precision boxes contain the boxes they come from, and are the
+        /// tightest that do.
+        #[test]
+        fn narrowed_boxes_round_outwards(
+            x in prop_oneof![-180.0f64..180.0, any::<f64>(), (-1e-40f64..1e-40)],
+            y in -90.0f64..90.0,
+        ) {
+            let (d, u) = (down(x), up(x));
+            if !x.is_nan() {
+                prop_assert!(f64::from(d) <= x && x <= f64::from(u));
+                if x.is_finite() && x.abs() < f64::from(f32::MAX) {
+                    prop_assert!(f64::from(d) == x || (f64::from(d) < x && f64::from(u) > x));
+                }
+            }
+            let b = narrow(&[x.min(y), y.min(x), x.max(y), y.max(x)]);
+            if !x.is_nan() {
+                prop_assert!(f64::from(b[0]) <= x.min(y) && f64::from(b[2]) >= x.max(y));
+            }
+        }
+    }
 }
