@@ -135,7 +135,50 @@ fn meets32(a: &Box32, b: &Box32) -> bool {
 /// the top level has at most `FANOUT` nodes.
 #[derive(Default)]
 struct Packed {
-    levels: Vec<Vec<Box32>>,
+    levels: Vec<Level>,
+}
+
+/// One level's boxes, a coordinate per array: a node's sixteen children are tested
+/// against a query box at once, without a branch per child.
+struct Level {
+    lo_x: Vec<f32>,
+    lo_y: Vec<f32>,
+    hi_x: Vec<f32>,
+    hi_y: Vec<f32>,
+}
+
+impl Level {
+    fn new(boxes: &[Box32]) -> Level {
+        let coord = |k: usize| boxes.iter().map(|b| b[k]).collect();
+        Level {
+            lo_x: coord(0),
+            lo_y: coord(1),
+            hi_x: coord(2),
+            hi_y: coord(3),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.lo_x.len()
+    }
+
+    fn bbox(&self, i: usize) -> Box32 {
+        [self.lo_x[i], self.lo_y[i], self.hi_x[i], self.hi_y[i]]
+    }
+
+    /// Bit `j` set when box `from + j` (of at most `FANOUT`) meets `e`.
+    fn meeting(&self, from: usize, to: usize, e: &Box32) -> u32 {
+        let (a, b) = (&self.lo_x[from..to], &self.lo_y[from..to]);
+        let (c, d) = (&self.hi_x[from..to], &self.hi_y[from..to]);
+        let test = |j: usize| {
+            u32::from((a[j] <= e[2]) & (e[0] <= c[j]) & (b[j] <= e[3]) & (e[1] <= d[j])) << j
+        };
+        if to - from == FANOUT {
+            (0..FANOUT).fold(0, |m, j| m | test(j))
+        } else {
+            (0..to - from).fold(0, |m, j| m | test(j))
+        }
+    }
 }
 
 impl Packed {
@@ -161,43 +204,46 @@ impl Packed {
                 .collect();
             levels.push(up);
         }
-        Packed { levels }
+        Packed {
+            levels: levels.iter().map(|l| Level::new(l)).collect(),
+        }
     }
 
     fn len(&self) -> usize {
-        self.levels.first().map_or(0, Vec::len)
+        self.levels.first().map_or(0, Level::len)
     }
 
     /// Pushes the leaves meeting `env` but none of `seen` (boxes `narrow`ed).
     fn search(&self, env: &Box32, seen: &[Box32], out: &mut Vec<u32>) {
         if let Some(top) = self.levels.last() {
-            self.visit(self.levels.len() - 1, 0..top.len(), env, seen, out);
+            self.visit(self.levels.len() - 1, 0, top.len(), env, seen, out);
         }
     }
 
+    /// Visits nodes `from..to` (at most `FANOUT`) of `level`.
     fn visit(
         &self,
         level: usize,
-        nodes: std::ops::Range<usize>,
+        from: usize,
+        to: usize,
         env: &Box32,
         seen: &[Box32],
         out: &mut Vec<u32>,
     ) {
-        let boxes = &self.levels[level];
-        if level == 0 {
-            for i in nodes {
-                let b = &boxes[i];
-                if meets32(b, env) && !seen.iter().any(|s| meets32(b, s)) {
+        let l = &self.levels[level];
+        let mut m = l.meeting(from, to, env);
+        while m != 0 {
+            let i = from + m.trailing_zeros() as usize;
+            m &= m - 1;
+            if level == 0 {
+                let b = l.bbox(i);
+                if !seen.iter().any(|s| meets32(&b, s)) {
                     out.push(i as u32);
                 }
-            }
-            return;
-        }
-        let below = self.levels[level - 1].len();
-        for i in nodes {
-            if meets32(&boxes[i], env) {
+            } else {
                 let lo = i * FANOUT;
-                self.visit(level - 1, lo..(lo + FANOUT).min(below), env, seen, out);
+                let below = self.levels[level - 1].len();
+                self.visit(level - 1, lo, (lo + FANOUT).min(below), env, seen, out);
             }
         }
     }
