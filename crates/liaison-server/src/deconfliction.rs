@@ -270,21 +270,20 @@ impl GeoModel {
         state: &'a State,
         hits: &[g::SiteHit<u64>],
     ) -> Vec<(&'a str, &'a str)> {
-        let labels = if self.through == state.events.len() {
-            self.labels.get_many(hits.iter().map(|h| h.id))
-        } else {
-            vec![None; hits.len()]
-        };
-        hits.iter()
-            .zip(labels)
-            .map(|(h, l)| match l {
-                Some(l) => match self.parties.get(usize::from(l.party)) {
-                    Some(p) => (l.name.as_str(), &**p),
-                    None => site_of(state, h),
-                },
+        if self.through != state.events.len() {
+            return hits.iter().map(|h| site_of(state, h)).collect();
+        }
+        let mut k = 0;
+        self.labels.get_many(hits.iter().map(|h| h.id), |l| {
+            let h = &hits[k];
+            k += 1;
+            match l
+                .and_then(|l| Some((l.name.as_str(), &**self.parties.get(usize::from(l.party))?)))
+            {
+                Some(named) => named,
                 None => site_of(state, h),
-            })
-            .collect()
+            }
+        })
     }
 }
 
@@ -709,9 +708,14 @@ fn in_words(out: &mut Vec<u8>, words: impl std::fmt::Display) {
     let _ = write!(Escaping(out), "{words}");
 }
 
-/// A number as serde_json writes it (`null` for NaN and infinities).
+/// A number as serde_json writes it (`null` for NaN and infinities). A whole number
+/// of metres (most thresholds: a radius plus a buffer) is written `1500.0` by the
+/// integer's digits, without the shortest-decimal search.
 fn number(out: &mut Vec<u8>, x: f64) {
-    if serde_json::to_writer(&mut *out, &x).is_err() {
+    if x.is_sign_positive() && x < 1e15 && x.fract() == 0.0 {
+        out.extend_from_slice(itoa::Buffer::new().format(x as u64).as_bytes());
+        out.extend_from_slice(b".0");
+    } else if serde_json::to_writer(&mut *out, &x).is_err() {
         out.extend_from_slice(b"null");
     }
 }
@@ -775,6 +779,9 @@ mod tests {
         prop_oneof![
             0.0f64..1e6,
             (0u32..4000).prop_map(|k| f64::from(k) * 0.5),
+            (0u64..2_000_000_000_000_000).prop_map(|k| k as f64),
+            (0u32..64).prop_map(|e| 2f64.powi(e as i32 - 5)),
+            prop_oneof![Just(1e15), Just(1e15 - 1.0), Just(1e16), Just(9.5e14)],
             Just(f64::NAN),
             Just(f64::INFINITY),
             Just(-0.0),

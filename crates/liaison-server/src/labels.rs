@@ -58,16 +58,21 @@ impl Labels {
         }
     }
 
-    /// The labels of many ids at once: every entry is located first, in a loop of a
-    /// few instructions a lookup, so that their cache misses overlap (with the label
-    /// read in the same loop, they came one after another), then read.
-    pub fn get_many(&self, ids: impl Iterator<Item = u64>) -> Vec<Option<&Label>> {
+    /// What `read` makes of the labels of many ids at once: every entry is located
+    /// first, in a loop of a few instructions a lookup, so that their cache misses
+    /// overlap (with the label read in the same loop, they came one after another),
+    /// then read.
+    pub fn get_many<'a, R>(
+        &'a self,
+        ids: impl Iterator<Item = u64>,
+        mut read: impl FnMut(Option<&'a Label>) -> R,
+    ) -> Vec<R> {
         if self.entries.is_empty() {
-            return ids.map(|_| None).collect();
+            return ids.map(|_| read(None)).collect();
         }
         let at: Vec<usize> = ids.map(|id| self.find(id)).collect();
         at.into_iter()
-            .map(|i| self.entries[i].0.as_ref().map(|(_, l)| l))
+            .map(|i| read(self.entries[i].0.as_ref().map(|(_, l)| l)))
             .collect()
     }
 
@@ -131,7 +136,7 @@ mod tests {
                 prop_assert_eq!(ours.get(*id), theirs.get(id));
             }
             let many: Vec<Option<&Label>> = ids.iter().map(|id| theirs.get(id)).collect();
-            prop_assert_eq!(ours.get_many(ids.iter().copied()), many);
+            prop_assert_eq!(ours.get_many(ids.iter().copied(), |l| l), many);
         }
     }
 
