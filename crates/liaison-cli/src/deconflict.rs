@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Subcommand, Clone)]
 pub enum DeconflictCmd {
-    /// Check a GeoJSON Feature against sites, zones and other parties' activity; files nothing.
+    /// Check a GeoJSON Feature (or each of a FeatureCollection) against sites, zones and
+    /// other parties' activity; files nothing.
     Check { file: PathBuf },
     /// File an activity notification (a GeoJSON Feature, or a FeatureCollection of them
     /// filed together) and print the conflicts of each.
@@ -106,7 +107,16 @@ pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> 
             if as_json {
                 return json(&v);
             }
-            print_conflicts(&v);
+            // A FeatureCollection is checked feature by feature, answered in its order.
+            match v["checks"].as_array() {
+                Some(all) => {
+                    for (k, one) in all.iter().enumerate() {
+                        println!("feature {k}:");
+                        print_conflicts(one);
+                    }
+                }
+                None => print_conflicts(&v),
+            }
             Ok(())
         }
         DeconflictCmd::Notify { file } => {

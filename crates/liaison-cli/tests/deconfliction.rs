@@ -205,8 +205,8 @@ fn bad_geojson_names_the_feature_and_stores_nothing() {
         assert_eq!(r.status, 422, "{c} → {}", r.body);
         assert!(r.body.contains("feature 0"), "{}", r.body);
     }
-    // A bulk filing with one bad feature files none of them; a check takes one
-    // notification and refuses a collection of several rather than drop any unsaid.
+    // A bulk filing with one bad feature files none of them; a bulk check (which
+    // files nothing anyway) is refused whole too, naming the feature.
     let good = |lon: f64| {
         circle(
             lon,
@@ -223,10 +223,13 @@ fn bad_geojson_names_the_feature_and_stores_nothing() {
     );
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.body.contains("feature 2 (late-bad)"), "{}", r.body);
-    let two = json!({"type": "FeatureCollection", "features": [good(35.0), good(35.2)]});
-    let r = http.post("/api/v1/deconfliction/check", Some(&il), two);
+    let r = http.post(
+        "/api/v1/deconfliction/check",
+        Some(&il),
+        json!({"type": "FeatureCollection", "features": [good(35.0), bad.clone()]}),
+    );
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(r.body.contains("2 features"), "{}", r.body);
+    assert!(r.body.contains("feature 1 (late-bad)"), "{}", r.body);
     assert_eq!(head(), before);
 }
 
@@ -290,6 +293,31 @@ fn bulk_notifications_are_filed_together_each_with_its_own_conflicts() {
         .collect();
     named.sort_unstable();
     assert_eq!(named, [ids[0], ids[2]]);
+    // The other party checks the same plan in bulk: each feature is answered as a
+    // check of it alone is (the site, and the filed flights it overlaps), in order,
+    // and nothing is filed.
+    let features = [flight(35.505), flight(35.90), flight(35.495)];
+    let r = http.post(
+        "/api/v1/deconfliction/check",
+        Some(&sy),
+        json!({"type": "FeatureCollection", "features": features}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let checks = r.json()["checks"].as_array().cloned().expect("checks");
+    assert_eq!(checks.len(), 3);
+    for (f, got) in features.iter().zip(&checks) {
+        let one = http.post("/api/v1/deconfliction/check", Some(&sy), f.clone());
+        assert_eq!(one.status, 200, "{}", one.body);
+        assert_eq!(got, &one.json());
+    }
+    let count = |c: &Value, k: &str| c[k].as_array().map_or(0, Vec::len);
+    assert_eq!(count(&checks[0], "sites"), 1, "{}", checks[0]);
+    assert_eq!(count(&checks[1], "sites"), 0, "{}", checks[1]);
+    assert!(count(&checks[0], "activities") >= 1, "{}", checks[0]);
+    let listed = http.get("/api/v1/notifications", Some(&us)).json()["features"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(listed, 3, "a check files nothing");
 }
 
 /// Notifications filed at the same moment by both parties land in the same group

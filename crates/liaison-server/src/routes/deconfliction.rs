@@ -496,19 +496,6 @@ fn notices(body: &Value) -> Result<Vec<Notice>, HttpError> {
     fs.iter().map(notice_of).collect()
 }
 
-/// The one notice of a body (the dry-run check takes one).
-fn notice(body: &Value) -> Result<Notice, HttpError> {
-    let mut ns = notices(body)?;
-    if ns.len() > 1 {
-        // Never check the first and silently drop the rest.
-        return Err(invalid(format!(
-            "this FeatureCollection holds {} features: check one notification per request",
-            ns.len()
-        )));
-    }
-    Ok(ns.remove(0))
-}
-
 fn notice_of(f: &liaison_geo::geojson::Feature) -> Result<Notice, HttpError> {
     let e = |m: String| invalid(feature_err(f, m));
     let kind = prop_str(f, "kind")
@@ -549,12 +536,10 @@ fn notice_of(f: &liaison_geo::geojson::Feature) -> Result<Notice, HttpError> {
     })
 }
 
-/// Parses a notice as `party`'s activity (id 0: not filed).
-fn parsed_for(party: &str, body: &Value) -> Result<(Notice, Activity<u64>), HttpError> {
-    let n = notice(body)?;
+/// A notice as `party`'s activity (id 0: not filed).
+fn activity_of(party: &str, n: &Notice) -> Activity<u64> {
     let window = (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000);
-    let act = activity(0, party, &n.kind, &n.shape, n.alt, window);
-    Ok((n, act))
+    activity(0, party, &n.kind, &n.shape, n.alt, window)
 }
 
 /// `POST /api/v1/notifications`: filed, checked at once, answered with its conflicts.
@@ -570,8 +555,7 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
     let filed: Vec<(Notice, Activity<u64>)> = notices(&body)?
         .into_iter()
         .map(|n| {
-            let window = (n.start.micros() / 1_000_000, n.end.micros() / 1_000_000);
-            let act = activity(0, &caller.party, &n.kind, &n.shape, n.alt, window);
+            let act = activity_of(&caller.party, &n);
             (n, act)
         })
         .collect();
@@ -644,9 +628,12 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
         .ok_or_else(|| HttpError(ApiError::internal("no notification recorded")))
 }
 
-/// `POST /api/v1/deconfliction/check`: the same answer, nothing filed.
-#[utoipa::path(post, path = "/api/v1/deconfliction/check", tag = "deconfliction", security(("bearer" = [])), request_body = Object,
-    responses((status = 200, description = "{sites, zones, activities}; nothing filed", body = Object)))]
+/// `POST /api/v1/deconfliction/check`: the same answer, nothing filed. A
+/// FeatureCollection of up to 500 is checked feature by feature (each against the
+/// record, not against the others) and answered `{"checks": [...]}` in its order; a
+/// bad feature refuses the whole collection, naming it.
+#[utoipa::path(post, path = "/api/v1/deconfliction/check", tag = "deconfliction", security(("bearer" = [])), request_body(content = Object, description = "A GeoJSON Feature, as for POST /api/v1/notifications, or a FeatureCollection of up to 500 of them"),
+    responses((status = 200, description = "{sites, zones, activities}; for a FeatureCollection {checks: [...]} in its order; nothing filed", body = Object), (status = 422, description = "Invalid GeoJSON, naming the feature and the problem", body = liaison_api::ErrorBody)))]
 pub async fn check(State(app): State<App>, sub: JsonSubmission) -> HttpResult<Response> {
     let json = check_answer(&app, &sub.caller.party, &sub.body)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
@@ -668,10 +655,28 @@ pub fn check_answer(app: &App, party: &str, body: &[u8]) -> HttpResult<Vec<u8>> 
             return Ok(out);
         }
     }
-    let (_, act) = parsed_for(party, &json_body::<Value>(body)?)?;
+    let body = json_body::<Value>(body)?;
+    let acts: Vec<Activity<u64>> = notices(&body)?
+        .iter()
+        .map(|n| activity_of(party, n))
+        .collect();
     let s = app.shared.state.read();
-    let found = find(&app.shared.geo.read(), &s, &act).map_err(invalid)?;
-    serde_json::to_vec(&Grouped(describe(&s, found))).map_err(internal)
+    let model = app.shared.geo.read();
+    if body.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+        let found = find(&model, &s, &acts[0]).map_err(invalid)?;
+        return serde_json::to_vec(&Grouped(describe(&s, found))).map_err(internal);
+    }
+    let mut out = b"{\"checks\":[".to_vec();
+    for (k, act) in acts.iter().enumerate() {
+        let found = find(&model, &s, act).map_err(|m| invalid(format!("feature {k}: {m}")))?;
+        if k > 0 {
+            out.push(b',');
+        }
+        let labels = model.sites(&s, &found.sites);
+        write_answer(&mut out, &found, &labels, |h| zone_name(&s, h));
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
 }
 
 /// The dry-run check's body parsed in one pass, with no `serde_json::Value` and no
@@ -975,8 +980,9 @@ mod tests {
             let fast = fast::activity("il", body.as_bytes())
                 .unwrap_or_else(|| panic!("not taken: {body}"));
             let value: Value = serde_json::from_str(body).expect("json");
-            let (_, general) =
-                parsed_for("il", &value).unwrap_or_else(|e| panic!("{body}: {:?}", e.0));
+            let general = notices(&value)
+                .map(|n| activity_of("il", &n[0]))
+                .unwrap_or_else(|e| panic!("{body}: {:?}", e.0));
             assert_eq!(fast, general, "{body}");
         }
         for body in &left {
