@@ -44,7 +44,8 @@ pub enum BenchCmd {
     /// The server's check path: seed a real server through the API (bulk site import, zones
     /// with stances, notifications from both member parties), then run the same queries
     /// against its engine in-process, through the check handler without HTTP, and as
-    /// `POST /api/v1/deconfliction/check` from a client thread of its own (the server on one).
+    /// `POST /api/v1/deconfliction/check` from a client thread of its own (the server on one),
+    /// one Feature a request and in FeatureCollections of 100.
     DeconflictHttp {
         #[arg(long, default_value_t = 100_000)]
         sites: usize,
@@ -1007,7 +1008,37 @@ async fn bench_deconflict_http(
             })
             .collect(),
     );
+    // The same queries as bulk checks: FeatureCollections of `BULK` of one party's.
+    const BULK: usize = 100;
+    let mut bulk_bodies: Vec<(usize, Vec<&str>)> = Vec::new();
+    for party in 0..members.len() {
+        let mine: Vec<&str> = queries
+            .iter()
+            .filter(|q| q.1 == party)
+            .map(|q| q.0.as_str())
+            .collect();
+        bulk_bodies.extend(mine.chunks(BULK).map(|c| (party, c.to_vec())));
+    }
+    let bulk_requests: Arc<Vec<Vec<u8>>> = Arc::new(
+        bulk_bodies
+            .iter()
+            .map(|(party, fs)| {
+                let body = format!(
+                    r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+                    fs.join(",")
+                );
+                raw_request(
+                    "POST",
+                    "/api/v1/deconfliction/check",
+                    &members[*party].1,
+                    &body,
+                )
+            })
+            .collect(),
+    );
+    let per_bulk = queries.len() as f64 / bulk_requests.len().max(1) as f64;
     let (mut direct, mut in_process, mut over_http) = (Vec::new(), Vec::new(), Vec::new());
+    let mut in_bulk = Vec::new();
     let mut expected = Vec::new();
     for run in 0..runs {
         // (a) The server's own engine, in-process.
@@ -1047,8 +1078,14 @@ async fn bench_deconflict_http(
         // (c) The same queries over HTTP.
         let (rate, _, lat) = over(check_requests.clone(), false).await?;
         over_http.push(rate);
+        // (d) In bulk: the checks of a request share its HTTP exchange.
+        let (bulk, _, _) = over(bulk_requests.clone(), false).await?;
+        in_bulk.push(Rate {
+            wall: bulk.wall * per_bulk,
+            cpu: bulk.cpu.map(|c| c * per_bulk),
+        });
         println!(
-            "run {}: direct {:.0} checks/s ({:.0} per CPU-second), handler without HTTP {:.0} checks/s, HTTP {:.0} checks/s ({:.0} per server CPU-second; round trip with {conns} in flight p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms)",
+            "run {}: direct {:.0} checks/s ({:.0} per CPU-second), handler without HTTP {:.0} checks/s, HTTP {:.0} checks/s ({:.0} per server CPU-second; round trip with {conns} in flight p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms), HTTP in bulks of {BULK} {:.0} checks/s",
             run + 1,
             direct[run].wall,
             direct[run].cpu.unwrap_or(0.0),
@@ -1057,7 +1094,8 @@ async fn bench_deconflict_http(
             over_http[run].cpu.unwrap_or(0.0),
             pct(&lat, 50.0),
             pct(&lat, 99.0),
-            pct(&lat, 100.0)
+            pct(&lat, 100.0),
+            in_bulk[run].wall
         );
     }
     // Both paths must give the same answers (checked in a pass of its own, unmeasured).
@@ -1089,6 +1127,7 @@ async fn bench_deconflict_http(
             "floor_requests_per_second": floor.wall, "floor_requests_per_server_cpu_second": floor.cpu,
             "direct_checks_per_second_median": d, "handler_checks_per_second_median": hp, "handler_over_direct": hp / d,
             "http_checks_per_second_median": h, "http_over_direct": h / d,
+            "bulk_size": BULK, "bulk_checks_per_second_median": wall(&in_bulk), "bulk_over_direct": wall(&in_bulk) / d,
             "direct_checks_per_cpu_second_median": dc, "http_checks_per_server_cpu_second_median": hc,
             "http_over_direct_cpu": if dc > 0.0 { hc / dc } else { 0.0 }, "answers_differing": differing})
     );
