@@ -645,6 +645,13 @@ pub async fn check(State(app): State<App>, sub: JsonSubmission) -> HttpResult<Re
 /// general way, to the same answer.
 pub fn check_answer(app: &App, party: &str, body: &[u8]) -> HttpResult<Vec<u8>> {
     let internal = |e: serde_json::Error| HttpError(ApiError::internal(e.to_string()));
+    if let Some(acts) = fast::activities(party, body) {
+        let s = app.shared.state.read();
+        let model = app.shared.geo.read();
+        if let Ok(out) = checks_answer(&model, &s, &acts) {
+            return Ok(out);
+        }
+    }
     if let Some(act) = fast::activity(party, body) {
         let s = app.shared.state.read();
         let model = app.shared.geo.read();
@@ -666,14 +673,23 @@ pub fn check_answer(app: &App, party: &str, body: &[u8]) -> HttpResult<Vec<u8>> 
         let found = find(&model, &s, &acts[0]).map_err(invalid)?;
         return serde_json::to_vec(&Grouped(describe(&s, found))).map_err(internal);
     }
+    checks_answer(&model, &s, &acts)
+}
+
+/// A bulk check's answer, `{"checks": [...]}`: each activity's, in order.
+fn checks_answer(
+    model: &crate::deconfliction::GeoModel,
+    s: &liaison_core::State,
+    acts: &[Activity<u64>],
+) -> HttpResult<Vec<u8>> {
     let mut out = b"{\"checks\":[".to_vec();
     for (k, act) in acts.iter().enumerate() {
-        let found = find(&model, &s, act).map_err(|m| invalid(format!("feature {k}: {m}")))?;
+        let found = find(model, s, act).map_err(|m| invalid(format!("feature {k}: {m}")))?;
         if k > 0 {
             out.push(b',');
         }
-        let labels = model.sites(&s, &found.sites);
-        write_answer(&mut out, &found, &labels, |h| zone_name(&s, h));
+        let labels = model.sites(s, &found.sites);
+        write_answer(&mut out, &found, &labels, |h| zone_name(s, h));
     }
     out.extend_from_slice(b"]}");
     Ok(out)
@@ -750,7 +766,32 @@ mod fast {
 
     /// The caller's activity the body describes (id 0: not filed).
     pub fn activity(party: &str, body: &[u8]) -> Option<Activity<u64>> {
-        let f: Feature = serde_json::from_slice(body).ok()?;
+        of_feature(party, serde_json::from_slice(body).ok()?)
+    }
+
+    #[derive(Deserialize)]
+    struct Collection<'a> {
+        #[serde(rename = "type", borrow)]
+        ty: &'a str,
+        #[serde(borrow)]
+        features: Vec<Feature<'a>>,
+    }
+
+    /// The activities of a FeatureCollection of 1 to `MAX_NOTICES` features, each
+    /// taken as `activity` takes a Feature; `None` if any is not.
+    pub fn activities(party: &str, body: &[u8]) -> Option<Vec<Activity<u64>>> {
+        let c: Collection = serde_json::from_slice(body).ok()?;
+        let n = c.features.len();
+        if c.ty != "FeatureCollection" || n == 0 || n > liaison_core::deconfliction::MAX_NOTICES {
+            return None;
+        }
+        c.features
+            .into_iter()
+            .map(|f| of_feature(party, f))
+            .collect()
+    }
+
+    fn of_feature(party: &str, f: Feature) -> Option<Activity<u64>> {
         if f.ty != "Feature" {
             return None;
         }
@@ -976,6 +1017,33 @@ mod tests {
             format!(r#"{{"type":"Feature","geometry":null,"properties":{{{props}}}}}"#),
             format!(r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[35.8,33.1]}},"properties":{{{props},"radius_m":"2500"}}}}"#),
         ];
+        // A collection of the bodies taken is taken whole, each as it is alone; one
+        // that holds a body left to the general parser is left whole.
+        let all = format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            taken.join(",")
+        );
+        let each: Vec<Activity<u64>> = taken
+            .iter()
+            .filter_map(|b| fast::activity("il", b.as_bytes()))
+            .collect();
+        assert_eq!(fast::activities("il", all.as_bytes()), Some(each));
+        let general: Vec<Activity<u64>> = notices(&serde_json::from_str(&all).expect("json"))
+            .map(|ns| ns.iter().map(|n| activity_of("il", n)).collect())
+            .unwrap_or_else(|e| panic!("{all}: {:?}", e.0));
+        assert_eq!(fast::activities("il", all.as_bytes()), Some(general));
+        for bad in left.iter().filter(|b| b.contains(r#""type":"Feature","#)) {
+            let mixed = format!(
+                r#"{{"type":"FeatureCollection","features":[{},{bad}]}}"#,
+                taken[0]
+            );
+            assert!(
+                fast::activities("il", mixed.as_bytes()).is_none(),
+                "{mixed}"
+            );
+        }
+        assert!(fast::activities("il", taken[0].as_bytes()).is_none());
+        assert!(fast::activities("il", br#"{"type":"FeatureCollection","features":[]}"#).is_none());
         for body in &taken {
             let fast = fast::activity("il", body.as_bytes())
                 .unwrap_or_else(|| panic!("not taken: {body}"));
