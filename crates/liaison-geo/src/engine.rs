@@ -173,6 +173,8 @@ impl Level {
         let test = |j: usize| {
             u32::from((a[j] <= e[2]) & (e[0] <= c[j]) & (b[j] <= e[3]) & (e[1] <= d[j])) << j
         };
+        // A whole node in a loop of constant length, which the compiler unrolls into
+        // vector compares; the last node of a level may be shorter.
         if to - from == FANOUT {
             (0..FANOUT).fold(0, |m, j| m | test(j))
         } else {
@@ -682,15 +684,15 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         self.by_id.len()
     }
 
-    /// Slots whose boxes intersect any of `qboxes`, deduplicated: an item box
-    /// is taken for the first query box it meets, so only items with several
-    /// boxes (rare) need sorting out. Slots may be empty (removed packed items).
-    fn candidates(&self, qboxes: &[BBox], out: &mut Vec<u32>) {
+    /// Slots whose boxes intersect any of `qboxes` (`q32`: the same, `narrow`ed,
+    /// for the packed tree), deduplicated: an item box is taken for the first
+    /// query box it meets, so only items with several boxes (rare) need sorting
+    /// out. Slots may be empty (removed packed items).
+    fn candidates(&self, qboxes: &[BBox], q32: &[Box32], out: &mut Vec<u32>) {
         out.clear();
         if self.packed.len() > 0 {
-            let q: Vec<Box32> = qboxes.iter().map(narrow).collect();
-            for (k, env) in q.iter().enumerate() {
-                self.packed.search(env, &q[..k], out);
+            for (k, env) in q32.iter().enumerate() {
+                self.packed.search(env, &q32[..k], out);
             }
         }
         if self.tree.size() > 0 {
@@ -990,11 +992,12 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
         validate_activity(act)?;
         let shape = Shape::new(&act.area.geometry).ok_or(Problem::TooLarge { polygon: 0 })?;
         let qboxes = query_boxes(&act.area.geometry, act.area.buffer_m);
+        let q32: Vec<Box32> = qboxes.iter().map(narrow).collect();
         let buf = act.area.buffer_m;
         let mut out = Conflicts::default();
         let mut cand = Vec::new();
 
-        self.sites.candidates(&qboxes, &mut cand);
+        self.sites.candidates(&qboxes, &q32, &mut cand);
         for &i in &cand {
             let Some(s) = self.sites.hot(i) else {
                 continue;
@@ -1009,7 +1012,7 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
             }
         }
 
-        self.zones.candidates(&qboxes, &mut cand);
+        self.zones.candidates(&qboxes, &q32, &mut cand);
         for &i in &cand {
             let Some((z, zd)) = self.zones.slot(i) else {
                 continue;
@@ -1032,7 +1035,7 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
             }
         }
 
-        self.actives.candidates(&qboxes, &mut cand);
+        self.actives.candidates(&qboxes, &q32, &mut cand);
         for &i in &cand {
             let Some((o, other)) = self.actives.slot(i) else {
                 continue;

@@ -273,16 +273,12 @@ impl GeoModel {
         if self.through != state.events.len() {
             return hits.iter().map(|h| site_of(state, h)).collect();
         }
-        let mut k = 0;
-        self.labels.get_many(hits.iter().map(|h| h.id), |l| {
-            let h = &hits[k];
-            k += 1;
-            match l
-                .and_then(|l| Some((l.name.as_str(), &**self.parties.get(usize::from(l.party))?)))
-            {
-                Some(named) => named,
-                None => site_of(state, h),
-            }
+        self.labels.get_many(hits.iter().map(|h| h.id), |k, l| {
+            let named = l.and_then(|l| {
+                let party = self.parties.get(usize::from(l.party))?;
+                Some((l.name.as_str(), &**party))
+            });
+            named.unwrap_or_else(|| site_of(state, &hits[k]))
         })
     }
 }

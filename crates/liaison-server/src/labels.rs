@@ -58,21 +58,23 @@ impl Labels {
         }
     }
 
-    /// What `read` makes of the labels of many ids at once: every entry is located
+    /// What `read` makes of the labels of many ids at once (given each id's position
+    /// among them and its label, if any): every entry is located
     /// first, in a loop of a few instructions a lookup, so that their cache misses
     /// overlap (with the label read in the same loop, they came one after another),
     /// then read.
     pub fn get_many<'a, R>(
         &'a self,
         ids: impl Iterator<Item = u64>,
-        mut read: impl FnMut(Option<&'a Label>) -> R,
+        mut read: impl FnMut(usize, Option<&'a Label>) -> R,
     ) -> Vec<R> {
         if self.entries.is_empty() {
-            return ids.map(|_| read(None)).collect();
+            return ids.enumerate().map(|(k, _)| read(k, None)).collect();
         }
         let at: Vec<usize> = ids.map(|id| self.find(id)).collect();
         at.into_iter()
-            .map(|i| read(self.entries[i].0.as_ref().map(|(_, l)| l)))
+            .enumerate()
+            .map(|(k, i)| read(k, self.entries[i].0.as_ref().map(|(_, l)| l)))
             .collect()
     }
 
@@ -136,7 +138,7 @@ mod tests {
                 prop_assert_eq!(ours.get(*id), theirs.get(id));
             }
             let many: Vec<Option<&Label>> = ids.iter().map(|id| theirs.get(id)).collect();
-            prop_assert_eq!(ours.get_many(ids.iter().copied(), |l| l), many);
+            prop_assert_eq!(ours.get_many(ids.iter().copied(), |_, l| l), many);
         }
     }
 
