@@ -74,7 +74,7 @@ pub const CODES: &[(&str, u16, &str)] = &[
     (
         "payload_too_large",
         413,
-        "the body is larger than the endpoint accepts",
+        "the body is larger than the endpoint accepts; the answer closes the connection (`Connection: close`)",
     ),
     (
         "unsupported_media_type",

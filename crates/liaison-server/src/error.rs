@@ -25,6 +25,13 @@ impl IntoResponse for HttpError {
                 HeaderValue::from_static("Bearer realm=\"liaison\", Basic realm=\"liaison\""),
             );
         }
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The body was refused unread, so the connection cannot carry another
+            // request: say so, and a keep-alive client opens a new one instead of
+            // sending its next request into a closed socket.
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         resp
     }
 }
