@@ -579,7 +579,7 @@ fn describe_with<'a>(
             party: party.to_string(),
             reason: SiteReason { name, h }.to_string(),
             severity: "violation".into(),
-            distance_m: h.distance_m,
+            distance_m: centimetres(h.distance_m),
             threshold_m: h.threshold_m,
         });
     }
@@ -590,7 +590,7 @@ fn describe_with<'a>(
             party: String::new(),
             reason: ZoneReason { name: zone(h), h }.to_string(),
             severity: zone_severity(h).into(),
-            distance_m: h.distance_m,
+            distance_m: centimetres(h.distance_m),
             threshold_m: h.threshold_m,
         });
     }
@@ -601,7 +601,7 @@ fn describe_with<'a>(
             party: h.party.clone(),
             reason: ActiveReason(h).to_string(),
             severity: "warning".into(),
-            distance_m: h.distance_m,
+            distance_m: centimetres(h.distance_m),
             threshold_m: h.threshold_m,
         });
     }
@@ -619,7 +619,7 @@ pub fn write_answer<'a>(
     labels: &[(&'a str, &'a str)],
     zone: impl Fn(&g::ZoneHit<u64>) -> &'a str,
 ) {
-    out.reserve(64 + found.sites.len() * 200);
+    out.reserve(64 + found.sites.len() * 256 + (found.zones.len() + found.actives.len()) * 512);
     out.extend_from_slice(b"{\"sites\":[");
     for (k, (h, &(name, party))) in found.sites.iter().zip(labels).enumerate() {
         let reason = |out: &mut Vec<u8>| SiteReason { name, h }.write_json(out);
@@ -691,7 +691,7 @@ fn item(
     out.extend_from_slice(b"\",\"severity\":\"");
     escape_into(out, severity);
     out.extend_from_slice(b"\",\"distance_m\":");
-    number(out, distance_m);
+    distance(out, distance_m);
     out.extend_from_slice(b",\"threshold_m\":");
     number(out, threshold_m);
     out.push(b'}');
@@ -716,10 +716,42 @@ fn number(out: &mut Vec<u8>, x: f64) {
     }
 }
 
+/// A distance as conflicts state it: to the centimetre. The engine's answers are right
+/// to within a metre; the shortest decimal of a geodesic distance (17 digits) only made
+/// answers longer and harder to read back.
+pub fn centimetres(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 100.0).round() / 100.0
+    } else {
+        x
+    }
+}
+
+/// `centimetres(x)` as serde_json writes it, from the integer of centimetres' digits:
+/// the shortest decimal of `n / 100` is `n / 100` written out with at most two
+/// decimals, trailing zeros dropped (one kept, `842.0`), while values are small
+/// enough that no two such decimals meet in one `f64` (far below `1e13`).
+fn distance(out: &mut Vec<u8>, x: f64) {
+    let c = (x * 100.0).round();
+    if !(c.is_sign_positive() && c < 1e15) {
+        return number(out, centimetres(x));
+    }
+    let n = c as u64;
+    out.extend_from_slice(itoa::Buffer::new().format(n / 100).as_bytes());
+    let frac = (n % 100) as u8;
+    match (frac / 10, frac % 10) {
+        (t, 0) => out.extend_from_slice(&[b'.', b'0' + t]),
+        (t, u) => out.extend_from_slice(&[b'.', b'0' + t, b'0' + u]),
+    }
+}
+
 /// A string's contents in JSON, escaped exactly as serde_json escapes them: `"`, `\\`
 /// and the control characters, nothing else.
 fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    if !needs_escape(bytes) {
+        return out.extend_from_slice(bytes);
+    }
     let mut from = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if b >= 0x20 && b != b'"' && b != b'\\' {
@@ -744,6 +776,27 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
         from = i + 1;
     }
     out.extend_from_slice(&bytes[from..]);
+}
+
+/// Whether any byte is `"`, `\\` or a control character: eight bytes at a time (a
+/// byte of `x` is below 0x20 where `x - 0x20..` borrows into its high bit while its
+/// own high bit is clear; equal to `"` or `\\` where its XOR with them is zero).
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let low = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        if low | zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) != 0 {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// Formatted text written into JSON string contents, escaped as it goes.
@@ -774,6 +827,7 @@ mod tests {
     fn metres() -> impl Strategy<Value = f64> {
         prop_oneof![
             0.0f64..1e6,
+            1e9f64..1e14,
             (0u32..4000).prop_map(|k| f64::from(k) * 0.5),
             (0u64..2_000_000_000_000_000).prop_map(|k| k as f64),
             (0u32..64).prop_map(|e| 2f64.powi(e as i32 - 5)),
@@ -891,6 +945,26 @@ mod tests {
             x in prop_oneof![0.0f64..1e7, (0u64..20_000).prop_map(|k| k as f64 * 0.5), any::<f64>()]
         ) {
             prop_assert_eq!(Metres(x).to_string(), format!("{x:.0}"));
+        }
+
+        /// A distance is written to the centimetre exactly as serde writes the
+        /// centimetres' `f64`, at every magnitude (past `1e13`, serde's own path).
+        #[test]
+        fn distances_are_written_as_serde_writes_their_centimetres(x in metres()) {
+            let mut out = Vec::new();
+            super::distance(&mut out, x);
+            let want = serde_json::to_vec(&super::centimetres(x)).expect("a number");
+            prop_assert_eq!(String::from_utf8(out).expect("text"), String::from_utf8(want).expect("text"));
+        }
+
+        /// The eight-at-a-time test for bytes to escape agrees with the byte-by-byte
+        /// one, wherever in the text the byte is.
+        #[test]
+        fn escape_test_finds_every_byte_to_escape(t in text(), pad in "[a-z]{0,19}", at in 0usize..20) {
+            let mut s = pad.clone();
+            s.insert_str(at.min(pad.len()), &t);
+            let naive = s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+            prop_assert_eq!(super::needs_escape(s.as_bytes()), naive);
         }
 
         /// The check's answer, written by hand, is byte for byte what serde makes of
