@@ -729,8 +729,9 @@ pub fn centimetres(x: f64) -> f64 {
 
 /// `centimetres(x)` as serde_json writes it, from the integer of centimetres' digits:
 /// the shortest decimal of `n / 100` is `n / 100` written out with at most two
-/// decimals, trailing zeros dropped (one kept, `842.0`), while values are small
-/// enough that no two such decimals meet in one `f64` (far below `1e13`).
+/// decimals, trailing zeros dropped (one kept, `842.0`), as long as no two such
+/// decimals meet in one `f64`: below `1e13` m, where `f64`s are closer together than
+/// half a centimetre. Beyond that, and for negative or non-finite input, serde's own.
 fn distance(out: &mut Vec<u8>, x: f64) {
     let c = (x * 100.0).round();
     if !(c.is_sign_positive() && c < 1e15) {
