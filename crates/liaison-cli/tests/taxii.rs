@@ -311,3 +311,65 @@ fn cli_submit_decide_and_pull() {
     );
     assert!(out.starts_with("0 new object(s)"), "{out}");
 }
+
+/// A POST over `max_content_length` is refused with a TAXII error (its media type, its
+/// JSON), whether the server read the body (just over the limit) or refused it unread
+/// (far over it), and the answer closes the connection: the same client's next
+/// request goes out on a new one. Nothing is submitted.
+#[test]
+fn oversize_taxii_posts_get_the_taxii_error_and_close_the_connection() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, us) = (cell.token("il-liaison"), cell.token("us-supervisor"));
+    assert_eq!(
+        http.post("/api/v1/cell/approve", Some(&us), json!({}))
+            .status,
+        200
+    );
+    let before = http.get("/healthz", None).json()["events"].clone();
+    let client = reqwest::blocking::Client::new();
+    let url = format!("{}/taxii2/il/collections/submissions/objects/", server.url);
+    let max = 10 << 20;
+    for size in [max + 100, max + (4 << 20)] {
+        let body = format!(r#"{{"objects": [], "pad": "{}"}}"#, "x".repeat(size));
+        let r = client
+            .post(&url)
+            .basic_auth("il-liaison", Some(&il))
+            .header("content-type", "application/taxii+json;version=2.1")
+            .body(body)
+            .send()
+            .expect("post");
+        assert_eq!(r.status().as_u16(), 413, "{size} bytes");
+        assert_eq!(r.headers()["connection"], "close");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .expect("text")
+                .starts_with("application/taxii+json"),
+            "{:?}",
+            r.headers()
+        );
+        let v: serde_json::Value = r.json().expect("a TAXII error");
+        assert_eq!(v["http_status"], "413", "{v}");
+        assert!(
+            v["description"]
+                .as_str()
+                .expect("text")
+                .contains("max_content_length"),
+            "{v}"
+        );
+        let r = client
+            .get(format!("{}/taxii2/il/collections/", server.url))
+            .basic_auth("il-liaison", Some(&il))
+            .header("accept", "application/taxii+json;version=2.1")
+            .send()
+            .expect("the next request, on a new connection");
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    assert_eq!(
+        http.get("/healthz", None).json()["events"],
+        before,
+        "nothing was submitted"
+    );
+}

@@ -54,6 +54,11 @@ impl IntoResponse for TaxiiError {
                 HeaderValue::from_static("Basic realm=\"liaison\", Bearer realm=\"liaison\""),
             );
         }
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // As for the API's 413: the connection carries no further request.
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         r
     }
 }
@@ -831,9 +836,22 @@ pub async fn post_objects(
     uri: Uri,
     headers: HeaderMap,
     Path((root, cid)): Path<(String, String)>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> TResult<Response> {
     let c = root_of(&app, &headers, &root)?;
+    // Past the route's limit the body is refused unread: stated as every other
+    // TAXII error is, not in axum's plain text.
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            terr(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload Too Large",
+                format!("max_content_length is {MAX_CONTENT}"),
+            )
+        } else {
+            bad(e.body_text())
+        }
+    })?;
     let k = find_collection(&app, &c, &cid)?;
     if k != Coll::Submissions {
         return Err(terr(
