@@ -1085,12 +1085,13 @@ async fn bench_deconflict_http(
             cpu: bulk.cpu.map(|c| c * per_bulk),
         });
         println!(
-            "run {}: direct {:.0} checks/s ({:.0} per CPU-second), handler without HTTP {:.0} checks/s, HTTP {:.0} checks/s ({:.0} per server CPU-second; round trip with {conns} in flight p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms), HTTP in bulks of {BULK} {:.0} checks/s",
+            "run {}: direct {:.0} checks/s ({:.0} per CPU-second), handler without HTTP {:.0} checks/s, HTTP {:.0} checks/s ({:.2} of direct; {:.0} per server CPU-second; round trip with {conns} in flight p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms), HTTP in bulks of {BULK} {:.0} checks/s",
             run + 1,
             direct[run].wall,
             direct[run].cpu.unwrap_or(0.0),
             in_process[run].wall,
             over_http[run].wall,
+            over_http[run].wall / direct[run].wall,
             over_http[run].cpu.unwrap_or(0.0),
             pct(&lat, 50.0),
             pct(&lat, 99.0),
@@ -1117,6 +1118,15 @@ async fn bench_deconflict_http(
     let wall = |v: &[Rate]| median(v.iter().map(|r| r.wall).collect());
     let cpu = |v: &[Rate]| median(v.iter().map(|r| r.cpu.unwrap_or(0.0)).collect());
     let (d, h, hp) = (wall(&direct), wall(&over_http), wall(&in_process));
+    // Each run's passes follow one another within seconds, so on a machine whose speed
+    // drifts between runs the ratio within a run is the steadier figure.
+    let per_run = |v: &[Rate]| -> Vec<f64> {
+        v.iter()
+            .zip(&direct)
+            .map(|(x, e)| x.wall / e.wall)
+            .collect()
+    };
+    let (http_runs, bulk_runs) = (per_run(&over_http), per_run(&in_bulk));
     let (dc, hc) = (cpu(&direct), cpu(&over_http));
     println!(
         "{}",
@@ -1127,6 +1137,8 @@ async fn bench_deconflict_http(
             "floor_requests_per_second": floor.wall, "floor_requests_per_server_cpu_second": floor.cpu,
             "direct_checks_per_second_median": d, "handler_checks_per_second_median": hp, "handler_over_direct": hp / d,
             "http_checks_per_second_median": h, "http_over_direct": h / d,
+            "http_over_direct_per_run": http_runs, "http_over_direct_per_run_median": median(http_runs.clone()),
+            "bulk_over_direct_per_run": bulk_runs, "bulk_over_direct_per_run_median": median(bulk_runs.clone()),
             "bulk_size": BULK, "bulk_checks_per_second_median": wall(&in_bulk), "bulk_over_direct": wall(&in_bulk) / d,
             "direct_checks_per_cpu_second_median": dc, "http_checks_per_server_cpu_second_median": hc,
             "http_over_direct_cpu": if dc > 0.0 { hc / dc } else { 0.0 }, "answers_differing": differing})
