@@ -766,7 +766,14 @@ mod fast {
 
     /// The caller's activity the body describes (id 0: not filed).
     pub fn activity(party: &str, body: &[u8]) -> Option<Activity<u64>> {
-        of_feature(party, serde_json::from_slice(body).ok()?)
+        of_feature(party, serde_json::from_str(text(body)?).ok()?)
+    }
+
+    /// The body as text. Members this parser skips are not read as strings, so their
+    /// UTF-8 would go unchecked, where the general parser refuses a body that is not
+    /// UTF-8 throughout (found by the differential fuzz test below).
+    fn text(body: &[u8]) -> Option<&str> {
+        std::str::from_utf8(body).ok()
     }
 
     #[derive(Deserialize)]
@@ -780,7 +787,7 @@ mod fast {
     /// The activities of a FeatureCollection of 1 to `MAX_NOTICES` features, each
     /// taken as `activity` takes a Feature; `None` if any is not.
     pub fn activities(party: &str, body: &[u8]) -> Option<Vec<Activity<u64>>> {
-        let c: Collection = serde_json::from_slice(body).ok()?;
+        let c: Collection = serde_json::from_str(text(body)?).ok()?;
         let n = c.features.len();
         if c.ty != "FeatureCollection" || n == 0 || n > liaison_core::deconfliction::MAX_NOTICES {
             return None;
@@ -976,13 +983,13 @@ mod tests {
         );
     }
 
-    /// The check's one-pass parser takes a body only when it means what the general
-    /// parser makes of it, and otherwise leaves it to the general parser.
-    #[test]
-    fn the_fast_check_parser_agrees_with_the_general_one() {
-        let props = r#""kind":"air_patrol","start":"2026-12-01T10:00:00Z","end":"2026-12-01T12:00:00Z","alt_min_m":100,"alt_max_m":900.5"#;
+    const PROPS: &str = r#""kind":"air_patrol","start":"2026-12-01T10:00:00Z","end":"2026-12-01T12:00:00Z","alt_min_m":100,"alt_max_m":900.5"#;
+
+    /// Bodies of every form the one-pass parser takes.
+    fn taken_bodies() -> Vec<String> {
+        let props = PROPS;
         let square = "[[[35.8,33.1],[35.9,33.1],[35.9,33.2],[35.8,33.2],[35.8,33.1]]]";
-        let taken = [
+        vec![
             format!(
                 r#"{{"type":"Feature","geometry":{{"type":"Polygon","coordinates":{square}}},"properties":{{{props},"precedence":"flash"}}}}"#
             ),
@@ -1005,7 +1012,73 @@ mod tests {
                 r#"{{"type":"Feature","geometry":{{"type":"MultiPolygon","coordinates":[{square},{square}]}},"properties":{{{props},"buffer_m":10}}}}"#
             ),
             r#"{"properties":{"activity":"exercise","start":"2026-12-01T10:00:00Z","end":"2026-12-01T11:00:00Z","radius_m":100},"geometry":{"coordinates":[35.8,33.1],"type":"Point"},"type":"Feature"}"#.to_string(),
-        ];
+        ]
+    }
+
+    /// What the general path makes of `body`: its activities, or its refusal.
+    fn general(body: &[u8]) -> Option<Vec<Activity<u64>>> {
+        let value: Value = serde_json::from_slice(body).ok()?;
+        let ns = notices(&value).ok()?;
+        Some(ns.iter().map(|n| activity_of("il", n)).collect())
+    }
+
+    proptest::proptest! {
+        /// Fuzzing the one-pass parser against the general one: a body of a taken form
+        /// with bytes deleted, inserted or replaced (the JSON's own punctuation, digits,
+        /// escapes, letters), alone or as one of a collection, never panics, and
+        /// whatever the one-pass parser takes, the general parser takes too, as the
+        /// same activities; the rest it leaves to the general parser.
+        #[test]
+        fn the_fast_check_parser_never_takes_what_the_general_one_would_not(
+            base in 0usize..8,
+            in_collection in proptest::bool::ANY,
+            edits in proptest::collection::vec(
+                (0usize..400, 0u8..3, proptest::sample::select(b"{}[],:\"0123456789.-+eE \\uatnrfl\x00\x7f\xc3\xa9".to_vec())),
+                1..5,
+            ),
+        ) {
+            let mut body = taken_bodies()[base].clone().into_bytes();
+            for (at, op, b) in edits {
+                let at = at % (body.len() + 1);
+                match op {
+                    0 if at < body.len() => { body.remove(at); }
+                    1 => body.insert(at, b),
+                    _ if at < body.len() => body[at] = b,
+                    _ => body.push(b),
+                }
+            }
+            if in_collection {
+                let mut c = br#"{"type":"FeatureCollection","features":["#.to_vec();
+                c.extend_from_slice(taken_bodies()[0].as_bytes());
+                c.push(b',');
+                c.extend_from_slice(&body);
+                c.extend_from_slice(b"]}");
+                body = c;
+            }
+            // The one-pass parser leaves the geometry's validity to the engine, whose
+            // refusal sends the body to the general path too (`check_answer`).
+            let engine = crate::deconfliction::GeoEngine::new();
+            let valid = |acts: &[Activity<u64>]| acts.iter().all(|a| engine.check(a).is_ok());
+            let text = String::from_utf8_lossy(&body).into_owned();
+            for taken in [fast::activity("il", &body).map(|a| vec![a]), fast::activities("il", &body)]
+                .into_iter()
+                .flatten()
+            {
+                if valid(&taken) {
+                    proptest::prop_assert_eq!(general(&body), Some(taken), "{}", text);
+                } else {
+                    proptest::prop_assert_eq!(general(&body), None, "{}", text);
+                }
+            }
+        }
+    }
+
+    /// The check's one-pass parser takes a body only when it means what the general
+    /// parser makes of it, and otherwise leaves it to the general parser.
+    #[test]
+    fn the_fast_check_parser_agrees_with_the_general_one() {
+        let props = PROPS;
+        let taken = taken_bodies();
         let left = [
             format!(r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","geometry":{{"type":"Point","coordinates":[35.8,33.1]}},"properties":{{{props}}}}}]}}"#),
             format!(r#"{{"type":"Feature","geometry":{{"type":"Point","coordinates":[35.8,33.1,250]}},"properties":{{{props}}}}}"#),
