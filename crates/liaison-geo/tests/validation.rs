@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use liaison_geo::geojson::parse_features;
 use liaison_geo::validate::{validate_activity, validate_area};
-use liaison_geo::{Area, Engine, Geometry, Problem, Site};
+use liaison_geo::{Activity, AltBand, Area, Engine, Geometry, Problem, Site, TimeWindow};
 use serde_json::json;
 
 fn err_of(features: serde_json::Value) -> liaison_geo::FeatureError {
@@ -180,4 +180,112 @@ fn feature_area_reads_buffer() {
         e.contains("c1") && e.contains("corridor without width"),
         "{e}"
     );
+}
+
+/// A JSON value a hostile or broken client might put anywhere in a feature.
+fn hostile_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(json!(null)),
+        Just(json!(true)),
+        Just(json!("Point")),
+        Just(json!("Polygon")),
+        Just(json!("LineString")),
+        Just(json!("MultiPolygon")),
+        Just(json!("")),
+        Just(json!(1e308)),
+        Just(json!(-1e308)),
+        Just(json!(5e-324)),
+        Just(json!(-0.0)),
+        Just(json!(u64::MAX)),
+        Just(json!(i64::MIN)),
+        Just(json!(180.0)),
+        Just(json!(-90.0)),
+        Just(json!(90.0)),
+        (-200.0f64..200.0).prop_map(|x| json!(x)),
+        Just(json!([])),
+        Just(json!({})),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+            (inner.clone(), inner).prop_map(|(a, b)| json!([a, b])),
+        ]
+    })
+}
+
+/// Replaces a value somewhere in `v` with `with`: each of `path`'s choices picks a
+/// child to walk into, or (one time in four) stops there.
+fn replace_somewhere(v: &mut serde_json::Value, path: &[usize], with: serde_json::Value) {
+    let Some((&k, rest)) = path.split_first() else {
+        *v = with;
+        return;
+    };
+    let child = match v {
+        serde_json::Value::Array(a) if !a.is_empty() => {
+            let n = a.len();
+            Some(&mut a[k % n])
+        }
+        serde_json::Value::Object(o) if !o.is_empty() => {
+            let n = o.len();
+            o.values_mut().nth(k % n)
+        }
+        _ => None,
+    };
+    match child {
+        Some(c) if k % 4 != 0 => replace_somewhere(c, rest, with),
+        _ => *v = with,
+    }
+}
+
+proptest::proptest! {
+    /// Fuzzing the GeoJSON path: features of every geometry with any part replaced by
+    /// hostile JSON (wrong types, extreme numbers, nested arrays) are parsed, their
+    /// areas validated and, when valid, checked by an engine holding a site, without a
+    /// panic; what the parser refuses it refuses with a message.
+    #[test]
+    fn hostile_geojson_is_refused_or_checked_never_a_panic(
+        base in 0usize..4,
+        edits in proptest::collection::vec(
+            (proptest::collection::vec(0usize..16, 0..7), hostile_value()),
+            1..4,
+        ),
+    ) {
+        let bases = [
+            json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [35.8, 33.1]},
+                "properties": {"radius_m": 500}}),
+            json!({"type": "Feature", "geometry": {"type": "LineString",
+                "coordinates": [[35.8, 33.1], [35.9, 33.2], [36.0, 33.2]]}, "properties": {"radius_m": 300}}),
+            ok_square(),
+            json!({"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": [
+                [[[35.0, 33.0], [35.1, 33.0], [35.1, 33.1], [35.0, 33.0]]],
+                [[[35.5, 33.5], [35.6, 33.5], [35.6, 33.6], [35.5, 33.5]]]]}, "properties": {"radius_m": 0}}),
+        ];
+        let mut f = bases[base].clone();
+        for (path, with) in edits {
+            replace_somewhere(&mut f, &path, with);
+        }
+        let mut engine = Engine::new();
+        engine.insert_site(Site { id: 1u64, area: Area { geometry: Geometry::Point(ll(35.8, 33.1)), buffer_m: 1000.0 } })
+            .expect("a valid site");
+        for fc in [f.clone(), json!({"type": "FeatureCollection", "features": [f]})] {
+            match parse_features(&fc) {
+                Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
+                Ok(features) => {
+                    for feature in features {
+                        let Ok(area) = feature.area("radius_m") else { continue };
+                        let act = Activity {
+                            id: 2u64,
+                            party: "il".into(),
+                            kind: "air_patrol".into(),
+                            area,
+                            alt: AltBand::new(0.0, 1000.0),
+                            window: TimeWindow::new(0, 3600),
+                        };
+                        let _ = engine.check(&act);
+                    }
+                }
+            }
+        }
+    }
 }
