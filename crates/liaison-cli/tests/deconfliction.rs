@@ -230,6 +230,28 @@ fn bad_geojson_names_the_feature_and_stores_nothing() {
     );
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.body.contains("feature 1 (late-bad)"), "{}", r.body);
+    // A body that is not UTF-8 throughout is malformed wherever the bad byte sits,
+    // even in a member the check does not read: for a check as for a filing.
+    let mut body = serde_json::to_vec(&circle(
+        35.0,
+        33.0,
+        json!({"kind": "uav_flight", "radius_m": 10, "start": in_hours(10), "end": in_hours(11), "forces": "two aircraft"}),
+    ))
+    .expect("json");
+    let at = body.windows(3).position(|w| w == b"two").expect("forces");
+    body[at] = 0xff;
+    for path in ["/api/v1/deconfliction/check", "/api/v1/notifications"] {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}{path}", server.url))
+            .bearer_auth(&il)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .expect("send");
+        assert_eq!(r.status().as_u16(), 400, "{path}");
+        let text = r.text().expect("text");
+        assert!(text.contains("bad_request"), "{path}: {text}");
+    }
     assert_eq!(head(), before);
 }
 
