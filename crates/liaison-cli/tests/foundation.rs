@@ -5,6 +5,8 @@ mod common;
 
 use common::{Cell, Http, all_events, liaison, repo_root};
 use serde_json::json;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 #[test]
@@ -178,6 +180,103 @@ fn auth_errors_pending_rule_and_state_conflicts_write_nothing() {
     assert_eq!(
         http.get("/api/v1/cell", Some(&il)).json()["status"],
         "active"
+    );
+}
+
+/// Sends a request head and `body` bytes of padding on `s`, every byte of it (a write
+/// that fails means the server reset the connection), then reads one answer: its
+/// status, its head and its body.
+fn exchange(s: &mut TcpStream, head: &str, body: usize) -> (u16, String, String) {
+    s.write_all(head.as_bytes()).expect("send the head");
+    let pad = vec![b' '; 64 << 10];
+    let mut left = body;
+    while left > 0 {
+        let n = left.min(pad.len());
+        s.write_all(&pad[..n])
+            .unwrap_or_else(|e| panic!("the server took only {} bytes: {e}", body - left));
+        left -= n;
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = loop {
+        if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut buf).expect("read the answer");
+        assert!(n > 0, "the connection closed before an answer");
+        got.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8(got[..end].to_vec())
+        .expect("text")
+        .to_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .expect("a content length")
+        .trim()
+        .parse()
+        .expect("a number");
+    while got.len() < end + len {
+        let n = s.read(&mut buf).expect("read the answer");
+        assert!(n > 0, "the connection closed inside the answer");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let status = head[9..12].parse().expect("a status");
+    let body = String::from_utf8(got[end..end + len].to_vec()).expect("text");
+    (status, head, body)
+}
+
+/// A body the server refuses unread (over the limit, or without credentials) is read
+/// to its end before the connection goes: the client, still writing, gets every byte
+/// through and reads the answer, never a reset. A 413 then closes the connection;
+/// after any other answer the next request goes out on the same one.
+#[test]
+fn refused_bodies_are_read_to_their_end_so_the_client_reads_the_answer() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let il = cell.token("il-liaison");
+    let connect = || {
+        let s = TcpStream::connect(&addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        s
+    };
+    let post = |token: &str, len: usize| {
+        format!(
+            "POST /api/v1/sites HTTP/1.1\r\nHost: liaison\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+        )
+    };
+    for round in 0..5 {
+        // Three times the limit: refused on its length alone, before a byte is read.
+        let mut s = connect();
+        let len = 6 << 20;
+        let (status, head, body) = exchange(&mut s, &post(&il, len), len);
+        assert_eq!(status, 413, "round {round}: {head}{body}");
+        assert!(body.contains("payload_too_large"), "{body}");
+        assert!(head.contains("connection: close"), "{head}");
+        assert_eq!(s.read(&mut [0u8; 16]).expect("read"), 0, "then it closes");
+
+        // Under the limit, refused before the body is read: the connection stays.
+        let mut s = connect();
+        let len = 1 << 20;
+        let (status, head, body) = exchange(&mut s, &post("lsn_not-a-token", len), len);
+        assert_eq!(status, 401, "round {round}: {head}{body}");
+        assert!(body.contains("unauthorized"), "{body}");
+        let (status, _, body) =
+            exchange(&mut s, "GET /healthz HTTP/1.1\r\nHost: liaison\r\n\r\n", 0);
+        assert_eq!(
+            status, 200,
+            "the same connection answers the next request: {body}"
+        );
+    }
+    let http = Http::new(&server.url);
+    let sites = http.get("/api/v1/sites", Some(&il)).json();
+    assert_eq!(
+        sites["features"].as_array().map(Vec::len),
+        Some(0),
+        "{sites}"
     );
 }
 

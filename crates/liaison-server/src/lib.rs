@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod deadlines;
 pub mod deconfliction;
+pub mod drain;
 pub mod error;
 pub mod extract;
 pub mod intel;
@@ -299,6 +300,7 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(drain::bodies))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             HttpError(ApiError::internal(
                 "the server hit a bug; nothing was written",
