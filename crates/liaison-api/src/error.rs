@@ -74,7 +74,7 @@ pub const CODES: &[(&str, u16, &str)] = &[
     (
         "payload_too_large",
         413,
-        "the body is larger than the endpoint accepts; the answer closes the connection (`Connection: close`)",
+        "the body is larger than the endpoint accepts; the server reads the rest of it (up to 64 MiB, so that the client reads this answer) and closes the connection (`Connection: close`)",
     ),
     (
         "unsupported_media_type",

@@ -26,9 +26,10 @@ impl IntoResponse for HttpError {
             );
         }
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            // The body was refused unread, so the connection cannot carry another
-            // request: say so, and a keep-alive client opens a new one instead of
-            // sending its next request into a closed socket.
+            // The body was refused unread: the server reads what is left of it
+            // (`drain`, within limits) and then closes the connection rather than
+            // read on. It says so, and a keep-alive client opens a new one instead
+            // of sending its next request into a closed socket.
             resp.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
