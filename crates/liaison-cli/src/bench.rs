@@ -168,6 +168,11 @@ async fn signed_send(
 }
 
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+    // The servers a benchmark starts stay quiet unless asked (`LIAISON_LOG=info`
+    // shows, say, the deconfliction engine's repacks with their times).
+    if std::env::var_os("LIAISON_LOG").is_some() {
+        crate::server::logging();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -853,7 +858,61 @@ async fn bench_deconflict_http(
         Ok::<_, anyhow::Error>(text)
     };
 
-    // Seed through the API: sites in FeatureCollections of 5,000.
+    // The queries: the body each sends, and the activity the server makes of it.
+    let mut queries = Vec::new();
+    for l in read_lines(&work.join("queries.ndjson"))? {
+        let (feature, party) = notice_feature(&l);
+        let f = liaison_geo::geojson::parse_features(&feature)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .remove(0);
+        let key = match f.geometry {
+            liaison_geo::types::Geometry::Point(_) => "radius_m",
+            liaison_geo::types::Geometry::LineString(_) => "half_width_m",
+            _ => "buffer_m",
+        };
+        let shape = liaison_server::deconfliction::to_shape(
+            &f.area(key).map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+        let time = |k: &str| {
+            liaison_api::time::parse(feature["properties"][k].as_str().unwrap_or(""))
+                .map(|t| t.micros() / 1_000_000)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        };
+        let act = liaison_server::deconfliction::activity(
+            0,
+            members[party].0,
+            feature["properties"]["kind"].as_str().unwrap_or(""),
+            &shape,
+            (
+                feature["properties"]["alt_min_m"].as_f64().unwrap_or(0.0),
+                feature["properties"]["alt_max_m"].as_f64().unwrap_or(0.0),
+            ),
+            (time("start")?, time("end")?),
+        );
+        queries.push((feature.to_string(), party, act));
+    }
+
+    // Seed through the API: sites in FeatureCollections of 5,000. Meanwhile a thread
+    // checks against the engine as the handlers reach it (through the read model's
+    // lock), every 2 ms: how long a check waits while the writer indexes and repacks.
+    let importing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let probe = {
+        let (app, importing) = (app.clone(), importing.clone());
+        let acts: Vec<_> = queries.iter().take(64).map(|q| q.2.clone()).collect();
+        std::thread::spawn(move || {
+            let mut waits = Vec::new();
+            for act in acts.iter().cycle() {
+                if !importing.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let t = Instant::now();
+                let _ = app.shared.geo.read().engine.check(act);
+                waits.push(t.elapsed().as_secs_f64() * 1e3);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            waits
+        })
+    };
     let seeding = Instant::now();
     let categories = [
         "population_centre",
@@ -882,6 +941,23 @@ async fn bench_deconflict_http(
         ok(post("/api/v1/sites", &members[b % 2].1, body.to_string()).await?).await?;
     }
     let sites_s = seeding.elapsed().as_secs_f64();
+    importing.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut waits = probe
+        .join()
+        .map_err(|_| anyhow::anyhow!("the probe thread panicked"))?;
+    waits.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        waits
+            .get(((waits.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let (import_p50, import_p99, import_max) = (at(0.5), at(0.99), at(1.0));
+    println!(
+        "site import: {} sites in {sites_s:.1} s; {} checks meanwhile: p50 {import_p50:.3} ms, p99 {import_p99:.3} ms, max {import_max:.1} ms",
+        sites.len(),
+        waits.len()
+    );
     // Zones, proposed by one member; the other accepts (agreed), disputes, or says nothing.
     for (i, l) in read_lines(&work.join("zones.ndjson"))?.iter().enumerate() {
         let p = &l["properties"];
@@ -934,40 +1010,6 @@ async fn bench_deconflict_http(
     }
     let seeding_s = seeding.elapsed().as_secs_f64();
     let (n_sites, n_zones, n_actives) = app.shared.geo.read().engine.len();
-
-    // The queries: the body each sends, and the activity the server makes of it.
-    let mut queries = Vec::new();
-    for l in read_lines(&work.join("queries.ndjson"))? {
-        let (feature, party) = notice_feature(&l);
-        let f = liaison_geo::geojson::parse_features(&feature)
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .remove(0);
-        let key = match f.geometry {
-            liaison_geo::types::Geometry::Point(_) => "radius_m",
-            liaison_geo::types::Geometry::LineString(_) => "half_width_m",
-            _ => "buffer_m",
-        };
-        let shape = liaison_server::deconfliction::to_shape(
-            &f.area(key).map_err(|e| anyhow::anyhow!("{e}"))?,
-        );
-        let time = |k: &str| {
-            liaison_api::time::parse(feature["properties"][k].as_str().unwrap_or(""))
-                .map(|t| t.micros() / 1_000_000)
-                .map_err(|e| anyhow::anyhow!("{e}"))
-        };
-        let act = liaison_server::deconfliction::activity(
-            0,
-            members[party].0,
-            feature["properties"]["kind"].as_str().unwrap_or(""),
-            &shape,
-            (
-                feature["properties"]["alt_min_m"].as_f64().unwrap_or(0.0),
-                feature["properties"]["alt_max_m"].as_f64().unwrap_or(0.0),
-            ),
-            (time("start")?, time("end")?),
-        );
-        queries.push((feature.to_string(), party, act));
-    }
 
     // The server runs on this thread (one core, as the engine's checks do); the
     // client is a thread of its own on the other core, keeping `conns` requests in
@@ -1132,6 +1174,7 @@ async fn bench_deconflict_http(
         "{}",
         serde_json::json!({"bench": "deconflict-http", "connections": conns, "sites": n_sites, "zones": n_zones, "notifications": n_actives,
             "queries": queries.len(), "runs": runs, "seeding_s": seeding_s, "site_import_s": sites_s,
+            "import_checks": waits.len(), "import_check_p50_ms": import_p50, "import_check_p99_ms": import_p99, "import_check_max_ms": import_max,
             "hits_per_query": hits as f64 / queries.len().max(1) as f64,
             "answer_bytes_per_query": bytes as f64 / queries.len().max(1) as f64,
             "floor_requests_per_second": floor.wall, "floor_requests_per_server_cpu_second": floor.cpu,

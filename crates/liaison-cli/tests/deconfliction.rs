@@ -408,3 +408,92 @@ fn concurrent_notifications_see_each_other() {
         );
     }
 }
+
+/// Sites imported through the API after the server started (enough of them that the
+/// server repacks its engine, beside its checks, several times over) are found by a
+/// check exactly as a server restarted on the same record finds them, whose engine is
+/// built from the record in one go.
+#[test]
+fn a_server_fed_through_the_api_answers_as_one_restarted() {
+    let cell = Cell::init();
+    let (il, sy, us) = (
+        cell.token("il-liaison"),
+        cell.token("sy-liaison"),
+        cell.token("us-supervisor"),
+    );
+    // A small deterministic scatter over the Golan and the Hauran.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut at = move || (35.6 + 1.0 * next(), 32.6 + 0.8 * next(), next());
+    let checks: Vec<Value> = (0..40)
+        .map(|i| {
+            let (lon, lat, _) = at();
+            let props = json!({"kind": "ground_movement", "alt_min_m": 0, "alt_max_m": 100,
+                               "start": in_hours(40), "end": in_hours(41)});
+            let mut f = match i % 3 {
+                0 => circle(lon, lat, json!({"radius_m": 4000})),
+                1 => json!({"type": "Feature", "geometry": {"type": "LineString",
+                            "coordinates": [[lon, lat], [lon + 0.08, lat + 0.05]]},
+                            "properties": {"half_width_m": 1500}}),
+                _ => json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates":
+                            [[[lon, lat], [lon + 0.06, lat], [lon + 0.06, lat + 0.05], [lon, lat]]]},
+                            "properties": {}}),
+            };
+            for (k, v) in props.as_object().expect("object") {
+                f["properties"][k] = v.clone();
+            }
+            f
+        })
+        .collect();
+    let answers = |http: &Http| -> Vec<Value> {
+        checks
+            .iter()
+            .map(|c| {
+                let r = http.post("/api/v1/deconfliction/check", Some(&sy), c.clone());
+                assert_eq!(r.status, 200, "{}", r.body);
+                r.json()["sites"].clone()
+            })
+            .collect()
+    };
+    let fed = {
+        let server = cell.serve();
+        let http = Http::new(&server.url);
+        assert_eq!(
+            http.post("/api/v1/cell/approve", Some(&us), json!({}))
+                .status,
+            200
+        );
+        for batch in 0..8 {
+            let features: Vec<Value> = (0..1_000)
+                .map(|i| {
+                    let (lon, lat, r) = at();
+                    circle(
+                        lon,
+                        lat,
+                        json!({"category": "population_centre", "name": format!("Place {batch}-{i}"),
+                               "radius_m": 200.0 + 1800.0 * r}),
+                    )
+                })
+                .collect();
+            let r = http.post(
+                "/api/v1/sites",
+                Some(&il),
+                json!({"type": "FeatureCollection", "features": features}),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        answers(&http)
+    };
+    let server = cell.serve();
+    let restarted = answers(&Http::new(&server.url));
+    let found: usize = fed.iter().filter_map(Value::as_array).map(Vec::len).sum();
+    assert!(found > 40, "the checks find too little to compare: {found}");
+    for (i, (a, b)) in fed.iter().zip(&restarted).enumerate() {
+        assert_eq!(a, b, "check {i}");
+    }
+}

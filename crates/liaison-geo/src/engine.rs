@@ -95,6 +95,15 @@ const FANOUT: usize = 16;
 /// Items outside the packed tree (or empty slots in it) that never call for a repack.
 const REPACK_MIN: usize = 1024;
 
+/// Slots made for a layer of `n` packed items: twice what it can take before it is
+/// due for a repack (`REPACK_MIN`, or an eighth), so that no insert until then, nor a
+/// group commit's worth after it, grows its arrays or its id map (a copy or rehash
+/// of a million entries, under the caller's exclusive borrow). Capacity not used
+/// costs address space, not memory: pages are mapped when first written.
+fn room(n: usize) -> usize {
+    n + 2 * REPACK_MIN.max(n / 8)
+}
+
 /// A box in single precision, rounded outwards: it contains the box it was made
 /// from, so that it meets every box that one meets (and a few more, within a metre
 /// or two, which the exact test then drops). Half the memory of a `BBox`: a node's
@@ -366,6 +375,80 @@ struct Layer<K, T> {
     multi: usize,
     /// Empty slots of the packed tree (its removed items).
     dead: usize,
+    /// Inserts and removals leave repacking to the caller ([`Layer::plan`] and
+    /// [`Layer::put`]) instead of repacking in line.
+    deferred: bool,
+    /// Counts changes: a plan made of another version is refused.
+    version: u64,
+}
+
+/// A layer's repack computed under a shared borrow, beside its queries
+/// ([`Layer::plan`]): the live slots in Hilbert order, the indexes over that order,
+/// and the new slot arrays, allocated and written once, for [`Layer::put`] to move
+/// the items into.
+struct Plan<K, T> {
+    version: u64,
+    /// New slot `j` takes the item of old slot `order[j]`.
+    order: Vec<u32>,
+    hot: Vec<Option<Hot<K>>>,
+    cold: Vec<Option<Cold<T>>>,
+    /// Taken when the plan is put in place.
+    indexes: Option<Indexes<K>>,
+    /// The layer as it was before the plan was put in place.
+    spent: Option<Layer<K, T>>,
+}
+
+/// The indexes over a layer's slots.
+struct Indexes<K> {
+    by_id: HashMap<K, u32, FxBuild>,
+    packed: Packed,
+    tree: Tree,
+    multi: usize,
+}
+
+/// The indexes over `n` slots, slot `j` holding the item `id(j)` with the boxes
+/// `boxes(j)` (none, for an empty slot): the packed tree of the first boxes (an empty
+/// slot's leaf is never a candidate), the R-tree of the others (an item across the
+/// antimeridian has two), the id map.
+fn indexes<'a, K>(
+    n: usize,
+    id: impl Fn(usize) -> Option<&'a K> + Sync,
+    boxes: impl Fn(usize) -> &'a [BBox] + Sync,
+) -> Indexes<K>
+where
+    K: 'a + Clone + Eq + Hash + Send + Sync,
+{
+    let leaves: Vec<BBox> = (0..n)
+        .map(|j| boxes(j).first().copied().unwrap_or([0.0; 4]))
+        .collect();
+    let extra: Vec<Entry> = (0..n)
+        .flat_map(|j| boxes(j).iter().skip(1).map(move |b| entry(b, j as u32)))
+        .collect();
+    let multi = (0..n).filter(|&j| boxes(j).len() > 1).count();
+    // The id map and the packed tree are independent: build them side by side.
+    let build_map = || {
+        let mut m: HashMap<K, u32, FxBuild> = HashMap::with_capacity_and_hasher(room(n), FxBuild);
+        m.extend((0..n).filter_map(|j| Some((id(j)?.clone(), j as u32))));
+        m
+    };
+    let (by_id, packed) = if n > 50_000 {
+        std::thread::scope(|sc| {
+            let h = sc.spawn(build_map);
+            let packed = Packed::new(leaves);
+            match h.join() {
+                Ok(m) => (m, packed),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        })
+    } else {
+        (build_map(), Packed::new(leaves))
+    };
+    Indexes {
+        by_id,
+        packed,
+        tree: RTree::bulk_load_with_params(extra),
+        multi,
+    }
 }
 
 impl<K: Clone + Eq + Hash, T> Layer<K, T> {
@@ -379,6 +462,8 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
             tree: RTree::new_with_params(),
             multi: 0,
             dead: 0,
+            deferred: false,
+            version: 0,
         }
     }
 
@@ -513,51 +598,34 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
     /// Indexes items already in their slots (in Hilbert order): slot `i` is leaf `i`
     /// of the packed tree; items' second boxes (across the antimeridian) go to the
     /// R-tree.
-    fn index(hot: Vec<Option<Hot<K>>>, cold: Vec<Option<Cold<T>>>) -> Self
+    fn index(mut hot: Vec<Option<Hot<K>>>, mut cold: Vec<Option<Cold<T>>>) -> Self
     where
         K: Send + Sync,
         T: Send + Sync,
     {
-        let n = hot.len();
-        let boxes = |j: usize| cold[j].as_ref().map_or(&[][..], |c| c.boxes.as_slice());
-        let leaves: Vec<BBox> = (0..n)
-            .map(|j| boxes(j).first().copied().unwrap_or([0.0; 4]))
-            .collect();
-        let extra: Vec<Entry> = (0..n)
-            .flat_map(|j| boxes(j).iter().skip(1).map(move |b| entry(b, j as u32)))
-            .collect();
-        let multi = (0..n).filter(|&j| boxes(j).len() > 1).count();
-        // The id map and the packed tree are independent: build them side by side.
-        let build_map = || {
-            let mut m: HashMap<K, u32, FxBuild> = HashMap::with_capacity_and_hasher(n, FxBuild);
-            m.extend(
-                hot.iter()
-                    .zip(0u32..)
-                    .filter_map(|(h, j)| Some((h.as_ref()?.id.clone(), j))),
-            );
-            m
-        };
-        let (by_id, packed) = if n > 50_000 {
-            std::thread::scope(|sc| {
-                let h = sc.spawn(build_map);
-                let packed = Packed::new(leaves);
-                match h.join() {
-                    Ok(m) => (m, packed),
-                    Err(e) => std::panic::resume_unwind(e),
-                }
-            })
-        } else {
-            (build_map(), Packed::new(leaves))
-        };
+        let more = room(hot.len()) - hot.len();
+        hot.reserve(more);
+        cold.reserve(more);
+        let ix = indexes(
+            hot.len(),
+            |j| hot[j].as_ref().map(|h| &h.id),
+            |j| cold[j].as_ref().map_or(&[][..], |c| c.boxes.as_slice()),
+        );
+        Layer::with(hot, cold, ix)
+    }
+
+    fn with(hot: Vec<Option<Hot<K>>>, cold: Vec<Option<Cold<T>>>, ix: Indexes<K>) -> Self {
         Layer {
             hot,
             cold,
             free: Vec::new(),
-            by_id,
-            packed,
-            tree: RTree::bulk_load_with_params(extra),
-            multi,
+            by_id: ix.by_id,
+            packed: ix.packed,
+            tree: ix.tree,
+            multi: ix.multi,
             dead: 0,
+            deferred: false,
+            version: 0,
         }
     }
 
@@ -569,30 +637,87 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         K: Send + Sync,
         T: Send + Sync,
     {
-        let (mut hot, mut cold) = (
-            std::mem::take(&mut self.hot),
-            std::mem::take(&mut self.cold),
-        );
-        // The live slots in Hilbert order; each item is then moved once, straight
-        // into its new slot.
+        let mut plan = self.plan();
+        let put = self.put(&mut plan);
+        debug_assert!(put, "a plan of the layer as it is");
+    }
+
+    /// Plans a repack without changing anything: the live slots in Hilbert order and
+    /// every index over them (all of a repack's work but the items' moves).
+    fn plan(&self) -> Plan<K, T>
+    where
+        K: Send + Sync,
+        T: Send + Sync,
+    {
+        let (hot, cold) = (&self.hot, &self.cold);
         let live: Vec<u32> = (0..hot.len() as u32)
             .filter(|&j| hot[j as usize].is_some() && cold[j as usize].is_some())
             .collect();
-        let first = |j: u32| {
+        let boxes = |j: u32| {
             cold[j as usize]
                 .as_ref()
-                .and_then(|c| c.boxes.as_slice().first().copied())
-                .unwrap_or([0.0; 4])
+                .map_or(&[][..], |c| c.boxes.as_slice())
         };
-        let keys = hilbert_keys(live.iter().map(|&j| first(j)));
-        let mut order: Vec<(u64, u32)> = keys.into_iter().zip(live).collect();
-        order.sort_unstable();
-        let hot: Vec<Option<Hot<K>>> = order.iter().map(|&(_, j)| hot[j as usize].take()).collect();
-        let cold: Vec<Option<Cold<T>>> = order
-            .iter()
-            .map(|&(_, j)| cold[j as usize].take())
-            .collect();
-        *self = Layer::index(hot, cold);
+        let keys = hilbert_keys(
+            live.iter()
+                .map(|&j| boxes(j).first().copied().unwrap_or([0.0; 4])),
+        );
+        let mut keyed: Vec<(u64, u32)> = keys.into_iter().zip(live).collect();
+        keyed.sort_unstable();
+        let order: Vec<u32> = keyed.into_iter().map(|(_, j)| j).collect();
+        let ix = indexes(
+            order.len(),
+            |k| hot[order[k] as usize].as_ref().map(|h| &h.id),
+            |k| boxes(order[k]),
+        );
+        // Written here, so that the moves into them find their pages mapped.
+        let n = order.len();
+        fn slots<X>(k: usize) -> Vec<Option<X>> {
+            let mut v = Vec::with_capacity(room(k));
+            v.resize_with(k, || None);
+            v
+        }
+        Plan {
+            version: self.version,
+            hot: slots(n),
+            cold: slots(n),
+            order,
+            indexes: Some(ix),
+            spent: None,
+        }
+    }
+
+    /// Moves the items into the order `plan` made and puts its indexes in place; the
+    /// plan keeps what they replace, for the caller to free when it likes. Refuses
+    /// (false) a plan made of another version of the layer, or used already.
+    fn put(&mut self, plan: &mut Plan<K, T>) -> bool {
+        let Some(indexes) = plan
+            .indexes
+            .take_if(|_| plan.version == self.version && plan.spent.is_none())
+        else {
+            return false;
+        };
+        let (mut hot, mut cold) = (
+            std::mem::take(&mut plan.hot),
+            std::mem::take(&mut plan.cold),
+        );
+        for (j, &o) in plan.order.iter().enumerate() {
+            hot[j] = self.hot[o as usize].take();
+            cold[j] = self.cold[o as usize].take();
+        }
+        let mut new = Layer::with(hot, cold, indexes);
+        new.deferred = self.deferred;
+        new.version = self.version + 1;
+        plan.spent = Some(std::mem::replace(self, new));
+        true
+    }
+
+    /// Whether the items outside the packed tree, or the packed tree's empty slots,
+    /// are more than an eighth of it (and than `REPACK_MIN`).
+    fn due(&self) -> bool {
+        let packed = self.packed.len();
+        let outside = self.hot.len() - packed;
+        outside.max(self.dead) > REPACK_MIN.max(packed / 8)
     }
 
     /// Repacks once the items outside the packed tree, or the packed tree's empty
@@ -604,9 +729,7 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         K: Send + Sync,
         T: Send + Sync,
     {
-        let packed = self.packed.len();
-        let outside = self.hot.len() - packed;
-        if outside.max(self.dead) > REPACK_MIN.max(packed / 8) {
+        if !self.deferred && self.due() {
             self.repack();
         }
     }
@@ -623,6 +746,7 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
 
     fn unlink(&mut self, id: &K) -> Option<T> {
         let i = self.by_id.remove(id)?;
+        self.version += 1;
         self.hot[i as usize].take()?;
         let cold = self.cold[i as usize].take()?;
         let packed = (i as usize) < self.packed.len();
@@ -647,6 +771,7 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         T: Send + Sync,
     {
         let old = self.unlink(&slot.id);
+        self.version += 1;
         let i = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -860,6 +985,27 @@ pub struct Engine<K> {
     actives: Layer<K, Activity<K>>,
 }
 
+/// A repack of an engine's layers, planned under a shared borrow
+/// ([`Engine::plan_repack`]) for [`Engine::repack`] to put in place.
+pub struct Repack<K> {
+    sites: Option<Plan<K, Site<K>>>,
+    zones: Option<Plan<K, Zone<K>>>,
+    actives: Option<Plan<K, Activity<K>>>,
+}
+
+impl<K> Repack<K> {
+    /// Items the repack puts in order.
+    pub fn len(&self) -> usize {
+        self.sites.as_ref().map_or(0, |p| p.order.len())
+            + self.zones.as_ref().map_or(0, |p| p.order.len())
+            + self.actives.as_ref().map_or(0, |p| p.order.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Default for Engine<K> {
     fn default() -> Self {
         Self::new()
@@ -932,6 +1078,42 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
             zones,
             actives,
         })
+    }
+
+    /// Leaves repacking to the caller from now on: inserts and removals no longer
+    /// repack a layer themselves (which takes the engine's exclusive borrow for the
+    /// whole repack, some 150 ms at a million sites); [`Engine::plan_repack`] does
+    /// the work under a shared borrow, beside the checks, and [`Engine::repack`]
+    /// only moves the items into place. Until then a layer's new items are found
+    /// through its R-tree, more slowly but as surely.
+    pub fn defer_repacks(&mut self) {
+        self.sites.deferred = true;
+        self.zones.deferred = true;
+        self.actives.deferred = true;
+    }
+
+    /// Plans the repack of every layer that is due for one (see [`Engine::defer_repacks`]);
+    /// `None` when none is.
+    pub fn plan_repack(&self) -> Option<Repack<K>> {
+        let r = Repack {
+            sites: self.sites.due().then(|| self.sites.plan()),
+            zones: self.zones.due().then(|| self.zones.plan()),
+            actives: self.actives.due().then(|| self.actives.plan()),
+        };
+        (r.sites.is_some() || r.zones.is_some() || r.actives.is_some()).then_some(r)
+    }
+
+    /// Puts a planned repack in place: the items' moves and the indexes' swap. The
+    /// plan then holds the indexes and arrays it replaced: drop it once the
+    /// exclusive borrow is over, and they are freed outside it. A layer changed since
+    /// the plan was made is left as it is, to be planned again; returns whether every
+    /// planned layer was repacked.
+    pub fn repack(&mut self, plan: &mut Repack<K>) -> bool {
+        let put = |done: Option<bool>| done.unwrap_or(true);
+        let sites = put(plan.sites.as_mut().map(|p| self.sites.put(p)));
+        let zones = put(plan.zones.as_mut().map(|p| self.zones.put(p)));
+        let actives = put(plan.actives.as_mut().map(|p| self.actives.put(p)));
+        sites && zones && actives
     }
 
     /// Add or replace a site; returns the replaced one.

@@ -38,7 +38,7 @@ pub(crate) fn join_all<T>(handles: Vec<std::thread::ScopedJoinHandle<'_, T>>) ->
         .collect()
 }
 
-pub use engine::{BuildError, Category, Engine, area_distance, breaches};
+pub use engine::{BuildError, Category, Engine, Repack, area_distance, breaches};
 pub use sphere::geodesic_distance;
 pub use types::*;
 pub use validate::{FeatureError, Problem};

@@ -363,6 +363,19 @@ fn a_built_engine_changed_afterwards_equals_one_by_one_inserts() {
 /// wave, the engine answers exactly as an engine freshly built from the items alive.
 #[test]
 fn repacking_keeps_every_answer() {
+    repack_waves(false);
+}
+
+/// The same with repacks left to the caller (as the server does, to plan them beside
+/// its checks): the engine answers right before a repack (its new items in the
+/// R-tree) and after it; a plan made before a change is refused and leaves the
+/// engine as it was; once repacked, nothing is due.
+#[test]
+fn deferred_repacks_keep_every_answer() {
+    repack_waves(true);
+}
+
+fn repack_waves(deferred: bool) {
     let mut rng = ChaCha8Rng::seed_from_u64(23);
     let centres = [ll(36.0, 33.0), ll(179.95, -16.5)];
     let site = |rng: &mut ChaCha8Rng, id: u64| {
@@ -374,8 +387,26 @@ fn repacking_keeps_every_answer() {
         }
     };
     let mut engine = Engine::new();
+    if deferred {
+        engine.defer_repacks();
+    }
     let mut alive = std::collections::BTreeMap::new();
     let mut hits = 0;
+    let mut compare = |engine: &Engine<u64>,
+                       alive: &std::collections::BTreeMap<u64, Site<u64>>,
+                       rng: &mut ChaCha8Rng,
+                       at: &str| {
+        let fresh = Engine::build(alive.values().cloned(), vec![], vec![]).expect("build");
+        for i in 0..60 {
+            let q = random_activity(rng, 9_000_000 + i, centres[(i % 2) as usize]);
+            let (a, b) = (
+                engine.check(&q).expect("check"),
+                fresh.check(&q).expect("check"),
+            );
+            hits += a.sites.len();
+            assert_eq!(a, b, "{at}, query {i}");
+        }
+    };
     for wave in 0..6u64 {
         // Inserts (some replacing), then removals of about a third.
         for _ in 0..2_500 {
@@ -391,16 +422,32 @@ fn repacking_keeps_every_answer() {
             assert_eq!(engine.remove_site(&id), alive.remove(&id));
         }
         assert_eq!(engine.len().0, alive.len());
-        let fresh = Engine::build(alive.values().cloned(), vec![], vec![]).expect("build");
-        for i in 0..60 {
-            let q = random_activity(&mut rng, 9_000_000 + i, centres[(i % 2) as usize]);
-            let (a, b) = (
-                engine.check(&q).expect("check"),
-                fresh.check(&q).expect("check"),
-            );
-            hits += a.sites.len();
-            assert_eq!(a, b, "wave {wave}, query {i}");
+        compare(&engine, &alive, &mut rng, &format!("wave {wave}"));
+        if !deferred {
+            assert!(engine.plan_repack().is_none(), "repacked in line");
+            continue;
         }
+        let mut stale = engine.plan_repack().expect("a wave makes a repack due");
+        let s = site(&mut rng, 8_000 + wave);
+        assert_eq!(engine.insert_site(s.clone()).expect("site"), None);
+        alive.insert(s.id, s);
+        assert!(!engine.repack(&mut stale), "a plan made before a change");
+        compare(
+            &engine,
+            &alive,
+            &mut rng,
+            &format!("wave {wave}, stale plan"),
+        );
+        let mut plan = engine.plan_repack().expect("still due");
+        assert_eq!(plan.len(), alive.len());
+        assert!(engine.repack(&mut plan));
+        assert!(!engine.repack(&mut plan), "a plan is put in place once");
+        drop(plan);
+        assert!(
+            engine.plan_repack().is_none(),
+            "nothing is due after a repack"
+        );
+        compare(&engine, &alive, &mut rng, &format!("wave {wave}, repacked"));
     }
     assert!(hits > 500, "the queries touch too little: {hits}");
 }

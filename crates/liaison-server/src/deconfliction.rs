@@ -8,7 +8,9 @@ use liaison_core::deconfliction::{Conflict, Notification, Shape, ShapeKind, Site
 use liaison_core::event::{Event, EventBody};
 use liaison_geo::engine::Engine;
 use liaison_geo::types::{self as g, Area, Geometry, LonLat};
+use parking_lot::{RwLock, RwLockUpgradableReadGuard};
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 pub type GeoEngine = Engine<u64>;
 
@@ -292,8 +294,10 @@ pub fn build(state: &State) -> GeoModel {
         .iter()
         .map(|(id, s)| (*id, label(s, &mut parties)))
         .collect();
+    let mut engine = index(state);
+    engine.defer_repacks();
     GeoModel {
-        engine: index(state),
+        engine,
         through: state.events.len(),
         labels,
         parties,
@@ -330,8 +334,25 @@ fn index(state: &State) -> GeoEngine {
 }
 
 /// Keeps the read model in step with newly committed events (the writer calls it
-/// after each commit, with the state's write lock held).
-pub fn on_commit(model: &mut GeoModel, state: &State) {
+/// after each commit, with the state's write lock held). A label table that the new
+/// sites would grow is grown first, as a copy, under the model's upgradable read
+/// lock (checks go on); the write lock is taken for the inserts alone.
+pub fn on_commit(geo: &RwLock<GeoModel>, state: &State) {
+    let model = geo.upgradable_read();
+    let from = model.through.min(state.events.len());
+    let registered = state.events[from..]
+        .iter()
+        .filter(|e| matches!(e.body, EventBody::SiteRegistered { .. }))
+        .count();
+    let grown = model.labels.grown_for(registered);
+    let mut model = RwLockUpgradableReadGuard::upgrade(model);
+    let outgrown = grown.map(|g| std::mem::replace(&mut model.labels, g));
+    update(&mut model, state);
+    drop(model);
+    drop(outgrown);
+}
+
+fn update(model: &mut GeoModel, state: &State) {
     let from = model.through.min(state.events.len());
     let events = &state.events[from..];
     apply(&mut model.engine, state, events);
@@ -345,6 +366,34 @@ pub fn on_commit(model: &mut GeoModel, state: &State) {
         }
     }
     model.through = state.events.len();
+}
+
+/// Repacks the engine's layers that are due for it (the writer calls it after each
+/// commit, once the replies are out): planned under an upgradable read lock, while
+/// checks go on, then put in place under the write lock, which only the items'
+/// moves take.
+pub fn repack_if_due(geo: &RwLock<GeoModel>) {
+    let model = geo.upgradable_read();
+    let started = Instant::now();
+    let Some(mut plan) = model.engine.plan_repack() else {
+        return;
+    };
+    let planned = started.elapsed();
+    let items = plan.len();
+    let mut model = RwLockUpgradableReadGuard::upgrade(model);
+    let locked = Instant::now();
+    let done = model.engine.repack(&mut plan);
+    let locked = locked.elapsed();
+    drop(model);
+    // What the repack replaced is freed here, outside the lock.
+    drop(plan);
+    tracing::info!(
+        items,
+        done,
+        planned_ms = planned.as_secs_f64() * 1e3,
+        locked_ms = locked.as_secs_f64() * 1e3,
+        "repacked the deconfliction engine"
+    );
 }
 
 /// Indexes what the events register, at its current version in the state.

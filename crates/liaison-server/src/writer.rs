@@ -186,7 +186,7 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     if operators_changed {
         *shared.credentials.write() = crate::auth::credentials_of(&state);
     }
-    crate::deconfliction::on_commit(&mut shared.geo.write(), &state);
+    crate::deconfliction::on_commit(&shared.geo, &state);
     {
         let mut rendered = shared.rendered.write();
         debug_assert_eq!(rendered.len() as u64, base_seq);
@@ -214,4 +214,5 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     for (reply, out) in outcomes {
         let _ = reply.send(out);
     }
+    crate::deconfliction::repack_if_due(&shared.geo);
 }
