@@ -104,6 +104,13 @@ fn room(n: usize) -> usize {
     n + 2 * REPACK_MIN.max(n / 8)
 }
 
+/// `n` empty slots, with `room` for more.
+fn empty_slots<X>(n: usize) -> Vec<Option<X>> {
+    let mut v = Vec::with_capacity(room(n));
+    v.resize_with(n, || None);
+    v
+}
+
 /// A box in single precision, rounded outwards: it contains the box it was made
 /// from, so that it meets every box that one meets (and a few more, within a metre
 /// or two, which the exact test then drops). Half the memory of a `BBox`: a node's
@@ -535,8 +542,8 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         let mut src: Vec<Option<T>> = order.iter().map(|&(_, i)| src[i as usize].take()).collect();
         drop(order);
         let n = src.len();
-        let mut hot: Vec<Option<Hot<K>>> = (0..n).map(|_| None).collect();
-        let mut cold: Vec<Option<Cold<T>>> = (0..n).map(|_| None).collect();
+        let mut hot: Vec<Option<Hot<K>>> = empty_slots(n);
+        let mut cold: Vec<Option<Cold<T>>> = empty_slots(n);
         let threads = if n < 10_000 {
             1
         } else {
@@ -672,15 +679,10 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
         );
         // Written here, so that the moves into them find their pages mapped.
         let n = order.len();
-        fn slots<X>(k: usize) -> Vec<Option<X>> {
-            let mut v = Vec::with_capacity(room(k));
-            v.resize_with(k, || None);
-            v
-        }
         Plan {
             version: self.version,
-            hot: slots(n),
-            cold: slots(n),
+            hot: empty_slots(n),
+            cold: empty_slots(n),
             order,
             indexes: Some(ix),
             spent: None,
