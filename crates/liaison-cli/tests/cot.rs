@@ -28,15 +28,6 @@ fn point_event(uid: &str, ce: &str, detail: &str) -> String {
     )
 }
 
-fn approved(cell: &Cell, http: &Http) {
-    let r = http.post(
-        "/api/v1/cell/approve",
-        Some(&cell.token("us-supervisor")),
-        json!({}),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-}
-
 fn xml(http: &Http, path: &str, token: &str, body: &str) -> common::Resp {
     http.post_raw(path, Some(token), "application/xml", body)
 }
@@ -63,7 +54,7 @@ fn unknown_detail_is_kept_byte_for_byte_through_import_export_and_restart() {
     let cell = Cell::init();
     let mut server = cell.serve();
     let http = Http::new(&server.url);
-    approved(&cell, &http);
+    cell.approve(&http);
     let il = cell.token("il-liaison");
     let body = point_event(
         "ANDROID-358f2a1c",
@@ -124,7 +115,7 @@ fn the_cli_imports_cot_and_exports_it() {
     let cell = Cell::init();
     let server = cell.serve();
     let http = Http::new(&server.url);
-    approved(&cell, &http);
+    cell.approve(&http);
     let dir = tempfile::tempdir().expect("tmp");
     let input = dir.path().join("sites.xml");
     let doc = format!(
@@ -206,7 +197,7 @@ fn hostile_and_invalid_cot_is_refused_and_nothing_is_stored() {
     let cell = Cell::init();
     let server = cell.serve();
     let http = Http::new(&server.url);
-    approved(&cell, &http);
+    cell.approve(&http);
     let il = cell.token("il-liaison");
     let before = head(&http);
     let detail = r#"<contact callsign="x"/><liaison category="school" radius_m="100"/>"#;
@@ -325,7 +316,7 @@ fn the_cot_export_shows_each_operator_the_notifications_the_geojson_export_shows
     let cell = Cell::init();
     let server = cell.serve();
     let http = Http::new(&server.url);
-    approved(&cell, &http);
+    cell.approve(&http);
     let (il, sy) = (cell.token("il-liaison"), cell.token("sy-liaison"));
     let circle = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [35.8, 33.1]},
         "properties": {"kind": "uav_flight", "radius_m": 1500, "alt_min_m": 300, "alt_max_m": 1200, "start": in_hours(30), "end": in_hours(32), "forces": "one UAV"}});

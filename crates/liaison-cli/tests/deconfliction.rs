@@ -21,11 +21,7 @@ fn notifications_are_checked_against_sites_zones_and_other_activity() {
         cell.token("sy-liaison"),
         cell.token("us-supervisor"),
     );
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
 
     // A Druze town as a protected site, named in three languages.
     let site = circle(
@@ -163,12 +159,8 @@ fn bad_geojson_names_the_feature_and_stores_nothing() {
     let cell = Cell::init();
     let server = cell.serve();
     let http = Http::new(&server.url);
-    let (il, us) = (cell.token("il-liaison"), cell.token("us-supervisor"));
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    let il = cell.token("il-liaison");
+    cell.approve(&http);
     let head = || http.get("/healthz", None).json()["events"].clone();
     let before = head();
     let bulk = json!({"type": "FeatureCollection", "features": [
@@ -268,11 +260,7 @@ fn bulk_notifications_are_filed_together_each_with_its_own_conflicts() {
         cell.token("sy-liaison"),
         cell.token("us-supervisor"),
     );
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
     let site = circle(
         35.50,
         33.00,
@@ -351,12 +339,7 @@ fn concurrent_notifications_see_each_other() {
     let cell = Cell::init();
     let server = cell.serve();
     let http = Http::new(&server.url);
-    let us = cell.token("us-supervisor");
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
     const EACH: usize = 16;
     let barrier = std::sync::Barrier::new(2 * EACH);
     let (start, end) = (in_hours(30), in_hours(31));
@@ -416,11 +399,7 @@ fn concurrent_notifications_see_each_other() {
 #[test]
 fn a_server_fed_through_the_api_answers_as_one_restarted() {
     let cell = Cell::init();
-    let (il, sy, us) = (
-        cell.token("il-liaison"),
-        cell.token("sy-liaison"),
-        cell.token("us-supervisor"),
-    );
+    let (il, sy) = (cell.token("il-liaison"), cell.token("sy-liaison"));
     // A small deterministic scatter over the Golan and the Hauran.
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
@@ -463,11 +442,7 @@ fn a_server_fed_through_the_api_answers_as_one_restarted() {
     let fed = {
         let server = cell.serve();
         let http = Http::new(&server.url);
-        assert_eq!(
-            http.post("/api/v1/cell/approve", Some(&us), json!({}))
-                .status,
-            200
-        );
+        cell.approve(&http);
         for batch in 0..8 {
             let features: Vec<Value> = (0..1_000)
                 .map(|i| {

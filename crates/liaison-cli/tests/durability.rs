@@ -16,11 +16,7 @@ fn kill_9_during_writes_loses_nothing_acknowledged() {
     let http = Http::new(&server.url);
     let us = cell.token("us-supervisor");
     let admin = cell.token("us-admin");
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
 
     let acked = Arc::new(Mutex::new(Vec::<(String, u64, serde_json::Value)>::new()));
     let stop = Arc::new(AtomicBool::new(false));

@@ -370,11 +370,7 @@ fn sse_resumes_after_last_event_id_with_nothing_lost_or_repeated() {
     let http = Http::new(&server.url);
     let us = cell.token("us-supervisor");
     let admin = cell.token("us-admin");
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
     for i in 0..5 {
         let r = http.post(
             "/api/v1/operators",

@@ -41,17 +41,12 @@ fn message_lifecycle_numbering_and_errors() {
     let cell = Cell::init();
     let server = cell.serve();
     let http = Http::new(&server.url);
-    let (il, sy, us, undof) = (
+    let (il, sy, undof) = (
         cell.token("il-liaison"),
         cell.token("sy-liaison"),
-        cell.token("us-supervisor"),
         cell.token("undof-observer"),
     );
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
 
     let send = |subject: &str| {
         http.post("/api/v1/messages", Some(&il), json!({"to": ["sy"], "precedence": "immediate", "subject": subject, "body": "שלום", "language": "he"}))
@@ -191,11 +186,7 @@ fn missed_deadlines_escalate_once_per_level_and_emergencies_stay_open() {
         cell.token("sy-liaison"),
         cell.token("us-supervisor"),
     );
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
     let r = http.post("/api/v1/messages", Some(&il), json!({"to": ["sy"], "precedence": "flash", "subject": "drone over Quneitra", "body": "confirm", "emergency": true}));
     assert_eq!(r.status, 200, "{}", r.body);
     let id = r.json()["id"].as_u64().expect("id");
@@ -275,11 +266,7 @@ fn incident_accounts_side_by_side_until_the_supervisor_rules() {
         cell.token("us-supervisor"),
         cell.token("undof-observer"),
     );
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
     let r = http.post(
         "/api/v1/incidents",
         Some(&il),
@@ -469,11 +456,7 @@ fn pushed_messages_are_delivered_once_per_party() {
         cell.token("sy-liaison"),
         cell.token("us-supervisor"),
     );
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
     let head = common::all_events(&http, &us)
         .last()
         .and_then(|e| e["seq"].as_u64())

@@ -118,11 +118,7 @@ fn three_witnesses_cosign_and_a_fork_is_detected() {
     let mut server = cell.serve();
     let http = Http::new(&server.url);
     let us = cell.token("us-supervisor");
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
     let parties = [
         ("il", cell.token("il-liaison")),
         ("sy", cell.token("sy-liaison")),
@@ -249,11 +245,7 @@ fn full_audit_passes_and_one_altered_byte_fails() {
     let server = cell.serve();
     let http = Http::new(&server.url);
     let us = cell.token("us-supervisor");
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
     for i in 0..300 {
         let r = http.post(
             "/api/v1/operators",

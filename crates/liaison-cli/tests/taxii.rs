@@ -82,11 +82,7 @@ fn markings_bound_every_release_and_redactions_stay_valid() {
         cell.token("us-supervisor"),
         cell.token("undof-observer"),
     );
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
 
     // AMBER to Syria only: however wide the supervisor asks, UNDOF gets nothing.
     let r = http.post(
@@ -251,11 +247,7 @@ fn cli_submit_decide_and_pull() {
     let server = cell.serve();
     let http = Http::new(&server.url);
     let us = cell.token("us-supervisor");
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(&http);
     let tmp = tempfile::tempdir().expect("tmp");
     let file = tmp.path().join("bundle.json");
     std::fs::write(
@@ -323,12 +315,8 @@ fn oversize_taxii_posts_get_the_taxii_error_and_close_the_connection() {
     let cell = Cell::init();
     let server = cell.serve();
     let http = Http::new(&server.url);
-    let (il, us) = (cell.token("il-liaison"), cell.token("us-supervisor"));
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    let il = cell.token("il-liaison");
+    cell.approve(&http);
     let before = http.get("/healthz", None).json()["events"].clone();
     let client = reqwest::blocking::Client::new();
     let url = format!("{}/taxii2/il/collections/submissions/objects/", server.url);

@@ -13,13 +13,8 @@ use std::time::Duration;
 
 /// Seeds restricted content; returns marker → the parties (besides the supervisor) that may read it.
 fn seed(http: &Http, cell: &Cell) -> BTreeMap<String, String> {
-    let us = cell.token("us-supervisor");
     let admin = cell.token("us-admin");
-    assert_eq!(
-        http.post("/api/v1/cell/approve", Some(&us), json!({}))
-            .status,
-        200
-    );
+    cell.approve(http);
     let mut markers = BTreeMap::new();
     for party in ["il", "sy"] {
         let name = format!("{party}-marker-op");

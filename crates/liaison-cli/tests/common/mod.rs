@@ -147,6 +147,14 @@ impl Cell {
     pub fn serve(&self) -> Server {
         Server::start(&self.data())
     }
+
+    /// Approves the charter as the supervisor's liaison (`us-supervisor`): from then
+    /// on the cell is in effect.
+    pub fn approve(&self, http: &Http) {
+        let us = self.token("us-supervisor");
+        let r = http.post("/api/v1/cell/approve", Some(&us), serde_json::json!({}));
+        assert_eq!(r.status, 200, "approving the cell: {}", r.body);
+    }
 }
 
 pub struct Http {
