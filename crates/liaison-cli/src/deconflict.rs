@@ -81,6 +81,64 @@ fn read(file: &Path) -> anyhow::Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))
 }
 
+/// The most features, and about the most bytes, one dry-run check is sent: the
+/// server takes up to `MAX_NOTICES` features in a body of up to 2 MiB.
+const CHECK_FEATURES: usize = liaison_core::deconfliction::MAX_NOTICES;
+const CHECK_BYTES: usize = 1 << 20;
+
+/// Checks `v`, a Feature or a FeatureCollection of any size: a collection larger
+/// than one check takes is sent in parts, and the answers are put together in its
+/// order, as one check's would be (a dry run files nothing, so parts lose nothing).
+fn check(c: &Client, v: Value) -> anyhow::Result<Value> {
+    let features = match v["features"].as_array() {
+        Some(f) if v["type"] == "FeatureCollection" => f,
+        _ => return Ok(c.post("/api/v1/deconfliction/check", &v)?),
+    };
+    let parts = parts(features, CHECK_FEATURES, CHECK_BYTES);
+    if parts.len() <= 1 {
+        return Ok(c.post("/api/v1/deconfliction/check", &v)?);
+    }
+    let mut checks = Vec::with_capacity(features.len());
+    let mut from = 0;
+    for part in parts {
+        let body = serde_json::json!({"type": "FeatureCollection", "features": part});
+        let r: Value = c
+            .post("/api/v1/deconfliction/check", &body)
+            .with_context(|| {
+                format!(
+                    "checking features {from}..{} (the server numbers them from 0 in this part)",
+                    from + part.len()
+                )
+            })?;
+        let answers = r["checks"]
+            .as_array()
+            .filter(|a| a.len() == part.len())
+            .context("the server's answer has not one check per feature")?;
+        checks.extend(answers.iter().cloned());
+        from += part.len();
+    }
+    Ok(serde_json::json!({"checks": checks}))
+}
+
+/// `features` cut, in order, into parts of at most `most` features each and, where
+/// a feature alone is not larger, of at most about `bytes` bytes of JSON.
+fn parts(features: &[Value], most: usize, bytes: usize) -> Vec<&[Value]> {
+    let mut out = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (i, f) in features.iter().enumerate() {
+        let n = serde_json::to_vec(f).map_or(0, |b| b.len()) + 1;
+        if i > start && (i - start == most || size + n > bytes) {
+            out.push(&features[start..i]);
+            (start, size) = (i, 0);
+        }
+        size += n;
+    }
+    if start < features.len() {
+        out.push(&features[start..]);
+    }
+    out
+}
+
 fn print_conflicts(c: &Value) {
     let mut any = false;
     for k in ["sites", "zones", "activities"] {
@@ -103,7 +161,7 @@ fn print_conflicts(c: &Value) {
 pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> {
     match cmd {
         DeconflictCmd::Check { file } => {
-            let v: Value = c.post("/api/v1/deconfliction/check", &read(&file)?)?;
+            let v = check(c, read(&file)?)?;
             if as_json {
                 return json(&v);
             }
@@ -354,6 +412,38 @@ pub fn zone(c: &Client, cmd: ZoneCmd, as_json: bool) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parts;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn parts_keep_every_feature_in_order_within_both_limits() {
+        let feature = |k: usize, pad: usize| json!({"k": k, "pad": "x".repeat(pad)});
+        for (n, pad, most, bytes) in [
+            (0, 0, 500, 1 << 20),
+            (1, 10, 500, 1 << 20),
+            (1_203, 10, 500, 1 << 20),
+            (1_000, 10, 500, 1 << 20),
+            (50, 3_000, 500, 10_000),
+            (5, 50_000, 500, 10_000),
+        ] {
+            let fs: Vec<Value> = (0..n).map(|k| feature(k, pad)).collect();
+            let ps = parts(&fs, most, bytes);
+            let joined: Vec<&Value> = ps.iter().flat_map(|p| p.iter()).collect();
+            assert_eq!(joined, fs.iter().collect::<Vec<_>>(), "{n} features");
+            for p in &ps {
+                assert!(!p.is_empty() && p.len() <= most);
+                let size: usize = p.iter().map(|f| f.to_string().len() + 1).sum();
+                assert!(p.len() == 1 || size <= bytes, "{size} bytes in {}", p.len());
+            }
+            if pad == 10 {
+                assert_eq!(ps.len(), n.div_ceil(most), "{n} small features");
+            }
         }
     }
 }

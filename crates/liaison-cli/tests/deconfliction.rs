@@ -472,3 +472,77 @@ fn a_server_fed_through_the_api_answers_as_one_restarted() {
         assert_eq!(a, b, "check {i}");
     }
 }
+
+/// `liaison deconflict check` takes a collection larger than one check does (here
+/// 1,203 features, over the 500 a request takes): it sends it in parts and prints
+/// one answer per feature, in the file's order.
+#[test]
+fn the_cli_checks_a_collection_of_any_size_in_order() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    cell.approve(&http);
+    let site = circle(
+        35.7680,
+        33.2700,
+        json!({"category": "minority_community", "radius_m": 2000, "name": "Majdal Shams"}),
+    );
+    let r = http.post("/api/v1/sites", Some(&cell.token("il-liaison")), site);
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Every hundredth feature passes the site; the others are far from it.
+    let n = 1_203;
+    let features: Vec<Value> = (0..n)
+        .map(|k| {
+            let (lon, lat) = if k % 100 == 0 {
+                (35.7700, 33.2710)
+            } else {
+                (36.5 + k as f64 * 1e-4, 32.2)
+            };
+            circle(
+                lon,
+                lat,
+                json!({"kind": "uav_flight", "radius_m": 500, "alt_min_m": 100, "alt_max_m": 900,
+                       "start": in_hours(30), "end": in_hours(31)}),
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("flights.geojson");
+    std::fs::write(
+        &file,
+        json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+    .expect("write");
+    let run = |json: bool| {
+        let mut args = vec!["deconflict", "check", file.to_str().expect("utf8")];
+        if json {
+            args.push("--json");
+        }
+        let out = std::process::Command::new(common::bin())
+            .args(&args)
+            .env("LIAISON_SERVER", &server.url)
+            .env("LIAISON_TOKEN", cell.token("sy-liaison"))
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf8")
+    };
+    let v: Value = serde_json::from_str(&run(true)).expect("JSON");
+    let checks = v["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), n);
+    for (k, c) in checks.iter().enumerate() {
+        let sites = c["sites"].as_array().expect("sites");
+        assert_eq!(!sites.is_empty(), k % 100 == 0, "feature {k}: {c}");
+    }
+    let text = run(false);
+    assert!(text.contains(&format!("feature {}:", n - 1)), "{text}");
+    assert_eq!(
+        text.matches("Majdal Shams").count(),
+        n.div_ceil(100),
+        "{text}"
+    );
+}

@@ -249,7 +249,8 @@ fn refused_bodies_are_read_to_their_end_so_the_client_reads_the_answer() {
         )
     };
     for round in 0..5 {
-        // Three times the limit: refused on its length alone, before a byte is read.
+        // Three times the limit: refused once the server has read up to the limit
+        // (or on its stated length alone), with megabytes still to come.
         let mut s = connect();
         let len = 6 << 20;
         let (status, head, body) = exchange(&mut s, &post(&il, len), len);
