@@ -513,23 +513,13 @@ fn the_cli_checks_a_collection_of_any_size_in_order() {
         json!({"type": "FeatureCollection", "features": features}).to_string(),
     )
     .expect("write");
+    let sy = cell.token("sy-liaison");
     let run = |json: bool| {
         let mut args = vec!["deconflict", "check", file.to_str().expect("utf8")];
         if json {
             args.push("--json");
         }
-        let out = std::process::Command::new(common::bin())
-            .args(&args)
-            .env("LIAISON_SERVER", &server.url)
-            .env("LIAISON_TOKEN", cell.token("sy-liaison"))
-            .output()
-            .expect("run");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf8")
+        common::cli(&server, &sy, &args)
     };
     let v: Value = serde_json::from_str(&run(true)).expect("JSON");
     let checks = v["checks"].as_array().expect("checks");

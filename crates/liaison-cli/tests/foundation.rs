@@ -340,28 +340,14 @@ fn operators_can_be_added_disabled_and_rotated() {
     assert_eq!(http.get("/api/v1/me", Some(&new_token)).status, 401);
 
     // The CLI does the same against the same server.
-    let out = std::process::Command::new(common::bin())
-        .args([
-            "--server",
-            &server.url,
-            "--token",
-            &admin,
-            "operator",
-            "add",
-            "sy-two",
-            "--party",
-            "sy",
-            "--role",
-            "analyst",
-        ])
-        .output()
-        .expect("cli");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::cli(
+        &server,
+        &admin,
+        &[
+            "operator", "add", "sy-two", "--party", "sy", "--role", "analyst",
+        ],
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("token"));
+    assert!(out.contains("token"), "{out}");
 }
 
 #[test]

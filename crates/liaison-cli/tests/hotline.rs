@@ -399,12 +399,10 @@ fn incident_accounts_side_by_side_until_the_supervisor_rules() {
     assert_eq!(rep["incidents_attributed_to"]["sy"], 1);
     assert_eq!(rep["disowned_by"]["sy"], 1);
     let out = tempfile::tempdir().expect("tmp");
-    let o = std::process::Command::new(common::bin())
-        .args([
-            "--server",
-            &server.url,
-            "--token",
-            &us,
+    common::cli(
+        &server,
+        &us,
+        &[
             "report",
             "--from",
             "2020-01-01T00:00:00Z",
@@ -412,10 +410,8 @@ fn incident_accounts_side_by_side_until_the_supervisor_rules() {
             "2100-01-01T00:00:00Z",
             "--out",
             out.path().to_str().expect("p"),
-        ])
-        .output()
-        .expect("cli");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ],
+    );
     let md = std::fs::read_to_string(out.path().join("review.md")).expect("md");
     assert!(md.contains("fire_across_the_line"), "{md}");
 }

@@ -255,19 +255,7 @@ fn cli_submit_decide_and_pull() {
         report("marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb").to_string(),
     )
     .expect("write");
-    let cli = |token: &str, args: &[&str]| {
-        let o = std::process::Command::new(common::bin())
-            .args(["--server", &server.url, "--token", token])
-            .args(args)
-            .output()
-            .expect("cli");
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).to_string()
-    };
+    let cli = |token: &str, args: &[&str]| common::cli(&server, token, args);
     let out = cli(
         &cell.token("il-liaison"),
         &["intel", "submit", file.to_str().expect("p")],

@@ -604,15 +604,12 @@ impl<K: Clone + Eq + Hash, T> Layer<K, T> {
 
     /// Indexes items already in their slots (in Hilbert order): slot `i` is leaf `i`
     /// of the packed tree; items' second boxes (across the antimeridian) go to the
-    /// R-tree.
-    fn index(mut hot: Vec<Option<Hot<K>>>, mut cold: Vec<Option<Cold<T>>>) -> Self
+    /// R-tree. The slot arrays come with `room` for the next items (`empty_slots`).
+    fn index(hot: Vec<Option<Hot<K>>>, cold: Vec<Option<Cold<T>>>) -> Self
     where
         K: Send + Sync,
         T: Send + Sync,
     {
-        let more = room(hot.len()) - hot.len();
-        hot.reserve(more);
-        cold.reserve(more);
         let ix = indexes(
             hot.len(),
             |j| hot[j].as_ref().map(|h| &h.id),

@@ -23,6 +23,22 @@ pub fn liaison(args: &[&str]) -> std::process::Output {
         .expect("run liaison")
 }
 
+/// Runs `liaison ARGS` as the operator of `token` against `server`; asserts that it
+/// succeeded and returns what it printed.
+pub fn cli(server: &Server, token: &str, args: &[&str]) -> String {
+    let o = Command::new(bin())
+        .args(["--server", &server.url, "--token", token])
+        .args(args)
+        .output()
+        .expect("run liaison");
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 pub struct Server {
     pub dir: PathBuf,
     pub url: String,
