@@ -1,0 +1,149 @@
+//! The benchmark commands, end to end on small sizes: each runs its real server (or
+//! engine), checks what it measures, and ends with one JSON line of its figures. The
+//! figures themselves are not asserted (timing is not a test); that the commands run,
+//! that their own checks pass and that their JSON carries what the docs cite is.
+
+mod common;
+
+use common::liaison;
+use serde_json::Value;
+
+/// Runs `liaison bench ARGS`, asserts that it succeeded, and returns its last line
+/// as JSON.
+fn bench(args: &[&str]) -> Value {
+    let o = liaison(&[&["bench"], args].concat());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "bench {args:?}: {}\n{out}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let last = out.lines().last().expect("a JSON line");
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"))
+}
+
+fn positive(v: &Value, key: &str) -> f64 {
+    let x = v[key].as_f64().unwrap_or_else(|| panic!("no {key} in {v}"));
+    assert!(x > 0.0, "{key} = {x} in {v}");
+    x
+}
+
+#[test]
+fn the_check_path_benchmark_compares_every_answer_over_http_with_the_engine() {
+    let v = bench(&[
+        "deconflict-http",
+        "--sites",
+        "20000",
+        "--zones",
+        "60",
+        "--notifications",
+        "300",
+        "--queries",
+        "300",
+        "--runs",
+        "2",
+    ]);
+    assert_eq!(v["answers_differing"], 0, "{v}");
+    assert_eq!(v["sites"], 20000, "{v}");
+    assert!(positive(&v, "hits_per_query") > 1.0, "{v}");
+    for key in [
+        "direct_checks_per_second_median",
+        "handler_checks_per_second_median",
+        "http_checks_per_second_median",
+        "spinning_client_checks_per_second_median",
+        "bulk_checks_per_second_median",
+        "floor_requests_per_second",
+        "answer_bytes_per_query",
+    ] {
+        positive(&v, key);
+    }
+    for key in [
+        "http_over_direct_per_run",
+        "spinning_client_over_direct_per_run",
+        "bulk_over_direct_per_run",
+    ] {
+        let runs = v[key].as_array().unwrap_or_else(|| panic!("{key}: {v}"));
+        assert_eq!(runs.len(), 2, "{key}: {v}");
+        assert!(runs.iter().all(|r| r.as_f64().unwrap_or(0.0) > 0.0), "{v}");
+    }
+}
+
+#[test]
+fn the_engine_benchmark_answers_every_query_of_a_generated_workload() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let work = dir.path().join("wl");
+    let out = dir.path().join("results.jsonl");
+    let o = liaison(&[
+        "bench",
+        "workload",
+        "--small",
+        "--out",
+        work.to_str().expect("a UTF-8 path"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let queries = std::fs::read_to_string(work.join("queries.ndjson")).expect("the queries");
+    let v = bench(&[
+        "deconflict",
+        "--workload",
+        work.to_str().expect("a UTF-8 path"),
+        "--out",
+        out.to_str().expect("a UTF-8 path"),
+    ]);
+    assert_eq!(v["queries"].as_u64(), Some(queries.lines().count() as u64));
+    for key in ["load_s", "index_s", "queries_per_second", "peak_rss_mb"] {
+        positive(&v, key);
+    }
+    // One answer a query, in the queries' order, each naming what it found.
+    let results = std::fs::read_to_string(&out).expect("the results");
+    let answers: Vec<Value> = results
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an answer in JSON"))
+        .collect();
+    assert_eq!(answers.len(), queries.lines().count());
+    for (q, a) in queries.lines().zip(&answers) {
+        let q: Value = serde_json::from_str(q).expect("a query in JSON");
+        assert_eq!(a["id"], q["id"], "{a}");
+        for key in ["sites", "zones", "actives"] {
+            assert!(a[key].is_array(), "{a}");
+        }
+    }
+    let hits: usize = answers
+        .iter()
+        .map(|a| a["sites"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(hits > 0, "no site found by any query");
+}
+
+#[test]
+fn the_record_benchmarks_run_on_their_own_servers() {
+    let v = bench(&[
+        "log",
+        "--events",
+        "400",
+        "--writers",
+        "4",
+        "--runs",
+        "1",
+        "--rate",
+        "200",
+    ]);
+    positive(&v, "events_per_second_median");
+    let v = bench(&["taxii", "--objects", "200"]);
+    assert_eq!(v["objects"], 200, "{v}");
+    positive(&v, "ingest_objects_per_second");
+    let v = bench(&[
+        "hotline",
+        "--clients",
+        "5",
+        "--seconds",
+        "1",
+        "--rate",
+        "100",
+    ]);
+    assert_eq!(
+        v["deliveries"],
+        5 * v["accepted"].as_u64().expect("accepted"),
+        "{v}"
+    );
+    positive(&v, "p50_ms");
+}
