@@ -97,6 +97,21 @@ fn notifications_are_checked_against_sites_zones_and_other_activity() {
         "a disputed zone's rule broken is a warning"
     );
     let il_id = filed["id"].as_u64().expect("id");
+    // Syria, which must answer the notification, is told of each of its conflicts, a
+    // site it did not register included; the observer, to whom it is not addressed,
+    // is not.
+    let of_il = |token: &str| {
+        let listed = http.get("/api/v1/conflicts", Some(token)).json();
+        listed
+            .as_array()
+            .expect("conflicts")
+            .iter()
+            .filter(|x| x["notification"].as_u64() == Some(il_id))
+            .count()
+    };
+    assert_eq!(of_il(&sy), sites_hit.len() + zones_hit.len());
+    assert_eq!(of_il(&us), sites_hit.len() + zones_hit.len());
+    assert_eq!(of_il(&cell.token("undof-observer")), 0);
 
     // Syria notifies a ground movement across the same place and time: activity overlap.
     let convoy = json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[35.74, 33.26], [35.80, 33.28]]},

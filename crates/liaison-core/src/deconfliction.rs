@@ -380,10 +380,13 @@ fn file_notification(
             conflicts: conflicts.clone(),
         },
     )];
-    // Every conflict is its own event, for the filer, the party concerned and the supervisor.
+    // Every conflict is its own event, for everyone the notification is addressed to
+    // (the filer and the members who must answer it: it carries its conflicts, and
+    // they weigh them in acknowledging or objecting), the party concerned (a site's
+    // registrant, which may be an observer's post) and the supervisor.
     let notification = seq;
     for c in conflicts {
-        let mut parties: BTreeSet<PartyId> = [party.to_string()].into();
+        let mut parties = audience.clone();
         if !c.party.is_empty() {
             parties.insert(c.party.clone());
         }
