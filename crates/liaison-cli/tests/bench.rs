@@ -8,16 +8,21 @@ mod common;
 use common::liaison;
 use serde_json::Value;
 
-/// Runs `liaison bench ARGS`, asserts that it succeeded, and returns its last line
-/// as JSON.
-fn bench(args: &[&str]) -> Value {
+/// Runs `liaison bench ARGS`, asserts that it succeeded, and returns what it printed.
+fn run(args: &[&str]) -> String {
     let o = liaison(&[&["bench"], args].concat());
-    let out = String::from_utf8_lossy(&o.stdout);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(
         o.status.success(),
         "bench {args:?}: {}\n{out}",
         String::from_utf8_lossy(&o.stderr)
     );
+    out
+}
+
+/// As [`run`], and returns its last line as JSON.
+fn bench(args: &[&str]) -> Value {
+    let out = run(args);
     let last = out.lines().last().expect("a JSON line");
     serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"))
 }
@@ -73,14 +78,12 @@ fn the_engine_benchmark_answers_every_query_of_a_generated_workload() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let work = dir.path().join("wl");
     let out = dir.path().join("results.jsonl");
-    let o = liaison(&[
-        "bench",
+    run(&[
         "workload",
         "--small",
         "--out",
         work.to_str().expect("a UTF-8 path"),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let queries = std::fs::read_to_string(work.join("queries.ndjson")).expect("the queries");
     let v = bench(&[
         "deconflict",
