@@ -918,8 +918,8 @@ fn rough_box(g: &crate::types::Geometry) -> BBox {
     if b[0] > b[2] { [0.0; 4] } else { b }
 }
 
-fn site_key<K>(s: &Site<K>) -> (&K, &crate::types::Geometry) {
-    (&s.id, &s.area.geometry)
+fn site_key<K, L>(s: &Labelled<K, L>) -> (&K, &crate::types::Geometry) {
+    (&s.site.id, &s.site.area.geometry)
 }
 fn zone_key<K>(z: &Zone<K>) -> (&K, &crate::types::Geometry) {
     (&z.id, &z.geometry)
@@ -927,8 +927,8 @@ fn zone_key<K>(z: &Zone<K>) -> (&K, &crate::types::Geometry) {
 fn act_key<K>(a: &Activity<K>) -> (&K, &crate::types::Geometry) {
     (&a.id, &a.area.geometry)
 }
-fn site_geom<K>(s: &Site<K>) -> &crate::types::Geometry {
-    &s.area.geometry
+fn site_geom<K, L>(s: &Labelled<K, L>) -> &crate::types::Geometry {
+    &s.site.area.geometry
 }
 fn zone_geom<K>(z: &Zone<K>) -> &crate::types::Geometry {
     &z.geometry
@@ -976,23 +976,33 @@ pub struct BuildError<K: fmt::Debug> {
     pub problem: Problem,
 }
 
+/// A site as its layer keeps it, with its caller's label (`()` for none): kept
+/// beside the site's other data, in the layer's spatial order, so that the labels
+/// of one check's hits, which lie near one another, are read from memory near one
+/// another too (a table keyed by id spreads them over all of its memory).
+struct Labelled<K, L> {
+    site: Site<K>,
+    label: L,
+}
+
 /// The conflict engine. `check` takes `&self`: share it behind a read lock
-/// (or an `Arc`) and query from many threads.
-pub struct Engine<K> {
-    sites: Layer<K, Site<K>>,
+/// (or an `Arc`) and query from many threads. Each site may carry a label of type
+/// `L` (what a caller names its hits by), read back with [`Engine::check_labelled`].
+pub struct Engine<K, L = ()> {
+    sites: Layer<K, Labelled<K, L>>,
     zones: Layer<K, Zone<K>>,
     actives: Layer<K, Activity<K>>,
 }
 
 /// A repack of an engine's layers, planned under a shared borrow
 /// ([`Engine::plan_repack`]) for [`Engine::repack`] to put in place.
-pub struct Repack<K> {
-    sites: Option<Plan<K, Site<K>>>,
+pub struct Repack<K, L = ()> {
+    sites: Option<Plan<K, Labelled<K, L>>>,
     zones: Option<Plan<K, Zone<K>>>,
     actives: Option<Plan<K, Activity<K>>>,
 }
 
-impl<K> Repack<K> {
+impl<K, L> Repack<K, L> {
     /// Items the repack puts in order.
     pub fn len(&self) -> usize {
         self.sites.as_ref().map_or(0, |p| p.order.len())
@@ -1013,6 +1023,28 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Default for Engine<K
 
 impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
     pub fn new() -> Self {
+        Self::labelled()
+    }
+
+    /// Validate and index everything at once (bulk-loaded R-trees). A later
+    /// item with the same id replaces an earlier one.
+    pub fn build(
+        sites: impl IntoIterator<Item = Site<K>>,
+        zones: impl IntoIterator<Item = Zone<K>>,
+        actives: impl IntoIterator<Item = Activity<K>>,
+    ) -> Result<Self, BuildError<K>> {
+        Self::build_labelled(sites.into_iter().map(|s| (s, ())), zones, actives)
+    }
+
+    /// Add or replace a site; returns the replaced one.
+    pub fn insert_site(&mut self, site: Site<K>) -> Result<Option<Site<K>>, Problem> {
+        self.insert_labelled_site(site, ())
+    }
+}
+
+impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync, L: Send + Sync> Engine<K, L> {
+    /// An empty engine whose sites carry labels.
+    pub fn labelled() -> Self {
         Engine {
             sites: Layer::new(),
             zones: Layer::new(),
@@ -1020,10 +1052,9 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
         }
     }
 
-    /// Validate and index everything at once (bulk-loaded R-trees). A later
-    /// item with the same id replaces an earlier one.
-    pub fn build(
-        sites: impl IntoIterator<Item = Site<K>>,
+    /// [`Engine::build`], each site with its label.
+    pub fn build_labelled(
+        sites: impl IntoIterator<Item = (Site<K>, L)>,
         zones: impl IntoIterator<Item = Zone<K>>,
         actives: impl IntoIterator<Item = Activity<K>>,
     ) -> Result<Self, BuildError<K>> {
@@ -1034,14 +1065,18 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
                 problem,
             }
         };
-        let sites: Vec<Site<K>> = sites.into_iter().collect();
+        let sites: Vec<Labelled<K, L>> = sites
+            .into_iter()
+            .map(|(site, label)| Labelled { site, label })
+            .collect();
         let zones: Vec<Zone<K>> = zones.into_iter().collect();
         let actives: Vec<Activity<K>> = actives.into_iter().collect();
-        let prep_site = |site: Site<K>| {
-            let id = site.id.clone();
-            validate_site(&site).map_err(|p| (id.clone(), p))?;
-            let b = site.area.buffer_m;
-            prepare(id.clone(), site_geom, b, site).map_err(|p| (id, p))
+        let check_site = |s: &Labelled<K, L>| validate_site(&s.site);
+        let prep_site = |s: Labelled<K, L>| {
+            let id = s.site.id.clone();
+            validate_site(&s.site).map_err(|p| (id.clone(), p))?;
+            let b = s.site.area.buffer_m;
+            prepare(id.clone(), site_geom, b, s).map_err(|p| (id, p))
         };
         let prep_zone = |zone: Zone<K>| {
             let id = zone.id.clone();
@@ -1063,7 +1098,7 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
                     Layer::build(actives, &act_key, &prep_act, &validate_activity),
                 )
             });
-            let sites = Layer::build(sites, &site_key, &prep_site, &validate_site);
+            let sites = Layer::build(sites, &site_key, &prep_site, &check_site);
             match rest.join() {
                 Ok(r) => (sites, r),
                 Err(e) => std::panic::resume_unwind(e),
@@ -1093,7 +1128,7 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
 
     /// Plans the repack of every layer that is due for one (see [`Engine::defer_repacks`]);
     /// `None` when none is.
-    pub fn plan_repack(&self) -> Option<Repack<K>> {
+    pub fn plan_repack(&self) -> Option<Repack<K, L>> {
         let r = Repack {
             sites: self.sites.due().then(|| self.sites.plan()),
             zones: self.zones.due().then(|| self.zones.plan()),
@@ -1107,7 +1142,7 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
     /// exclusive borrow is over, and they are freed outside it. A layer changed since
     /// the plan was made is left as it is, to be planned again; returns whether every
     /// planned layer was repacked.
-    pub fn repack(&mut self, plan: &mut Repack<K>) -> bool {
+    pub fn repack(&mut self, plan: &mut Repack<K, L>) -> bool {
         let put = |done: Option<bool>| done.unwrap_or(true);
         let sites = put(plan.sites.as_mut().map(|p| self.sites.put(p)));
         let zones = put(plan.zones.as_mut().map(|p| self.zones.put(p)));
@@ -1115,18 +1150,25 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
         sites && zones && actives
     }
 
-    /// Add or replace a site; returns the replaced one.
-    pub fn insert_site(&mut self, site: Site<K>) -> Result<Option<Site<K>>, Problem> {
+    /// Add or replace a site with its label; returns the replaced site.
+    pub fn insert_labelled_site(
+        &mut self,
+        site: Site<K>,
+        label: L,
+    ) -> Result<Option<Site<K>>, Problem> {
         validate_site(&site)?;
         let b = site.area.buffer_m;
-        let slot = prepare(site.id.clone(), site_geom, b, site)?;
-        Ok(self.sites.insert(slot))
+        let slot = prepare(site.id.clone(), site_geom, b, Labelled { site, label })?;
+        Ok(self.sites.insert(slot).map(|s| s.site))
     }
     pub fn remove_site(&mut self, id: &K) -> Option<Site<K>> {
-        self.sites.remove(id)
+        self.sites.remove(id).map(|s| s.site)
     }
     pub fn site(&self, id: &K) -> Option<&Site<K>> {
-        self.sites.get(id)
+        self.sites.get(id).map(|s| &s.site)
+    }
+    pub fn site_label(&self, id: &K) -> Option<&L> {
+        self.sites.get(id).map(|s| &s.label)
     }
 
     /// Add or replace a zone; returns the replaced one.
@@ -1170,6 +1212,26 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
     /// sum of buffers), time (half-open) and altitude (closed). An active with
     /// the same id as `act` is skipped. Each list is sorted by id.
     pub fn check(&self, act: &Activity<K>) -> Result<Conflicts<K>, Problem> {
+        Ok(self.check_slots(act)?.0)
+    }
+
+    /// [`Engine::check`], with the label of each site hit, in the hits' order (every
+    /// hit's site has one: `Option` only because a slot is looked up).
+    #[allow(clippy::type_complexity)]
+    pub fn check_labelled(
+        &self,
+        act: &Activity<K>,
+    ) -> Result<(Conflicts<K>, Vec<Option<&L>>), Problem> {
+        let (found, slots) = self.check_slots(act)?;
+        let labels = slots
+            .iter()
+            .map(|&i| self.sites.slot(i).map(|(_, s)| &s.label))
+            .collect();
+        Ok((found, labels))
+    }
+
+    /// The check, with the slot of each site hit, in the hits' order.
+    fn check_slots(&self, act: &Activity<K>) -> Result<(Conflicts<K>, Vec<u32>), Problem> {
         validate_activity(act)?;
         let shape = Shape::new(&act.area.geometry).ok_or(Problem::TooLarge { polygon: 0 })?;
         let qboxes = query_boxes(&act.area.geometry, act.area.buffer_m);
@@ -1177,6 +1239,7 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
         let buf = act.area.buffer_m;
         let mut out = Conflicts::default();
         let mut cand = Vec::new();
+        let mut sites = Vec::new();
 
         self.sites.candidates(&qboxes, &q32, &mut cand);
         for &i in &cand {
@@ -1185,11 +1248,12 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
             };
             let thr = s.buffer_m + buf;
             if let Some(d) = within(&s.shape, &shape, thr) {
-                out.sites.push(SiteHit {
+                let hit = SiteHit {
                     id: s.id.clone(),
                     distance_m: d,
                     threshold_m: thr,
-                });
+                };
+                sites.push((hit, i));
             }
         }
 
@@ -1243,10 +1307,12 @@ impl<K: Clone + Eq + Hash + Ord + fmt::Debug + Send + Sync> Engine<K> {
                 });
             }
         }
-        out.sites.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        sites.sort_unstable_by(|a, b| a.0.id.cmp(&b.0.id));
+        let (hits, slots) = sites.into_iter().unzip();
+        out.sites = hits;
         out.zones.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         out.actives.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        Ok(out)
+        Ok((out, slots))
     }
 }
 

@@ -386,23 +386,31 @@ fn repack_waves(deferred: bool) {
             area: circle(p, rng.gen_range(50.0..3_000.0)),
         }
     };
-    let mut engine = Engine::new();
+    // Each site is labelled with the number of its insert: a hit's label must be
+    // its site's latest, wherever inserts, removals and repacks have moved it.
+    let mut engine: Engine<u64, u64> = Engine::labelled();
     if deferred {
         engine.defer_repacks();
     }
     let mut alive = std::collections::BTreeMap::new();
+    let mut labels = std::collections::BTreeMap::new();
+    let mut inserts = 0u64;
     let mut hits = 0;
-    let mut compare = |engine: &Engine<u64>,
+    let mut compare = |engine: &Engine<u64, u64>,
                        alive: &std::collections::BTreeMap<u64, Site<u64>>,
+                       labels: &std::collections::BTreeMap<u64, u64>,
                        rng: &mut ChaCha8Rng,
                        at: &str| {
         let fresh = Engine::build(alive.values().cloned(), vec![], vec![]).expect("build");
         for i in 0..60 {
             let q = random_activity(rng, 9_000_000 + i, centres[(i % 2) as usize]);
-            let (a, b) = (
-                engine.check(&q).expect("check"),
+            let ((a, named), b) = (
+                engine.check_labelled(&q).expect("check"),
                 fresh.check(&q).expect("check"),
             );
+            assert_eq!(engine.check(&q).expect("check"), a, "{at}, query {i}");
+            let want: Vec<Option<&u64>> = a.sites.iter().map(|h| labels.get(&h.id)).collect();
+            assert_eq!(named, want, "{at}, query {i}: labels");
             hits += a.sites.len();
             assert_eq!(a, b, "{at}, query {i}");
         }
@@ -412,29 +420,43 @@ fn repack_waves(deferred: bool) {
         for _ in 0..2_500 {
             let id = rng.gen_range(0..8_000);
             let s = site(&mut rng, id);
+            inserts += 1;
+            labels.insert(id, inserts);
             assert_eq!(
-                engine.insert_site(s.clone()).expect("site"),
+                engine
+                    .insert_labelled_site(s.clone(), inserts)
+                    .expect("site"),
                 alive.insert(s.id, s)
             );
         }
         for _ in 0..1_200 {
             let id = rng.gen_range(0..8_000);
+            labels.remove(&id);
             assert_eq!(engine.remove_site(&id), alive.remove(&id));
+            assert_eq!(engine.site_label(&id), None);
         }
         assert_eq!(engine.len().0, alive.len());
-        compare(&engine, &alive, &mut rng, &format!("wave {wave}"));
+        compare(&engine, &alive, &labels, &mut rng, &format!("wave {wave}"));
         if !deferred {
             assert!(engine.plan_repack().is_none(), "repacked in line");
             continue;
         }
         let mut stale = engine.plan_repack().expect("a wave makes a repack due");
         let s = site(&mut rng, 8_000 + wave);
-        assert_eq!(engine.insert_site(s.clone()).expect("site"), None);
+        inserts += 1;
+        labels.insert(s.id, inserts);
+        assert_eq!(
+            engine
+                .insert_labelled_site(s.clone(), inserts)
+                .expect("site"),
+            None
+        );
         alive.insert(s.id, s);
         assert!(!engine.repack(&mut stale), "a plan made before a change");
         compare(
             &engine,
             &alive,
+            &labels,
             &mut rng,
             &format!("wave {wave}, stale plan"),
         );
@@ -447,7 +469,13 @@ fn repack_waves(deferred: bool) {
             engine.plan_repack().is_none(),
             "nothing is due after a repack"
         );
-        compare(&engine, &alive, &mut rng, &format!("wave {wave}, repacked"));
+        compare(
+            &engine,
+            &alive,
+            &labels,
+            &mut rng,
+            &format!("wave {wave}, repacked"),
+        );
     }
     assert!(hits > 500, "the queries touch too little: {hits}");
 }

@@ -12,7 +12,8 @@ use parking_lot::{RwLock, RwLockUpgradableReadGuard};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-pub type GeoEngine = Engine<u64>;
+/// The engine over the record's ids, each site labelled as answers name it.
+pub type GeoEngine = Engine<u64, Label>;
 
 /// The engine as a read model of the record: what it indexes, and through which event.
 pub struct GeoModel {
@@ -20,17 +21,16 @@ pub struct GeoModel {
     /// Events `0..through` are indexed; later ones (earlier requests of the group
     /// commit being decided) are not yet.
     pub through: usize,
-    /// Each indexed site's name and registrant, as an answer states them: found in a
-    /// table of their own (see `labels`) rather than by a walk of the state's ordered
-    /// map of every site.
-    pub labels: crate::labels::Labels,
-    /// The registrants the labels name.
+    /// The registrants the sites' labels name.
     pub parties: Vec<Box<str>>,
 }
 
-/// How an answer names a site: its name (English first) and who registered it, both
-/// kept in the map's own memory when short, as nearly all are: reading a hit's label
-/// is one cache miss, not three (a million labels do not stay in cache).
+/// How an answer names a site: its name (English first) and who registered it. The
+/// engine keeps it beside the site, in its spatial order, so that a check's hits'
+/// labels are read from memory close together, rather than looked up by id (a walk
+/// of the state's ordered map of every site, or a table keyed by id whose million
+/// entries do not stay in cache, each lookup a cache miss). The name is kept inline
+/// when short, as nearly all are.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Label {
     pub name: Text<44>,
@@ -264,50 +264,26 @@ fn notification_item(n: &Notification) -> g::Activity<u64> {
     )
 }
 
-impl GeoModel {
-    /// Site hits' names and registrants: from the labels while the model is in step
-    /// with `state` (always, but in the writer's midst), else from the state.
-    pub fn sites<'a>(
-        &'a self,
-        state: &'a State,
-        hits: &[g::SiteHit<u64>],
-    ) -> Vec<(&'a str, &'a str)> {
-        if self.through != state.events.len() {
-            return hits.iter().map(|h| site_of(state, h)).collect();
-        }
-        self.labels.get_many(hits.iter().map(|h| h.id), |k, l| {
-            let named = l.and_then(|l| {
-                let party = self.parties.get(usize::from(l.party))?;
-                Some((l.name.as_str(), &**party))
-            });
-            named.unwrap_or_else(|| site_of(state, &hits[k]))
-        })
-    }
-}
-
 /// Builds the read model from the state (on start).
 pub fn build(state: &State) -> GeoModel {
     let mut parties = Vec::new();
-    let labels = state
-        .deconfliction
-        .sites
-        .iter()
-        .map(|(id, s)| (*id, label(s, &mut parties)))
-        .collect();
-    let mut engine = index(state);
+    let mut engine = index(state, &mut parties);
     engine.defer_repacks();
     GeoModel {
         engine,
         through: state.events.len(),
-        labels,
         parties,
     }
 }
 
-fn index(state: &State) -> GeoEngine {
+fn index(state: &State, parties: &mut Vec<Box<str>>) -> GeoEngine {
     let m = members(state);
     let d = &state.deconfliction;
-    let sites = || d.sites.values().map(site_item);
+    let sites: Vec<(g::Site<u64>, Label)> = d
+        .sites
+        .values()
+        .map(|s| (site_item(s), label(s, parties)))
+        .collect();
     let zones = || d.zones.values().map(|z| zone_item(z, &m));
     let actives = || {
         d.notifications
@@ -317,11 +293,11 @@ fn index(state: &State) -> GeoEngine {
     };
     // Bulk-loaded on every core; the record holds only validated shapes, but should
     // one not index, the others still do, one at a time.
-    GeoEngine::build(sites(), zones(), actives()).unwrap_or_else(|e| {
+    GeoEngine::build_labelled(sites.iter().cloned(), zones(), actives()).unwrap_or_else(|e| {
         tracing::error!(error = %e, "a recorded shape does not index; indexing one by one");
-        let mut engine = GeoEngine::new();
-        for s in sites() {
-            let _ = engine.insert_site(s);
+        let mut engine = GeoEngine::labelled();
+        for (s, l) in sites {
+            let _ = engine.insert_labelled_site(s, l);
         }
         for z in zones() {
             let _ = engine.insert_zone(z);
@@ -334,37 +310,17 @@ fn index(state: &State) -> GeoEngine {
 }
 
 /// Keeps the read model in step with newly committed events (the writer calls it
-/// after each commit, with the state's write lock held). A label table that the new
-/// sites would grow is grown first, as a copy, under the model's upgradable read
-/// lock (checks go on); the write lock is taken for the inserts alone.
+/// after each commit, with the state's write lock held).
 pub fn on_commit(geo: &RwLock<GeoModel>, state: &State) {
-    let model = geo.upgradable_read();
-    let from = model.through.min(state.events.len());
-    let registered = state.events[from..]
-        .iter()
-        .filter(|e| matches!(e.body, EventBody::SiteRegistered { .. }))
-        .count();
-    let grown = model.labels.grown_for(registered);
-    let mut model = RwLockUpgradableReadGuard::upgrade(model);
-    let outgrown = grown.map(|g| std::mem::replace(&mut model.labels, g));
-    update(&mut model, state);
-    drop(model);
-    drop(outgrown);
+    update(&mut geo.write(), state);
 }
 
 fn update(model: &mut GeoModel, state: &State) {
     let from = model.through.min(state.events.len());
-    let events = &state.events[from..];
-    apply(&mut model.engine, state, events);
-    for ev in events {
-        if let EventBody::SiteRegistered { site, .. } = &ev.body {
-            let id = site.unwrap_or(ev.seq);
-            if let Some(s) = state.deconfliction.sites.get(&id) {
-                let l = label(s, &mut model.parties);
-                model.labels.insert(id, l);
-            }
-        }
-    }
+    let GeoModel {
+        engine, parties, ..
+    } = model;
+    apply(engine, parties, state, &state.events[from..]);
     model.through = state.events.len();
 }
 
@@ -397,14 +353,19 @@ pub fn repack_if_due(geo: &RwLock<GeoModel>) {
 }
 
 /// Indexes what the events register, at its current version in the state.
-fn apply(engine: &mut GeoEngine, state: &State, events: &[std::sync::Arc<Event>]) {
+fn apply(
+    engine: &mut GeoEngine,
+    parties: &mut Vec<Box<str>>,
+    state: &State,
+    events: &[std::sync::Arc<Event>],
+) {
     let m = members(state);
     let d = &state.deconfliction;
     for ev in events {
         match &ev.body {
             EventBody::SiteRegistered { site, .. } => {
                 if let Some(s) = d.sites.get(&site.unwrap_or(ev.seq)) {
-                    let _ = engine.insert_site(site_item(s));
+                    let _ = engine.insert_labelled_site(site_item(s), label(s, parties));
                 }
             }
             EventBody::ZoneRegistered { zone, .. } => {
@@ -446,8 +407,8 @@ pub fn find(
     if from == state.events.len() {
         return Ok(found);
     }
-    let mut pending = GeoEngine::new();
-    apply(&mut pending, state, &state.events[from..]);
+    let mut pending = GeoEngine::labelled();
+    apply(&mut pending, &mut Vec::new(), state, &state.events[from..]);
     if pending.is_empty() {
         return Ok(found);
     }
@@ -462,6 +423,39 @@ pub fn find(
     found.zones.sort_by_key(|h| h.id);
     found.actives.sort_by_key(|h| h.id);
     Ok(found)
+}
+
+/// [`find`], with each site hit's name and registrant as an answer states them:
+/// the labels the engine keeps beside its sites while the model is in step with
+/// `state` (always, but in the writer's midst), else the state's.
+#[allow(clippy::type_complexity)]
+pub fn find_named<'a>(
+    model: &'a GeoModel,
+    state: &'a State,
+    act: &g::Activity<u64>,
+) -> Result<(g::Conflicts<u64>, Vec<(&'a str, &'a str)>), String> {
+    if model.through != state.events.len() {
+        let found = find(model, state, act)?;
+        let names = found.sites.iter().map(|h| site_of(state, h)).collect();
+        return Ok((found, names));
+    }
+    let (found, labels) = model
+        .engine
+        .check_labelled(act)
+        .map_err(|p| p.to_string())?;
+    let names = found
+        .sites
+        .iter()
+        .zip(labels)
+        .map(|(h, l)| {
+            let named = l.and_then(|l| {
+                let party = model.parties.get(usize::from(l.party))?;
+                Some((l.name.as_str(), &**party))
+            });
+            named.unwrap_or_else(|| site_of(state, h))
+        })
+        .collect();
+    Ok((found, names))
 }
 
 /// Metres to the nearest whole metre, as `{:.0}` writes them (ties to even), without
@@ -660,7 +654,7 @@ fn describe_with<'a>(
 /// The dry-run check's answer, `{"sites": [...], "zones": [...], "activities": [...]}`,
 /// written straight from the engine's hits into JSON text: the same bytes as
 /// `describe`'s conflicts grouped and serialized (`Grouped`), without a string built
-/// per hit. `labels` are the site hits' names and registrants (`GeoModel::sites`),
+/// per hit. `labels` are the site hits' names and registrants (`find_named`),
 /// `zone` names a zone hit.
 pub fn write_answer<'a>(
     out: &mut Vec<u8>,

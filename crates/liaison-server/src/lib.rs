@@ -14,7 +14,6 @@ pub mod drain;
 pub mod error;
 pub mod extract;
 pub mod intel;
-pub mod labels;
 pub mod ledger;
 pub mod routes;
 pub mod submission;

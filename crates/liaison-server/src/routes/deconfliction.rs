@@ -6,7 +6,7 @@
 use crate::app::App;
 use crate::auth::Caller;
 use crate::deconfliction::{
-    activity, describe, find, geometry_json, mgrs, to_shape, write_answer, zone_name,
+    activity, describe, find, find_named, geometry_json, mgrs, to_shape, write_answer, zone_name,
 };
 use crate::error::{HttpError, HttpResult};
 use crate::routes::hotline::parse_precedence;
@@ -675,9 +675,8 @@ pub fn check_answer(app: &App, party: &str, body: &[u8]) -> HttpResult<Vec<u8>> 
     if let Some(act) = text.and_then(|t| fast::activity(party, t)) {
         let s = app.shared.state.read();
         let model = app.shared.geo.read();
-        if let Ok(found) = find(&model, &s, &act) {
+        if let Ok((found, labels)) = find_named(&model, &s, &act) {
             let mut out = Vec::new();
-            let labels = model.sites(&s, &found.sites);
             write_answer(&mut out, &found, &labels, |h| zone_name(&s, h));
             return Ok(out);
         }
@@ -709,8 +708,8 @@ fn checks_answer(app: &App, acts: &[Activity<u64>]) -> HttpResult<Vec<u8>> {
         }
         let s = app.shared.state.read();
         let model = app.shared.geo.read();
-        let found = find(&model, &s, act).map_err(|m| invalid(format!("feature {k}: {m}")))?;
-        let labels = model.sites(&s, &found.sites);
+        let (found, labels) =
+            find_named(&model, &s, act).map_err(|m| invalid(format!("feature {k}: {m}")))?;
         write_answer(&mut out, &found, &labels, |h| zone_name(&s, h));
     }
     out.extend_from_slice(b"]}");
@@ -1072,7 +1071,7 @@ mod tests {
             }
             // The one-pass parser leaves the geometry's validity to the engine, whose
             // refusal sends the body to the general path too (`check_answer`).
-            let engine = crate::deconfliction::GeoEngine::new();
+            let engine = crate::deconfliction::GeoEngine::labelled();
             let valid = |acts: &[Activity<u64>]| acts.iter().all(|a| engine.check(a).is_ok());
             // As `check_answer` does: only a body that is UTF-8 throughout.
             let utf8 = std::str::from_utf8(&body).ok();
