@@ -977,9 +977,8 @@ pub struct BuildError<K: fmt::Debug> {
 }
 
 /// A site as its layer keeps it, with its caller's label (`()` for none): kept
-/// beside the site's other data, in the layer's spatial order, so that the labels
-/// of one check's hits, which lie near one another, are read from memory near one
-/// another too (a table keyed by id spreads them over all of its memory).
+/// beside the site's other data, so that it moves with the site through inserts,
+/// replacements and repacks, and the caller keeps no table of its own.
 struct Labelled<K, L> {
     site: Site<K>,
     label: L,
