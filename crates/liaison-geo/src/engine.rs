@@ -359,9 +359,12 @@ struct Hot<K> {
     buffer_m: f64,
 }
 
+/// The item first (`repr(C)`): a site's label, at the start of its entry, then
+/// rarely straddles two cache lines.
+#[repr(C)]
 struct Cold<T> {
-    boxes: Boxes,
     data: T,
+    boxes: Boxes,
 }
 
 /// One category of items with its indexes: the items given at build time in a
@@ -978,10 +981,12 @@ pub struct BuildError<K: fmt::Debug> {
 
 /// A site as its layer keeps it, with its caller's label (`()` for none): kept
 /// beside the site's other data, so that it moves with the site through inserts,
-/// replacements and repacks, and the caller keeps no table of its own.
+/// replacements and repacks, and the caller keeps no table of its own. The label
+/// comes first (`repr(C)`, as for [`Cold`]): a hit's label is read without the rest.
+#[repr(C)]
 struct Labelled<K, L> {
-    site: Site<K>,
     label: L,
+    site: Site<K>,
 }
 
 /// The conflict engine. `check` takes `&self`: share it behind a read lock
