@@ -55,7 +55,12 @@ pub enum SiteCmd {
         #[arg(long)]
         category: Option<String>,
     },
+    /// List every protected site, a page at a time.
     List,
+    /// Show one protected site, with its MGRS and earlier versions.
+    Show {
+        id: u64,
+    },
     Confirm {
         id: u64,
     },
@@ -139,17 +144,64 @@ fn parts(features: &[Value], most: usize, bytes: usize) -> Vec<&[Value]> {
     out
 }
 
-fn print_conflicts(c: &Value) {
+/// The conflicts a page of `GET /api/v1/conflicts` holds unless asked (the server's
+/// most): a shorter page is the last.
+const CONFLICTS_PAGE: usize = 5_000;
+
+/// A check's or a filing's site conflicts are shown with each site's MGRS, looked up
+/// one site at a time when there are at most this many (an officer reads a few back
+/// over the line; a bulk answer of hundreds is for the `--json` output).
+const SITE_MGRS_LOOKUPS: usize = 10;
+
+/// The MGRS of a GeoJSON geometry's first position, where Liaison anchors an area's
+/// MGRS (its first vertex, or the point of a circle), worked out here.
+fn area_mgrs(feature: &Value) -> Option<String> {
+    let mut at = &feature["geometry"]["coordinates"];
+    while at[0].is_array() {
+        at = &at[0];
+    }
+    let p = liaison_geo::types::LonLat::new(at[0].as_f64()?, at[1].as_f64()?);
+    liaison_geo::mgrs::to_mgrs(p).ok()
+}
+
+/// Each feature of a file, as it was checked or filed: a FeatureCollection's in order.
+fn file_features(v: &Value) -> Vec<&Value> {
+    match v["features"].as_array() {
+        Some(all) if v["type"] == "FeatureCollection" => all.iter().collect(),
+        _ => vec![v],
+    }
+}
+
+fn print_area(feature: Option<&Value>) {
+    if let Some(m) = feature.and_then(area_mgrs) {
+        println!("  area at MGRS {m}");
+    }
+}
+
+fn print_conflicts(c: &Client, found: &Value) {
+    let sites = found["sites"].as_array().map_or(0, Vec::len);
+    let site_mgrs = |id: &Value| -> Option<String> {
+        if sites > SITE_MGRS_LOOKUPS {
+            return None;
+        }
+        let site: Value = c.get(&format!("/api/v1/sites/{}", id.as_u64()?)).ok()?;
+        site["properties"]["mgrs"].as_str().map(str::to_string)
+    };
     let mut any = false;
     for k in ["sites", "zones", "activities"] {
-        for x in c[k].as_array().into_iter().flatten() {
+        for x in found[k].as_array().into_iter().flatten() {
             any = true;
+            let at = match k {
+                "sites" => site_mgrs(&x["id"]).map(|m| format!("  (site at MGRS {m})")),
+                _ => None,
+            };
             println!(
-                "  {:<9} {:<10} #{:<6} {}",
+                "  {:<9} {:<10} #{:<6} {}{}",
                 x["severity"].as_str().unwrap_or("").to_uppercase(),
                 k.trim_end_matches('s'),
                 x["id"],
-                x["reason"].as_str().unwrap_or("")
+                x["reason"].as_str().unwrap_or(""),
+                at.unwrap_or_default()
             );
         }
     }
@@ -161,33 +213,41 @@ fn print_conflicts(c: &Value) {
 pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> {
     match cmd {
         DeconflictCmd::Check { file } => {
-            let v = check(c, read(&file)?)?;
+            let body = read(&file)?;
+            let v = check(c, body.clone())?;
             if as_json {
                 return json(&v);
             }
+            let features = file_features(&body);
             // A FeatureCollection is checked feature by feature, answered in its order.
             match v["checks"].as_array() {
                 Some(all) => {
                     for (k, one) in all.iter().enumerate() {
                         println!("feature {k}:");
-                        print_conflicts(one);
+                        print_area(features.get(k).copied());
+                        print_conflicts(c, one);
                     }
                 }
-                None => print_conflicts(&v),
+                None => {
+                    print_area(features.first().copied());
+                    print_conflicts(c, &v);
+                }
             }
             Ok(())
         }
         DeconflictCmd::Notify { file } => {
-            let v: Value = c.post("/api/v1/notifications", &read(&file)?)?;
+            let body = read(&file)?;
+            let v: Value = c.post("/api/v1/notifications", &body)?;
             if as_json {
                 return json(&v);
             }
+            let features = file_features(&body);
             // A FeatureCollection is filed together and answered in its order.
             let each = match v["notifications"].as_array() {
                 Some(all) => all.clone(),
                 None => vec![v],
             };
-            for n in &each {
+            for (k, n) in each.iter().enumerate() {
                 println!(
                     "notification {} filed{}",
                     n["id"],
@@ -197,7 +257,8 @@ pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> 
                         ""
                     }
                 );
-                print_conflicts(&n["conflicts"]);
+                print_area(features.get(k).copied());
+                print_conflicts(c, &n["conflicts"]);
             }
             Ok(())
         }
@@ -234,11 +295,24 @@ pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> 
             Ok(())
         }
         DeconflictCmd::Conflicts => {
-            let v: Value = c.get("/api/v1/conflicts")?;
-            if as_json {
-                return json(&v);
+            // Page after page: each after the last one's `seq`, until a short one.
+            let mut all: Vec<Value> = Vec::new();
+            loop {
+                let path = match all.last().and_then(|x| x["seq"].as_u64()) {
+                    Some(after) => format!("/api/v1/conflicts?after={after}"),
+                    None => "/api/v1/conflicts".to_string(),
+                };
+                let page: Vec<Value> = c.get(&path)?;
+                let full = page.len() == CONFLICTS_PAGE;
+                all.extend(page);
+                if !full {
+                    break;
+                }
             }
-            for x in v.as_array().into_iter().flatten() {
+            if as_json {
+                return json(&all);
+            }
+            for x in &all {
                 println!(
                     "{}  notification {} by {}: {} {}",
                     x["at"].as_str().unwrap_or(""),
@@ -334,34 +408,42 @@ pub fn site(c: &Client, cmd: SiteCmd, as_json: bool) -> anyhow::Result<()> {
             Ok(())
         }
         SiteCmd::List => {
-            let v: Value = c.get("/api/v1/sites")?;
-            if as_json {
-                return json(&v);
+            // Page after page, as the server gives them (`next_after`).
+            let mut features = Vec::new();
+            let mut path = "/api/v1/sites".to_string();
+            loop {
+                let mut page: Value = c.get(&path)?;
+                if let Some(f) = page["features"].as_array_mut() {
+                    features.append(f);
+                }
+                match page["next_after"].as_u64() {
+                    Some(after) => path = format!("/api/v1/sites?after={after}"),
+                    None => break,
+                }
             }
-            for f in v["features"].as_array().into_iter().flatten() {
-                let p = &f["properties"];
-                let name = p["names"]["en"]
-                    .as_str()
-                    .or_else(|| {
-                        p["names"]
-                            .as_object()
-                            .and_then(|m| m.values().next())
-                            .and_then(Value::as_str)
-                    })
-                    .unwrap_or("");
+            if as_json {
+                return json(
+                    &serde_json::json!({"type": "FeatureCollection", "features": features}),
+                );
+            }
+            for f in &features {
+                print_site(f);
+            }
+            Ok(())
+        }
+        SiteCmd::Show { id } => {
+            let f: Value = c.get(&format!("/api/v1/sites/{id}"))?;
+            if as_json {
+                return json(&f);
+            }
+            print_site(&f);
+            for v in f["properties"]["versions"].as_array().into_iter().flatten() {
                 println!(
-                    "#{:<6} v{} {:<20} {:<28} r={} m  MGRS {}{}",
-                    f["id"],
-                    p["version"],
-                    p["category"].as_str().unwrap_or(""),
-                    name,
-                    p["radius_m"],
-                    p["mgrs"].as_str().unwrap_or(""),
-                    if p["confirmation_lapsed"] == true {
-                        "  CONFIRMATION LAPSED"
-                    } else {
-                        ""
-                    }
+                    "  earlier v{}  r={} m  MGRS {}  registered {}",
+                    v["version"],
+                    v["radius_m"],
+                    v["mgrs"].as_str().unwrap_or(""),
+                    v["registered_at"].as_str().unwrap_or("")
                 );
             }
             Ok(())
@@ -375,6 +457,35 @@ pub fn site(c: &Client, cmd: SiteCmd, as_json: bool) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// One line for a protected site: id, version, category, name, radius, MGRS, and
+/// whether its confirmation has lapsed.
+fn print_site(f: &Value) {
+    let p = &f["properties"];
+    let name = p["names"]["en"]
+        .as_str()
+        .or_else(|| {
+            p["names"]
+                .as_object()
+                .and_then(|m| m.values().next())
+                .and_then(Value::as_str)
+        })
+        .unwrap_or("");
+    println!(
+        "#{:<6} v{} {:<20} {:<28} r={} m  MGRS {}{}",
+        f["id"],
+        p["version"],
+        p["category"].as_str().unwrap_or(""),
+        name,
+        p["radius_m"],
+        p["mgrs"].as_str().unwrap_or(""),
+        if p["confirmation_lapsed"] == true {
+            "  CONFIRMATION LAPSED"
+        } else {
+            ""
+        }
+    );
 }
 
 pub fn zone(c: &Client, cmd: ZoneCmd, as_json: bool) -> anyhow::Result<()> {

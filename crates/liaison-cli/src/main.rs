@@ -175,7 +175,29 @@ enum Cmd {
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// A reader that stops early (`liaison site list | head`) closes the pipe under
+/// `println!`, which then panics with a backtrace: exit quietly instead, with the
+/// status a shell reports for a program stopped by SIGPIPE (128 + 13), as other
+/// command-line tools do. Any other panic is reported as before.
+fn quiet_when_stdout_closes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        // std's words for a write to stdout that failed with EPIPE.
+        if message.starts_with("failed printing to stdout") && message.contains("os error 32") {
+            std::process::exit(141);
+        }
+        report(info)
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_when_stdout_closes();
     let cli = Cli::parse();
     let key = cli.key.clone();
     // Client commands sign their submissions when a key is given.

@@ -112,6 +112,39 @@ fn notifications_are_checked_against_sites_zones_and_other_activity() {
     assert_eq!(of_il(&sy), sites_hit.len() + zones_hit.len());
     assert_eq!(of_il(&us), sites_hit.len() + zones_hit.len());
     assert_eq!(of_il(&cell.token("undof-observer")), 0);
+    // A page at a time, each after the last one's `seq`, they are the same list.
+    let whole = http.get("/api/v1/conflicts", Some(&us)).json();
+    let mut paged: Vec<Value> = Vec::new();
+    // (Bounded, so that a server which ignored `after` fails rather than hangs.)
+    for _ in 0..100 {
+        let path = match paged.last() {
+            Some(x) => format!("/api/v1/conflicts?limit=1&after={}", x["seq"]),
+            None => "/api/v1/conflicts?limit=1".to_string(),
+        };
+        let page = http.get(&path, Some(&us)).json();
+        let page = page.as_array().expect("a page");
+        assert!(page.len() <= 1);
+        if page.is_empty() {
+            break;
+        }
+        paged.extend(page.iter().cloned());
+    }
+    assert_eq!(Value::Array(paged), whole);
+    assert_eq!(
+        whole.as_array().map(Vec::len),
+        Some(sites_hit.len() + zones_hit.len())
+    );
+    for bad in ["limit=0", "limit=5001", "after=-1"] {
+        let r = http.get(&format!("/api/v1/conflicts?{bad}"), Some(&us));
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    let listed: Value = serde_json::from_str(&common::cli(
+        &server,
+        &us,
+        &["deconflict", "conflicts", "--json"],
+    ))
+    .expect("JSON");
+    assert_eq!(listed, whole);
 
     // Syria notifies a ground movement across the same place and time: activity overlap.
     let convoy = json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[35.74, 33.26], [35.80, 33.28]]},
@@ -550,4 +583,128 @@ fn the_cli_checks_a_collection_of_any_size_in_order() {
         n.div_ceil(100),
         "{text}"
     );
+    // Each feature's area and each site it touches are read back in MGRS.
+    assert_eq!(text.matches("  area at MGRS 3").count(), n, "{text}");
+    assert_eq!(
+        text.matches("(site at MGRS 36S").count(),
+        n.div_ceil(100),
+        "{text}"
+    );
+}
+
+/// `GET /api/v1/sites` answers a page at a time, in id order, with the `after` of
+/// the next page; `liaison site list` follows the pages to the end. One site is
+/// shown with its earlier versions, each with its own MGRS.
+#[test]
+fn sites_are_listed_a_page_at_a_time_and_shown_with_their_versions() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    cell.approve(&http);
+    let il = cell.token("il-liaison");
+    let n = 1_203;
+    let features: Vec<Value> = (0..n)
+        .map(|i| {
+            circle(
+                35.0 + i as f64 * 1e-3,
+                33.0,
+                json!({"category": "population_centre", "radius_m": 100, "name": format!("Place {i}")}),
+            )
+        })
+        .collect();
+    let r = http.post(
+        "/api/v1/sites",
+        Some(&il),
+        json!({"type": "FeatureCollection", "features": features}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Pages of 500: 500, 500, 203, each after the last id of the one before.
+    let (mut seen, mut path, mut pages) = (Vec::new(), "/api/v1/sites?limit=500".to_string(), 0);
+    loop {
+        let page = http.get(&path, Some(&il)).json();
+        pages += 1;
+        let ids: Vec<u64> = page["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| f["id"].as_u64().expect("id"))
+            .collect();
+        assert!(ids.len() <= 500, "{}", ids.len());
+        seen.extend(ids);
+        match page["next_after"].as_u64() {
+            Some(after) => {
+                assert_eq!(Some(&after), seen.last());
+                path = format!("/api/v1/sites?limit=500&after={after}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!((pages, seen.len()), (3, n));
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "in id order");
+    // Unasked, a page holds 1,000; a limit outside 1-10,000 is refused.
+    let first = http.get("/api/v1/sites", Some(&il)).json();
+    assert_eq!(first["features"].as_array().map(Vec::len), Some(1_000));
+    for bad in ["limit=0", "limit=10001", "after=x", "page=2"] {
+        let r = http.get(&format!("/api/v1/sites?{bad}"), Some(&il));
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    // A reader that stops early (`site list | head -1`) ends the listing quietly, as
+    // a pipe's writer stopped by SIGPIPE does, with no panic.
+    let mut child = std::process::Command::new(common::bin())
+        .args(["--server", &server.url, "--token", &il, "site", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run liaison");
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().expect("stdout"), &mut first).expect("read");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The CLI follows the pages.
+    let listed: Value =
+        serde_json::from_str(&common::cli(&server, &il, &["site", "list", "--json"]))
+            .expect("JSON");
+    assert_eq!(listed["features"].as_array().map(Vec::len), Some(n));
+
+    // A new version of the first site keeps the old one, shown with its MGRS.
+    let id = seen[0];
+    let moved = circle(
+        36.0,
+        33.0,
+        json!({"site": id, "category": "population_centre", "radius_m": 250, "name": "Place 0"}),
+    );
+    let r = http.post("/api/v1/sites", Some(&il), moved);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let site = http
+        .get(
+            &format!("/api/v1/sites/{id}"),
+            Some(&cell.token("sy-liaison")),
+        )
+        .json();
+    let p = &site["properties"];
+    assert_eq!(
+        (p["version"].as_u64(), p["radius_m"].as_f64()),
+        (Some(2), Some(250.0))
+    );
+    let versions = p["versions"].as_array().expect("versions");
+    assert_eq!(versions.len(), 1, "{site}");
+    assert_eq!(versions[0]["version"], 1);
+    assert_eq!(versions[0]["radius_m"], 100.0);
+    assert_eq!(versions[0]["geometry"]["coordinates"][0], 35.0);
+    let (old, new) = (
+        versions[0]["mgrs"].as_str().expect("mgrs"),
+        p["mgrs"].as_str().expect("mgrs"),
+    );
+    assert!(
+        old.starts_with("36S") && new.starts_with("37S") && old != new,
+        "{old} {new}"
+    );
+    let shown = common::cli(&server, &il, &["site", "show", &id.to_string()]);
+    assert!(shown.contains(new) && shown.contains(old), "{shown}");
+    let r = http.get("/api/v1/sites/99999999", Some(&il));
+    assert_eq!(r.status, 404, "{}", r.body);
 }

@@ -251,6 +251,9 @@ pub struct Deconfliction {
     pub notifications: BTreeMap<u64, Notification>,
     /// Waiver id → zone id.
     pub waiver_zone: BTreeMap<u64, u64>,
+    /// The sequence numbers of the conflict events, in order (so that a page of
+    /// them is found without a walk of the whole record).
+    pub conflicts: Vec<u64>,
 }
 
 use crate::command::{Actor, Command, Draft, check_text, require_supervisor};
@@ -822,7 +825,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                 );
             }
         }
-        EventBody::ConflictDetected { .. } => {}
+        EventBody::ConflictDetected { .. } => d.conflicts.push(event.seq),
         EventBody::NotificationAnswered {
             notification,
             objection,

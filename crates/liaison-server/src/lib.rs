@@ -91,6 +91,7 @@ pub const MAX_BODY: usize = 2 << 20;
         routes::intel::withdraw,
         routes::deconfliction::register_sites,
         routes::deconfliction::list_sites,
+        routes::deconfliction::get_site,
         routes::deconfliction::confirm_site,
         routes::deconfliction::register_zone,
         routes::deconfliction::list_zones,
@@ -248,6 +249,7 @@ pub fn router(app: App) -> Router {
             "/api/v1/sites",
             get(routes::deconfliction::list_sites).post(routes::deconfliction::register_sites),
         )
+        .route("/api/v1/sites/{id}", get(routes::deconfliction::get_site))
         .route(
             "/api/v1/sites/{id}/confirm",
             post(routes::deconfliction::confirm_site),

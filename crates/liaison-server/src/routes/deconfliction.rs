@@ -9,6 +9,7 @@ use crate::deconfliction::{
     activity, describe, find, find_named, geometry_json, mgrs, to_shape, write_answer, zone_name,
 };
 use crate::error::{HttpError, HttpResult};
+use crate::extract::ApiQuery;
 use crate::routes::hotline::parse_precedence;
 use crate::routes::{receipt_of, written};
 use crate::submission::{JsonSubmission, Submission, json_body};
@@ -280,22 +281,101 @@ pub async fn register_sites(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/sites", tag = "deconfliction", security(("bearer" = [])),
-    responses((status = 200, description = "Protected sites as a GeoJSON FeatureCollection, with MGRS and confirmation status", body = Object)))]
-pub async fn list_sites(State(app): State<App>, _caller: Caller) -> Json<Value> {
+/// The most sites a page of `GET /api/v1/sites` holds, and how many unless asked.
+pub const MAX_SITES_PAGE: usize = 10_000;
+pub const SITES_PAGE: usize = 1_000;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SitesQuery {
+    /// Sites with an id greater than this; omit to start at the first.
+    pub after: Option<u64>,
+    /// At most this many sites (1-10000, default 1000).
+    pub limit: Option<usize>,
+}
+
+/// Every protected site as a GeoJSON Feature, in id order (the exports).
+fn all_sites(app: &App) -> Vec<Value> {
     let s = app.shared.state.read();
-    let now = app.shared.clock.now();
-    let reconfirm = s
-        .charter()
-        .map(|c| c.settings.site_reconfirm)
-        .unwrap_or_default();
-    let features: Vec<Value> = s
-        .deconfliction
+    let (reconfirm, now) = (site_reconfirm(&s), app.shared.clock.now());
+    s.deconfliction
         .sites
         .values()
         .map(|x| site_json(x, reconfirm, now))
+        .collect()
+}
+
+fn site_reconfirm(s: &liaison_core::State) -> liaison_core::Duration {
+    s.charter()
+        .map(|c| c.settings.site_reconfirm)
+        .unwrap_or_default()
+}
+
+#[utoipa::path(get, path = "/api/v1/sites", tag = "deconfliction", security(("bearer" = [])), params(SitesQuery),
+    responses((status = 200, description = "A page of protected sites in id order, as a GeoJSON FeatureCollection, with MGRS and confirmation status; `next_after`, when present, is the `after` of the next page", body = Object),
+              (status = 400, description = "A limit outside 1-10000", body = liaison_api::ErrorBody)))]
+pub async fn list_sites(
+    State(app): State<App>,
+    _caller: Caller,
+    ApiQuery(q): ApiQuery<SitesQuery>,
+) -> HttpResult<Json<Value>> {
+    let limit = q.limit.unwrap_or(SITES_PAGE);
+    if limit == 0 || limit > MAX_SITES_PAGE {
+        return Err(HttpError(ApiError::bad_request(format!(
+            "limit must be 1-{MAX_SITES_PAGE}"
+        ))));
+    }
+    let s = app.shared.state.read();
+    let (reconfirm, now) = (site_reconfirm(&s), app.shared.clock.now());
+    let from = q
+        .after
+        .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+    let mut page = s
+        .deconfliction
+        .sites
+        .range((from, std::ops::Bound::Unbounded));
+    let features: Vec<Value> = page
+        .by_ref()
+        .take(limit)
+        .map(|(_, x)| site_json(x, reconfirm, now))
         .collect();
-    Json(json!({"type": "FeatureCollection", "features": features}))
+    let mut out = json!({"type": "FeatureCollection", "features": features});
+    if page.next().is_some()
+        && let Some(last) = features_last_id(&out)
+    {
+        out["next_after"] = json!(last);
+    }
+    Ok(Json(out))
+}
+
+fn features_last_id(fc: &Value) -> Option<u64> {
+    fc["features"].as_array()?.last()?["id"].as_u64()
+}
+
+#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "deconfliction", security(("bearer" = [])), params(("id" = u64, Path, description = "Site id")),
+    responses((status = 200, description = "The protected site as a GeoJSON Feature, with MGRS, confirmation status and its earlier versions (each with its shape, MGRS and when it was registered)", body = Object),
+              (status = 404, description = "No such site", body = liaison_api::ErrorBody)))]
+pub async fn get_site(
+    State(app): State<App>,
+    _caller: Caller,
+    Path(id): Path<u64>,
+) -> HttpResult<Json<Value>> {
+    let s = app.shared.state.read();
+    let site = s
+        .deconfliction
+        .sites
+        .get(&id)
+        .ok_or_else(|| HttpError(ApiError::not_found(format!("site {id}"))))?;
+    let mut out = site_json(site, site_reconfirm(&s), app.shared.clock.now());
+    out["properties"]["versions"] = site
+        .history
+        .iter()
+        .map(|(version, shape, at)| {
+            json!({"version": version, "geometry": geometry_json(shape), "radius_m": shape.buffer_m,
+                   "mgrs": mgrs(shape), "registered_at": liaison_api::time::format(*at)})
+        })
+        .collect();
+    Ok(Json(out))
 }
 
 #[utoipa::path(post, path = "/api/v1/sites/{id}/confirm", tag = "deconfliction", security(("bearer" = [])), params(("id" = u64, Path, description = "Site id")),
@@ -919,14 +999,39 @@ pub async fn answer(
     )
 }
 
-#[utoipa::path(get, path = "/api/v1/conflicts", tag = "deconfliction", security(("bearer" = [])),
-    responses((status = 200, description = "Conflicts the caller may see", body = Object)))]
-pub async fn list_conflicts(State(app): State<App>, caller: Caller) -> Json<Value> {
+/// The most conflicts a page of `GET /api/v1/conflicts` holds, and how many unless asked.
+pub const MAX_CONFLICTS_PAGE: usize = 5_000;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConflictsQuery {
+    /// Conflicts recorded after this sequence number; omit to start at the first.
+    pub after: Option<u64>,
+    /// At most this many conflicts (1-5000, default 5000).
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/v1/conflicts", tag = "deconfliction", security(("bearer" = [])), params(ConflictsQuery),
+    responses((status = 200, description = "The conflicts the caller may see, in the record's order, a page at a time: the next page is `after` the last one's `seq`, and a page shorter than the limit is the last", body = Object),
+              (status = 400, description = "A limit outside 1-5000", body = liaison_api::ErrorBody)))]
+pub async fn list_conflicts(
+    State(app): State<App>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ConflictsQuery>,
+) -> HttpResult<Json<Value>> {
+    let limit = q.limit.unwrap_or(MAX_CONFLICTS_PAGE);
+    if limit == 0 || limit > MAX_CONFLICTS_PAGE {
+        return Err(HttpError(ApiError::bad_request(format!(
+            "limit must be 1-{MAX_CONFLICTS_PAGE}"
+        ))));
+    }
     let s = app.shared.state.read();
     let viewer = caller.viewer();
-    let out: Vec<Value> = s
-        .events
+    let seqs = &s.deconfliction.conflicts;
+    let from = q.after.map_or(0, |a| seqs.partition_point(|&x| x <= a));
+    let out: Vec<Value> = seqs[from..]
         .iter()
+        .filter_map(|&seq| s.events.get(usize::try_from(seq).ok()?))
         .filter(|e| can_see(&viewer, e))
         .filter_map(|e| match &e.body {
             EventBody::ConflictDetected { notification, conflict } => Some(json!({
@@ -935,9 +1040,9 @@ pub async fn list_conflicts(State(app): State<App>, caller: Caller) -> Json<Valu
             })),
             _ => None,
         })
-        .take(5000)
+        .take(limit)
         .collect();
-    Json(json!(out))
+    Ok(Json(json!(out)))
 }
 
 /// The current picture: sites, zones and the notifications the caller may read.
@@ -945,8 +1050,8 @@ pub async fn list_conflicts(State(app): State<App>, caller: Caller) -> Json<Valu
     responses((status = 200, description = "The current picture as a GeoJSON FeatureCollection", body = Object)))]
 pub async fn export(State(app): State<App>, caller: Caller) -> Json<Value> {
     let mut all = Vec::new();
+    all.extend(all_sites(&app));
     for part in [
-        list_sites(State(app.clone()), caller.clone()).await.0,
         list_zones(State(app.clone()), caller.clone()).await.0,
         list_notifications(State(app.clone()), caller).await.0,
     ] {
