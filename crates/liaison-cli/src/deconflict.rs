@@ -148,6 +148,26 @@ fn parts(features: &[Value], most: usize, bytes: usize) -> Vec<&[Value]> {
 /// most): a shorter page is the last.
 const CONFLICTS_PAGE: usize = 5_000;
 
+/// The features a listing asks for a page (the server's most).
+const FEATURES_PAGE: usize = 10_000;
+
+/// Every feature of a paged GeoJSON listing, page after page as the server gives
+/// them (`next_after`).
+fn every_page(c: &Client, path: &str) -> anyhow::Result<Vec<Value>> {
+    let mut features = Vec::new();
+    let mut at = format!("{path}?limit={FEATURES_PAGE}");
+    loop {
+        let mut page: Value = c.get(&at)?;
+        if let Some(f) = page["features"].as_array_mut() {
+            features.append(f);
+        }
+        match page["next_after"].as_u64() {
+            Some(after) => at = format!("{path}?limit={FEATURES_PAGE}&after={after}"),
+            None => return Ok(features),
+        }
+    }
+}
+
 /// A check's or a filing's site conflicts are shown with each site's MGRS, looked up
 /// one site at a time when there are at most this many (an officer reads a few back
 /// over the line; a bulk answer of hundreds is for the `--json` output).
@@ -274,11 +294,13 @@ pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> 
             Ok(())
         }
         DeconflictCmd::List => {
-            let v: Value = c.get("/api/v1/notifications")?;
+            let features = every_page(c, "/api/v1/notifications")?;
             if as_json {
-                return json(&v);
+                return json(
+                    &serde_json::json!({"type": "FeatureCollection", "features": features}),
+                );
             }
-            for f in v["features"].as_array().into_iter().flatten() {
+            for f in &features {
                 let p = &f["properties"];
                 println!(
                     "#{:<6} {} {:<20} {} → {}  {}  MGRS {}{}",
@@ -408,19 +430,7 @@ pub fn site(c: &Client, cmd: SiteCmd, as_json: bool) -> anyhow::Result<()> {
             Ok(())
         }
         SiteCmd::List => {
-            // Page after page, as the server gives them (`next_after`).
-            let mut features = Vec::new();
-            let mut path = "/api/v1/sites".to_string();
-            loop {
-                let mut page: Value = c.get(&path)?;
-                if let Some(f) = page["features"].as_array_mut() {
-                    features.append(f);
-                }
-                match page["next_after"].as_u64() {
-                    Some(after) => path = format!("/api/v1/sites?after={after}"),
-                    None => break,
-                }
-            }
+            let features = every_page(c, "/api/v1/sites")?;
             if as_json {
                 return json(
                     &serde_json::json!({"type": "FeatureCollection", "features": features}),

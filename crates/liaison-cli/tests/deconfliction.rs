@@ -341,6 +341,27 @@ fn bulk_notifications_are_filed_together_each_with_its_own_conflicts() {
         .as_array()
         .map_or(0, Vec::len);
     assert_eq!(listed, 3);
+    // A page at a time: two, then the last one, after the second's id.
+    let first = http.get("/api/v1/notifications?limit=2", Some(&us)).json();
+    assert_eq!(first["features"].as_array().map(Vec::len), Some(2));
+    assert_eq!(first["next_after"].as_u64(), Some(ids[1]));
+    let rest = http
+        .get(
+            &format!("/api/v1/notifications?limit=2&after={}", ids[1]),
+            Some(&us),
+        )
+        .json();
+    assert_eq!(rest["features"][0]["id"].as_u64(), Some(ids[2]));
+    assert!(rest.get("next_after").is_none(), "{rest}");
+    let r = http.get("/api/v1/notifications?limit=10001", Some(&us));
+    assert_eq!(r.status, 400, "{}", r.body);
+    let by_cli: Value = serde_json::from_str(&common::cli(
+        &server,
+        &us,
+        &["deconflict", "list", "--json"],
+    ))
+    .expect("JSON");
+    assert_eq!(by_cli["features"].as_array().map(Vec::len), Some(3));
     // Each conflict event names the notification it belongs to.
     let conflicts = http.get("/api/v1/conflicts", Some(&il)).json();
     let mut named: Vec<u64> = conflicts

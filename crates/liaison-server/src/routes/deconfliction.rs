@@ -103,11 +103,20 @@ pub(crate) fn visible_notifications<'a>(
     s: &'a liaison_core::State,
     viewer: &'a liaison_core::Viewer,
 ) -> impl Iterator<Item = &'a liaison_core::deconfliction::Notification> + 'a {
-    s.deconfliction.notifications.values().filter(move |n| {
-        s.events
-            .get(n.id as usize)
-            .is_some_and(|e| can_see(viewer, e))
-    })
+    s.deconfliction
+        .notifications
+        .values()
+        .filter(move |n| visible(s, viewer, n))
+}
+
+fn visible(
+    s: &liaison_core::State,
+    viewer: &liaison_core::Viewer,
+    n: &liaison_core::deconfliction::Notification,
+) -> bool {
+    s.events
+        .get(n.id as usize)
+        .is_some_and(|e| can_see(viewer, e))
 }
 
 fn zone_json(z: &liaison_core::deconfliction::Zone, members: &BTreeSet<String>) -> Value {
@@ -287,10 +296,10 @@ pub const SITES_PAGE: usize = 1_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct SitesQuery {
-    /// Sites with an id greater than this; omit to start at the first.
+pub struct PageQuery {
+    /// Items with an id greater than this; omit to start at the first.
     pub after: Option<u64>,
-    /// At most this many sites (1-10000, default 1000).
+    /// At most this many items (1-10000, default 1000).
     pub limit: Option<usize>,
 }
 
@@ -311,45 +320,48 @@ fn site_reconfirm(s: &liaison_core::State) -> liaison_core::Duration {
         .unwrap_or_default()
 }
 
-#[utoipa::path(get, path = "/api/v1/sites", tag = "deconfliction", security(("bearer" = [])), params(SitesQuery),
+#[utoipa::path(get, path = "/api/v1/sites", tag = "deconfliction", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, description = "A page of protected sites in id order, as a GeoJSON FeatureCollection, with MGRS and confirmation status; `next_after`, when present, is the `after` of the next page", body = Object),
               (status = 400, description = "A limit outside 1-10000", body = liaison_api::ErrorBody)))]
 pub async fn list_sites(
     State(app): State<App>,
     _caller: Caller,
-    ApiQuery(q): ApiQuery<SitesQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> HttpResult<Json<Value>> {
-    let limit = q.limit.unwrap_or(SITES_PAGE);
-    if limit == 0 || limit > MAX_SITES_PAGE {
-        return Err(HttpError(ApiError::bad_request(format!(
-            "limit must be 1-{MAX_SITES_PAGE}"
-        ))));
-    }
+    let limit = crate::routes::page_limit(q.limit, SITES_PAGE, MAX_SITES_PAGE)?;
     let s = app.shared.state.read();
     let (reconfirm, now) = (site_reconfirm(&s), app.shared.clock.now());
-    let from = q
-        .after
-        .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
-    let mut page = s
-        .deconfliction
-        .sites
-        .range((from, std::ops::Bound::Unbounded));
-    let features: Vec<Value> = page
-        .by_ref()
-        .take(limit)
-        .map(|(_, x)| site_json(x, reconfirm, now))
-        .collect();
-    let mut out = json!({"type": "FeatureCollection", "features": features});
-    if page.next().is_some()
-        && let Some(last) = features_last_id(&out)
-    {
-        out["next_after"] = json!(last);
-    }
-    Ok(Json(out))
+    let sites = s.deconfliction.sites.range(after(q.after));
+    Ok(Json(feature_page(sites, limit, |x| {
+        Some(site_json(x, reconfirm, now))
+    })))
 }
 
-fn features_last_id(fc: &Value) -> Option<u64> {
-    fc["features"].as_array()?.last()?["id"].as_u64()
+/// The keys after `after` (all without it).
+fn after(after: Option<u64>) -> (std::ops::Bound<u64>, std::ops::Bound<u64>) {
+    let from = after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+    (from, std::ops::Bound::Unbounded)
+}
+
+/// A page of GeoJSON Features: the first `limit` items of `items` (in key order) that
+/// `feature` makes one of, with the next page's `after` (`next_after`, the last key)
+/// while more remain.
+fn feature_page<'a, T: 'a>(
+    items: impl Iterator<Item = (&'a u64, &'a T)>,
+    limit: usize,
+    feature: impl Fn(&T) -> Option<Value>,
+) -> Value {
+    let mut items = items.filter_map(|(k, x)| Some((*k, feature(x)?)));
+    let (mut features, mut last) = (Vec::new(), None);
+    for (k, f) in items.by_ref().take(limit) {
+        features.push(f);
+        last = Some(k);
+    }
+    let mut out = json!({"type": "FeatureCollection", "features": features});
+    if items.next().is_some() {
+        out["next_after"] = json!(last);
+    }
+    out
 }
 
 #[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "deconfliction", security(("bearer" = [])), params(("id" = u64, Path, description = "Site id")),
@@ -935,15 +947,26 @@ mod fast {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/notifications", tag = "deconfliction", security(("bearer" = [])),
-    responses((status = 200, description = "Notifications the caller may read, as GeoJSON", body = Object)))]
-pub async fn list_notifications(State(app): State<App>, caller: Caller) -> Json<Value> {
+/// The most notifications a page of `GET /api/v1/notifications` holds, and how many
+/// unless asked.
+pub const MAX_NOTIFICATIONS_PAGE: usize = 10_000;
+pub const NOTIFICATIONS_PAGE: usize = 1_000;
+
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "deconfliction", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "A page of the notifications the caller may read, in id order, as a GeoJSON FeatureCollection; `next_after`, when present, is the `after` of the next page", body = Object),
+              (status = 400, description = "A limit outside 1-10000", body = liaison_api::ErrorBody)))]
+pub async fn list_notifications(
+    State(app): State<App>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> HttpResult<Json<Value>> {
+    let limit = crate::routes::page_limit(q.limit, NOTIFICATIONS_PAGE, MAX_NOTIFICATIONS_PAGE)?;
     let s = app.shared.state.read();
     let viewer = caller.viewer();
-    let features: Vec<Value> = visible_notifications(&s, &viewer)
-        .map(notification_json)
-        .collect();
-    Json(json!({"type": "FeatureCollection", "features": features}))
+    let all = s.deconfliction.notifications.range(after(q.after));
+    Ok(Json(feature_page(all, limit, |n| {
+        visible(&s, &viewer, n).then(|| notification_json(n))
+    })))
 }
 
 #[derive(Deserialize)]
@@ -1019,12 +1042,7 @@ pub async fn list_conflicts(
     caller: Caller,
     ApiQuery(q): ApiQuery<ConflictsQuery>,
 ) -> HttpResult<Json<Value>> {
-    let limit = q.limit.unwrap_or(MAX_CONFLICTS_PAGE);
-    if limit == 0 || limit > MAX_CONFLICTS_PAGE {
-        return Err(HttpError(ApiError::bad_request(format!(
-            "limit must be 1-{MAX_CONFLICTS_PAGE}"
-        ))));
-    }
+    let limit = crate::routes::page_limit(q.limit, MAX_CONFLICTS_PAGE, MAX_CONFLICTS_PAGE)?;
     let s = app.shared.state.read();
     let viewer = caller.viewer();
     let seqs = &s.deconfliction.conflicts;
@@ -1051,14 +1069,11 @@ pub async fn list_conflicts(
 pub async fn export(State(app): State<App>, caller: Caller) -> Json<Value> {
     let mut all = Vec::new();
     all.extend(all_sites(&app));
-    for part in [
-        list_zones(State(app.clone()), caller.clone()).await.0,
-        list_notifications(State(app.clone()), caller).await.0,
-    ] {
-        if let Some(a) = part["features"].as_array() {
-            all.extend(a.iter().cloned());
-        }
+    if let Some(a) = list_zones(State(app.clone()), caller.clone()).await.0["features"].as_array() {
+        all.extend(a.iter().cloned());
     }
+    let s = app.shared.state.read();
+    all.extend(visible_notifications(&s, &caller.viewer()).map(notification_json));
     Json(json!({"type": "FeatureCollection", "features": all}))
 }
 

@@ -64,12 +64,7 @@ pub async fn page(
     caller: Caller,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> HttpResult<Json<EventsPage>> {
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(HttpError(ApiError::bad_request(format!(
-            "limit must be 1-{MAX_PAGE}"
-        ))));
-    }
+    let limit = crate::routes::page_limit(q.limit, 100, MAX_PAGE)?;
     let start = q.after.map(|a| a.saturating_add(1)).unwrap_or(0);
     let state = app.shared.state.read();
     let (events, scanned_to) = visible_from(&state, &caller.viewer(), start, limit);

@@ -159,10 +159,7 @@ pub async fn list(
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> HttpResult<Json<Vec<MessageView>>> {
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > 500 {
-        return Err(HttpError(ApiError::bad_request("limit must be 1-500")));
-    }
+    let limit = crate::routes::page_limit(q.limit, 100, 500)?;
     let which = q.r#box.as_deref().unwrap_or("all");
     if !["inbox", "sent", "all"].contains(&which) {
         return Err(HttpError(ApiError::bad_request(

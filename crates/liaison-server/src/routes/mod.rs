@@ -28,6 +28,16 @@ pub fn written(outcome: Outcome) -> Result<axum::Json<Written>, HttpError> {
     }))
 }
 
+/// A page's size: `asked`, or `default` unasked; refused outside `1..=most`.
+pub fn page_limit(asked: Option<usize>, default: usize, most: usize) -> Result<usize, HttpError> {
+    match asked.unwrap_or(default) {
+        n @ 1.. if n <= most => Ok(n),
+        _ => Err(HttpError(ApiError::bad_request(format!(
+            "limit must be 1-{most}"
+        )))),
+    }
+}
+
 pub fn receipt_of(outcome: &Outcome) -> Result<Receipt, HttpError> {
     outcome
         .receipt
