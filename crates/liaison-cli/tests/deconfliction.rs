@@ -531,6 +531,19 @@ fn a_server_fed_through_the_api_answers_as_one_restarted() {
             );
             assert_eq!(r.status, 200, "{}", r.body);
         }
+        // The export, written a chunk of 2,000 at a time, holds every site once, in
+        // id order, as the listing does.
+        let export = http.get("/api/v1/deconfliction/export", Some(&il)).json();
+        let exported: Vec<u64> = export["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| f["id"].as_u64().expect("id"))
+            .collect();
+        assert_eq!(exported.len(), 8_000);
+        assert!(exported.windows(2).all(|w| w[0] < w[1]), "in id order");
+        let listed = http.get("/api/v1/sites?limit=10000", Some(&il)).json();
+        assert_eq!(export["features"], listed["features"]);
         answers(&http)
     };
     let server = cell.serve();

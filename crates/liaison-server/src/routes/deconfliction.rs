@@ -303,17 +303,6 @@ pub struct PageQuery {
     pub limit: Option<usize>,
 }
 
-/// Every protected site as a GeoJSON Feature, in id order (the exports).
-fn all_sites(app: &App) -> Vec<Value> {
-    let s = app.shared.state.read();
-    let (reconfirm, now) = (site_reconfirm(&s), app.shared.clock.now());
-    s.deconfliction
-        .sites
-        .values()
-        .map(|x| site_json(x, reconfirm, now))
-        .collect()
-}
-
 fn site_reconfirm(s: &liaison_core::State) -> liaison_core::Duration {
     s.charter()
         .map(|c| c.settings.site_reconfirm)
@@ -1063,18 +1052,119 @@ pub async fn list_conflicts(
     Ok(Json(json!(out)))
 }
 
+/// Features an export writes under one read lock of the state: a million-site export
+/// neither holds off the writer for its whole length nor builds the picture in
+/// memory before sending it.
+pub const EXPORT_CHUNK: usize = 2_000;
+
+/// What an export is writing: each kind of item in id order, from the one after
+/// `after`.
+#[derive(Clone, Copy)]
+enum Exporting {
+    Sites,
+    Zones,
+    Notifications,
+    End,
+}
+
 /// The current picture: sites, zones and the notifications the caller may read.
 #[utoipa::path(get, path = "/api/v1/deconfliction/export", tag = "deconfliction", security(("bearer" = [])),
-    responses((status = 200, description = "The current picture as a GeoJSON FeatureCollection", body = Object)))]
-pub async fn export(State(app): State<App>, caller: Caller) -> Json<Value> {
-    let mut all = Vec::new();
-    all.extend(all_sites(&app));
-    if let Some(a) = list_zones(State(app.clone()), caller.clone()).await.0["features"].as_array() {
-        all.extend(a.iter().cloned());
-    }
+    responses((status = 200, description = "The current picture as a GeoJSON FeatureCollection: sites, zones and the notifications the caller may read, each in id order; sent as it is written, a chunk of features at a time, each chunk as the record stood when it was written", body = Object)))]
+pub async fn export(State(app): State<App>, caller: Caller) -> Response {
+    let viewer = caller.viewer();
+    let start = (Exporting::Sites, None, false);
+    let chunks = futures::stream::unfold(Some(start), move |at| {
+        let (app, viewer) = (app.clone(), viewer.clone());
+        async move {
+            let (part, after, wrote) = at?;
+            let mut out = Vec::new();
+            if matches!(part, Exporting::Sites) && after.is_none() {
+                out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
+            }
+            let next = export_chunk(&app, &viewer, part, after, wrote, &mut out);
+            Some((
+                Ok::<_, std::convert::Infallible>(bytes::Bytes::from(out)),
+                next,
+            ))
+        }
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+/// Writes up to `EXPORT_CHUNK` features of `part` after `after` into `out` (a comma
+/// before each but the export's first, `wrote` saying whether one was written) and
+/// answers where the next chunk starts, or `None` once the export is closed.
+fn export_chunk(
+    app: &App,
+    viewer: &liaison_core::Viewer,
+    part: Exporting,
+    after: Option<u64>,
+    mut wrote: bool,
+    out: &mut Vec<u8>,
+) -> Option<(Exporting, Option<u64>, bool)> {
     let s = app.shared.state.read();
-    all.extend(visible_notifications(&s, &caller.viewer()).map(notification_json));
-    Json(json!({"type": "FeatureCollection", "features": all}))
+    let d = &s.deconfliction;
+    let (reconfirm, now) = (site_reconfirm(&s), app.shared.clock.now());
+    let members = liaison_core::deconfliction::members(&s);
+    let feature = |id: u64| -> Option<Value> {
+        match part {
+            Exporting::Sites => d.sites.get(&id).map(|x| site_json(x, reconfirm, now)),
+            Exporting::Zones => d.zones.get(&id).map(|z| zone_json(z, &members)),
+            Exporting::Notifications => d
+                .notifications
+                .get(&id)
+                .filter(|n| visible(&s, viewer, n))
+                .map(notification_json),
+            Exporting::End => None,
+        }
+    };
+    let ids: Vec<u64> = match part {
+        Exporting::Sites => d
+            .sites
+            .range(self::after(after))
+            .map(|(k, _)| *k)
+            .take(EXPORT_CHUNK)
+            .collect(),
+        Exporting::Zones => d
+            .zones
+            .range(self::after(after))
+            .map(|(k, _)| *k)
+            .take(EXPORT_CHUNK)
+            .collect(),
+        Exporting::Notifications => d
+            .notifications
+            .range(self::after(after))
+            .map(|(k, _)| *k)
+            .take(EXPORT_CHUNK)
+            .collect(),
+        Exporting::End => {
+            out.extend_from_slice(b"]}");
+            return None;
+        }
+    };
+    for &id in &ids {
+        if let Some(f) = feature(id) {
+            if wrote {
+                out.push(b',');
+            }
+            // A `Value` always serializes.
+            let _ = serde_json::to_writer(&mut *out, &f);
+            wrote = true;
+        }
+    }
+    if ids.len() == EXPORT_CHUNK {
+        return Some((part, ids.last().copied(), wrote));
+    }
+    let following = match part {
+        Exporting::Sites => Exporting::Zones,
+        Exporting::Zones => Exporting::Notifications,
+        Exporting::Notifications | Exporting::End => Exporting::End,
+    };
+    Some((following, None, wrote))
 }
 
 #[cfg(test)]
