@@ -1108,56 +1108,29 @@ fn export_chunk(
 ) -> Option<(Exporting, Option<u64>, bool)> {
     let s = app.shared.state.read();
     let d = &s.deconfliction;
-    let (reconfirm, now) = (site_reconfirm(&s), app.shared.clock.now());
-    let members = liaison_core::deconfliction::members(&s);
-    let feature = |id: u64| -> Option<Value> {
-        match part {
-            Exporting::Sites => d.sites.get(&id).map(|x| site_json(x, reconfirm, now)),
-            Exporting::Zones => d.zones.get(&id).map(|z| zone_json(z, &members)),
-            Exporting::Notifications => d
-                .notifications
-                .get(&id)
-                .filter(|n| visible(&s, viewer, n))
-                .map(notification_json),
-            Exporting::End => None,
+    let from = self::after(after);
+    let (taken, last) = match part {
+        Exporting::Sites => {
+            let (reconfirm, now) = (site_reconfirm(&s), app.shared.clock.now());
+            let site = |x: &_| Some(site_json(x, reconfirm, now));
+            write_features(d.sites.range(from), site, out, &mut wrote)
         }
-    };
-    let ids: Vec<u64> = match part {
-        Exporting::Sites => d
-            .sites
-            .range(self::after(after))
-            .map(|(k, _)| *k)
-            .take(EXPORT_CHUNK)
-            .collect(),
-        Exporting::Zones => d
-            .zones
-            .range(self::after(after))
-            .map(|(k, _)| *k)
-            .take(EXPORT_CHUNK)
-            .collect(),
-        Exporting::Notifications => d
-            .notifications
-            .range(self::after(after))
-            .map(|(k, _)| *k)
-            .take(EXPORT_CHUNK)
-            .collect(),
+        Exporting::Zones => {
+            let members = liaison_core::deconfliction::members(&s);
+            let zone = |z: &_| Some(zone_json(z, &members));
+            write_features(d.zones.range(from), zone, out, &mut wrote)
+        }
+        Exporting::Notifications => {
+            let notification = |n: &_| visible(&s, viewer, n).then(|| notification_json(n));
+            write_features(d.notifications.range(from), notification, out, &mut wrote)
+        }
         Exporting::End => {
             out.extend_from_slice(b"]}");
             return None;
         }
     };
-    for &id in &ids {
-        if let Some(f) = feature(id) {
-            if wrote {
-                out.push(b',');
-            }
-            // A `Value` always serializes.
-            let _ = serde_json::to_writer(&mut *out, &f);
-            wrote = true;
-        }
-    }
-    if ids.len() == EXPORT_CHUNK {
-        return Some((part, ids.last().copied(), wrote));
+    if taken == EXPORT_CHUNK {
+        return Some((part, last, wrote));
     }
     let following = match part {
         Exporting::Sites => Exporting::Zones,
@@ -1165,6 +1138,30 @@ fn export_chunk(
         Exporting::Notifications | Exporting::End => Exporting::End,
     };
     Some((following, None, wrote))
+}
+
+/// Writes the features `feature` makes of the first `EXPORT_CHUNK` of `items` into
+/// `out`, each after a comma once one has been written (`wrote`); answers how many
+/// items were taken and the last one's key.
+fn write_features<'a, T: 'a>(
+    items: impl Iterator<Item = (&'a u64, &'a T)>,
+    feature: impl Fn(&T) -> Option<Value>,
+    out: &mut Vec<u8>,
+    wrote: &mut bool,
+) -> (usize, Option<u64>) {
+    let (mut taken, mut last) = (0, None);
+    for (k, x) in items.take(EXPORT_CHUNK) {
+        (taken, last) = (taken + 1, Some(*k));
+        if let Some(f) = feature(x) {
+            if *wrote {
+                out.push(b',');
+            }
+            // A `Value` always serializes.
+            let _ = serde_json::to_writer(&mut *out, &f);
+            *wrote = true;
+        }
+    }
+    (taken, last)
 }
 
 #[cfg(test)]
