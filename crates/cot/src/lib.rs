@@ -19,4 +19,4 @@ pub mod time;
 
 pub use model::{Detail, Element, Ellipse, Event, LinkPoint, Point, UNKNOWN};
 pub use parse::{EventError, Limits, ParseError, parse, parse_each};
-pub use render::{render_document, render_event};
+pub use render::{DOCUMENT_HEAD, DOCUMENT_TAIL, document_line, render_document, render_event};

@@ -138,14 +138,26 @@ pub fn render_event(e: &Event) -> String {
     out
 }
 
+/// What opens an `<events>` document: the XML declaration and the wrapper's start tag.
+pub const DOCUMENT_HEAD: &str =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<events>\n";
+
+/// What closes an `<events>` document.
+pub const DOCUMENT_TAIL: &str = "</events>\n";
+
+/// One event as a line of an `<events>` document, for a writer that sends the document
+/// a part at a time: `DOCUMENT_HEAD`, lines, `DOCUMENT_TAIL`.
+pub fn document_line(out: &mut String, e: &Event) {
+    event_into(out, e);
+    out.push('\n');
+}
+
 /// Many events in an `<events>` wrapper, one per line.
 pub fn render_document(events: &[Event]) -> String {
-    let mut out =
-        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<events>\n");
+    let mut out = String::from(DOCUMENT_HEAD);
     for e in events {
-        event_into(&mut out, e);
-        out.push('\n');
+        document_line(&mut out, e);
     }
-    out.push_str("</events>\n");
+    out.push_str(DOCUMENT_TAIL);
     out
 }

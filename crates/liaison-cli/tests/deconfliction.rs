@@ -544,6 +544,30 @@ fn a_server_fed_through_the_api_answers_as_one_restarted() {
         assert!(exported.windows(2).all(|w| w[0] < w[1]), "in id order");
         let listed = http.get("/api/v1/sites?limit=10000", Some(&il)).json();
         assert_eq!(export["features"], listed["features"]);
+        // The TAK export is written the same way: one point event per site, each once,
+        // in id order, in one well-formed document.
+        let r = http.get("/api/v1/deconfliction/export.cot", Some(&il));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let limits = liaison_cot::Limits {
+            max_bytes: 64 << 20,
+            max_events: 100_000,
+            ..liaison_cot::Limits::default()
+        };
+        let events = liaison_cot::parse(r.body.as_bytes(), &limits)
+            .unwrap_or_else(|e| panic!("{e}: {}", &r.body[..r.body.len().min(2_000)]));
+        let sites: Vec<u64> = events
+            .iter()
+            .filter_map(|e| {
+                e.detail
+                    .as_ref()?
+                    .liaison
+                    .as_ref()?
+                    .attr("site")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        assert_eq!(sites, exported);
         answers(&http)
     };
     let server = cell.serve();

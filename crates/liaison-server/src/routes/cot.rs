@@ -7,13 +7,12 @@ use crate::auth::Caller;
 use crate::deconfliction::{mgrs, to_shape};
 use crate::error::{HttpError, HttpResult};
 use crate::extract::ApiQuery;
-use crate::routes::deconfliction::{confirmation_lapsed, visible_notifications};
+use crate::routes::deconfliction::Picture;
 use crate::routes::receipt_of;
 use crate::submission::XmlSubmission;
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use liaison_api::ApiError;
 use liaison_core::deconfliction::{
     MAX_COT_DETAIL, Notification, Shape, ShapeKind, Site, SiteCategory, Stance, Zone,
@@ -132,7 +131,7 @@ fn names_text(s: &Site) -> String {
         .join("; ")
 }
 
-fn site_events(s: &Site, lapsed: bool, now: Timestamp) -> Vec<Event> {
+pub(crate) fn site_events(s: &Site, lapsed: bool, now: Timestamp) -> Vec<Event> {
     let callsign = s
         .names
         .get("en")
@@ -226,7 +225,7 @@ fn site_events(s: &Site, lapsed: bool, now: Timestamp) -> Vec<Event> {
         .collect()
 }
 
-fn zone_events(z: &Zone, members: &BTreeSet<String>, now: Timestamp) -> Vec<Event> {
+pub(crate) fn zone_events(z: &Zone, members: &BTreeSet<String>, now: Timestamp) -> Vec<Event> {
     let status = z.status(members);
     let stances = z
         .stances
@@ -312,7 +311,7 @@ fn zone_events(z: &Zone, members: &BTreeSet<String>, now: Timestamp) -> Vec<Even
         .collect()
 }
 
-fn notification_events(n: &Notification, now: Timestamp) -> Vec<Event> {
+pub(crate) fn notification_events(n: &Notification, now: Timestamp) -> Vec<Event> {
     let count = |w: &str| n.conflicts.iter().filter(|c| c.with == w).count();
     let (sites, zones, activities) = (count("site"), count("zone"), count("activity"));
     let area = match n.shape.kind {
@@ -384,37 +383,7 @@ fn notification_events(n: &Notification, now: Timestamp) -> Vec<Event> {
 #[utoipa::path(get, path = "/api/v1/deconfliction/export.cot", operation_id = "export_cot", tag = "deconfliction", security(("bearer" = [])),
     responses((status = 200, description = "An <events> document: protected sites (point events, or u-d-f outlines), zones (u-d-f) and the notifications the caller may read that are not withdrawn and not over (u-d-c-c circles, u-d-f polygons and corridors, start/stale = the time window); remarks carry category, names, MGRS, status and conflicts; a site imported from CoT carries its unread detail back byte for byte", content_type = "application/xml", body = String)))]
 pub async fn export(State(app): State<App>, caller: Caller) -> Response {
-    let now = app.shared.clock.now();
-    let events = {
-        let s = app.shared.state.read();
-        let reconfirm = s
-            .charter()
-            .map(|c| c.settings.site_reconfirm)
-            .unwrap_or_default();
-        let members = liaison_core::deconfliction::members(&s);
-        let viewer = caller.viewer();
-        let d = &s.deconfliction;
-        let mut out = Vec::new();
-        for site in d.sites.values() {
-            out.extend(site_events(
-                site,
-                confirmation_lapsed(site, reconfirm, now),
-                now,
-            ));
-        }
-        for z in d.zones.values() {
-            out.extend(zone_events(z, &members, now));
-        }
-        for n in visible_notifications(&s, &viewer).filter(|n| !n.withdrawn && n.end > now) {
-            out.extend(notification_events(n, now));
-        }
-        out
-    };
-    (
-        [(CONTENT_TYPE, "application/xml; charset=utf-8")],
-        liaison_cot::render_document(&events),
-    )
-        .into_response()
+    crate::routes::deconfliction::stream_picture(app, caller.viewer(), Picture::Cot)
 }
 
 #[derive(Deserialize)]

@@ -89,7 +89,7 @@ fn site_json(
 }
 
 /// Whether a site's last confirmation is older than the charter's `site_reconfirm`.
-pub(crate) fn confirmation_lapsed(
+fn confirmation_lapsed(
     s: &liaison_core::deconfliction::Site,
     reconfirm: liaison_core::Duration,
     now: liaison_core::Timestamp,
@@ -97,18 +97,8 @@ pub(crate) fn confirmation_lapsed(
     now.since(s.last_confirmed()) > reconfirm
 }
 
-/// The notifications a caller may read: what `GET /api/v1/notifications` and both
+/// Whether a caller may read a notification: what `GET /api/v1/notifications` and both
 /// exports show.
-pub(crate) fn visible_notifications<'a>(
-    s: &'a liaison_core::State,
-    viewer: &'a liaison_core::Viewer,
-) -> impl Iterator<Item = &'a liaison_core::deconfliction::Notification> + 'a {
-    s.deconfliction
-        .notifications
-        .values()
-        .filter(move |n| visible(s, viewer, n))
-}
-
 fn visible(
     s: &liaison_core::State,
     viewer: &liaison_core::Viewer,
@@ -1067,11 +1057,46 @@ enum Exporting {
     End,
 }
 
+/// The two forms of the picture: a GeoJSON FeatureCollection, or an `<events>`
+/// document of Cursor-on-Target events for TAK clients.
+#[derive(Clone, Copy)]
+pub(crate) enum Picture {
+    GeoJson,
+    Cot,
+}
+
+impl Picture {
+    fn content_type(self) -> &'static str {
+        match self {
+            Picture::GeoJson => "application/json",
+            Picture::Cot => "application/xml; charset=utf-8",
+        }
+    }
+
+    fn head(self) -> &'static [u8] {
+        match self {
+            Picture::GeoJson => b"{\"type\":\"FeatureCollection\",\"features\":[",
+            Picture::Cot => liaison_cot::DOCUMENT_HEAD.as_bytes(),
+        }
+    }
+
+    fn tail(self) -> &'static [u8] {
+        match self {
+            Picture::GeoJson => b"]}",
+            Picture::Cot => liaison_cot::DOCUMENT_TAIL.as_bytes(),
+        }
+    }
+}
+
 /// The current picture: sites, zones and the notifications the caller may read.
 #[utoipa::path(get, path = "/api/v1/deconfliction/export", tag = "deconfliction", security(("bearer" = [])),
     responses((status = 200, description = "The current picture as a GeoJSON FeatureCollection: sites, zones and the notifications the caller may read, each in id order; sent as it is written, a chunk of features at a time, each chunk as the record stood when it was written", body = Object)))]
 pub async fn export(State(app): State<App>, caller: Caller) -> Response {
-    let viewer = caller.viewer();
+    stream_picture(app, caller.viewer(), Picture::GeoJson)
+}
+
+/// The picture in `form`, sent as it is written: `EXPORT_CHUNK` items a read lock.
+pub(crate) fn stream_picture(app: App, viewer: liaison_core::Viewer, form: Picture) -> Response {
     let start = (Exporting::Sites, None, false);
     let chunks = futures::stream::unfold(Some(start), move |at| {
         let (app, viewer) = (app.clone(), viewer.clone());
@@ -1079,9 +1104,9 @@ pub async fn export(State(app): State<App>, caller: Caller) -> Response {
             let (part, after, wrote) = at?;
             let mut out = Vec::new();
             if matches!(part, Exporting::Sites) && after.is_none() {
-                out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
+                out.extend_from_slice(form.head());
             }
-            let next = export_chunk(&app, &viewer, part, after, wrote, &mut out);
+            let next = export_chunk(&app, &viewer, form, (part, after, wrote), &mut out);
             Some((
                 Ok::<_, std::convert::Infallible>(bytes::Bytes::from(out)),
                 next,
@@ -1089,43 +1114,68 @@ pub async fn export(State(app): State<App>, caller: Caller) -> Response {
         }
     });
     (
-        [(header::CONTENT_TYPE, "application/json")],
+        [(header::CONTENT_TYPE, form.content_type())],
         axum::body::Body::from_stream(chunks),
     )
         .into_response()
 }
 
-/// Writes up to `EXPORT_CHUNK` features of `part` after `after` into `out` (a comma
-/// before each but the export's first, `wrote` saying whether one was written) and
-/// answers where the next chunk starts, or `None` once the export is closed.
+/// Writes up to `EXPORT_CHUNK` items of `part` after `after` into `out` (in GeoJSON a
+/// comma before each feature but the export's first, `wrote` saying whether one was
+/// written) and answers where the next chunk starts, or `None` once the export is closed.
 fn export_chunk(
     app: &App,
     viewer: &liaison_core::Viewer,
-    part: Exporting,
-    after: Option<u64>,
-    mut wrote: bool,
+    form: Picture,
+    (part, after, mut wrote): (Exporting, Option<u64>, bool),
     out: &mut Vec<u8>,
 ) -> Option<(Exporting, Option<u64>, bool)> {
     let s = app.shared.state.read();
     let d = &s.deconfliction;
     let from = self::after(after);
+    let now = app.shared.clock.now();
     let (taken, last) = match part {
         Exporting::Sites => {
-            let (reconfirm, now) = (site_reconfirm(&s), app.shared.clock.now());
-            let site = |x: &_| Some(site_json(x, reconfirm, now));
-            write_features(d.sites.range(from), site, out, &mut wrote)
+            let reconfirm = site_reconfirm(&s);
+            let site = |x: &_, out: &mut _, wrote: &mut _| match form {
+                Picture::GeoJson => feature_into(&site_json(x, reconfirm, now), out, wrote),
+                Picture::Cot => {
+                    let lapsed = confirmation_lapsed(x, reconfirm, now);
+                    events_into(&crate::routes::cot::site_events(x, lapsed, now), out)
+                }
+            };
+            write_items(d.sites.range(from), site, out, &mut wrote)
         }
         Exporting::Zones => {
             let members = liaison_core::deconfliction::members(&s);
-            let zone = |z: &_| Some(zone_json(z, &members));
-            write_features(d.zones.range(from), zone, out, &mut wrote)
+            let zone = |z: &_, out: &mut _, wrote: &mut _| match form {
+                Picture::GeoJson => feature_into(&zone_json(z, &members), out, wrote),
+                Picture::Cot => {
+                    events_into(&crate::routes::cot::zone_events(z, &members, now), out)
+                }
+            };
+            write_items(d.zones.range(from), zone, out, &mut wrote)
         }
         Exporting::Notifications => {
-            let notification = |n: &_| visible(&s, viewer, n).then(|| notification_json(n));
-            write_features(d.notifications.range(from), notification, out, &mut wrote)
+            let notification =
+                |n: &liaison_core::deconfliction::Notification, out: &mut _, wrote: &mut _| {
+                    if !visible(&s, viewer, n) {
+                        return;
+                    }
+                    match form {
+                        Picture::GeoJson => feature_into(&notification_json(n), out, wrote),
+                        // TAK shows what is on now or ahead: its picture leaves out the
+                        // withdrawn and what is over.
+                        Picture::Cot if n.withdrawn || n.end <= now => {}
+                        Picture::Cot => {
+                            events_into(&crate::routes::cot::notification_events(n, now), out)
+                        }
+                    }
+                };
+            write_items(d.notifications.range(from), notification, out, &mut wrote)
         }
         Exporting::End => {
-            out.extend_from_slice(b"]}");
+            out.extend_from_slice(form.tail());
             return None;
         }
     };
@@ -1140,26 +1190,37 @@ fn export_chunk(
     Some((following, None, wrote))
 }
 
-/// Writes the features `feature` makes of the first `EXPORT_CHUNK` of `items` into
-/// `out`, each after a comma once one has been written (`wrote`); answers how many
-/// items were taken and the last one's key.
-fn write_features<'a, T: 'a>(
+/// A GeoJSON feature, after a comma once one has been written (`wrote`).
+fn feature_into(f: &Value, out: &mut Vec<u8>, wrote: &mut bool) {
+    if *wrote {
+        out.push(b',');
+    }
+    // A `Value` always serializes.
+    let _ = serde_json::to_writer(&mut *out, f);
+    *wrote = true;
+}
+
+/// CoT events, a line each.
+fn events_into(events: &[liaison_cot::Event], out: &mut Vec<u8>) {
+    let mut lines = String::new();
+    for e in events {
+        liaison_cot::document_line(&mut lines, e);
+    }
+    out.extend_from_slice(lines.as_bytes());
+}
+
+/// Writes what `write` makes of the first `EXPORT_CHUNK` of `items` into `out`;
+/// answers how many items were taken and the last one's key.
+fn write_items<'a, T: 'a>(
     items: impl Iterator<Item = (&'a u64, &'a T)>,
-    feature: impl Fn(&T) -> Option<Value>,
+    write: impl Fn(&T, &mut Vec<u8>, &mut bool),
     out: &mut Vec<u8>,
     wrote: &mut bool,
 ) -> (usize, Option<u64>) {
     let (mut taken, mut last) = (0, None);
     for (k, x) in items.take(EXPORT_CHUNK) {
         (taken, last) = (taken + 1, Some(*k));
-        if let Some(f) = feature(x) {
-            if *wrote {
-                out.push(b',');
-            }
-            // A `Value` always serializes.
-            let _ = serde_json::to_writer(&mut *out, &f);
-            *wrote = true;
-        }
+        write(x, out, wrote);
     }
     (taken, last)
 }
