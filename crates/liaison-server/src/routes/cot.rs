@@ -381,7 +381,7 @@ pub(crate) fn notification_events(n: &Notification, now: Timestamp) -> Vec<Event
 /// `GET /api/v1/deconfliction/export.cot`: the picture of `GET /api/v1/deconfliction/export`
 /// as Cursor-on-Target events, for TAK clients.
 #[utoipa::path(get, path = "/api/v1/deconfliction/export.cot", operation_id = "export_cot", tag = "deconfliction", security(("bearer" = [])),
-    responses((status = 200, description = "An <events> document: protected sites (point events, or u-d-f outlines), zones (u-d-f) and the notifications the caller may read that are not withdrawn and not over (u-d-c-c circles, u-d-f polygons and corridors, start/stale = the time window); remarks carry category, names, MGRS, status and conflicts; a site imported from CoT carries its unread detail back byte for byte", content_type = "application/xml", body = String)))]
+    responses((status = 200, description = "An <events> document: protected sites (point events, or u-d-f outlines), zones (u-d-f) and the notifications the caller may read that are not withdrawn and not over (u-d-c-c circles, u-d-f polygons and corridors, start/stale = the time window); remarks carry category, names, MGRS, status and conflicts; a site imported from CoT carries its unread detail back byte for byte; sent as it is written, 2,000 items at a time, each chunk as the record stood when it was written", content_type = "application/xml", body = String)))]
 pub async fn export(State(app): State<App>, caller: Caller) -> Response {
     crate::routes::deconfliction::stream_picture(app, caller.viewer(), Picture::Cot)
 }
