@@ -198,6 +198,52 @@ fn notifications_are_checked_against_sites_zones_and_other_activity() {
         .status,
         200
     );
+
+    // The observer's own post is concerned by a notification, and the observer is told
+    // of that conflict, and of no other, from the start or after any earlier one.
+    let undof = cell.token("undof-observer");
+    let post = circle(
+        35.95,
+        32.95,
+        json!({"category": "un_post", "radius_m": 300, "names": {"en": "Observation Post 73"}}),
+    );
+    let r = http.post("/api/v1/sites", Some(&undof), post);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let post_id = r.json()["ids"][0].as_u64().expect("id");
+    let patrol = circle(
+        35.951,
+        32.95,
+        json!({"kind": "ground_movement", "radius_m": 200, "alt_min_m": 0, "alt_max_m": 10,
+        "start": in_hours(30), "end": in_hours(31), "forces": "two vehicles"}),
+    );
+    let r = http.post("/api/v1/notifications", Some(&sy), patrol);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let patrol_id = r.json()["id"].as_u64();
+    let seen = http.get("/api/v1/conflicts", Some(&undof)).json();
+    let seen = seen.as_array().expect("conflicts");
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0]["notification"].as_u64(), patrol_id);
+    assert_eq!(seen[0]["id"].as_u64(), Some(post_id));
+    let earlier = whole[0]["seq"].as_u64().expect("seq");
+    let after = http
+        .get(&format!("/api/v1/conflicts?after={earlier}"), Some(&undof))
+        .json();
+    assert_eq!(after, Value::Array(seen.clone()));
+    let later = seen[0]["seq"].as_u64().expect("seq");
+    let none = http
+        .get(&format!("/api/v1/conflicts?after={later}"), Some(&undof))
+        .json();
+    assert_eq!(none, json!([]));
+    // The members and the supervisor see it too.
+    for token in [&il, &sy, &us] {
+        let all = http.get("/api/v1/conflicts", Some(token)).json();
+        assert!(
+            all.as_array()
+                .is_some_and(|a| a.iter().any(|x| x["seq"] == seen[0]["seq"])),
+            "{all}"
+        );
+    }
+
     let export = http.get("/api/v1/deconfliction/export", Some(&us)).json();
     assert!(export["features"].as_array().is_some_and(|f| f.len() >= 4));
 }

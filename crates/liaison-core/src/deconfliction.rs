@@ -5,8 +5,10 @@
 //! the edge (`liaison-geo`), which hands the core the conflicts it computed. The core
 //! records them, opens the answer deadlines and keeps versions.
 
-use crate::charter::Precedence;
+use crate::charter::{PartyRole, Precedence};
+use crate::event::Audience;
 use crate::time::Timestamp;
+use crate::visibility::Viewer;
 use crate::{OperatorName, PartyId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -254,6 +256,70 @@ pub struct Deconfliction {
     /// The sequence numbers of the conflict events, in order (so that a page of
     /// them is found without a walk of the whole record).
     pub conflicts: Vec<u64>,
+    /// The same, under each party they are addressed to (the supervisor's included),
+    /// and apart those addressed otherwise (to everyone, or to named operators), so
+    /// that a party's page is found without a walk of the conflicts addressed to
+    /// others only: an observer's post is concerned by a few of them in a million.
+    pub conflicts_to: BTreeMap<PartyId, Vec<u64>>,
+    pub conflicts_to_others: Vec<u64>,
+}
+
+impl Deconfliction {
+    /// The sequence numbers after `after` of the conflict events that may be
+    /// addressed to `viewer`, in order: every one it may read and perhaps a few more
+    /// (`visibility::can_see` decides; the index only spares the walk).
+    pub fn conflicts_for<'a>(
+        &'a self,
+        viewer: &Viewer,
+        after: Option<u64>,
+    ) -> Box<dyn Iterator<Item = u64> + 'a> {
+        let from = |v: &'a [u64]| &v[after.map_or(0, |a| v.partition_point(|&x| x <= a))..];
+        if viewer.party_role == PartyRole::Supervisor {
+            return Box::new(from(&self.conflicts).iter().copied());
+        }
+        let own = self
+            .conflicts_to
+            .get(&viewer.party)
+            .map_or(&[][..], |v| from(v));
+        Box::new(merged(own, from(&self.conflicts_to_others)))
+    }
+
+    /// Indexes a conflict event under its audience.
+    fn index_conflict(&mut self, seq: u64, audience: &Audience) {
+        self.conflicts.push(seq);
+        let parties = match audience {
+            Audience::Everyone => None,
+            Audience::Parties(p) => Some(p),
+            Audience::Operators { parties, .. } => {
+                self.conflicts_to_others.push(seq);
+                Some(parties)
+            }
+        };
+        match parties {
+            Some(ps) => ps
+                .iter()
+                .for_each(|p| self.conflicts_to.entry(p.clone()).or_default().push(seq)),
+            None => self.conflicts_to_others.push(seq),
+        }
+    }
+}
+
+/// Two ascending lists as one, each number once.
+fn merged<'a>(a: &'a [u64], b: &'a [u64]) -> impl Iterator<Item = u64> + 'a {
+    let (mut a, mut b) = (a.iter().copied().peekable(), b.iter().copied().peekable());
+    std::iter::from_fn(move || match (a.peek().copied(), b.peek().copied()) {
+        (Some(x), Some(y)) => {
+            if x <= y {
+                a.next();
+            }
+            if y <= x {
+                b.next();
+            }
+            Some(x.min(y))
+        }
+        (Some(_), None) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 use crate::command::{Actor, Command, Draft, check_text, require_supervisor};
@@ -825,7 +891,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                 );
             }
         }
-        EventBody::ConflictDetected { .. } => d.conflicts.push(event.seq),
+        EventBody::ConflictDetected { .. } => d.index_conflict(event.seq, &event.audience),
         EventBody::NotificationAnswered {
             notification,
             objection,
@@ -855,4 +921,84 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
         _ => return false,
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Deconfliction, merged};
+    use crate::charter::PartyRole;
+    use crate::event::Audience;
+    use crate::visibility::{Viewer, can_see_audience};
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    const PARTIES: [&str; 4] = ["il", "sy", "us", "undof"];
+    const OPERATORS: [&str; 2] = ["il-liaison", "undof-observer"];
+
+    fn names(of: &'static [&'static str]) -> impl Strategy<Value = BTreeSet<String>> {
+        proptest::sample::subsequence(of, 0..=of.len())
+            .prop_map(|v| v.into_iter().map(String::from).collect())
+    }
+
+    fn audience() -> impl Strategy<Value = Audience> {
+        prop_oneof![
+            1 => Just(Audience::Everyone),
+            6 => names(&PARTIES).prop_map(Audience::Parties),
+            2 => (names(&PARTIES), names(&OPERATORS))
+                .prop_map(|(parties, operators)| Audience::Operators { parties, operators }),
+        ]
+    }
+
+    proptest! {
+        /// A party's conflicts, read through the index, are exactly those it may read
+        /// of all of them: whoever it is, whatever they were addressed to, from any
+        /// point on; in order, each once.
+        #[test]
+        fn the_index_misses_no_conflict_a_viewer_may_read(
+            audiences in proptest::collection::vec((1u64..4, audience()), 0..60),
+            after in proptest::option::of(0u64..200),
+        ) {
+            let mut d = Deconfliction::default();
+            let mut seq = 0;
+            let mut all = Vec::new();
+            for (gap, a) in &audiences {
+                seq += gap;
+                d.index_conflict(seq, a);
+                all.push((seq, a));
+            }
+            for party in PARTIES {
+                let party_role = match party {
+                    "us" => PartyRole::Supervisor,
+                    "undof" => PartyRole::Observer,
+                    _ => PartyRole::Member,
+                };
+                for operator in [None, Some("il-liaison"), Some("undof-observer")] {
+                    let viewer = Viewer { party: party.into(), party_role, operator: operator.map(String::from) };
+                    let listed: Vec<u64> = d.conflicts_for(&viewer, after).collect();
+                    prop_assert!(listed.windows(2).all(|w| w[0] < w[1]), "{listed:?}");
+                    let readable = |s: &u64| {
+                        let a = all.iter().find(|(q, _)| q == s).map(|(_, a)| *a);
+                        a.is_some_and(|a| can_see_audience(&viewer, a))
+                    };
+                    let through_index: Vec<u64> = listed.iter().copied().filter(readable).collect();
+                    let walked: Vec<u64> = all
+                        .iter()
+                        .map(|(s, _)| *s)
+                        .filter(|s| after.is_none_or(|a| *s > a))
+                        .filter(readable)
+                        .collect();
+                    prop_assert_eq!(through_index, walked);
+                }
+            }
+        }
+
+        /// Two ascending lists merged: their union, ascending, each number once.
+        #[test]
+        fn merged_is_the_sorted_union(a in proptest::collection::btree_set(0u64..100, 0..30), b in proptest::collection::btree_set(0u64..100, 0..30)) {
+            let (va, vb): (Vec<u64>, Vec<u64>) = (a.iter().copied().collect(), b.iter().copied().collect());
+            let got: Vec<u64> = merged(&va, &vb).collect();
+            let want: Vec<u64> = a.union(&b).copied().collect();
+            prop_assert_eq!(got, want);
+        }
+    }
 }

@@ -1024,11 +1024,10 @@ pub async fn list_conflicts(
     let limit = crate::routes::page_limit(q.limit, MAX_CONFLICTS_PAGE, MAX_CONFLICTS_PAGE)?;
     let s = app.shared.state.read();
     let viewer = caller.viewer();
-    let seqs = &s.deconfliction.conflicts;
-    let from = q.after.map_or(0, |a| seqs.partition_point(|&x| x <= a));
-    let out: Vec<Value> = seqs[from..]
-        .iter()
-        .filter_map(|&seq| s.events.get(usize::try_from(seq).ok()?))
+    let out: Vec<Value> = s
+        .deconfliction
+        .conflicts_for(&viewer, q.after)
+        .filter_map(|seq| s.events.get(usize::try_from(seq).ok()?))
         .filter(|e| can_see(&viewer, e))
         .filter_map(|e| match &e.body {
             EventBody::ConflictDetected { notification, conflict } => Some(json!({
