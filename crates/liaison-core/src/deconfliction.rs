@@ -256,8 +256,8 @@ pub struct Deconfliction {
     /// The sequence numbers of the conflict events, in order (so that a page of
     /// them is found without a walk of the whole record).
     pub conflicts: Vec<u64>,
-    /// The same, under each party they are addressed to (the supervisor's included),
-    /// and apart those addressed otherwise (to everyone, or to named operators), so
+    /// The same, under each party they are addressed to (but the supervisor, who reads
+    /// every one), and apart those addressed otherwise (to everyone, or to named operators), so
     /// that a party's page is found without a walk of the conflicts addressed to
     /// others only: an observer's post is concerned by a few of them in a million.
     pub conflicts_to: BTreeMap<PartyId, Vec<u64>>,
@@ -284,22 +284,21 @@ impl Deconfliction {
         Box::new(merged(own, from(&self.conflicts_to_others)))
     }
 
-    /// Indexes a conflict event under its audience.
-    fn index_conflict(&mut self, seq: u64, audience: &Audience) {
+    /// Indexes a conflict event under its audience: under each party it names but the
+    /// supervisor (who reads `conflicts` whole), and apart if it is addressed to
+    /// everyone or to named operators.
+    fn index_conflict(&mut self, seq: u64, audience: &Audience, supervisor: Option<&str>) {
         self.conflicts.push(seq);
         let parties = match audience {
-            Audience::Everyone => None,
-            Audience::Parties(p) => Some(p),
+            Audience::Everyone => return self.conflicts_to_others.push(seq),
+            Audience::Parties(parties) => parties,
             Audience::Operators { parties, .. } => {
                 self.conflicts_to_others.push(seq);
-                Some(parties)
+                parties
             }
         };
-        match parties {
-            Some(ps) => ps
-                .iter()
-                .for_each(|p| self.conflicts_to.entry(p.clone()).or_default().push(seq)),
-            None => self.conflicts_to_others.push(seq),
+        for p in parties.iter().filter(|p| Some(p.as_str()) != supervisor) {
+            self.conflicts_to.entry(p.clone()).or_default().push(seq);
         }
     }
 }
@@ -891,7 +890,14 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                 );
             }
         }
-        EventBody::ConflictDetected { .. } => d.index_conflict(event.seq, &event.audience),
+        EventBody::ConflictDetected { .. } => {
+            let supervisor = state.cell.as_ref().and_then(|c| c.charter.supervisor());
+            d.index_conflict(
+                event.seq,
+                &event.audience,
+                supervisor.map(|p| p.id.as_str()),
+            );
+        }
         EventBody::NotificationAnswered {
             notification,
             objection,
@@ -963,7 +969,7 @@ mod tests {
             let mut all = Vec::new();
             for (gap, a) in &audiences {
                 seq += gap;
-                d.index_conflict(seq, a);
+                d.index_conflict(seq, a, Some("us"));
                 all.push((seq, a));
             }
             for party in PARTIES {
