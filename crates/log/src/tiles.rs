@@ -56,7 +56,9 @@ fn format_index(n: u64) -> String {
 
 fn parse_index(parts: &[&str]) -> Result<u64, TileError> {
     let bad = || TileError::Path(parts.join("/"));
-    if parts.is_empty() || parts.len() > 7 {
+    // An index has one spelling, in the fewest groups: `x000/001` would name the tile
+    // of `001` under another path.
+    if parts.is_empty() || parts.len() > 7 || (parts.len() > 1 && parts[0] == "x000") {
         return Err(bad());
     }
     let mut n: u64 = 0;
@@ -318,6 +320,8 @@ mod tests {
             "0/000",
             "tile/entries/000.p/",
             "tile/0/x000/000.p/05",
+            "tile/0/x000/001",
+            "tile/entries/x000/x001/234",
         ] {
             assert!(TilePath::parse(bad).is_err(), "{bad} should be refused");
         }
