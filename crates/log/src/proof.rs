@@ -57,10 +57,17 @@ impl Receipt {
         let (head, checkpoint) = rest
             .split_once("\n\n")
             .ok_or_else(|| bad("missing blank line before the checkpoint"))?;
-        let mut lines = head.lines();
+        // One spelling per receipt, as for checkpoints: lines end in `\n` alone, and
+        // the index is plain decimal (no sign, no leading zero).
+        let mut lines = head.split('\n');
         let index = lines
             .next()
             .and_then(|l| l.strip_prefix("index "))
+            .filter(|n| {
+                !n.is_empty()
+                    && n.bytes().all(|b| b.is_ascii_digit())
+                    && (n.len() == 1 || !n.starts_with('0'))
+            })
             .and_then(|n| n.parse::<u64>().ok())
             .ok_or_else(|| bad("missing index line"))?;
         let mut proof = Vec::new();
@@ -119,6 +126,18 @@ mod tests {
         };
         let back = Receipt::parse(&r.to_text()).expect("parse");
         assert_eq!(back, r);
+        let text = r.to_text();
+        for other in [
+            text.replacen("index 4", "index +4", 1),
+            text.replacen("index 4", "index 04", 1),
+            text.replacen("index 4\n", "index 4\r\n", 1),
+            text.replacen("index 4\n", "index 4\n\r\n", 1),
+        ] {
+            assert!(
+                Receipt::parse(&other).is_err(),
+                "{other:?} should be refused"
+            );
+        }
         assert!(back.verify(&s.verifier(), &leaf_hash(&[4])).is_ok());
         assert!(back.verify(&s.verifier(), &leaf_hash(&[5])).is_err());
         let other = Signer::generate("log.example/r", &mut rand::rngs::OsRng).expect("signer");
