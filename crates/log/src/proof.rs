@@ -69,7 +69,7 @@ impl Receipt {
                     && (n.len() == 1 || !n.starts_with('0'))
             })
             .and_then(|n| n.parse::<u64>().ok())
-            .ok_or_else(|| bad("missing index line"))?;
+            .ok_or_else(|| bad("the second line must be `index N`, N in plain decimal"))?;
         let mut proof = Vec::new();
         for l in lines {
             let raw = B64.decode(l).map_err(|_| bad("proof line is not base64"))?;
