@@ -199,7 +199,7 @@ proptest! {
 
         // Every feature taken, as an area with its buffer, becomes a site, a zone
         // (if polygonal) and one member's activity; each is then the other member's query.
-        let areas: Vec<Area> = features.iter().enumerate().filter_map(|(i, f)| area_of(f, i)).collect();
+        let areas: Vec<Area> = taken.iter().flatten().filter_map(|f| f.area("radius_m").ok()).collect();
         let window = TimeWindow::new(0, 3600);
         let alt = AltBand::new(0.0, 1000.0);
         let activity = |id: u64, party: &str, area: &Area| Activity {
