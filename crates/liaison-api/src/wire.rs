@@ -37,6 +37,9 @@ pub struct OperatorView {
     /// Signed-note key id of the operator's active signing key, if it registered one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// Why the supervising party suspended the operator, while it is suspended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
 }
@@ -51,6 +54,7 @@ impl From<&Operator> for OperatorView {
             active: o.active,
             added_at: time::format(o.added_at),
             key_id: key.map(|k| k.key_id.clone()),
+            suspended: o.suspended.clone(),
             public_key: key.map(|k| k.public_key.clone()),
         }
     }

@@ -64,6 +64,16 @@ pub enum OperatorCmd {
     Rotate {
         name: String,
     },
+    /// Suspend an operator of any party pending review (the supervising party only).
+    Suspend {
+        name: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a suspension (the supervising party only).
+    Reinstate {
+        name: String,
+    },
 }
 
 pub fn cell(c: &Client, cmd: CellCmd, as_json: bool) -> anyhow::Result<()> {
@@ -194,7 +204,11 @@ pub fn operator(c: &Client, cmd: OperatorCmd, as_json: bool) -> anyhow::Result<(
                 return json(&v);
             }
             for o in v {
-                let state = if o.active { "active" } else { "disabled" };
+                let state = match (&o.suspended, o.active) {
+                    (Some(reason), _) => format!("suspended: {reason}"),
+                    (None, true) => "active".into(),
+                    (None, false) => "disabled".into(),
+                };
                 println!("{:<20} {:<8} {:<11} {state}", o.name, o.party, o.role);
             }
             Ok(())
@@ -221,6 +235,22 @@ pub fn operator(c: &Client, cmd: OperatorCmd, as_json: bool) -> anyhow::Result<(
                 &serde_json::json!({}),
             )?,
             "operator enabled",
+        ),
+        OperatorCmd::Suspend { name, reason } => report(
+            as_json,
+            c.post(
+                &format!("/api/v1/operators/{name}/suspend"),
+                &serde_json::json!({ "reason": reason }),
+            )?,
+            "operator suspended",
+        ),
+        OperatorCmd::Reinstate { name } => report(
+            as_json,
+            c.post(
+                &format!("/api/v1/operators/{name}/reinstate"),
+                &serde_json::json!({}),
+            )?,
+            "operator reinstated",
         ),
         OperatorCmd::Rotate { name } => {
             let v: OperatorIssued = c.post(

@@ -25,6 +25,12 @@ pub enum DeconflictCmd {
         #[arg(long, default_value = "")]
         text: String,
     },
+    /// Withdraw your party's notification: no longer checked against, no answer owed.
+    Withdraw {
+        id: u64,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// List notifications you may read.
     List,
     /// Conflicts found for you.
@@ -63,6 +69,21 @@ pub enum SiteCmd {
     },
     Confirm {
         id: u64,
+    },
+    /// Propose a new version of another party's site (a GeoJSON Feature); its
+    /// registrant accepts or rejects it.
+    Propose {
+        id: u64,
+        file: PathBuf,
+    },
+    /// Accept or reject a proposed change to a site your party registered.
+    Answer {
+        proposal: u64,
+        /// `accept` or `reject`.
+        #[arg(value_parser = ["accept", "reject"])]
+        answer: String,
+        #[arg(long, default_value = "")]
+        text: String,
     },
 }
 
@@ -293,6 +314,17 @@ pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> 
             println!("answered; {}", receipt_line(&w.receipt));
             Ok(())
         }
+        DeconflictCmd::Withdraw { id, reason } => {
+            let w: Written = c.post(
+                &format!("/api/v1/notifications/{id}/withdraw"),
+                &serde_json::json!({ "reason": reason }),
+            )?;
+            if as_json {
+                return json(&w);
+            }
+            println!("withdrawn; {}", receipt_line(&w.receipt));
+            Ok(())
+        }
         DeconflictCmd::List => {
             let features = every_page(c, "/api/v1/notifications")?;
             if as_json {
@@ -464,6 +496,29 @@ pub fn site(c: &Client, cmd: SiteCmd, as_json: bool) -> anyhow::Result<()> {
                 &serde_json::json!({}),
             )?;
             println!("confirmed; {}", receipt_line(&w.receipt));
+            Ok(())
+        }
+        SiteCmd::Propose { id, file } => {
+            let w: Written = c.post(&format!("/api/v1/sites/{id}/proposals"), &read(&file)?)?;
+            let proposal = w.seqs.first().copied().unwrap_or_default();
+            println!(
+                "proposed as proposal {proposal}; the registrant accepts or rejects it; {}",
+                receipt_line(&w.receipt)
+            );
+            Ok(())
+        }
+        SiteCmd::Answer {
+            proposal,
+            answer,
+            text,
+        } => {
+            let accept = answer == "accept";
+            let w: Written = c.post(
+                &format!("/api/v1/sites/proposals/{proposal}/answer"),
+                &serde_json::json!({ "accept": accept, "text": text }),
+            )?;
+            let what = if accept { "accepted" } else { "rejected" };
+            println!("{what}; {}", receipt_line(&w.receipt));
             Ok(())
         }
     }

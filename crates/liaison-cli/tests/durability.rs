@@ -15,7 +15,7 @@ fn kill_9_during_writes_loses_nothing_acknowledged() {
     let mut server = cell.serve();
     let http = Http::new(&server.url);
     let us = cell.token("us-supervisor");
-    let admin = cell.token("us-admin");
+    let admin = cell.token("il-admin");
     cell.approve(&http);
 
     let acked = Arc::new(Mutex::new(Vec::<(String, u64, serde_json::Value)>::new()));
@@ -139,7 +139,7 @@ fn kill_9_during_writes_loses_nothing_acknowledged() {
     let r = http.post(
         "/api/v1/operators",
         Some(&admin),
-        json!({"name": "after-restart", "party": "sy", "role": "analyst"}),
+        json!({"name": "after-restart", "party": "il", "role": "analyst"}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
 }

@@ -286,7 +286,8 @@ fn operators_can_be_added_disabled_and_rotated() {
     let cell = Cell::init();
     let server = cell.serve();
     let http = Http::new(&server.url);
-    let admin = cell.token("us-admin");
+    // Each party manages its own operators through its own admin.
+    let admin = cell.token("il-admin");
     let il = cell.token("il-liaison");
 
     let r = http.post(
@@ -344,7 +345,7 @@ fn operators_can_be_added_disabled_and_rotated() {
         &server,
         &admin,
         &[
-            "operator", "add", "sy-two", "--party", "sy", "--role", "analyst",
+            "operator", "add", "il-three", "--party", "il", "--role", "analyst",
         ],
     );
     assert!(out.contains("token"), "{out}");
@@ -356,7 +357,7 @@ fn sse_resumes_after_last_event_id_with_nothing_lost_or_repeated() {
     let server = cell.serve();
     let http = Http::new(&server.url);
     let us = cell.token("us-supervisor");
-    let admin = cell.token("us-admin");
+    let admin = cell.token("il-admin");
     cell.approve(&http);
     for i in 0..5 {
         let r = http.post(

@@ -119,10 +119,11 @@ fn three_witnesses_cosign_and_a_fork_is_detected() {
     let http = Http::new(&server.url);
     let us = cell.token("us-supervisor");
     cell.approve(&http);
+    // Each party's admin runs its witness: only an admin registers the party's key.
     let parties = [
-        ("il", cell.token("il-liaison")),
-        ("sy", cell.token("sy-liaison")),
-        ("us", us.clone()),
+        ("il", cell.token("il-admin")),
+        ("sy", cell.token("sy-admin")),
+        ("us", cell.token("us-admin")),
     ];
     for (p, _) in &parties {
         let key = tmp.path().join(format!("{p}.key"));
@@ -139,7 +140,7 @@ fn three_witnesses_cosign_and_a_fork_is_detected() {
         ));
     }
     for round in 0..3 {
-        let admin = cell.token("us-admin");
+        let admin = cell.token("sy-admin");
         let r = http.post(
             "/api/v1/operators",
             Some(&admin),
@@ -186,7 +187,7 @@ fn three_witnesses_cosign_and_a_fork_is_detected() {
     copy_dir(&cell.data(), &fork_dir);
     let server = cell.serve();
     let http = Http::new(&server.url);
-    let admin = cell.token("us-admin");
+    let admin = cell.token("il-admin");
     assert_eq!(
         http.post(
             "/api/v1/operators",
@@ -249,7 +250,7 @@ fn full_audit_passes_and_one_altered_byte_fails() {
     for i in 0..300 {
         let r = http.post(
             "/api/v1/operators",
-            Some(&cell.token("us-admin")),
+            Some(&cell.token("il-admin")),
             json!({"name": format!("a{i}"), "party": "il", "role": "analyst"}),
         );
         assert_eq!(r.status, 200);

@@ -13,14 +13,13 @@ use std::time::Duration;
 
 /// Seeds restricted content; returns marker → the parties (besides the supervisor) that may read it.
 fn seed(http: &Http, cell: &Cell) -> BTreeMap<String, String> {
-    let admin = cell.token("us-admin");
     cell.approve(http);
     let mut markers = BTreeMap::new();
     for party in ["il", "sy"] {
         let name = format!("{party}-marker-op");
         let r = http.post(
             "/api/v1/operators",
-            Some(&admin),
+            Some(&cell.token(&format!("{party}-admin"))),
             json!({"name": name, "party": party, "role": "analyst"}),
         );
         assert_eq!(r.status, 200, "{}", r.body);

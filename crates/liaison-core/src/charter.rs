@@ -377,6 +377,8 @@ pub(crate) mod tests {
                 op("us-supervisor", "us", OperatorRole::Supervisor),
                 op("undof-observer", "undof", OperatorRole::Observer),
                 op("us-admin", "us", OperatorRole::Admin),
+                op("il-admin", "il", OperatorRole::Admin),
+                op("sy-admin", "sy", OperatorRole::Admin),
             ],
             settings: Settings::default(),
         }

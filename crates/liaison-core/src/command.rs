@@ -33,7 +33,7 @@ pub enum Actor {
 impl Actor {
     pub fn of(state: &State, name: &str) -> Option<Actor> {
         let op = state.operator(name)?;
-        if !op.active {
+        if !op.can_act() {
             return None;
         }
         let party_role = state.party_role(&op.spec.party)?;
@@ -89,6 +89,15 @@ pub enum Command {
         token_hash: String,
     },
     DisableOperator {
+        name: OperatorName,
+    },
+    /// The supervising party suspends any operator pending review (and nothing more).
+    SuspendOperator {
+        name: OperatorName,
+        reason: String,
+    },
+    /// The supervising party lifts its suspension.
+    ReinstateOperator {
         name: OperatorName,
     },
     EnableOperator {
@@ -228,6 +237,20 @@ pub enum Command {
     ConfirmSite {
         site: u64,
     },
+    /// A party other than a site's registrant proposes a new version of it.
+    ProposeSiteChange {
+        site: u64,
+        names: BTreeMap<String, String>,
+        category: SiteCategory,
+        shape: Shape,
+        cot_detail: Option<String>,
+    },
+    /// The registrant accepts (recording the new version) or rejects a proposed change.
+    AnswerSiteChange {
+        proposal: u64,
+        accept: bool,
+        text: String,
+    },
     RegisterZone {
         zone: Option<u64>,
         name: String,
@@ -262,6 +285,13 @@ pub enum Command {
         forces: String,
         precedence: Precedence,
         conflicts: Vec<Conflict>,
+        /// The filer's earlier notification this one replaces.
+        amends: Option<u64>,
+    },
+    /// The filer withdraws its notification.
+    WithdrawNotification {
+        notification: u64,
+        reason: String,
     },
     /// Several notifications filed as one decision, all or none: each must be a
     /// `FileNotification`; each gets its own events, numbered as if filed one by one.
@@ -286,6 +316,8 @@ impl Command {
                 | Command::ResumeCell
                 | Command::AddOperator { .. }
                 | Command::DisableOperator { .. }
+                | Command::SuspendOperator { .. }
+                | Command::ReinstateOperator { .. }
                 | Command::EnableOperator { .. }
                 | Command::RotateToken { .. }
                 | Command::RegisterWitness { .. }
@@ -498,6 +530,54 @@ pub fn decide(
             };
             Ok(vec![Draft::to_parties(state, [&op.spec.party], body)])
         }
+        Command::SuspendOperator { name, reason } => {
+            require_supervising(actor, "suspend an operator")?;
+            check_text("reason", reason, 2000)?;
+            if reason.trim().is_empty() {
+                return Err(DomainError::invalid(
+                    "reason",
+                    "say why the operator is suspended",
+                ));
+            }
+            let op = state
+                .operator(name)
+                .ok_or_else(|| DomainError::not_found(format!("operator {name:?}")))?;
+            if actor.name() == name {
+                return Err(DomainError::InvalidState(
+                    "an operator cannot suspend itself".into(),
+                ));
+            }
+            if op.suspended.is_some() {
+                return Err(DomainError::InvalidState(format!(
+                    "operator {name:?} is already suspended"
+                )));
+            }
+            // Every party sees a suspension and its reason.
+            Ok(vec![Draft {
+                audience: Audience::Everyone,
+                concerns: [op.spec.party.clone()].into(),
+                body: EventBody::OperatorSuspended {
+                    name: name.clone(),
+                    reason: reason.clone(),
+                },
+            }])
+        }
+        Command::ReinstateOperator { name } => {
+            require_supervising(actor, "reinstate an operator")?;
+            let op = state
+                .operator(name)
+                .ok_or_else(|| DomainError::not_found(format!("operator {name:?}")))?;
+            if op.suspended.is_none() {
+                return Err(DomainError::InvalidState(format!(
+                    "operator {name:?} is not suspended"
+                )));
+            }
+            Ok(vec![Draft {
+                audience: Audience::Everyone,
+                concerns: [op.spec.party.clone()].into(),
+                body: EventBody::OperatorReinstated { name: name.clone() },
+            }])
+        }
         Command::RotateToken { name, token_hash } => {
             let op = state
                 .operator(name)
@@ -519,9 +599,9 @@ pub fn decide(
             let Actor::Operator { party, role, .. } = actor else {
                 return Err(DomainError::forbidden("witnesses belong to parties"));
             };
-            if matches!(role, OperatorRole::Analyst) {
+            if *role != OperatorRole::Admin {
                 return Err(DomainError::forbidden(
-                    "an analyst cannot register the party's witness",
+                    "only an admin of the party registers the party's witness",
                 ));
             }
             check_text("vkey", vkey, 400)?;
@@ -583,27 +663,37 @@ pub(crate) fn require_supervisor(actor: &Actor, what: &str) -> Result<(), Domain
     }
 }
 
-/// Admins manage their own party's operators; the supervising party's admins and
-/// supervisors manage everyone's.
+/// A party manages its own operators, through its own admins: nobody else adds,
+/// enables, disables or rotates them, not even the supervising party (which may only
+/// suspend them, [`require_supervising`]).
 fn require_admin_of(actor: &Actor, party: &str) -> Result<(), DomainError> {
     match actor {
         Actor::System => Ok(()),
         Actor::Operator {
-            role,
-            party: mine,
-            party_role,
-            ..
+            role, party: mine, ..
         } => {
-            let supervising = *party_role == PartyRole::Supervisor
-                && matches!(role, OperatorRole::Admin | OperatorRole::Supervisor);
-            if supervising || (*role == OperatorRole::Admin && mine == party) {
+            if *role == OperatorRole::Admin && mine == party {
                 Ok(())
             } else {
                 Err(DomainError::forbidden(format!(
-                    "managing operators of party {party:?} needs an admin of that party or of the supervising party"
+                    "only an admin of party {party:?} manages its operators"
                 )))
             }
         }
+    }
+}
+
+/// The supervising party's admins and supervisors suspend and reinstate operators.
+fn require_supervising(actor: &Actor, what: &str) -> Result<(), DomainError> {
+    match actor {
+        Actor::Operator {
+            role: OperatorRole::Admin | OperatorRole::Supervisor,
+            party_role: PartyRole::Supervisor,
+            ..
+        } => Ok(()),
+        _ => Err(DomainError::forbidden(format!(
+            "only an admin or supervisor of the supervising party may {what}"
+        ))),
     }
 }
 
@@ -616,7 +706,7 @@ pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), DomainError
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::charter::tests::golan;
     use crate::event::{Author, Event};
@@ -647,7 +737,7 @@ mod tests {
         Ok(())
     }
 
-    fn created() -> State {
+    pub fn created() -> State {
         let mut s = State::new();
         let charter = golan();
         let tokens = charter
@@ -668,7 +758,7 @@ mod tests {
         s
     }
 
-    fn actor(s: &State, name: &str) -> Actor {
+    pub fn actor(s: &State, name: &str) -> Actor {
         Actor::of(s, name).expect("operator exists")
     }
 
@@ -760,7 +850,7 @@ mod tests {
     #[test]
     fn disabled_operator_is_no_actor() {
         let mut s = created();
-        let admin = actor(&s, "us-admin");
+        let admin = actor(&s, "sy-admin");
         run(
             &mut s,
             &admin,

@@ -33,6 +33,8 @@ pub enum Duty {
     GiveAccount,
     /// Answer the supervisor's request for information.
     ProvideInformation,
+    /// Accept or reject another party's proposed change to a site the party registered.
+    AnswerSiteProposal,
 }
 
 impl Duty {
@@ -44,6 +46,7 @@ impl Duty {
             Duty::AcknowledgeIncident => "acknowledge_incident",
             Duty::GiveAccount => "give_account",
             Duty::ProvideInformation => "provide_information",
+            Duty::AnswerSiteProposal => "answer_site_proposal",
         }
     }
 }

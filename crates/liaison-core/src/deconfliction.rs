@@ -113,6 +113,23 @@ impl Site {
     }
 }
 
+/// Another party's proposed change to a site, waiting for the registrant's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SiteProposal {
+    pub id: u64,
+    pub site: u64,
+    /// The version it was proposed against.
+    pub version: u32,
+    pub party: PartyId,
+    pub names: BTreeMap<String, String>,
+    pub category: SiteCategory,
+    pub shape: Shape,
+    pub cot_detail: Option<String>,
+    pub proposed_at: Timestamp,
+    /// `accepted` or `rejected`, once answered.
+    pub answer: Option<(bool, String, Timestamp)>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ZoneKind {
@@ -188,6 +205,44 @@ pub struct Zone {
     pub stances: BTreeMap<PartyId, Stance>,
     pub waivers: Vec<Waiver>,
     pub note: String,
+    /// The party that proposed the zone (its owner while it is not agreed).
+    pub proposed_by: PartyId,
+    /// A proposed new version of an agreed zone: this zone stays in force, and is what
+    /// the engine checks, until every member accepts the proposal.
+    pub pending: Option<Box<PendingZone>>,
+}
+
+/// A proposed new version of an agreed zone, with the stances taken on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingZone {
+    pub version: u32,
+    pub name: String,
+    pub kind: ZoneKind,
+    pub shape: Shape,
+    pub rules: ZoneRules,
+    pub note: String,
+    pub proposed_by: PartyId,
+    pub stances: BTreeMap<PartyId, Stance>,
+}
+
+/// Agreed when every member accepted (or proposed) and none disputes.
+fn agreed(stances: &BTreeMap<PartyId, Stance>, members: &BTreeSet<PartyId>) -> bool {
+    !stances.values().any(|s| *s == Stance::Disputed)
+        && members
+            .iter()
+            .all(|m| matches!(stances.get(m), Some(Stance::Accepted | Stance::Proposed)))
+}
+
+impl PendingZone {
+    pub fn status(&self, members: &BTreeSet<PartyId>) -> &'static str {
+        if self.stances.values().any(|s| *s == Stance::Disputed) {
+            "disputed"
+        } else if agreed(&self.stances, members) {
+            "agreed"
+        } else {
+            "proposed"
+        }
+    }
 }
 
 impl Zone {
@@ -196,12 +251,7 @@ impl Zone {
     pub fn status(&self, members: &BTreeSet<PartyId>) -> &'static str {
         if self.stances.values().any(|s| *s == Stance::Disputed) {
             "disputed"
-        } else if members.iter().all(|m| {
-            matches!(
-                self.stances.get(m),
-                Some(Stance::Accepted | Stance::Proposed)
-            )
-        }) {
+        } else if agreed(&self.stances, members) {
             "agreed"
         } else {
             "proposed"
@@ -251,6 +301,8 @@ pub struct Deconfliction {
     pub sites: BTreeMap<u64, Site>,
     pub zones: BTreeMap<u64, Zone>,
     pub notifications: BTreeMap<u64, Notification>,
+    /// Proposed changes to sites by parties other than their registrants, by id.
+    pub site_proposals: BTreeMap<u64, SiteProposal>,
     /// Waiver id → zone id.
     pub waiver_zone: BTreeMap<u64, u64>,
     /// The sequence numbers of the conflict events, in order (so that a page of
@@ -392,6 +444,7 @@ fn file_notification(
         forces,
         precedence,
         conflicts,
+        amends,
     } = command
     else {
         return Err(DomainError::invalid(
@@ -425,6 +478,9 @@ fn file_notification(
         ));
     }
     check_text("forces", forces, 4000)?;
+    if let Some(old) = amends {
+        own_open_notification(state, party, *old)?;
+    }
     let lead = state
         .charter()
         .and_then(|c| c.settings.lead_times.get(kind).copied())
@@ -446,6 +502,7 @@ fn file_notification(
             precedence: *precedence,
             late,
             conflicts: conflicts.clone(),
+            amends: *amends,
         },
     )];
     // Every conflict is its own event, for everyone the notification is addressed to
@@ -470,6 +527,112 @@ fn file_notification(
     Ok(out)
 }
 
+/// The notification `id`, if `party` filed it and it still stands.
+fn own_open_notification<'a>(
+    state: &'a State,
+    party: &str,
+    id: u64,
+) -> Result<&'a Notification, DomainError> {
+    let n = state
+        .deconfliction
+        .notifications
+        .get(&id)
+        .ok_or_else(|| DomainError::not_found(format!("notification {id}")))?;
+    if n.party != party {
+        return Err(DomainError::forbidden(format!(
+            "notification {id} is {}'s: only the filer amends or withdraws it",
+            n.party
+        )));
+    }
+    if n.withdrawn {
+        return Err(DomainError::InvalidState(format!(
+            "notification {id} is already withdrawn"
+        )));
+    }
+    Ok(n)
+}
+
+/// Checks a site version's names, shape and CoT detail.
+fn check_site(
+    names: &BTreeMap<String, String>,
+    shape: &Shape,
+    cot_detail: &Option<String>,
+) -> Result<(), DomainError> {
+    check_shape(shape)?;
+    if names.is_empty() || names.len() > 10 {
+        return Err(DomainError::invalid(
+            "names",
+            "give 1-10 names, by language",
+        ));
+    }
+    for (lang, n) in names {
+        crate::hotline::check_language(lang).map_err(|m| DomainError::invalid("names", m))?;
+        check_text("names", n, 200)?;
+    }
+    if cot_detail
+        .as_ref()
+        .is_some_and(|d| d.len() > MAX_COT_DETAIL)
+    {
+        return Err(DomainError::invalid(
+            "cot_detail",
+            format!("keep at most {MAX_COT_DETAIL} bytes of CoT detail"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the actor's party is the supervising party.
+fn supervising(actor: &Actor) -> bool {
+    matches!(
+        actor,
+        Actor::Operator {
+            party_role: PartyRole::Supervisor,
+            ..
+        }
+    )
+}
+
+/// Decides a new version of a zone: its proposer revises it while it is not agreed;
+/// once agreed, any member or the supervising party may propose a new version, which
+/// waits for every member's acceptance while the agreed one stays in force.
+fn zone_version(
+    state: &State,
+    actor: &Actor,
+    party: &str,
+    id: u64,
+) -> Result<(u32, bool), DomainError> {
+    let z = state
+        .deconfliction
+        .zones
+        .get(&id)
+        .ok_or_else(|| DomainError::not_found(format!("zone {id}")))?;
+    let members = members(state);
+    if z.status(&members) != "agreed" {
+        if z.proposed_by != party {
+            return Err(DomainError::forbidden(format!(
+                "zone {id} is {}'s proposal and not agreed: only {} revises it; accept or dispute it",
+                z.proposed_by, z.proposed_by
+            )));
+        }
+        return Ok((z.version + 1, false));
+    }
+    if !members.contains(party) && !supervising(actor) {
+        return Err(DomainError::forbidden(
+            "member parties and the supervisor propose changes to an agreed zone",
+        ));
+    }
+    if let Some(p) = &z.pending
+        && p.proposed_by != party
+    {
+        return Err(DomainError::InvalidState(format!(
+            "{} already proposed version {} of zone {id}; accept or dispute it first",
+            p.proposed_by, p.version
+        )));
+    }
+    let latest = z.pending.as_ref().map_or(z.version, |p| p.version);
+    Ok((latest + 1, true))
+}
+
 pub(crate) fn decide(
     state: &State,
     actor: &Actor,
@@ -486,38 +649,23 @@ pub(crate) fn decide(
             cot_detail,
         } => {
             let party = party_of(actor)?;
-            check_shape(shape)?;
-            if names.is_empty() || names.len() > 10 {
-                return Err(DomainError::invalid(
-                    "names",
-                    "give 1-10 names, by language",
-                ));
-            }
-            for (lang, n) in names {
-                crate::hotline::check_language(lang)
-                    .map_err(|m| DomainError::invalid("names", m))?;
-                check_text("names", n, 200)?;
-            }
+            check_site(names, shape, cot_detail)?;
             let version = match site {
                 None => 1,
                 Some(id) => {
-                    d.sites
+                    let s = d
+                        .sites
                         .get(id)
-                        .ok_or_else(|| DomainError::not_found(format!("site {id}")))?
-                        .version
-                        + 1
+                        .ok_or_else(|| DomainError::not_found(format!("site {id}")))?;
+                    if s.registered_by != party && !supervising(actor) {
+                        return Err(DomainError::forbidden(format!(
+                            "site {id} is {}'s: only {} or the supervisor publishes a new version; propose a change instead",
+                            s.registered_by, s.registered_by
+                        )));
+                    }
+                    s.version + 1
                 }
             };
-            if cot_detail
-                .as_ref()
-                .is_some_and(|d| d.len() > MAX_COT_DETAIL)
-            {
-                return Err(DomainError::invalid(
-                    "cot_detail",
-                    format!("keep at most {MAX_COT_DETAIL} bytes of CoT detail"),
-                ));
-            }
-            let _ = party;
             Ok(vec![Draft::everyone(EventBody::SiteRegistered {
                 site: *site,
                 version,
@@ -526,6 +674,82 @@ pub(crate) fn decide(
                 shape: shape.clone(),
                 cot_detail: cot_detail.clone(),
             })])
+        }
+        Command::ProposeSiteChange {
+            site,
+            names,
+            category,
+            shape,
+            cot_detail,
+        } => {
+            let party = party_of(actor)?;
+            check_site(names, shape, cot_detail)?;
+            let s = d
+                .sites
+                .get(site)
+                .ok_or_else(|| DomainError::not_found(format!("site {site}")))?;
+            if s.registered_by == party {
+                return Err(DomainError::InvalidState(format!(
+                    "site {site} is your party's: publish a new version instead"
+                )));
+            }
+            Ok(vec![Draft::everyone(EventBody::SiteChangeProposed {
+                site: *site,
+                version: s.version,
+                names: names.clone(),
+                category: *category,
+                shape: shape.clone(),
+                cot_detail: cot_detail.clone(),
+            })])
+        }
+        Command::AnswerSiteChange {
+            proposal,
+            accept,
+            text,
+        } => {
+            let party = party_of(actor)?;
+            check_text("text", text, 4000)?;
+            let p = d
+                .site_proposals
+                .get(proposal)
+                .ok_or_else(|| DomainError::not_found(format!("site proposal {proposal}")))?;
+            let s = d
+                .sites
+                .get(&p.site)
+                .ok_or_else(|| DomainError::not_found(format!("site {}", p.site)))?;
+            if s.registered_by != party {
+                return Err(DomainError::forbidden(format!(
+                    "site {} is {}'s: only {} answers a proposed change",
+                    p.site, s.registered_by, s.registered_by
+                )));
+            }
+            if p.answer.is_some() {
+                return Err(DomainError::InvalidState(format!(
+                    "site proposal {proposal} is already answered"
+                )));
+            }
+            if *accept && p.version != s.version {
+                return Err(DomainError::InvalidState(format!(
+                    "site {} changed (version {}) since proposal {proposal} (against version {}); reject it and ask for a new one",
+                    p.site, s.version, p.version
+                )));
+            }
+            let mut out = vec![Draft::everyone(EventBody::SiteChangeAnswered {
+                proposal: *proposal,
+                accepted: *accept,
+                text: text.clone(),
+            })];
+            if *accept {
+                out.push(Draft::everyone(EventBody::SiteRegistered {
+                    site: Some(p.site),
+                    version: s.version + 1,
+                    names: p.names.clone(),
+                    category: p.category,
+                    shape: p.shape.clone(),
+                    cot_detail: p.cot_detail.clone(),
+                }));
+            }
+            Ok(out)
         }
         Command::ConfirmSite { site } => {
             party_of(actor)?;
@@ -567,15 +791,9 @@ pub(crate) fn decide(
                     "the altitude band is upside down",
                 ));
             }
-            let version = match zone {
-                None => 1,
-                Some(id) => {
-                    d.zones
-                        .get(id)
-                        .ok_or_else(|| DomainError::not_found(format!("zone {id}")))?
-                        .version
-                        + 1
-                }
+            let (version, proposal) = match zone {
+                None => (1, false),
+                Some(id) => zone_version(state, actor, party, *id)?,
             };
             Ok(vec![Draft::everyone(EventBody::ZoneRegistered {
                 zone: *zone,
@@ -585,6 +803,7 @@ pub(crate) fn decide(
                 shape: shape.clone(),
                 rules: rules.clone(),
                 note: note.clone(),
+                proposal,
             })])
         }
         Command::TakeZoneStance { zone, stance } => {
@@ -594,15 +813,18 @@ pub(crate) fn decide(
                     "only member parties accept or dispute zones",
                 ));
             }
-            d.zones
+            let z = d
+                .zones
                 .get(zone)
                 .ok_or_else(|| DomainError::not_found(format!("zone {zone}")))?;
             if *stance == Stance::Proposed {
                 return Err(DomainError::invalid("stance", "accept or dispute"));
             }
+            // While a change to an agreed zone is pending, a stance is on the change.
             Ok(vec![Draft::everyone(EventBody::ZoneStanceTaken {
                 zone: *zone,
                 stance: *stance,
+                version: z.pending.as_ref().map(|p| p.version),
             })])
         }
         Command::GrantWaiver {
@@ -689,6 +911,24 @@ pub(crate) fn decide(
             }
             Ok(out)
         }
+        Command::WithdrawNotification {
+            notification,
+            reason,
+        } => {
+            let party = party_of(actor)?;
+            check_text("reason", reason, 2000)?;
+            let n = own_open_notification(state, party, *notification)?;
+            let mut audience = members(state);
+            audience.insert(n.party.clone());
+            Ok(vec![Draft::to_parties(
+                state,
+                &audience,
+                EventBody::NotificationWithdrawn {
+                    notification: *notification,
+                    reason: reason.clone(),
+                },
+            )])
+        }
         Command::AnswerNotification {
             notification,
             objection,
@@ -769,7 +1009,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
             entry.category = *category;
             entry.shape = shape.clone();
             entry.cot_detail = cot_detail.clone();
-            entry.registered_by = party.clone();
+            // A new version never changes who owns the site.
             entry.registered_at = at;
             entry.confirmations = [(party, at)].into();
         }
@@ -780,6 +1020,54 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                 s.confirmations.insert(party, at);
             }
         }
+        EventBody::SiteChangeProposed {
+            site,
+            version,
+            names,
+            category,
+            shape,
+            cot_detail,
+        } => {
+            let owner = d.sites.get(site).map(|s| s.registered_by.clone());
+            d.site_proposals.insert(
+                event.seq,
+                SiteProposal {
+                    id: event.seq,
+                    site: *site,
+                    version: *version,
+                    party: party.clone(),
+                    names: names.clone(),
+                    category: *category,
+                    shape: shape.clone(),
+                    cot_detail: cot_detail.clone(),
+                    proposed_at: at,
+                    answer: None,
+                },
+            );
+            if let Some(owner) = owner {
+                state.obligations.open(
+                    ObligationKey::new(Duty::AnswerSiteProposal, event.seq.to_string(), owner),
+                    [party].into(),
+                    at,
+                    deadlines.routine,
+                    deadlines.second_level,
+                );
+            }
+        }
+        EventBody::SiteChangeAnswered {
+            proposal,
+            accepted,
+            text,
+        } => {
+            if let Some(p) = d.site_proposals.get_mut(proposal) {
+                p.answer = Some((*accepted, text.clone(), at));
+            }
+            state.obligations.meet(
+                &ObligationKey::new(Duty::AnswerSiteProposal, proposal.to_string(), party),
+                at,
+                &event.author.operator,
+            );
+        }
         EventBody::ZoneRegistered {
             zone,
             version,
@@ -788,13 +1076,29 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
             shape,
             rules,
             note,
+            proposal,
         } => {
             let id = zone.unwrap_or(event.seq);
-            let waivers = d
+            if *proposal {
+                if let Some(z) = d.zones.get_mut(&id) {
+                    z.pending = Some(Box::new(PendingZone {
+                        version: *version,
+                        name: name.clone(),
+                        kind: *kind,
+                        shape: shape.clone(),
+                        rules: rules.clone(),
+                        note: note.clone(),
+                        proposed_by: party.clone(),
+                        stances: [(party, Stance::Proposed)].into(),
+                    }));
+                }
+                return true;
+            }
+            let (waivers, proposed_by) = d
                 .zones
                 .get(&id)
-                .map(|z| z.waivers.clone())
-                .unwrap_or_default();
+                .map(|z| (z.waivers.clone(), z.proposed_by.clone()))
+                .unwrap_or_else(|| (Vec::new(), party.clone()));
             d.zones.insert(
                 id,
                 Zone {
@@ -807,12 +1111,39 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                     stances: [(party, Stance::Proposed)].into(),
                     waivers,
                     note: note.clone(),
+                    proposed_by,
+                    pending: None,
                 },
             );
         }
-        EventBody::ZoneStanceTaken { zone, stance } => {
+        EventBody::ZoneStanceTaken {
+            zone,
+            stance,
+            version,
+        } => {
             if let Some(z) = d.zones.get_mut(zone) {
-                z.stances.insert(party, *stance);
+                match (version, z.pending.as_mut()) {
+                    (None, _) => {
+                        z.stances.insert(party, *stance);
+                    }
+                    (Some(v), Some(p)) if p.version == *v => {
+                        p.stances.insert(party, *stance);
+                        if agreed(&p.stances, &members) {
+                            // Every member accepted the change: it is in force now.
+                            if let Some(p) = z.pending.take() {
+                                let p = *p;
+                                z.version = p.version;
+                                z.name = p.name;
+                                z.kind = p.kind;
+                                z.shape = p.shape;
+                                z.rules = p.rules;
+                                z.note = p.note;
+                                z.stances = p.stances;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
             }
         }
         EventBody::WaiverGranted {
@@ -858,7 +1189,20 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
             precedence,
             late,
             conflicts,
+            amends,
         } => {
+            if let Some(old) = amends
+                && let Some(n) = d.notifications.get_mut(old)
+            {
+                n.withdrawn = true;
+                state.obligations.meet_all(
+                    &Duty::AnswerNotification,
+                    &old.to_string(),
+                    at,
+                    &event.author.operator,
+                );
+            }
+            let d = &mut state.deconfliction;
             d.notifications.insert(
                 event.seq,
                 Notification {
@@ -889,6 +1233,17 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                     deadlines.second_level,
                 );
             }
+        }
+        EventBody::NotificationWithdrawn { notification, .. } => {
+            if let Some(n) = d.notifications.get_mut(notification) {
+                n.withdrawn = true;
+            }
+            state.obligations.meet_all(
+                &Duty::AnswerNotification,
+                &notification.to_string(),
+                at,
+                &event.author.operator,
+            );
         }
         EventBody::ConflictDetected { .. } => {
             let supervisor = state.cell.as_ref().and_then(|c| c.charter.supervisor());

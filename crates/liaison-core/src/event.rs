@@ -111,6 +111,15 @@ pub enum EventBody {
         name: OperatorName,
         key_id: String,
     },
+    /// The supervising party suspends an operator of any party pending review: the
+    /// operator can do nothing until the supervisor reinstates it.
+    OperatorSuspended {
+        name: OperatorName,
+        reason: String,
+    },
+    OperatorReinstated {
+        name: OperatorName,
+    },
     /// A party's witness key (signed-note vkey) for cosigning checkpoints.
     WitnessKeyRegistered {
         party: PartyId,
@@ -247,6 +256,23 @@ pub enum EventBody {
         site: u64,
         version: u32,
     },
+    /// A party other than the registrant proposes a new version of a site; the
+    /// registrant accepts (which records the new version) or rejects it.
+    SiteChangeProposed {
+        site: u64,
+        /// The version the change is proposed against.
+        version: u32,
+        names: BTreeMap<String, String>,
+        category: SiteCategory,
+        shape: Shape,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cot_detail: Option<String>,
+    },
+    SiteChangeAnswered {
+        proposal: u64,
+        accepted: bool,
+        text: String,
+    },
     ZoneRegistered {
         zone: Option<u64>,
         version: u32,
@@ -255,10 +281,19 @@ pub enum EventBody {
         shape: Shape,
         rules: ZoneRules,
         note: String,
+        /// A new version of an agreed zone is a proposal: the agreed version stays in
+        /// force until every member accepts this one. Absent (false) otherwise, so
+        /// earlier events encode as they were signed.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        proposal: bool,
     },
     ZoneStanceTaken {
         zone: u64,
         stance: Stance,
+        /// The proposed version the stance is on, when a change to an agreed zone is
+        /// pending; absent for a stance on the zone itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u32>,
     },
     WaiverGranted {
         zone: u64,
@@ -282,6 +317,15 @@ pub enum EventBody {
         precedence: Precedence,
         late: bool,
         conflicts: Vec<Conflict>,
+        /// The filer's earlier notification this one replaces (withdrawn by it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amends: Option<u64>,
+    },
+    /// The filer withdraws its notification: it is no longer checked against, and
+    /// nobody owes it an answer any more.
+    NotificationWithdrawn {
+        notification: u64,
+        reason: String,
     },
     ConflictDetected {
         notification: u64,
@@ -307,6 +351,8 @@ impl EventBody {
             EventBody::OperatorTokenRotated { .. } => "operator_token_rotated",
             EventBody::OperatorKeyRegistered { .. } => "operator_key_registered",
             EventBody::OperatorKeyRevoked { .. } => "operator_key_revoked",
+            EventBody::OperatorSuspended { .. } => "operator_suspended",
+            EventBody::OperatorReinstated { .. } => "operator_reinstated",
             EventBody::WitnessKeyRegistered { .. } => "witness_key_registered",
             EventBody::MessageSent { .. } => "message_sent",
             EventBody::MessageDelivered { .. } => "message_delivered",
@@ -323,11 +369,14 @@ impl EventBody {
             EventBody::FindingRecorded { .. } => "finding_recorded",
             EventBody::SiteRegistered { .. } => "site_registered",
             EventBody::SiteConfirmed { .. } => "site_confirmed",
+            EventBody::SiteChangeProposed { .. } => "site_change_proposed",
+            EventBody::SiteChangeAnswered { .. } => "site_change_answered",
             EventBody::ZoneRegistered { .. } => "zone_registered",
             EventBody::ZoneStanceTaken { .. } => "zone_stance_taken",
             EventBody::WaiverGranted { .. } => "waiver_granted",
             EventBody::WaiverApproved { .. } => "waiver_approved",
             EventBody::NotificationFiled { .. } => "notification_filed",
+            EventBody::NotificationWithdrawn { .. } => "notification_withdrawn",
             EventBody::ConflictDetected { .. } => "conflict_detected",
             EventBody::NotificationAnswered { .. } => "notification_answered",
             EventBody::IntelSubmitted { .. } => "intel_submitted",

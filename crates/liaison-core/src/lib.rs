@@ -24,6 +24,9 @@ pub mod state;
 pub mod time;
 pub mod visibility;
 
+#[cfg(test)]
+mod ownership_tests;
+
 pub use charter::{
     Charter, Deadlines, OperatorRole, OperatorSpec, Party, PartyRole, Precedence, Settings,
 };

@@ -50,12 +50,19 @@ pub struct OperatorKey {
 pub struct Operator {
     pub spec: OperatorSpec,
     pub active: bool,
+    /// Why the supervising party suspended this operator, while it is suspended.
+    pub suspended: Option<String>,
     pub token_hash: String,
     pub added_at: Timestamp,
     pub keys: Vec<OperatorKey>,
 }
 
 impl Operator {
+    /// Whether the operator may act: enabled by its party and not suspended.
+    pub fn can_act(&self) -> bool {
+        self.active && self.suspended.is_none()
+    }
+
     /// The key that signs this operator's submissions now, if one is registered.
     pub fn active_key(&self) -> Option<&OperatorKey> {
         self.keys.iter().rev().find(|k| k.revoked_seq.is_none())
@@ -171,6 +178,7 @@ impl State {
                     Operator {
                         spec: operator.clone(),
                         active: true,
+                        suspended: None,
                         token_hash: token_hash.clone(),
                         added_at: event.at,
                         keys: Vec::new(),
@@ -185,6 +193,16 @@ impl State {
             EventBody::OperatorEnabled { name } => {
                 if let Some(o) = self.operators.get_mut(name) {
                     o.active = true;
+                }
+            }
+            EventBody::OperatorSuspended { name, reason } => {
+                if let Some(o) = self.operators.get_mut(name) {
+                    o.suspended = Some(reason.clone());
+                }
+            }
+            EventBody::OperatorReinstated { name } => {
+                if let Some(o) = self.operators.get_mut(name) {
+                    o.suspended = None;
                 }
             }
             EventBody::OperatorTokenRotated { name, token_hash } => {

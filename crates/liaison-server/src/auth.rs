@@ -79,7 +79,7 @@ pub fn credentials_of(state: &liaison_core::State) -> std::collections::HashMap<
     state
         .operators
         .values()
-        .filter(|o| o.active)
+        .filter(|o| o.can_act())
         .filter_map(|o| {
             let party_role = state.party_role(&o.spec.party)?;
             Some((

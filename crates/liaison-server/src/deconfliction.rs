@@ -380,10 +380,16 @@ fn apply(
                     let _ = engine.insert_zone(zone_item(z, &m));
                 }
             }
-            EventBody::NotificationFiled { .. } => {
+            EventBody::NotificationFiled { amends, .. } => {
+                if let Some(old) = amends {
+                    engine.remove_active(old);
+                }
                 if let Some(n) = d.notifications.get(&ev.seq) {
                     let _ = engine.insert_active(notification_item(n));
                 }
+            }
+            EventBody::NotificationWithdrawn { notification, .. } => {
+                engine.remove_active(notification);
             }
             _ => {}
         }
@@ -406,6 +412,8 @@ pub fn find(
     }
     let mut pending = GeoEngine::labelled();
     apply(&mut pending, &mut Vec::new(), state, &state.events[from..]);
+    // Withdrawn (or amended) by a request decided earlier in this group commit.
+    found.actives.retain(|h| !withdrawn(state, h.id));
     if pending.is_empty() {
         return Ok(found);
     }
@@ -420,6 +428,14 @@ pub fn find(
     found.zones.sort_by_key(|h| h.id);
     found.actives.sort_by_key(|h| h.id);
     Ok(found)
+}
+
+fn withdrawn(state: &State, id: u64) -> bool {
+    state
+        .deconfliction
+        .notifications
+        .get(&id)
+        .is_some_and(|n| n.withdrawn)
 }
 
 /// [`find`], with each site hit's name and registrant as an answer states them:

@@ -50,6 +50,8 @@ pub const MAX_BODY: usize = 2 << 20;
         routes::operators::disable,
         routes::operators::enable,
         routes::operators::rotate,
+        routes::operators::suspend,
+        routes::operators::reinstate,
         routes::events::stream,
         routes::events::page,
         routes::events::one,
@@ -93,6 +95,9 @@ pub const MAX_BODY: usize = 2 << 20;
         routes::deconfliction::list_sites,
         routes::deconfliction::get_site,
         routes::deconfliction::confirm_site,
+        routes::deconfliction::propose_site_change,
+        routes::deconfliction::answer_site_change,
+        routes::deconfliction::withdraw,
         routes::deconfliction::register_zone,
         routes::deconfliction::list_zones,
         routes::deconfliction::zone_stance,
@@ -163,6 +168,26 @@ pub fn router(app: App) -> Router {
         .route(
             "/api/v1/operators/{name}/rotate",
             post(routes::operators::rotate),
+        )
+        .route(
+            "/api/v1/operators/{name}/suspend",
+            post(routes::operators::suspend),
+        )
+        .route(
+            "/api/v1/operators/{name}/reinstate",
+            post(routes::operators::reinstate),
+        )
+        .route(
+            "/api/v1/sites/{id}/proposals",
+            post(routes::deconfliction::propose_site_change),
+        )
+        .route(
+            "/api/v1/sites/proposals/{id}/answer",
+            post(routes::deconfliction::answer_site_change),
+        )
+        .route(
+            "/api/v1/notifications/{id}/withdraw",
+            post(routes::deconfliction::withdraw),
         )
         .route("/api/v1/events", get(routes::events::stream))
         .route("/api/v1/events/page", get(routes::events::page))

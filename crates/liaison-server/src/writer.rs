@@ -180,6 +180,8 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
                     | EventBody::OperatorDisabled { .. }
                     | EventBody::OperatorEnabled { .. }
                     | EventBody::OperatorTokenRotated { .. }
+                    | EventBody::OperatorSuspended { .. }
+                    | EventBody::OperatorReinstated { .. }
                     | EventBody::CellCreated { .. }
             )
         });

@@ -120,7 +120,23 @@ fn zone_json(z: &liaison_core::deconfliction::Zone, members: &BTreeSet<String>) 
             "waivers": z.waivers.iter().map(|w| json!({"id": w.id, "granted_by": w.granted_by, "rules": w.rules, "kinds": w.kinds,
                 "start": liaison_api::time::format(w.start), "end": liaison_api::time::format(w.end), "text": w.text,
                 "approved": w.approved_at.is_some()})).collect::<Vec<_>>(),
+            "proposed_by": z.proposed_by,
+            "pending": z.pending.as_ref().map(|p| pending_zone_json(p, members)),
         }
+    })
+}
+
+/// A proposed new version of an agreed zone (not in force until every member accepts it).
+fn pending_zone_json(
+    p: &liaison_core::deconfliction::PendingZone,
+    members: &BTreeSet<String>,
+) -> Value {
+    json!({
+        "version": p.version, "name": p.name, "zone_kind": p.kind.as_str(), "geometry": geometry_json(&p.shape),
+        "status": p.status(members), "proposed_by": p.proposed_by,
+        "stances": p.stances.iter().map(|(p, s)| (p.clone(), match s { Stance::Proposed => "proposed", Stance::Accepted => "accepted", Stance::Disputed => "disputed" })).collect::<BTreeMap<_, _>>(),
+        "prohibited_kinds": p.rules.prohibited_kinds, "alt_min_m": p.rules.alt_min_m, "alt_max_m": p.rules.alt_max_m,
+        "force_limits": p.rules.force_limits, "note": p.note,
     })
 }
 
@@ -208,6 +224,124 @@ fn names_of(f: &liaison_geo::geojson::Feature) -> BTreeMap<String, String> {
     names
 }
 
+/// A site version's names, category and area, from a Feature's properties.
+#[allow(clippy::type_complexity)]
+fn site_version_of(
+    f: &liaison_geo::geojson::Feature,
+) -> Result<
+    (
+        BTreeMap<String, String>,
+        SiteCategory,
+        liaison_core::deconfliction::Shape,
+    ),
+    String,
+> {
+    let category = prop_str(f, "category").ok_or("properties.category is missing")?;
+    let category =
+        SiteCategory::parse(&category).ok_or_else(|| format!("unknown category {category:?}"))?;
+    let names = names_of(f);
+    if names.is_empty() {
+        return Err("give properties.name or properties.names {en, ar, he}".into());
+    }
+    let shape = area_of(f)?;
+    if shape.kind == liaison_core::deconfliction::ShapeKind::Corridor {
+        return Err("a site is a Point with radius_m or a Polygon".into());
+    }
+    Ok((names, category, shape))
+}
+
+/// `POST /api/v1/sites/{id}/proposals`: a party other than the registrant proposes a
+/// new version of a site; the registrant accepts or rejects it.
+#[utoipa::path(post, path = "/api/v1/sites/{id}/proposals", tag = "deconfliction", security(("bearer" = [])), params(("id" = u64, Path, description = "Site id")),
+    request_body(content = Object, description = "One GeoJSON Feature, as for registering a site: the proposed version"),
+    responses((status = 200, description = "Proposed; the proposal's id is the first of `seqs`", body = Written),
+              (status = 409, description = "The caller's party registered the site: it publishes a new version instead", body = liaison_api::ErrorBody)))]
+pub async fn propose_site_change(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<Value>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body,
+        signature,
+    } = sub;
+    let fs = features(&body)?;
+    let [f] = &fs[..] else {
+        return Err(invalid("send one Feature: the proposed version"));
+    };
+    let (names, category, shape) = site_version_of(f).map_err(|m| invalid(feature_err(f, m)))?;
+    let cmd = Command::ProposeSiteChange {
+        site: id,
+        names,
+        category,
+        shape,
+        cot_detail: None,
+    };
+    written(app.command_signed(caller.actor(), signature, cmd).await?)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalAnswer {
+    /// True to accept (the proposed version is recorded), false to reject.
+    accept: bool,
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /api/v1/sites/proposals/{id}/answer`: the registrant's answer.
+#[utoipa::path(post, path = "/api/v1/sites/proposals/{id}/answer", tag = "deconfliction", security(("bearer" = [])), params(("id" = u64, Path, description = "Proposal id")),
+    request_body = ProposalAnswer,
+    responses((status = 200, description = "Answered; when accepted, the new version is recorded with it", body = Written),
+              (status = 403, description = "Only the site's registrant answers", body = liaison_api::ErrorBody)))]
+pub async fn answer_site_change(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<ProposalAnswer>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body,
+        signature,
+    } = sub;
+    let cmd = Command::AnswerSiteChange {
+        proposal: id,
+        accept: body.accept,
+        text: body.text,
+    };
+    written(app.command_signed(caller.actor(), signature, cmd).await?)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawBody {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /api/v1/notifications/{id}/withdraw`: the filer withdraws its notification.
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/withdraw", tag = "deconfliction", security(("bearer" = [])), params(("id" = u64, Path, description = "Notification id")),
+    request_body = WithdrawBody,
+    responses((status = 200, description = "Withdrawn: no longer checked against, no answer owed", body = Written),
+              (status = 403, description = "Only the filing party withdraws", body = liaison_api::ErrorBody)))]
+pub async fn withdraw(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<WithdrawBody>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body,
+        signature,
+    } = sub;
+    let cmd = Command::WithdrawNotification {
+        notification: id,
+        reason: body.reason,
+    };
+    written(app.command_signed(caller.actor(), signature, cmd).await?)
+}
+
 /// `POST /api/v1/sites`: one Feature, or a FeatureCollection for bulk import. Every
 /// feature is checked first; if any is invalid, nothing is stored and the answer lists
 /// each bad feature and its problem.
@@ -226,27 +360,13 @@ pub async fn register_sites(
     let mut commands = Vec::new();
     let mut errors = Vec::new();
     for f in &fs {
-        let r = (|| -> Result<Command, String> {
-            let category = prop_str(f, "category").ok_or("properties.category is missing")?;
-            let category = SiteCategory::parse(&category)
-                .ok_or_else(|| format!("unknown category {category:?}"))?;
-            let names = names_of(f);
-            if names.is_empty() {
-                return Err("give properties.name or properties.names {en, ar, he}".into());
-            }
-            let shape = area_of(f)?;
-            if shape.kind == liaison_core::deconfliction::ShapeKind::Corridor {
-                return Err("a site is a Point with radius_m or a Polygon".into());
-            }
-            let site = f.properties.get("site").and_then(Value::as_u64);
-            Ok(Command::RegisterSite {
-                site,
-                names,
-                category,
-                shape,
-                cot_detail: None,
-            })
-        })();
+        let r = site_version_of(f).map(|(names, category, shape)| Command::RegisterSite {
+            site: f.properties.get("site").and_then(Value::as_u64),
+            names,
+            category,
+            shape,
+            cot_detail: None,
+        });
         match r {
             Ok(c) => commands.push(c),
             Err(m) => errors.push(json!({"feature": f.index, "id": f.id, "problem": m})),
@@ -549,6 +669,7 @@ struct Notice {
     end: liaison_core::Timestamp,
     forces: String,
     precedence: Precedence,
+    amends: Option<u64>,
 }
 
 /// The notices of a Feature or of a FeatureCollection (every feature valid, or none).
@@ -604,6 +725,7 @@ fn notice_of(f: &liaison_geo::geojson::Feature) -> Result<Notice, HttpError> {
         end,
         forces: prop_str(f, "forces").unwrap_or_default(),
         precedence,
+        amends: f.properties.get("amends").and_then(Value::as_u64),
     })
 }
 
@@ -649,6 +771,7 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
                 forces: n.forces,
                 precedence: n.precedence,
                 conflicts: describe(s, found),
+                amends: n.amends,
             });
         }
         let cmd = match cmds.len() {

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use liaison_api::ApiError;
 use liaison_api::charter_toml::operator_role;
 use liaison_api::wire::{
-    AddOperatorRequest, OperatorCredentials, OperatorIssued, OperatorView, Written,
+    AddOperatorRequest, OperatorCredentials, OperatorIssued, OperatorView, SuspendRequest, Written,
 };
 use liaison_core::{Command, OperatorSpec};
 use serde::de::IgnoredAny;
@@ -112,6 +112,51 @@ pub async fn enable(
     written(
         app.command_signed(caller.actor(), signature, Command::EnableOperator { name })
             .await?,
+    )
+}
+
+#[utoipa::path(post, path = "/api/v1/operators/{name}/suspend", tag = "operators", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Operator name")), request_body = SuspendRequest,
+    responses((status = 200, description = "Suspended pending review; every party sees it and its reason", body = Written),
+              (status = 403, description = "Not an admin or supervisor of the supervising party", body = liaison_api::ErrorBody),
+              (status = 404, description = "No such operator", body = liaison_api::ErrorBody)))]
+pub async fn suspend(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    sub: Submission<SuspendRequest>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body,
+        signature,
+    } = sub;
+    let cmd = Command::SuspendOperator {
+        name,
+        reason: body.reason,
+    };
+    written(app.command_signed(caller.actor(), signature, cmd).await?)
+}
+
+#[utoipa::path(post, path = "/api/v1/operators/{name}/reinstate", tag = "operators", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Operator name")),
+    responses((status = 200, description = "The supervising party lifts its suspension", body = Written),
+              (status = 403, description = "Not an admin or supervisor of the supervising party", body = liaison_api::ErrorBody),
+              (status = 404, description = "No such operator", body = liaison_api::ErrorBody)))]
+pub async fn reinstate(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    sub: Submission<IgnoredAny>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller, signature, ..
+    } = sub;
+    written(
+        app.command_signed(
+            caller.actor(),
+            signature,
+            Command::ReinstateOperator { name },
+        )
+        .await?,
     )
 }
 
