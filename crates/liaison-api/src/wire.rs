@@ -127,6 +127,10 @@ pub struct CellView {
     pub approved_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
+    /// SHA-256 (hex, of the DER) of the TLS certificate the server presents, when it
+    /// serves HTTPS: what a client pins with `--ca-fingerprint`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_fingerprint: Option<String>,
 }
 
 impl CellView {
@@ -141,6 +145,7 @@ impl CellView {
             created_at: time::format(cell.created_at),
             approved_at: cell.approved_at.map(time::format),
             approved_by: cell.approved_by.clone(),
+            tls_fingerprint: None,
         }
     }
 }
@@ -302,6 +307,9 @@ pub struct OperatorIssued {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct CredentialsFile {
     pub operators: Vec<OperatorCredentials>,
+    /// SHA-256 (hex, of the DER) of the cell's TLS certificate, for clients to pin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_fingerprint: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]

@@ -6,15 +6,31 @@ use clap::Subcommand;
 use liaison_api::wire::{
     AddOperatorRequest, CellView, EventView, OperatorIssued, OperatorView, SuspendRequest, Written,
 };
-use liaison_client::Client;
+use liaison_client::{Client, Trust};
 
-pub fn client(server: &str, token: Option<String>) -> anyhow::Result<Client> {
+pub fn client(server: &str, token: Option<String>, trust: &Trust) -> anyhow::Result<Client> {
     if token.is_none() {
         bail!(
             "no token: pass --token or set LIAISON_TOKEN (tokens are in the data directory's credentials.json)"
         );
     }
-    Ok(Client::new(server, token)?)
+    Ok(Client::with_trust(server, token, trust)?)
+}
+
+/// What the client trusts for an https:// server: `--ca` and `--ca-fingerprint`.
+pub fn trust(ca: Option<&std::path::Path>, fingerprint: Option<&str>) -> anyhow::Result<Trust> {
+    let mut t = Trust::default();
+    if let Some(path) = ca {
+        let pem =
+            std::fs::read(path).with_context(|| format!("cannot read --ca {}", path.display()))?;
+        t.add_pem(&pem)
+            .map_err(|e| anyhow::anyhow!("--ca {}: {e}", path.display()))?;
+    }
+    if let Some(fp) = fingerprint {
+        t.add_fingerprint(fp)
+            .map_err(|e| anyhow::anyhow!("--ca-fingerprint: {e}"))?;
+    }
+    Ok(t)
 }
 
 #[derive(Subcommand, Clone)]

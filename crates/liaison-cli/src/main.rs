@@ -36,6 +36,13 @@ struct Cli {
     /// Ed25519 private key that signs every submission (once registered with `key register`).
     #[arg(long, global = true, env = "LIAISON_KEY")]
     key: Option<PathBuf>,
+    /// The cell's TLS certificate (PEM), or its issuer's, to trust for an https:// server.
+    #[arg(long, global = true, env = "LIAISON_CA")]
+    ca: Option<PathBuf>,
+    /// The SHA-256 fingerprint of the cell's TLS certificate to trust (64 hex digits, as
+    /// `liaison init --hostname` prints and `cell show` reports).
+    #[arg(long = "ca-fingerprint", global = true, env = "LIAISON_CA_FINGERPRINT")]
+    ca_fingerprint: Option<String>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -51,13 +58,20 @@ enum Cmd {
         data: PathBuf,
         #[arg(long)]
         charter: PathBuf,
+        /// Make a TLS certificate for the cell, valid for these host names or addresses
+        /// (and localhost, 127.0.0.1, ::1); `serve` then speaks HTTPS with it.
+        #[arg(long = "hostname", num_args = 1..)]
+        hostnames: Vec<String>,
     },
-    /// Serve a cell.
+    /// Serve a cell: HTTPS with the cell's certificate (or --tls-cert/--tls-key); plain
+    /// HTTP only on a loopback address or with --insecure-http.
     Serve {
         #[arg(long)]
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8470")]
         listen: String,
+        #[command(flatten)]
+        tls: server::TlsArgs,
     },
     /// Create (or reuse) the demo cell, approve it, seed some history and serve it.
     Demo {
@@ -65,6 +79,9 @@ enum Cmd {
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8470")]
         listen: String,
+        /// Serve HTTPS with a cell certificate made for the demo, and print how to pin it.
+        #[arg(long)]
+        tls: bool,
     },
     /// The cell: show, approve, suspend, resume.
     Cell {
@@ -200,9 +217,16 @@ fn main() -> ExitCode {
     quiet_when_stdout_closes();
     let cli = Cli::parse();
     let key = cli.key.clone();
+    let trust = match cell::trust(cli.ca.as_deref(), cli.ca_fingerprint.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     // Client commands sign their submissions when a key is given.
     let client = |server: &str, token: Option<String>| -> anyhow::Result<liaison_client::Client> {
-        let c = cell::client(server, token)?;
+        let c = cell::client(server, token, &trust)?;
         match &key {
             Some(k) => record::signing_client(c, k),
             None => Ok(c),
@@ -213,9 +237,13 @@ fn main() -> ExitCode {
         client(&server, token.clone()).and_then(|c| f(&c))
     };
     let result = match cli.command {
-        Cmd::Init { data, charter } => server::init(&data, &charter, json),
-        Cmd::Serve { data, listen } => server::serve(&data, &listen),
-        Cmd::Demo { data, listen } => server::demo(&data, &listen),
+        Cmd::Init {
+            data,
+            charter,
+            hostnames,
+        } => server::init(&data, &charter, &hostnames, json),
+        Cmd::Serve { data, listen, tls } => server::serve(&data, &listen, &tls),
+        Cmd::Demo { data, listen, tls } => server::demo(&data, &listen, tls),
         Cmd::Cell { action } => with(&|c| cell::cell(c, action.clone(), json)),
         Cmd::Events { action } => with(&|c| cell::events(c, action.clone(), json)),
         Cmd::Operator { action } => with(&|c| cell::operator(c, action.clone(), json)),
@@ -233,7 +261,7 @@ fn main() -> ExitCode {
             state,
             once,
             interval_ms,
-        } => cell::client(&server, token.clone()).and_then(|c| {
+        } => cell::client(&server, token.clone(), &trust).and_then(|c| {
             record::witness(
                 &c,
                 record::WitnessArgs {
@@ -251,9 +279,8 @@ fn main() -> ExitCode {
         Cmd::Zone { action } => with(&|c| deconflict::zone(c, action.clone(), json)),
         Cmd::Intel { action } => with(&|c| intel::run(c, action.clone(), json)),
         Cmd::Verify { data: Some(d) } => record::verify_data(&d, json),
-        Cmd::Verify { data: None } => {
-            cell::client(&server, token.clone()).and_then(|c| record::verify_server(&c, json))
-        }
+        Cmd::Verify { data: None } => cell::client(&server, token.clone(), &trust)
+            .and_then(|c| record::verify_server(&c, json)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,8 +5,9 @@ use anyhow::Context;
 use liaison_api::charter_toml::parse_charter;
 use liaison_api::wire::CredentialsFile;
 use liaison_core::{Actor, Command};
-use liaison_server::{App, SystemClock};
+use liaison_server::{App, SystemClock, at_rest, tls};
 use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Protected sites and illustrative zones for the demo; each feature says where it came from.
@@ -31,11 +32,42 @@ pub(crate) fn logging() {
         .try_init();
 }
 
-pub fn init(data: &Path, charter_path: &Path, as_json: bool) -> anyhow::Result<()> {
+/// How `serve` speaks: HTTPS with a certificate, or plain HTTP where that is safe.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct TlsArgs {
+    /// The TLS certificate chain (PEM) to serve; default: the cell certificate in the
+    /// data directory, when `init --hostname` made one.
+    #[arg(long = "tls-cert", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM; group and others must not be able to read it).
+    #[arg(long = "tls-key", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address that is not loopback (tokens and content cross
+    /// the network in clear text).
+    #[arg(long = "insecure-http", conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub insecure_http: bool,
+}
+
+pub fn init(
+    data: &Path,
+    charter_path: &Path,
+    hostnames: &[String],
+    as_json: bool,
+) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(charter_path)
         .with_context(|| format!("cannot read charter {}", charter_path.display()))?;
     let charter =
         parse_charter(&text).map_err(|e| anyhow::anyhow!("{}: {e}", charter_path.display()))?;
+    if data.join("cell.db").exists() {
+        anyhow::bail!("{} already holds a cell", data.display());
+    }
+    let fingerprint = if hostnames.is_empty() {
+        None
+    } else {
+        at_rest::make_private_dir(data)
+            .with_context(|| format!("cannot create {}", data.display()))?;
+        Some(tls::make_cell_certificate(data, hostnames).map_err(|e| anyhow::anyhow!(e))?)
+    };
     let rt = runtime()?;
     let creds = rt.block_on(async {
         let (_app, creds) = App::init(data, charter, Arc::new(SystemClock)).await?;
@@ -52,35 +84,109 @@ pub fn init(data: &Path, charter_path: &Path, as_json: bool) -> anyhow::Result<(
         "operator tokens: {}",
         data.join("credentials.json").display()
     );
+    if let Some(fp) = fingerprint {
+        println!(
+            "TLS certificate: {} (SHA-256 {fp})",
+            data.join(tls::CERT_FILE).display()
+        );
+        println!(
+            "clients pin it with --ca {} or --ca-fingerprint {fp}",
+            data.join(tls::CERT_FILE).display()
+        );
+    }
     Ok(())
 }
 
-pub fn serve(data: &Path, listen: &str) -> anyhow::Result<()> {
+pub fn serve(data: &Path, listen: &str, args: &TlsArgs) -> anyhow::Result<()> {
     logging();
+    let tls = tls_config(data, args)?;
     let rt = runtime()?;
     rt.block_on(async {
         let app = App::open(data, Arc::new(SystemClock))?;
-        run(app, listen).await
+        run(app, listen, tls, args.insecure_http).await
     })
 }
 
-async fn run(app: App, listen: &str) -> anyhow::Result<()> {
+/// The TLS configuration `serve` uses: the given files, else the cell certificate when
+/// there is one, else none.
+fn tls_config(
+    data: &Path,
+    args: &TlsArgs,
+) -> anyhow::Result<Option<(Arc<rustls::ServerConfig>, String)>> {
+    if args.insecure_http {
+        return Ok(None);
+    }
+    let (cert, key) = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => (c.clone(), k.clone()),
+        _ => {
+            let (c, k) = tls::cell_files(data);
+            if !c.exists() {
+                return Ok(None);
+            }
+            (c, k)
+        }
+    };
+    let config = tls::server_config(&cert, &key).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(Some(config))
+}
+
+async fn run(
+    app: App,
+    listen: &str,
+    tls: Option<(Arc<rustls::ServerConfig>, String)>,
+    insecure_http: bool,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, events = app.head(), "serving");
-    println!("Liaison is serving on http://{addr}/  (Ctrl-C to stop)");
-    liaison_server::serve(listener, app, liaison_server::shutdown_signal()).await?;
+    if tls.is_none() && !addr.ip().is_loopback() {
+        if !insecure_http {
+            anyhow::bail!(
+                "refusing to serve plain HTTP on {addr}, which is not a loopback address: tokens and content would cross the network in clear text. \
+                 Serve HTTPS (make a cell certificate with `liaison init --hostname NAME`, or pass --tls-cert FILE --tls-key FILE), \
+                 listen on 127.0.0.1, or pass --insecure-http to serve plain HTTP all the same"
+            );
+        }
+        tracing::warn!(
+            %addr,
+            "serving plain HTTP on an address that is not loopback (--insecure-http): tokens, passwords and content cross the network in clear text"
+        );
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, events = app.head(), scheme, "serving");
+    let config = match tls {
+        Some((config, fp)) => {
+            println!("TLS certificate SHA-256: {fp}");
+            let _ = app.shared.tls_fingerprint.set(fp);
+            Some(config)
+        }
+        None => None,
+    };
+    println!("Liaison is serving on {scheme}://{addr}/  (Ctrl-C to stop)");
+    liaison_server::listen::serve(
+        listener,
+        app,
+        config,
+        liaison_server::listen::Limits::default(),
+        liaison_server::shutdown_signal(),
+    )
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-pub fn demo(data: &Path, listen: &str) -> anyhow::Result<()> {
+pub fn demo(data: &Path, listen: &str, with_tls: bool) -> anyhow::Result<()> {
     logging();
     let rt = runtime()?;
     rt.block_on(async {
         let creds_path = data.join("credentials.json");
+        let (cert_path, _) = tls::cell_files(data);
+        if with_tls && !cert_path.exists() {
+            at_rest::make_private_dir(data)
+                .with_context(|| format!("cannot create {}", data.display()))?;
+            tls::make_cell_certificate(data, &[]).map_err(|e| anyhow::anyhow!(e))?;
+        }
         let app = if data.join("cell.db").exists() {
             println!("Reusing the demo cell in {}", data.display());
             App::open(data, Arc::new(SystemClock))?
@@ -95,21 +201,38 @@ pub fn demo(data: &Path, listen: &str) -> anyhow::Result<()> {
             &std::fs::read(&creds_path).with_context(|| format!("cannot read {}", creds_path.display()))?,
         )
         .context("credentials.json does not parse")?;
-        let url = format!("http://{listen}");
+        let tls = if with_tls {
+            tls_config(data, &TlsArgs::default())?
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{listen}");
         println!();
         println!("  Golan joint communication cell: Israel and Syria, supervised by the United States, observed by UNDOF");
         println!("  API:          {url}/api/v1/cell   (OpenAPI: {url}/api/v1/openapi.json)");
         println!("  Credentials:  {}", creds_path.display());
+        if let Some((_, fp)) = &tls {
+            println!("  TLS:          {} (SHA-256 {fp})", cert_path.display());
+            println!("  Pin it:       --ca {}   or   --ca-fingerprint {fp}", cert_path.display());
+        }
         if let Some(us) = creds.operators.iter().find(|o| o.name == "us-supervisor") {
             // The path this binary was started from, so the line works as printed.
             let exe = std::env::current_exe()
                 .ok()
                 .and_then(|p| std::env::current_dir().ok().and_then(|d| p.strip_prefix(&d).ok().map(|r| format!("./{}", r.display()))))
                 .unwrap_or_else(|| "liaison".into());
-            println!("  Try:          LIAISON_TOKEN={} {exe} cell show", us.token);
+            match &tls {
+                Some(_) => println!(
+                    "  Try:          LIAISON_SERVER={url} LIAISON_CA={} LIAISON_TOKEN={} {exe} cell show",
+                    cert_path.display(),
+                    us.token
+                ),
+                None => println!("  Try:          LIAISON_TOKEN={} {exe} cell show", us.token),
+            }
         }
         println!();
-        run(app, listen).await
+        run(app, listen, tls, false).await
     })
 }
 

@@ -235,6 +235,11 @@ fn three_witnesses_cosign_and_a_fork_is_detected() {
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).expect("mkdir");
+    // A cell's directory is its owner's alone, or the server will not open it.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
     for e in std::fs::read_dir(from).expect("read").flatten() {
         std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
     }

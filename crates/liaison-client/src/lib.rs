@@ -1,6 +1,10 @@
 //! A typed, blocking HTTP client for the Liaison API, used by the CLI, the witness and
 //! the tests. It knows URLs and error bodies; it must never embed domain rules.
 
+mod trust;
+
+pub use trust::Trust;
+
 use liaison_api::ErrorBody;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -18,6 +22,11 @@ pub enum ClientError {
     },
     #[error("cannot reach {url}: {message}")]
     Transport { url: String, message: String },
+    /// The server's TLS certificate is not one this client trusts.
+    #[error(
+        "{url}: the server's TLS certificate is not trusted ({reason}); pin the cell's certificate with --ca FILE (LIAISON_CA) or --ca-fingerprint SHA256 (LIAISON_CA_FINGERPRINT), both given by `liaison init --hostname`"
+    )]
+    Untrusted { url: String, reason: String },
     #[error("unexpected answer from {url}: {message}")]
     Decode { url: String, message: String },
 }
@@ -27,6 +36,7 @@ impl ClientError {
         match self {
             ClientError::Api { code, .. } => code,
             ClientError::Transport { .. } => "transport",
+            ClientError::Untrusted { .. } => "untrusted_certificate",
             ClientError::Decode { .. } => "decode",
         }
     }
@@ -54,14 +64,32 @@ pub struct SseMessage {
 
 impl Client {
     pub fn new(base: &str, token: Option<String>) -> Result<Client, ClientError> {
-        let http = reqwest::blocking::Client::builder()
+        Client::with_trust(base, token, &Trust::default())
+    }
+
+    /// A client that trusts the server certificates `trust` names (and, when it names
+    /// none, the usual web roots).
+    pub fn with_trust(
+        base: &str,
+        token: Option<String>,
+        trust: &Trust,
+    ) -> Result<Client, ClientError> {
+        let mut builder = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(None)
-            .build()
-            .map_err(|e| ClientError::Transport {
-                url: base.into(),
-                message: e.to_string(),
-            })?;
+            .timeout(None);
+        if !trust.is_empty() {
+            let config = trust
+                .client_config()
+                .map_err(|message| ClientError::Transport {
+                    url: base.into(),
+                    message,
+                })?;
+            builder = builder.use_preconfigured_tls(config);
+        }
+        let http = builder.build().map_err(|e| ClientError::Transport {
+            url: base.into(),
+            message: e.to_string(),
+        })?;
         Ok(Client {
             base: base.trim_end_matches('/').to_string(),
             token,
@@ -111,15 +139,9 @@ impl Client {
         url: &str,
         r: reqwest::Result<reqwest::blocking::Response>,
     ) -> Result<T, ClientError> {
-        let resp = r.map_err(|e| ClientError::Transport {
-            url: url.into(),
-            message: e.to_string(),
-        })?;
+        let resp = r.map_err(|e| transport(url, &e))?;
         let status = resp.status();
-        let bytes = resp.bytes().map_err(|e| ClientError::Transport {
-            url: url.into(),
-            message: e.to_string(),
-        })?;
+        let bytes = resp.bytes().map_err(|e| transport(url, &e))?;
         if !status.is_success() {
             return Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
                 Ok(b) => ClientError::Api {
@@ -154,15 +176,9 @@ impl Client {
         let resp = self
             .auth(self.http.get(&url).timeout(Duration::from_secs(60)))
             .send()
-            .map_err(|e| ClientError::Transport {
-                url: url.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| transport(&url, &e))?;
         let status = resp.status();
-        let bytes = resp.bytes().map_err(|e| ClientError::Transport {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
+        let bytes = resp.bytes().map_err(|e| transport(&url, &e))?;
         if !status.is_success() {
             let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
                 Ok(b) => (b.error.code, b.error.message),
@@ -231,10 +247,7 @@ impl Client {
         if let Some(id) = last_event_id {
             rb = rb.header("last-event-id", id);
         }
-        let resp = rb.send().map_err(|e| ClientError::Transport {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
+        let resp = rb.send().map_err(|e| transport(&url, &e))?;
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
             let text = resp.text().unwrap_or_default();
@@ -259,10 +272,7 @@ impl Client {
             line.clear();
             let n = reader
                 .read_line(&mut line)
-                .map_err(|e| ClientError::Transport {
-                    url: url.clone(),
-                    message: e.to_string(),
-                })?;
+                .map_err(|e| transport(&url, &e))?;
             if n == 0 {
                 return Ok(last);
             }
@@ -297,5 +307,20 @@ impl Client {
                 _ => {}
             }
         }
+    }
+}
+
+/// A transport error, or, when the cause is the server's certificate, the error that
+/// says so.
+fn transport(url: &str, e: &(dyn std::error::Error + 'static)) -> ClientError {
+    match trust::untrusted_reason(e) {
+        Some(reason) => ClientError::Untrusted {
+            url: url.into(),
+            reason,
+        },
+        None => ClientError::Transport {
+            url: url.into(),
+            message: e.to_string(),
+        },
     }
 }

@@ -53,6 +53,8 @@ pub struct Shared {
     /// Deliveries being recorded for pushed messages, so many clients of one party
     /// record one delivery.
     pub delivering: parking_lot::Mutex<crate::routes::events::PushedDeliveries>,
+    /// The SHA-256 fingerprint of the TLS certificate being served, once serving HTTPS.
+    pub tls_fingerprint: std::sync::OnceLock<String>,
     failed: AtomicBool,
 }
 
@@ -191,6 +193,7 @@ impl App {
             geo: RwLock::new(geo),
             taxii_cache: Default::default(),
             taxii_ids: Default::default(),
+            tls_fingerprint: Default::default(),
             failed: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);
@@ -214,6 +217,8 @@ impl App {
                 d.log_key().display()
             ))
         })?;
+        crate::at_rest::check_data_dir(dir, &d.db()).map_err(OpenError::Invalid)?;
+        crate::at_rest::check_private(&d.log_key()).map_err(OpenError::Invalid)?;
         let signer = LogSigner::from_key_text(key.trim()).map_err(OpenError::Invalid)?;
         let store = SqliteStore::open(&d.db())?;
         App::start(Arc::new(store), signer, clock)
@@ -236,15 +241,18 @@ impl App {
         charter
             .validate()
             .map_err(|e| OpenError::Invalid(e.to_string()))?;
-        std::fs::create_dir_all(dir)?;
+        crate::at_rest::make_private_dir(dir)?;
         let signer = LogSigner::generate(&origin_for(&charter.name)).map_err(OpenError::Invalid)?;
         write_private(&d.log_key(), format!("{}\n", signer.key_text()).as_bytes())?;
+        crate::at_rest::create_private_file(&d.db())?;
         let store = SqliteStore::open(&d.db())?;
         let app = App::start(Arc::new(store), signer, clock)?;
         let creds = app
             .create_cell(charter)
             .await
             .map_err(|e| OpenError::Invalid(e.to_string()))?;
+        let mut creds = creds;
+        creds.tls_fingerprint = crate::tls::cell_fingerprint(dir).map_err(OpenError::Invalid)?;
         let json =
             serde_json::to_vec_pretty(&creds).map_err(|e| OpenError::Invalid(e.to_string()))?;
         write_private(&d.credentials(), &json)?;
@@ -272,7 +280,10 @@ impl App {
             token_hashes: hashes,
         };
         self.command(Actor::System, cmd).await?;
-        Ok(CredentialsFile { operators: creds })
+        Ok(CredentialsFile {
+            operators: creds,
+            tls_fingerprint: None,
+        })
     }
 
     /// Queues a core command and waits until it is durable.

@@ -6,6 +6,7 @@
 //! by hand (that is `liaison-api`), and never append events anywhere but `writer`.
 
 pub mod app;
+pub mod at_rest;
 pub mod auth;
 pub mod clock;
 pub mod deadlines;
@@ -15,8 +16,10 @@ pub mod error;
 pub mod extract;
 pub mod intel;
 pub mod ledger;
+pub mod listen;
 pub mod routes;
 pub mod submission;
+pub mod tls;
 pub mod witnessing;
 pub mod writer;
 
@@ -343,22 +346,7 @@ pub async fn serve(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let closing = app.shared.closing.clone();
-    deadlines::spawn(app.clone());
-    let svc = router(app);
-    // Small writes (an SSE frame, a receipt) go out at once: with Nagle's algorithm a
-    // frame that follows another waits for the client's delayed ACK, up to 40 ms.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "could not set TCP_NODELAY on a connection");
-        }
-    });
-    axum::serve(listener, svc)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            closing.send_replace(true);
-        })
-        .await
+    listen::serve(listener, app, None, listen::Limits::default(), shutdown).await
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -26,6 +26,24 @@ def check(cond, what):
         failures.append(what)
 
 
+# Over HTTPS the cell's certificate is pinned (LIAISON_CA, a PEM file): taxii2-client
+# is given it as verify=, and requests (whose sessions taxii2-client uses) finds it in
+# REQUESTS_CA_BUNDLE. A client without it must refuse the server.
+CA = os.environ.get("LIAISON_CA")
+VERIFY = CA if CA else True
+if CA:
+    os.environ["REQUESTS_CA_BUNDLE"] = CA
+    bare = requests.Session()
+    bare.trust_env = False
+    try:
+        bare.get(URL + "/healthz")
+        refused = False
+    except requests.exceptions.SSLError:
+        refused = True
+    check(refused, "a client without the cell's certificate refuses the server")
+    check(requests.get(URL + "/healthz", verify=CA).status_code == 200, "the pinned certificate is trusted")
+
+
 def ts(i):
     return "2026-01-10T08:%02d:00.000Z" % i
 
@@ -40,7 +58,7 @@ def indicator(i, name):
 
 
 def root(party):
-    server = Server(URL + "/taxii2/", user=USER[party], password=TOK[party])
+    server = Server(URL + "/taxii2/", user=USER[party], password=TOK[party], verify=VERIFY)
     check(len(server.api_roots) == 1, f"{party}: discovery lists its own API root")
     return server.api_roots[0]
 
@@ -65,7 +83,7 @@ check(sub.can_write and sub.can_read, "il: submissions is readable and writable"
 status = sub.add_objects(json.dumps({"objects": objs}))
 check(status.status == "complete" and status.success_count == 5, "il: POST answers a complete status")
 sid = status.id
-st2 = ApiRoot(URL + "/taxii2/il/", user=USER["il"], password=TOK["il"]).get_status(sid)
+st2 = ApiRoot(URL + "/taxii2/il/", user=USER["il"], password=TOK["il"], verify=VERIFY).get_status(sid)
 check(st2.status == "complete", "status is reachable with and without the trailing slash")
 
 # The submitter reads back every object, byte for byte.

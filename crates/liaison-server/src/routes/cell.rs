@@ -57,11 +57,9 @@ pub async fn show(State(app): State<App>, caller: Caller) -> HttpResult<Json<Cel
         .filter(|o| caller.is_supervisor_party() || o.spec.party == caller.party)
         .map(OperatorView::from)
         .collect();
-    Ok(Json(CellView::new(
-        cell,
-        operators,
-        LogInfo { origin, vkey, size },
-    )))
+    let mut view = CellView::new(cell, operators, LogInfo { origin, vkey, size });
+    view.tls_fingerprint = app.shared.tls_fingerprint.get().cloned();
+    Ok(Json(view))
 }
 
 #[utoipa::path(post, path = "/api/v1/cell/approve", tag = "cell", security(("bearer" = [])),

@@ -836,9 +836,12 @@ pub async fn post_objects(
     uri: Uri,
     headers: HeaderMap,
     Path((root, cid)): Path<(String, String)>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    request: axum::extract::Request,
 ) -> TResult<Response> {
+    // Credentials first: the body of a caller who is not one of the cell's operators
+    // is never read (a body extractor in the signature would read it before this).
     let c = root_of(&app, &headers, &root)?;
+    let body = <Bytes as axum::extract::FromRequest<App>>::from_request(request, &app).await;
     // Past the route's limit the body is refused unread: stated as every other
     // TAXII error is, not in axum's plain text.
     let body = body.map_err(|e| {
