@@ -151,7 +151,7 @@ pub fn tile_bytes(
     let hashes = tree.level(level * HEIGHT);
     let w = width.map(u64::from).unwrap_or(WIDTH);
     let start = index.checked_mul(WIDTH).ok_or(TileError::NotYet)?;
-    let end = start + w;
+    let end = start.checked_add(w).ok_or(TileError::NotYet)?;
     if end > hashes.len() as u64 {
         return Err(TileError::NotYet);
     }
