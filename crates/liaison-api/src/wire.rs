@@ -322,8 +322,8 @@ pub struct Me {
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct Health {
+    /// `ok`, or `store_failed`. Without credentials, so it tells nothing of the record.
     pub status: String,
-    pub events: u64,
 }
 
 /// `POST /log/cosignature`: a party witness's cosignature of the checkpoint of `size`.

@@ -1196,11 +1196,16 @@ async fn bench_deconflict_http(
         }
         // (b) The handler's work without HTTP: body in, answer's JSON out.
         {
+            let viewers = members.each_ref().map(|(party, _)| liaison_core::Viewer {
+                party: party.to_string(),
+                party_role: liaison_core::PartyRole::Member,
+                operator: None,
+            });
             let (t, c) = (Instant::now(), thread_cpu());
             for (body, party, _) in &queries {
                 let answer = liaison_server::routes::deconfliction::check_answer(
                     &app,
-                    members[*party].0,
+                    &viewers[*party],
                     body.as_bytes(),
                 )
                 .map_err(|e| anyhow::anyhow!("{}", e.0.message))?;

@@ -134,20 +134,28 @@ pub fn verify_receipt(path: &Path, vkey: &str, as_json: bool) -> anyhow::Result<
     use base64::Engine;
     let entry_bytes = base64::engine::general_purpose::STANDARD
         .decode(&r.entry)
-        .context("receipt entry is not base64")?;
-    let entry = Entry::decode(&entry_bytes).map_err(|e| anyhow!("receipt entry: {e}"))?;
+        .context("INVALID: the receipt's `entry` is not base64")?;
+    let entry =
+        Entry::decode(&entry_bytes).map_err(|e| anyhow!("INVALID: the receipt's `entry`: {e}"))?;
     let leaf = leaf_hash(&entry_bytes);
     if hex::encode(leaf) != r.leaf_hash {
-        bail!("INVALID: the leaf hash in the receipt is not the hash of its entry");
+        bail!("INVALID: the receipt's `leaf_hash` is not the hash of its `entry`");
     }
     if entry.index != r.index {
         bail!(
-            "INVALID: the entry says index {} but the receipt says {}",
-            entry.index,
-            r.index
+            "INVALID: the receipt's `index` is {} but its `entry` says {}",
+            r.index,
+            entry.index
         );
     }
     let parsed = proof::Receipt::parse(&r.text).map_err(|e| anyhow!("INVALID: {e}"))?;
+    // Every form the receipt carries is checked: the JSON `index`, `proof` and
+    // `checkpoint` must say what its `text` says (the `entry` and `leaf_hash` are
+    // held to each other and to the index above), so that no form a reader might
+    // trust goes unverified.
+    parsed
+        .agrees_with(r.index, &r.proof, &r.checkpoint)
+        .map_err(|e| anyhow!("INVALID: {e}"))?;
     let cp = parsed
         .verify(&log, &leaf)
         .map_err(|e| anyhow!("INVALID: {e}"))?;

@@ -45,8 +45,8 @@ fn export(http: &Http, token: &str) -> Vec<liaison_cot::Event> {
     parse(r.body.as_bytes(), &Limits::default()).unwrap_or_else(|e| panic!("{e}: {}", r.body))
 }
 
-fn head(http: &Http) -> Value {
-    http.get("/healthz", None).json()["events"].clone()
+fn head(http: &Http, token: &str) -> Value {
+    http.head(token)
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn hostile_and_invalid_cot_is_refused_and_nothing_is_stored() {
     let http = Http::new(&server.url);
     cell.approve(&http);
     let il = cell.token("il-liaison");
-    let before = head(&http);
+    let before = head(&http, &il);
     let detail = r#"<contact callsign="x"/><liaison category="school" radius_m="100"/>"#;
 
     let xxe = format!(
@@ -301,7 +301,7 @@ fn hostile_and_invalid_cot_is_refused_and_nothing_is_stored() {
     // The server closes a connection whose body it refused unread, and says so: the
     // same keep-alive client's next request goes out on a new connection.
     assert_eq!(r.headers["connection"], "close");
-    assert_eq!(head(&http), before, "nothing was stored");
+    assert_eq!(head(&http, &il), before, "nothing was stored");
 
     let doc = http.get("/api/v1/openapi.json", None).json();
     assert!(doc["paths"]["/api/v1/deconfliction/export.cot"]["get"].is_object());

@@ -255,7 +255,7 @@ fn bad_geojson_names_the_feature_and_stores_nothing() {
     let http = Http::new(&server.url);
     let il = cell.token("il-liaison");
     cell.approve(&http);
-    let head = || http.get("/healthz", None).json()["events"].clone();
+    let head = || http.head(&il);
     let before = head();
     let bulk = json!({"type": "FeatureCollection", "features": [
         circle(35.5, 33.0, json!({"category": "medical", "radius_m": 300, "name": "Hospital A"})),
@@ -811,4 +811,98 @@ fn sites_are_listed_a_page_at_a_time_and_shown_with_their_versions() {
     assert!(shown.contains(new) && shown.contains(old), "{shown}");
     let r = http.get("/api/v1/sites/99999999", Some(&il));
     assert_eq!(r.status, 404, "{}", r.body);
+}
+
+/// An observer's dry-run check reports sites and zones, and another party's activity
+/// only where it could read that notification: UNDOF, which cannot list Israel's
+/// notifications, learns nothing of Israel's exercise from a circle over it (no id,
+/// window, band or distance), on the one-pass path, the general one and in bulk; a
+/// member (Syria) and the supervisor are told of it.
+#[test]
+fn an_observer_checks_without_learning_activity_it_may_not_read() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, sy, us, undof) = (
+        cell.token("il-liaison"),
+        cell.token("sy-liaison"),
+        cell.token("us-supervisor"),
+        cell.token("undof-observer"),
+    );
+    cell.approve(&http);
+    let site = circle(
+        35.80,
+        33.10,
+        json!({"category": "un_post", "radius_m": 500, "names": {"en": "Post 22"}}),
+    );
+    let r = http.post("/api/v1/sites", Some(&us), site);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let exercise = circle(
+        35.80,
+        33.10,
+        json!({"kind": "exercise", "radius_m": 3000, "alt_min_m": 0, "alt_max_m": 3000,
+        "start": in_hours(24), "end": in_hours(48), "forces": "a brigade"}),
+    );
+    let r = http.post("/api/v1/notifications", Some(&il), exercise);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let exercise_id = r.json()["id"].as_u64().expect("id");
+    assert_eq!(
+        http.get("/api/v1/notifications", Some(&undof)).json()["features"],
+        json!([]),
+        "the observer cannot list Israel's notification"
+    );
+
+    // A 50 km circle over it, by every path the check has.
+    let probe = circle(
+        35.80,
+        33.10,
+        json!({"kind": "uav_flight", "radius_m": 50000, "start": in_hours(30), "end": in_hours(31)}),
+    );
+    let general = probe
+        .to_string()
+        .replace("\"uav_flight\"", "\"uav_fl\\u0069ght\"");
+    assert_ne!(
+        general,
+        probe.to_string(),
+        "an escape sends it the general way"
+    );
+    let bulk = json!({"type": "FeatureCollection", "features": [probe.clone(), probe.clone()]});
+    let ids = |answer: &Value| -> Vec<u64> {
+        answer["activities"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|c| c["id"].as_u64()).collect())
+            .unwrap_or_default()
+    };
+    let sites = |answer: &Value| answer["sites"].as_array().map_or(0, Vec::len);
+    for (who, token, sees) in [
+        ("undof", &undof, false),
+        ("sy", &sy, true),
+        ("us", &us, true),
+    ] {
+        let want: Vec<u64> = if sees { vec![exercise_id] } else { vec![] };
+        let fast = http.post("/api/v1/deconfliction/check", Some(token), probe.clone());
+        assert_eq!(fast.status, 200, "{}", fast.body);
+        let slow = http.post_raw(
+            "/api/v1/deconfliction/check",
+            Some(token),
+            "application/json",
+            &general,
+        );
+        assert_eq!(slow.status, 200, "{}", slow.body);
+        assert_eq!(fast.body, slow.body, "{who}: the two paths agree");
+        let fast = fast.json();
+        assert_eq!(ids(&fast), want, "{who}: {fast}");
+        assert_eq!(sites(&fast), 1, "{who}: sites are reported to all: {fast}");
+        if !sees {
+            assert!(
+                !fast.to_string().contains("exercise"),
+                "{who} learns nothing of it: {fast}"
+            );
+        }
+        let r = http.post("/api/v1/deconfliction/check", Some(token), bulk.clone());
+        assert_eq!(r.status, 200, "{}", r.body);
+        for one in r.json()["checks"].as_array().cloned().unwrap_or_default() {
+            assert_eq!(one, fast, "{who}: each of a bulk check as one alone");
+        }
+    }
 }

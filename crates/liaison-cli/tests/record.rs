@@ -358,3 +358,68 @@ fn registered_keys_make_signatures_mandatory() {
         "the signature is part of the record: {approved}"
     );
 }
+
+/// `verify-receipt` checks every form a receipt carries, not only its text: a receipt
+/// whose JSON `proof` is garbage, or whose `checkpoint` is a (genuinely signed)
+/// checkpoint of another size, is refused with the field named; the receipt as
+/// written verifies.
+#[test]
+fn a_receipt_whose_forms_disagree_is_refused_naming_the_field() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let us = cell.token("us-supervisor");
+    let first = http.post("/api/v1/cell/approve", Some(&us), json!({}));
+    assert_eq!(first.status, 200, "{}", first.body);
+    let il = cell.token("il-liaison");
+    let r = http.post(
+        "/api/v1/messages",
+        Some(&il),
+        json!({"to": ["sy"], "precedence": "routine", "subject": "s", "body": "b"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let vkey = http.get("/api/v1/cell", Some(&us)).json()["log"]["vkey"]
+        .as_str()
+        .expect("vkey")
+        .to_string();
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("receipt.json");
+    let verify = |body: &str| {
+        std::fs::write(&file, body).expect("write");
+        run(
+            &["verify-receipt", file.to_str().expect("p"), "--vkey", &vkey],
+            &[],
+        )
+    };
+    assert!(ok(&verify(&r.body)).contains("VALID"));
+    let good: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    let earlier: serde_json::Value = serde_json::from_str(&first.body).expect("json");
+    assert_ne!(
+        earlier["receipt"]["checkpoint"], good["receipt"]["checkpoint"],
+        "two checkpoints of two sizes"
+    );
+    let mut garbage = good.clone();
+    garbage["receipt"]["proof"] = json!(["garbage", "AAAA"]);
+    let mut other_size = good.clone();
+    other_size["receipt"]["checkpoint"] = earlier["receipt"]["checkpoint"].clone();
+    let mut other_index = good.clone();
+    other_index["receipt"]["index"] = json!(0);
+    let mut other_leaf = good.clone();
+    other_leaf["receipt"]["leaf_hash"] = json!("00".repeat(32));
+    for (field, bad) in [
+        ("proof", garbage),
+        ("checkpoint", other_size),
+        ("index", other_index),
+        ("leaf_hash", other_leaf),
+    ] {
+        let o = verify(&bad.to_string());
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!o.status.success(), "{field}: {said}");
+        assert!(!said.contains("VALID receipt"), "{field}: {said}");
+        assert!(said.contains(&format!("`{field}`")), "{field}: {said}");
+    }
+}

@@ -208,6 +208,34 @@ fn markings_bound_every_release_and_redactions_stay_valid() {
             .all(|e| e["kind"] != "intel_decided" || e["data"]["submission"] != red),
         "RED is not on the analyst's record stream"
     );
+    // Nor is its deadline on the analyst's obligations, which the named operator sees.
+    let owed = |token: &str| {
+        http.get("/api/v1/obligations?all=true", Some(token))
+            .json()
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|o| {
+                o["duty"] == "acknowledge_release" && o["subject"] == json!(red.to_string())
+            })
+            .count()
+    };
+    assert_eq!(owed(&sy), 1, "the named operator owes the acknowledgement");
+    assert_eq!(
+        owed(&analyst),
+        0,
+        "the RED release's deadline is not the analyst's to read"
+    );
+    // The recipient reads the decision, not the submission: not whom the submitter
+    // asked for, nor which of its operators sent it.
+    let seen = http
+        .get(&format!("/api/v1/intel/submissions/{red}"), Some(&sy))
+        .json();
+    assert_eq!(
+        (&seen["recipients"], &seen["operator"], &seen["state"]),
+        (&json!([]), &json!(""), &json!("released")),
+        "{seen}"
+    );
 
     // Acknowledge; withdraw publishes revoked versions to the inbox.
     assert_eq!(
@@ -305,7 +333,7 @@ fn oversize_taxii_posts_get_the_taxii_error_and_close_the_connection() {
     let http = Http::new(&server.url);
     let il = cell.token("il-liaison");
     cell.approve(&http);
-    let before = http.get("/healthz", None).json()["events"].clone();
+    let before = http.head(&il);
     let client = reqwest::blocking::Client::new();
     let url = format!("{}/taxii2/il/collections/submissions/objects/", server.url);
     let max = 10 << 20;
@@ -345,9 +373,5 @@ fn oversize_taxii_posts_get_the_taxii_error_and_close_the_connection() {
             .expect("the next request, on a new connection");
         assert_eq!(r.status().as_u16(), 200);
     }
-    assert_eq!(
-        http.get("/healthz", None).json()["events"],
-        before,
-        "nothing was submitted"
-    );
+    assert_eq!(http.head(&il), before, "nothing was submitted");
 }

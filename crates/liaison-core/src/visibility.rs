@@ -42,3 +42,53 @@ pub fn can_see_audience(viewer: &Viewer, audience: &Audience) -> bool {
 pub fn can_see(viewer: &Viewer, event: &Event) -> bool {
     can_see_audience(viewer, &event.audience)
 }
+
+/// Whether `viewer` may read notification `id`: whether it may read the event that
+/// filed it. What a check, a list or an export says of another party's activity
+/// follows this, so that an answer never tells of a notification its caller could
+/// not list.
+pub fn can_read_notification(state: &State, viewer: &Viewer, id: u64) -> bool {
+    usize::try_from(id)
+        .ok()
+        .and_then(|i| state.events.get(i))
+        .is_some_and(|e| {
+            matches!(e.body, crate::event::EventBody::NotificationFiled { .. })
+                && can_see(viewer, e)
+        })
+}
+
+/// Whether `viewer` may read an obligation: whether it may read the event its duty is
+/// about (the message, the notification, the incident, or the decision that released
+/// the intelligence). A deadline is not an event, so it is read through the one that
+/// created its subject; one whose subject cannot be found is read by no one but the
+/// supervising party.
+pub fn can_read_obligation(
+    state: &State,
+    viewer: &Viewer,
+    o: &crate::deadline::Obligation,
+) -> bool {
+    use crate::deadline::Duty;
+    let subject = &o.key.subject;
+    let seq = match o.key.duty {
+        Duty::AcknowledgeMessage
+        | Duty::AnswerNotification
+        | Duty::AcknowledgeIncident
+        | Duty::GiveAccount => subject.parse::<u64>().ok(),
+        Duty::ProvideInformation => subject
+            .split_once('/')
+            .and_then(|(incident, _)| incident.parse::<u64>().ok()),
+        Duty::AcknowledgeRelease => subject
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| state.intel.submissions.get(&id))
+            .and_then(|s| s.decision.as_ref())
+            .map(|d| d.seq),
+    };
+    match seq
+        .and_then(|q| usize::try_from(q).ok())
+        .and_then(|i| state.events.get(i))
+    {
+        Some(e) => can_see(viewer, e),
+        None => viewer.party_role == PartyRole::Supervisor,
+    }
+}

@@ -34,6 +34,8 @@ pub enum ReceiptError {
     Signature(String),
     #[error("the entry is not in the signed tree: {0}")]
     Inclusion(String),
+    #[error("the receipt's `{0}` is not what its text says")]
+    Disagrees(&'static str),
 }
 
 impl Receipt {
@@ -88,6 +90,34 @@ impl Receipt {
         })
     }
 
+    /// Whether a receipt's other forms say what its text says: its `index`, its
+    /// `proof` (base64 hashes, leaf to root) and its `checkpoint` (the signed note), as
+    /// a JSON receipt carries them beside its `text`. A form that cannot be read, or
+    /// says anything else, is named.
+    pub fn agrees_with(
+        &self,
+        index: u64,
+        proof: &[String],
+        checkpoint: &str,
+    ) -> Result<(), ReceiptError> {
+        if index != self.index {
+            return Err(ReceiptError::Disagrees("index"));
+        }
+        if proof.len() != self.proof.len()
+            || proof.iter().zip(&self.proof).any(|(b64, h)| {
+                B64.decode(b64)
+                    .ok()
+                    .is_none_or(|raw| raw.as_slice() != h.as_slice() || B64.encode(&raw) != *b64)
+            })
+        {
+            return Err(ReceiptError::Disagrees("proof"));
+        }
+        if checkpoint != self.checkpoint {
+            return Err(ReceiptError::Disagrees("checkpoint"));
+        }
+        Ok(())
+    }
+
     /// Verifies the receipt for an entry's leaf hash against the log's verifier key.
     /// Returns the checkpoint it is anchored to.
     pub fn verify(&self, log: &Verifier, leaf: &Hash) -> Result<Checkpoint, ReceiptError> {
@@ -112,6 +142,39 @@ mod tests {
     use super::*;
     use crate::merkle::{Tree, leaf_hash};
     use crate::note::{Signer, sign_note};
+
+    #[test]
+    fn a_receipt_agrees_only_with_its_own_forms() {
+        let t = Tree::from_leaf_hashes((0..11u8).map(|i| leaf_hash(&[i])));
+        let r = Receipt {
+            index: 4,
+            proof: t.inclusion_proof(4, 11).expect("proof"),
+            checkpoint: "log.example/r\n11\nroot\n".into(),
+        };
+        let proof: Vec<String> = r.proof.iter().map(|h| B64.encode(h)).collect();
+        assert_eq!(r.agrees_with(4, &proof, &r.checkpoint), Ok(()));
+        assert_eq!(
+            r.agrees_with(5, &proof, &r.checkpoint),
+            Err(ReceiptError::Disagrees("index"))
+        );
+        let mut garbage = proof.clone();
+        garbage[0] = "not base64!".into();
+        let mut swapped = proof.clone();
+        swapped.swap(0, 1);
+        let mut padless = proof.clone();
+        padless[0] = padless[0].trim_end_matches('=').into();
+        for p in [garbage, swapped, padless, proof[1..].to_vec(), vec![]] {
+            assert_eq!(
+                r.agrees_with(4, &p, &r.checkpoint),
+                Err(ReceiptError::Disagrees("proof")),
+                "{p:?}"
+            );
+        }
+        assert_eq!(
+            r.agrees_with(4, &proof, "log.example/r\n12\nroot\n"),
+            Err(ReceiptError::Disagrees("checkpoint"))
+        );
+    }
 
     #[test]
     fn receipt_round_trip_and_verify() {

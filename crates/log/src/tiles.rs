@@ -151,7 +151,7 @@ pub fn tile_bytes(
     let hashes = tree.level(level * HEIGHT);
     let w = width.map(u64::from).unwrap_or(WIDTH);
     let start = index.checked_mul(WIDTH).ok_or(TileError::NotYet)?;
-    let end = start + w;
+    let end = start.checked_add(w).ok_or(TileError::NotYet)?;
     if end > hashes.len() as u64 {
         return Err(TileError::NotYet);
     }
@@ -277,6 +277,29 @@ mod tests {
     use super::*;
     use crate::merkle::{consistency_proof, inclusion_proof, leaf_hash, root};
     use proptest::prelude::*;
+
+    /// `tile/0/x072/x057/x594/x037/x927/935`: its 256 hashes would end at 2^64, past
+    /// any tree; it is not there yet (the sum overflowed, and the slice panicked).
+    #[test]
+    fn a_tile_ending_past_the_index_range_is_not_yet() {
+        let t =
+            crate::merkle::Tree::from_leaf_hashes((0..300u16).map(|i| leaf_hash(&i.to_be_bytes())));
+        let p = TilePath::parse("tile/0/x072/x057/x594/x037/x927/935").expect("a tile path");
+        let TilePath::Hashes {
+            level,
+            index,
+            width,
+        } = p
+        else {
+            panic!("a hash tile: {p:?}");
+        };
+        assert_eq!(index, (1 << 56) - 1);
+        assert_eq!(tile_bytes(&t, level, index, width), Err(TileError::NotYet));
+        for w in [None, Some(1), Some(255)] {
+            assert_eq!(tile_bytes(&t, 0, u64::MAX / 256, w), Err(TileError::NotYet));
+        }
+        assert_eq!(tile_bytes(&t, 0, 0, None).map(|b| b.len()), Ok(256 * 32));
+    }
 
     #[test]
     fn paths_round_trip() {

@@ -223,6 +223,12 @@ impl Http {
         }
     }
 
+    /// The number of events in the record, as `token`'s caller sees the log's size
+    /// (`/healthz` tells no figure of the record).
+    pub fn head(&self, token: &str) -> Value {
+        self.get("/api/v1/cell", Some(token)).json()["log"]["size"].clone()
+    }
+
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
         self.send(self.client.get(format!("{}{}", self.base, path)), token)
     }

@@ -13,7 +13,7 @@ use liaison_core::Command;
 use serde::de::IgnoredAny;
 
 #[utoipa::path(get, path = "/healthz", tag = "server",
-    responses((status = 200, description = "The server is up", body = Health)))]
+    responses((status = 200, description = "The server is up: whether it is well, and no figure of the record", body = Health)))]
 pub async fn healthz(State(app): State<App>) -> Json<Health> {
     let status = if app.shared.is_failed() {
         "store_failed"
@@ -22,7 +22,6 @@ pub async fn healthz(State(app): State<App>) -> Json<Health> {
     };
     Json(Health {
         status: status.into(),
-        events: app.head(),
     })
 }
 

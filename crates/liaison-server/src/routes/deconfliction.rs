@@ -104,9 +104,20 @@ fn visible(
     viewer: &liaison_core::Viewer,
     n: &liaison_core::deconfliction::Notification,
 ) -> bool {
-    s.events
-        .get(n.id as usize)
-        .is_some_and(|e| can_see(viewer, e))
+    liaison_core::can_read_notification(s, viewer, n.id)
+}
+
+/// Keeps of a check's hits only the activities `viewer` may read (sites and zones
+/// are everyone's): another party's activity is told only to a caller that could
+/// list its notification.
+fn readable(
+    s: &liaison_core::State,
+    viewer: &liaison_core::Viewer,
+    found: &mut liaison_geo::types::Conflicts<u64>,
+) {
+    found
+        .actives
+        .retain(|h| liaison_core::can_read_notification(s, viewer, h.id));
 }
 
 fn zone_json(z: &liaison_core::deconfliction::Zone, members: &BTreeSet<String>) -> Value {
@@ -833,7 +844,7 @@ const DEFER_ANSWERS_UP_TO: usize = 64 * 1024;
 #[utoipa::path(post, path = "/api/v1/deconfliction/check", tag = "deconfliction", security(("bearer" = [])), request_body(content = Object, description = "A GeoJSON Feature, as for POST /api/v1/notifications, or a FeatureCollection of up to 500 of them"),
     responses((status = 200, description = "{sites, zones, activities}; for a FeatureCollection {checks: [...]} in its order; nothing filed", body = Object), (status = 422, description = "Invalid GeoJSON, naming the feature and the problem", body = liaison_api::ErrorBody)))]
 pub async fn check(State(app): State<App>, sub: JsonSubmission) -> HttpResult<Response> {
-    let json = check_answer(&app, &sub.caller.party, &sub.body)?;
+    let json = check_answer(&app, &sub.caller.viewer(), &sub.body)?;
     // A single check's answer is written once the checks of the other requests already
     // waiting have run (the task yields until the runtime next polls for I/O), as
     // Redis writes its replies: under load the answers go out back to back, so a
@@ -851,8 +862,10 @@ pub async fn check(State(app): State<App>, sub: JsonSubmission) -> HttpResult<Re
 /// The dry-run check of `body` as `party`'s activity: the answer's JSON. The common
 /// form of body goes straight into the engine and the answer straight from its hits;
 /// any other body (and every error, so that it is stated as everywhere else) the
-/// general way, to the same answer.
-pub fn check_answer(app: &App, party: &str, body: &[u8]) -> HttpResult<Vec<u8>> {
+/// general way, to the same answer. Another party's activity is reported only where
+/// `viewer` may read its notification (`readable`).
+pub fn check_answer(app: &App, viewer: &liaison_core::Viewer, body: &[u8]) -> HttpResult<Vec<u8>> {
+    let party = viewer.party.as_str();
     let internal = |e: serde_json::Error| HttpError(ApiError::internal(e.to_string()));
     // Only a body that is UTF-8 throughout, as the general parser requires: the
     // one-pass parser does not read the members it skips as strings, so their UTF-8
@@ -862,14 +875,15 @@ pub fn check_answer(app: &App, party: &str, body: &[u8]) -> HttpResult<Vec<u8>> 
     // collection is scanned to its end before it fails).
     let collection = text.filter(|t| t.contains("\"FeatureCollection\""));
     if let Some(acts) = collection.and_then(|t| fast::activities(party, t))
-        && let Ok(out) = checks_answer(app, &acts)
+        && let Ok(out) = checks_answer(app, viewer, &acts)
     {
         return Ok(out);
     }
     if let Some(act) = text.and_then(|t| fast::activity(party, t)) {
         let s = app.shared.state.read();
         let model = app.shared.geo.read();
-        if let Ok((found, labels)) = find_named(&model, &s, &act) {
+        if let Ok((mut found, labels)) = find_named(&model, &s, &act) {
+            readable(&s, viewer, &mut found);
             let mut out = Vec::new();
             write_answer(&mut out, &found, &labels, |h| zone_name(&s, h));
             return Ok(out);
@@ -883,10 +897,11 @@ pub fn check_answer(app: &App, party: &str, body: &[u8]) -> HttpResult<Vec<u8>> 
     if body.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
         let s = app.shared.state.read();
         let model = app.shared.geo.read();
-        let found = find(&model, &s, &acts[0]).map_err(invalid)?;
+        let mut found = find(&model, &s, &acts[0]).map_err(invalid)?;
+        readable(&s, viewer, &mut found);
         return serde_json::to_vec(&Grouped(describe(&s, found))).map_err(internal);
     }
-    checks_answer(app, &acts)
+    checks_answer(app, viewer, &acts)
 }
 
 /// A bulk check's answer, `{"checks": [...]}`: each activity's, in order. The record
@@ -894,7 +909,11 @@ pub fn check_answer(app: &App, party: &str, body: &[u8]) -> HttpResult<Vec<u8>> 
 /// million sites) never holds off the writer, and every reader queued behind it,
 /// for the whole collection: each answer is the record's as it stood when that
 /// activity was checked.
-fn checks_answer(app: &App, acts: &[Activity<u64>]) -> HttpResult<Vec<u8>> {
+fn checks_answer(
+    app: &App,
+    viewer: &liaison_core::Viewer,
+    acts: &[Activity<u64>],
+) -> HttpResult<Vec<u8>> {
     let mut out = b"{\"checks\":[".to_vec();
     for (k, act) in acts.iter().enumerate() {
         if k > 0 {
@@ -902,8 +921,9 @@ fn checks_answer(app: &App, acts: &[Activity<u64>]) -> HttpResult<Vec<u8>> {
         }
         let s = app.shared.state.read();
         let model = app.shared.geo.read();
-        let (found, labels) =
+        let (mut found, labels) =
             find_named(&model, &s, act).map_err(|m| invalid(format!("feature {k}: {m}")))?;
+        readable(&s, viewer, &mut found);
         write_answer(&mut out, &found, &labels, |h| zone_name(&s, h));
     }
     out.extend_from_slice(b"]}");

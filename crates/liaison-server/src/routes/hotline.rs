@@ -171,11 +171,11 @@ pub async fn list(
         let viewer = caller.viewer();
         let mut views = Vec::new();
         let mut undelivered = Vec::new();
-        for (id, m) in s
-            .hotline
-            .messages
-            .range(q.after.map(|a| a + 1).unwrap_or(0)..)
-        {
+        for (id, m) in s.hotline.messages.range((
+            q.after
+                .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+            std::ops::Bound::Unbounded,
+        )) {
             if views.len() >= limit {
                 break;
             }
@@ -356,7 +356,12 @@ pub async fn escalations(
 ) -> Json<Vec<EscalationView>> {
     let s = app.shared.state.read();
     let viewer = caller.viewer();
-    let start = q.after.map(|a| a as usize + 1).unwrap_or(0);
+    let start = q.after.map_or(0, |a| {
+        usize::try_from(a)
+            .ok()
+            .and_then(|a| a.checked_add(1))
+            .unwrap_or(usize::MAX)
+    });
     let out = s
         .events
         .iter()
@@ -400,6 +405,7 @@ pub async fn obligations(
 ) -> Json<Vec<ObligationView>> {
     let s = app.shared.state.read();
     let all = q.all.unwrap_or(false);
+    let viewer = caller.viewer();
     let out = s
         .obligations
         .all
@@ -410,6 +416,7 @@ pub async fn obligations(
                 || o.key.party == caller.party
                 || o.waiting.contains(&caller.party)
         })
+        .filter(|o| liaison_core::can_read_obligation(&s, &viewer, o))
         .take(5000)
         .map(ObligationView::from)
         .collect();

@@ -33,16 +33,30 @@ fn view(app: &App, caller: &Caller, id: u64) -> Result<SubmissionView, HttpError
         .submissions
         .get(&id)
         .ok_or_else(|| HttpError(ApiError::not_found(format!("submission {id}"))))?;
-    let full = caller.is_supervisor_party() || sub.party == caller.party;
-    let decided_visible = sub
-        .decision
-        .as_ref()
-        .and_then(|d| s.events.get(d.seq as usize))
-        .is_some_and(|e| can_see(&caller.viewer(), e));
+    let viewer = caller.viewer();
+    let readable = |seq: u64| {
+        usize::try_from(seq)
+            .ok()
+            .and_then(|i| s.events.get(i))
+            .is_some_and(|e| can_see(&viewer, e))
+    };
+    // The submitter's party and the supervisor read the submission's own event.
+    let full = readable(sub.id);
+    let decided_visible = sub.decision.as_ref().is_some_and(|d| readable(d.seq));
     if !full && !decided_visible {
         return Err(HttpError(ApiError::not_found(format!("submission {id}"))));
     }
-    Ok(SubmissionView::new(sub, full))
+    let mut v = SubmissionView::new(sub, full);
+    if !full {
+        // A recipient reads the decision, not the submission: not whom the submitter
+        // asked for or which of its operators sent it, and of the acknowledgements
+        // only its own party's (each goes to the submitter, the supervisor and the
+        // party that acknowledged).
+        v.recipients.clear();
+        v.operator.clear();
+        v.acknowledged.retain(|party, _| *party == caller.party);
+    }
+    Ok(v)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
