@@ -102,6 +102,36 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "the request is well formed but cannot be carried out as asked (e.g. a redaction that would leave invalid STIX)",
     ),
     (
+        "decision_inconsistent",
+        422,
+        "a decision on intelligence whose fields disagree (an approval that removes something, a redaction that removes nothing, a rejection with recipients); nothing is recorded",
+    ),
+    (
+        "unknown_object",
+        422,
+        "a redaction names an object that is not in the submission; nothing is recorded",
+    ),
+    (
+        "unknown_property",
+        422,
+        "a redaction removes a property the object does not have; nothing is recorded",
+    ),
+    (
+        "property_not_removable",
+        422,
+        "a redaction removes a required property or a marking; nothing is recorded",
+    ),
+    (
+        "recipient_not_allowed",
+        422,
+        "a release names a recipient its marking does not allow, or would reach no one; nothing is recorded",
+    ),
+    (
+        "unknown_marking",
+        422,
+        "a STIX object refers to a marking-definition that is neither a published TLP id nor in the same submission; the message names the object and the marking",
+    ),
+    (
         "bad_signature",
         422,
         "the author's signature does not verify against the registered key",
@@ -218,6 +248,9 @@ mod tests {
             DomainError::InvalidState("x".into()),
             DomainError::AlreadyExists("x".into()),
             DomainError::invalid("f", "m"),
+            DomainError::refused(liaison_core::intel::DECISION_INCONSISTENT, "m"),
+            DomainError::refused(liaison_core::intel::UNKNOWN_OBJECT, "m"),
+            DomainError::refused(liaison_core::intel::RECIPIENT_NOT_ALLOWED, "m"),
         ];
         for e in all {
             assert!(

@@ -113,9 +113,19 @@ fn markings_bound_every_release_and_redactions_stay_valid() {
         "{}",
         r.body
     );
+    // Asking wider than the marking allows is refused whole, not quietly narrowed.
     let r = http.post(&format!("/api/v1/intel/submissions/{id}/decision"), Some(&us), json!({
         "decision": "redact", "remove_properties": {"report--a1b2c3d4-0000-4000-8000-000000000001": ["description"]},
         "recipients": {"parties": ["sy", "undof"]}}));
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "recipient_not_allowed"),
+        "{}",
+        r.body
+    );
+    let r = http.post(&format!("/api/v1/intel/submissions/{id}/decision"), Some(&us), json!({
+        "decision": "redact", "remove_properties": {"report--a1b2c3d4-0000-4000-8000-000000000001": ["description"]},
+        "recipients": {"parties": ["sy"]}}));
     assert_eq!(r.status, 200, "{}", r.body);
     let r = http.post(
         &format!("/api/v1/intel/submissions/{id}/decision"),

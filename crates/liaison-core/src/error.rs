@@ -32,6 +32,9 @@ pub enum DomainError {
     AlreadyExists(String),
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// Well formed but refused for a reason with its own stable code (HTTP 422).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
 }
 
 impl DomainError {
@@ -45,6 +48,7 @@ impl DomainError {
             DomainError::InvalidState(_) => "invalid_state",
             DomainError::AlreadyExists(_) => "already_exists",
             DomainError::Invalid { .. } => "invalid_input",
+            DomainError::Refused { code, .. } => code,
         }
     }
 
@@ -57,13 +61,21 @@ impl DomainError {
             | DomainError::NoCell
             | DomainError::InvalidState(_)
             | DomainError::AlreadyExists(_) => ErrorClass::Conflict,
-            DomainError::Invalid { .. } => ErrorClass::Invalid,
+            DomainError::Invalid { .. } | DomainError::Refused { .. } => ErrorClass::Invalid,
         }
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         DomainError::Invalid {
             field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A refusal with its own code; the code must be in the wire crate's table.
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        DomainError::Refused {
+            code,
             message: message.into(),
         }
     }

@@ -222,6 +222,10 @@ pub enum EventBody {
         removed_objects: Vec<String>,
         removed_properties: BTreeMap<String, Vec<String>>,
         released: Vec<IntelObject>,
+        /// Hex SHA-256 of each released object's bytes, in the order of `released`:
+        /// exactly what every recipient is served.
+        #[serde(default)]
+        released_sha256: Vec<String>,
         to_parties: BTreeSet<PartyId>,
         to_operators: BTreeSet<OperatorName>,
     },

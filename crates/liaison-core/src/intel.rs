@@ -153,6 +153,203 @@ fn decision_audience(
     }
 }
 
+/// Codes of a decision's refusals (each in the wire crate's error table).
+pub const DECISION_INCONSISTENT: &str = "decision_inconsistent";
+pub const UNKNOWN_OBJECT: &str = "unknown_object";
+pub const RECIPIENT_NOT_ALLOWED: &str = "recipient_not_allowed";
+
+/// Hex SHA-256 of an object's bytes, as the decision event records it.
+pub fn sha256_hex(raw: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(raw.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The submission `actor` may decide on now: only an operator of the supervising party
+/// with role supervisor, and only while the submission is pending. The writer's decider
+/// asks this before it builds the release, against the state it commits to.
+pub fn decidable<'a>(
+    state: &'a State,
+    actor: &Actor,
+    id: u64,
+) -> Result<&'a Submission, DomainError> {
+    crate::command::require_supervisor(actor, "decide on intelligence")?;
+    let sub = submission(state, id)?;
+    if sub.decision.is_some() || sub.withdrawn.is_some() {
+        return Err(DomainError::InvalidState(format!(
+            "submission {id} is already {}",
+            sub.state()
+        )));
+    }
+    Ok(sub)
+}
+
+fn inconsistent(message: impl Into<String>) -> DomainError {
+    DomainError::refused(DECISION_INCONSISTENT, message)
+}
+
+/// Every field of a decision agrees with the others and with the submission: an
+/// approval releases the submission byte for byte and removes nothing; a redaction
+/// removes what exists and releases no submitted id other than byte for byte; a
+/// rejection releases nothing to no one.
+fn check_decision(
+    sub: &Submission,
+    kind: DecisionKind,
+    reason: &str,
+    removed_objects: &[String],
+    removed_properties: &BTreeMap<String, Vec<String>>,
+    released: &[IntelObject],
+) -> Result<(), DomainError> {
+    let removes = !removed_objects.is_empty() || !removed_properties.is_empty();
+    match kind {
+        DecisionKind::Rejected => {
+            if reason.trim().is_empty() {
+                return Err(DomainError::invalid(
+                    "reason",
+                    "a rejection gives its reason",
+                ));
+            }
+            if removes || !released.is_empty() {
+                return Err(inconsistent(
+                    "a rejection releases nothing: it names no objects or properties to remove",
+                ));
+            }
+            return Ok(());
+        }
+        DecisionKind::Approved => {
+            if removes {
+                return Err(inconsistent(
+                    "an approval releases the submission as submitted; to remove objects or properties, decide redact",
+                ));
+            }
+            let same = released.len() == sub.objects.len()
+                && released.iter().zip(&sub.objects).all(|(r, o)| *r == **o);
+            if !same {
+                return Err(inconsistent(
+                    "an approval releases exactly the submitted objects",
+                ));
+            }
+        }
+        DecisionKind::Redacted => {
+            if !removes {
+                return Err(inconsistent(
+                    "a redaction names objects or properties to remove",
+                ));
+            }
+            let submitted: BTreeSet<&str> = sub.objects.iter().map(|o| o.id.as_str()).collect();
+            let mut touched = BTreeSet::new();
+            for o in removed_objects {
+                if !submitted.contains(o.as_str()) {
+                    return Err(DomainError::refused(
+                        UNKNOWN_OBJECT,
+                        format!("{o}: no such object in submission {}", sub.id),
+                    ));
+                }
+                if !touched.insert(o.as_str()) {
+                    return Err(inconsistent(format!("{o}: removed twice")));
+                }
+            }
+            for (o, props) in removed_properties {
+                if !submitted.contains(o.as_str()) {
+                    return Err(DomainError::refused(
+                        UNKNOWN_OBJECT,
+                        format!("{o}: no such object in submission {}", sub.id),
+                    ));
+                }
+                if !touched.insert(o.as_str()) {
+                    return Err(inconsistent(format!(
+                        "{o}: removed whole and redacted at once"
+                    )));
+                }
+                let distinct: BTreeSet<&String> = props.iter().collect();
+                if props.is_empty() || distinct.len() != props.len() {
+                    return Err(inconsistent(format!(
+                        "{o}: name each property to remove once"
+                    )));
+                }
+            }
+            if released.is_empty() {
+                return Err(DomainError::invalid("objects", "nothing would be released"));
+            }
+            for r in released {
+                let as_submitted = sub.objects.iter().any(|o| **o == *r);
+                if touched.contains(r.id.as_str())
+                    || (submitted.contains(r.id.as_str()) && !as_submitted)
+                {
+                    return Err(inconsistent(format!(
+                        "{}: an object released under a submitted id is released as submitted, and a redacted or removed one not at all",
+                        r.id
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Recipients are parties of the cell other than the submitter and the supervisor,
+/// within what the submission's marking allows: CLEAR and GREEN any, AMBER only the
+/// parties the submitter named, RED only the operators it named (each of whose parties
+/// is a recipient, and each recipient party through one of them).
+fn check_recipients(
+    state: &State,
+    sub: &Submission,
+    to_parties: &BTreeSet<PartyId>,
+    to_operators: &BTreeSet<OperatorName>,
+) -> Result<(), DomainError> {
+    let not_allowed = |m: String| DomainError::refused(RECIPIENT_NOT_ALLOWED, m);
+    if to_parties.is_empty() {
+        return Err(not_allowed(
+            "the marking allows no recipient: name recipient parties (AMBER) or operators (RED) in the submission".into(),
+        ));
+    }
+    let red = sub.tlp == "red";
+    let named_only = red || sub.tlp == "amber" || sub.tlp == "amber+strict";
+    for p in to_parties {
+        let member = state
+            .party_role(p)
+            .is_some_and(|r| r != PartyRole::Supervisor);
+        if !member || *p == sub.party || (named_only && !red && !sub.recipients.contains(p)) {
+            return Err(not_allowed(format!(
+                "TLP:{} submission {} may not be released to party {p}",
+                sub.tlp.to_ascii_uppercase(),
+                sub.id
+            )));
+        }
+    }
+    if red == to_operators.is_empty() {
+        return Err(not_allowed(
+            "a TLP:RED release names its operators, and only a TLP:RED release does".into(),
+        ));
+    }
+    let mut reached = BTreeSet::new();
+    for o in to_operators {
+        let party = state
+            .operator(o)
+            .filter(|op| op.active)
+            .map(|op| &op.spec.party);
+        match party {
+            Some(p) if to_parties.contains(p) && sub.recipient_operators.contains(o) => {
+                reached.insert(p);
+            }
+            _ => {
+                return Err(not_allowed(format!(
+                    "TLP:RED submission {} may not be released to operator {o}",
+                    sub.id
+                )));
+            }
+        }
+    }
+    if red && let Some(p) = to_parties.iter().find(|p| !reached.contains(p)) {
+        return Err(not_allowed(format!(
+            "party {p} would receive nothing: none of its operators is a recipient"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn decide(
     state: &State,
     actor: &Actor,
@@ -226,37 +423,17 @@ pub(crate) fn decide(
             to_parties,
             to_operators,
         } => {
-            crate::command::require_supervisor(actor, "decide on intelligence")?;
-            let sub = submission(state, *id)?;
-            if sub.decision.is_some() || sub.withdrawn.is_some() {
-                return Err(DomainError::InvalidState(format!(
-                    "submission {id} is already {}",
-                    sub.state()
-                )));
-            }
-            if *decision == DecisionKind::Rejected {
-                if reason.trim().is_empty() {
-                    return Err(DomainError::invalid(
-                        "reason",
-                        "a rejection gives its reason",
-                    ));
-                }
-            } else {
-                if released.is_empty() {
-                    return Err(DomainError::invalid("objects", "nothing would be released"));
-                }
-                if to_parties.is_empty() {
-                    return Err(DomainError::invalid(
-                        "recipients",
-                        "the marking allows no recipient: name recipient parties (AMBER) or operators (RED) in the submission",
-                    ));
-                }
-                if to_parties.contains(&sub.party) {
-                    return Err(DomainError::invalid(
-                        "recipients",
-                        "the submitter already has it",
-                    ));
-                }
+            let sub = decidable(state, actor, *id)?;
+            check_decision(
+                sub,
+                *decision,
+                reason,
+                removed_objects,
+                removed_properties,
+                released,
+            )?;
+            if *decision != DecisionKind::Rejected {
+                check_recipients(state, sub, to_parties, to_operators)?;
             }
             let audience = decision_audience(state, sub, to_parties, to_operators);
             Ok(vec![Draft {
@@ -272,6 +449,7 @@ pub(crate) fn decide(
                     reason: reason.clone(),
                     removed_objects: removed_objects.clone(),
                     removed_properties: removed_properties.clone(),
+                    released_sha256: released.iter().map(|o| sha256_hex(&o.raw)).collect(),
                     released: released.clone(),
                     to_parties: to_parties.clone(),
                     to_operators: to_operators.clone(),
@@ -443,6 +621,7 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
             released,
             to_parties,
             to_operators,
+            ..
         } => {
             let released: Vec<Arc<IntelObject>> = released.iter().cloned().map(Arc::new).collect();
             let ops = (!to_operators.is_empty()).then_some(to_operators);

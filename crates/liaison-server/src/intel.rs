@@ -9,14 +9,19 @@ use liaison_api::ApiError;
 use liaison_core::charter::PartyRole;
 use liaison_core::event::AuthorSignature;
 use liaison_core::intel::{DecisionKind, IntelObject, Submission};
-use liaison_core::{Command, Precedence, Timestamp};
-use liaison_stix::redact::{Redaction, apply};
-use liaison_stix::tlp::{Recipients, Tlp, allowed, clamp, strictest};
-use liaison_stix::{StixError, StixObject};
+use liaison_core::{Command, DomainError, Precedence, State, Timestamp};
+use liaison_stix::redact::{Redaction, apply, derived_id};
+use liaison_stix::release::{Membership, Submitted, allowed_recipients};
+use liaison_stix::tlp::{Recipients, Tlp, submission_tlp};
+use liaison_stix::{ErrorCode, StixError, StixObject};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub fn stix_error(e: StixError) -> ApiError {
-    ApiError::new("invalid_input", format!("invalid STIX: {e}"))
+    let code = match e.code {
+        ErrorCode::UnknownMarking => "unknown_marking",
+        _ => "invalid_input",
+    };
+    ApiError::new(code, format!("invalid STIX: {e}"))
 }
 
 pub fn to_core(o: &StixObject) -> IntelObject {
@@ -80,9 +85,8 @@ pub async fn submit(
         .charter()
         .map(|c| c.settings.default_tlp.clone())
         .unwrap_or_else(|| "amber".into());
-    let tlp = strictest(a.objects.iter().flat_map(|o| o.marking_refs.iter()))
-        .or_else(|| Tlp::parse(&default_tlp))
-        .unwrap_or(Tlp::Amber);
+    let default = Tlp::parse(&default_tlp).unwrap_or(Tlp::Amber);
+    let tlp = submission_tlp(&a.objects, default).map_err(stix_error)?;
     let acks = referenced_releases(app, caller, &a.objects);
     let cmd = Command::SubmitIntel {
         tlp: tlp.as_str().into(),
@@ -148,7 +152,11 @@ pub struct DecideArgs {
     pub recipients: Option<Recipients>,
 }
 
-/// The supervisor's decision: redactions applied, recipients clamped to the marking.
+/// The supervisor's decision, decided in the writer against the state it commits to:
+/// the core says who may decide and on what (`intel::decidable`), the release (the
+/// redaction applied, the recipients the marking allows) is built from that same state,
+/// and the core checks that every field of the decision agrees with what is released.
+/// Anything asked that cannot be done exactly is refused whole.
 pub async fn decide(
     app: &App,
     caller: &Caller,
@@ -166,52 +174,144 @@ pub async fn decide(
             )));
         }
     };
-    if caller.party_role != PartyRole::Supervisor {
-        return Err(ApiError::forbidden(
-            "only the supervising party decides on releases",
-        ));
-    }
-    let (sub, members, operators): (Submission, BTreeSet<String>, Vec<(String, String)>) = {
-        let s = app.shared.state.read();
-        let sub = s
-            .intel
-            .submissions
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("submission {id}")))?;
-        let c = s
-            .charter()
-            .ok_or_else(|| ApiError::new("no_cell", "no cell"))?;
-        let members = c
-            .parties
-            .iter()
-            .filter(|p| p.role != PartyRole::Supervisor)
-            .map(|p| p.id.clone())
-            .collect();
-        let ops = s
-            .operators
-            .values()
-            .filter(|o| o.active)
-            .map(|o| (o.spec.name.clone(), o.spec.party.clone()))
-            .collect();
-        (sub, members, ops)
+    let ctx = ReleaseCtx {
+        namespace: namespace(app),
+        identity: supervisor_identity(app),
     };
-    if sub.decision.is_some() || sub.withdrawn.is_some() {
-        return Err(ApiError::new(
-            "invalid_state",
-            format!("submission {id} is already {}", sub.state()),
-        ));
-    }
+    let actor = caller.actor();
+    let who = actor.clone();
+    app.submit(
+        actor,
+        sig,
+        Box::new(move |state, now| {
+            let sub = liaison_core::intel::decidable(state, &who, id)?;
+            let cmd = decision_command(state, sub, kind, a, &ctx, now)?;
+            liaison_core::decide(state, &who, &cmd, now)
+        }),
+    )
+    .await
+}
+
+struct ReleaseCtx {
+    namespace: uuid::Uuid,
+    identity: String,
+}
+
+/// The command that records the decision: what it releases, to whom.
+fn decision_command(
+    state: &State,
+    sub: &Submission,
+    kind: DecisionKind,
+    a: DecideArgs,
+    ctx: &ReleaseCtx,
+    now: Timestamp,
+) -> Result<Command, DomainError> {
+    let to = if kind == DecisionKind::Rejected {
+        if a.recipients.is_some() {
+            return Err(DomainError::refused(
+                liaison_core::intel::DECISION_INCONSISTENT,
+                "a rejection releases nothing: it names no recipients",
+            ));
+        }
+        Recipients::default()
+    } else {
+        recipients(state, sub, a.recipients.as_ref())?
+    };
+    let released = match kind {
+        DecisionKind::Rejected => Vec::new(),
+        DecisionKind::Approved => sub.objects.iter().map(|o| (**o).clone()).collect(),
+        DecisionKind::Redacted => redacted(sub, &a, ctx, now)?,
+    };
+    Ok(Command::DecideIntel {
+        submission: sub.id,
+        decision: kind,
+        reason: a.reason,
+        removed_objects: a.remove_objects,
+        removed_properties: a.remove_properties,
+        released,
+        to_parties: to.parties,
+        to_operators: to.operators,
+    })
+}
+
+/// Whom the release reaches: everyone the marking allows, or exactly those asked for,
+/// each of whom the marking must allow.
+fn recipients(
+    state: &State,
+    sub: &Submission,
+    asked: Option<&Recipients>,
+) -> Result<Recipients, DomainError> {
+    let not_allowed =
+        |m: String| DomainError::refused(liaison_core::intel::RECIPIENT_NOT_ALLOWED, m);
+    let members = state
+        .charter()
+        .map(|c| {
+            c.parties
+                .iter()
+                .filter(|p| p.role != PartyRole::Supervisor)
+                .map(|p| p.id.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let operators = state
+        .operators
+        .values()
+        .filter(|o| o.active)
+        .map(|o| (o.spec.name.clone(), o.spec.party.clone()))
+        .collect();
     let tlp = Tlp::parse(&sub.tlp).unwrap_or(Tlp::Red);
-    let allow = allowed(
-        tlp,
-        &sub.party,
-        &sub.recipients,
-        &sub.recipient_operators,
-        &members,
-        &operators,
+    let allow = allowed_recipients(
+        Submitted {
+            tlp,
+            submitter_party: &sub.party,
+            named_parties: &sub.recipients,
+            named_operators: &sub.recipient_operators,
+        },
+        &Membership {
+            parties: members,
+            operators,
+        },
     );
-    let to = clamp(a.recipients.as_ref(), &allow);
+    let Some(asked) = asked else {
+        return Ok(allow.recipients);
+    };
+    let tlp_name = tlp.name();
+    if let Some(p) = asked
+        .parties
+        .iter()
+        .find(|p| !allow.recipients.parties.contains(*p))
+    {
+        return Err(not_allowed(format!(
+            "{tlp_name} submission {} may not be released to party {p}",
+            sub.id
+        )));
+    }
+    if let Some(o) = asked
+        .operators
+        .iter()
+        .find(|o| !allow.recipients.operators.contains(*o))
+    {
+        return Err(not_allowed(format!(
+            "{tlp_name} submission {} may not be released to operator {o}",
+            sub.id
+        )));
+    }
+    let to = allow.clamp(Some(asked));
+    if let Some(p) = asked.parties.iter().find(|p| !to.parties.contains(*p)) {
+        return Err(not_allowed(format!(
+            "party {p} would receive nothing: none of its operators is a recipient"
+        )));
+    }
+    Ok(to)
+}
+
+/// The redaction applied to the submission: new derived objects, the rest unchanged.
+fn redacted(
+    sub: &Submission,
+    a: &DecideArgs,
+    ctx: &ReleaseCtx,
+    now: Timestamp,
+) -> Result<Vec<IntelObject>, DomainError> {
     let originals: Vec<StixObject> = sub
         .objects
         .iter()
@@ -225,53 +325,33 @@ pub async fn decide(
             raw: o.raw.clone(),
         })
         .collect();
-    let released = match kind {
-        DecisionKind::Rejected => Vec::new(),
-        DecisionKind::Approved => sub.objects.iter().map(|o| (**o).clone()).collect(),
-        DecisionKind::Redacted => {
-            let r = Redaction {
-                remove_objects: a.remove_objects.iter().cloned().collect(),
-                remove_properties: a
-                    .remove_properties
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-                    .collect(),
-            };
-            if r.remove_objects.is_empty() && r.remove_properties.is_empty() {
-                return Err(ApiError::invalid(
-                    "a redaction names objects or properties to remove",
-                ));
-            }
-            let ns = namespace(app);
-            let release_time = stix_time(app.shared.clock.now());
-            let ident = supervisor_identity(app);
-            let out = apply(&originals, &r, &ident, &release_time, |orig| {
-                let t = orig.split("--").next().unwrap_or("x-unknown");
-                format!(
-                    "{t}--{}",
-                    uuid::Uuid::new_v5(&ns, format!("{orig}/redacted/{id}").as_bytes())
-                )
-            })
-            .map_err(|e| {
-                ApiError::new(
-                    "unprocessable",
-                    format!("the redaction would leave invalid STIX: {e}"),
-                )
-            })?;
-            out.iter().map(to_core).collect()
+    let r = Redaction {
+        remove_objects: a.remove_objects.iter().cloned().collect(),
+        remove_properties: a
+            .remove_properties
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+            .collect(),
+    };
+    let submission = sub.id.to_string();
+    let out = apply(&originals, &r, &ctx.identity, &stix_time(now), |orig| {
+        derived_id(&ctx.namespace, orig, &submission)
+    })
+    .map_err(redaction_error)?;
+    Ok(out.iter().map(to_core).collect())
+}
+
+fn redaction_error(e: StixError) -> DomainError {
+    let code = match e.code {
+        ErrorCode::UnknownObject => liaison_core::intel::UNKNOWN_OBJECT,
+        ErrorCode::UnknownProperty => "unknown_property",
+        ErrorCode::RequiredProperty | ErrorCode::MarkingNotRedactable => "property_not_removable",
+        ErrorCode::ConflictingRedaction | ErrorCode::EmptyRelease => {
+            liaison_core::intel::DECISION_INCONSISTENT
         }
+        _ => "unprocessable",
     };
-    let cmd = Command::DecideIntel {
-        submission: id,
-        decision: kind,
-        reason: a.reason,
-        removed_objects: a.remove_objects,
-        removed_properties: a.remove_properties,
-        released,
-        to_parties: to.parties,
-        to_operators: to.operators,
-    };
-    app.command_signed(caller.actor(), sig, cmd).await
+    DomainError::refused(code, format!("the redaction is refused: {e}"))
 }
 
 /// A withdrawal publishes a revoked version of every released object the submitter

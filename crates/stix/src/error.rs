@@ -52,6 +52,7 @@ pub enum ErrorCode {
     DanglingSelector,
     /// A marking-definition carrying a published TLP id but another level.
     TlpMarkingMismatch,
+    UnknownMarking,
     /// A redaction names an object that is not in the submission.
     UnknownObject,
     /// A redaction names a property the object does not have.
@@ -93,6 +94,7 @@ impl ErrorCode {
             ErrorCode::InvalidGranularMarking => "invalid_granular_marking",
             ErrorCode::DanglingSelector => "dangling_selector",
             ErrorCode::TlpMarkingMismatch => "tlp_marking_mismatch",
+            ErrorCode::UnknownMarking => "unknown_marking",
             ErrorCode::UnknownObject => "unknown_object",
             ErrorCode::UnknownProperty => "unknown_property",
             ErrorCode::ConflictingRedaction => "conflicting_redaction",

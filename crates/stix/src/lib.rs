@@ -27,4 +27,4 @@ pub mod tlp;
 pub use bundle::{parse_bytes, parse_envelope};
 pub use error::{ErrorCode, StixError};
 pub use object::{StixObject, validate, validate_str};
-pub use tlp::{Tlp, effective_tlp};
+pub use tlp::{Tlp, effective_tlp, submission_tlp};

@@ -260,6 +260,63 @@ pub fn effective_tlp(objects: &[StixObject]) -> Option<Tlp> {
         .max()
 }
 
+/// Each object's TLP, resolved strictly: every marking it refers to (object-level and
+/// granular) is a published TLP id (2.0, or a TLP 1.0 id STIX predefines) or a
+/// marking-definition object in the same submission. Such an object that states a TLP
+/// level counts with that level; one that states none (a statement) marks without a
+/// level. An object's TLP is the strictest level among its markings, `None` when none
+/// states one. A reference that resolves to nothing is refused, naming the object and
+/// the marking: what it means cannot be known, so nothing marked by it is released.
+pub fn object_tlps(objects: &[StixObject]) -> Result<Vec<Option<Tlp>>, crate::StixError> {
+    let local: std::collections::BTreeMap<&str, Option<Tlp>> = objects
+        .iter()
+        .filter(|o| o.r#type == "marking-definition")
+        .map(|o| {
+            let level = serde_json::from_str::<Value>(&o.raw)
+                .ok()
+                .and_then(|v| Tlp::of_marking_definition(&v));
+            (o.id.as_str(), level)
+        })
+        .collect();
+    objects
+        .iter()
+        .map(|o| {
+            let mut level = None;
+            for r in &o.marking_refs {
+                let found = match Tlp::from_marking(r) {
+                    Some(t) => Some(t),
+                    None => *local.get(r.as_str()).ok_or_else(|| {
+                        crate::StixError::new(
+                            crate::ErrorCode::UnknownMarking,
+                            &o.id,
+                            "object_marking_refs",
+                            format!(
+                                "marking {r} is neither a published TLP marking nor a marking-definition in this submission"
+                            ),
+                        )
+                    })?,
+                };
+                level = level.max(found);
+            }
+            Ok(level)
+        })
+        .collect()
+}
+
+/// The marking of a submission: the strictest TLP of its objects, an object without a
+/// TLP marking counting as `default` (marking-definitions themselves mark nothing).
+/// Refuses an unresolvable marking as [`object_tlps`] does.
+pub fn submission_tlp(objects: &[StixObject], default: Tlp) -> Result<Tlp, crate::StixError> {
+    let levels = object_tlps(objects)?;
+    Ok(objects
+        .iter()
+        .zip(levels)
+        .filter(|(o, _)| o.r#type != "marking-definition")
+        .map(|(_, t)| t.unwrap_or(default))
+        .max()
+        .unwrap_or(default))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +360,40 @@ mod tests {
 
     fn ind(marks: &str) -> StixObject {
         validate_str(&IND.replace("MARKS", marks)).expect("valid")
+    }
+
+    #[test]
+    fn markings_resolve_strictly_or_are_refused() {
+        let green = format!(r#","object_marking_refs":["{}"]"#, Tlp::Green.marking_id());
+        assert_eq!(
+            submission_tlp(&[ind(&green)], Tlp::Amber).expect("resolves"),
+            Tlp::Green
+        );
+        // An unmarked object counts as the default, even beside a marked one.
+        assert_eq!(
+            submission_tlp(&[ind(&green), ind("")], Tlp::Amber).expect("resolves"),
+            Tlp::Amber
+        );
+        let unknown = "marking-definition--00000000-0000-4000-8000-0000000000bb";
+        let e = submission_tlp(
+            &[ind(&format!(r#","object_marking_refs":["{unknown}"]"#))],
+            Tlp::Amber,
+        )
+        .expect_err("unknown marking");
+        assert_eq!(e.code, crate::ErrorCode::UnknownMarking);
+        assert!(e.object.starts_with("indicator--") && e.message.contains(unknown));
+        let granular =
+            format!(r#","granular_markings":[{{"marking_ref":"{unknown}","selectors":["name"]}}]"#);
+        assert!(submission_tlp(&[ind(&granular)], Tlp::Clear).is_err());
+        // Defined in the same submission: its level counts; a statement has none.
+        let def = validate_str(&format!(
+            r#"{{"type":"marking-definition","spec_version":"2.1","id":"{unknown}","created":"2026-01-10T08:00:00.000Z","definition_type":"statement","definition":{{"statement":"Copyright"}}}}"#
+        ))
+        .expect("valid");
+        assert_eq!(
+            submission_tlp(&[def, ind(&granular)], Tlp::Green).expect("resolves"),
+            Tlp::Green
+        );
     }
 
     #[test]
