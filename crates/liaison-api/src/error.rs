@@ -35,6 +35,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "no token, or a token that belongs to no active operator",
     ),
     (
+        "credentials_changed",
+        401,
+        "the operator was disabled, its token rotated, its role changed or its signing key revoked after the request was authenticated and before it was decided; nothing was recorded",
+    ),
+    (
         "forbidden",
         403,
         "the operator is known but its party or role may not do this",
@@ -140,6 +145,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "too_many_requests",
         429,
         "a queue is full; retry after a moment",
+    ),
+    (
+        "too_many_streams",
+        429,
+        "the operator already holds as many open event streams as it may (8); close one first",
     ),
     (
         "internal",

@@ -45,6 +45,45 @@ impl Actor {
         })
     }
 
+    /// Whether this actor, authenticated earlier (with the token whose hash is
+    /// `token_hash`, and the signing key `key_id`), still stands as itself in `state`:
+    /// the operator is still active, with the same party and role, the token it
+    /// presented is still its token, and the key that signed is still its active key.
+    /// The writer asks this of every request against the state it decides on, so a
+    /// request queued before a disable, a rotation or a revocation and decided after it
+    /// is refused. `None` means the request carries no token (or no signature) to check.
+    pub fn still_stands(
+        &self,
+        state: &State,
+        token_hash: Option<&str>,
+        key_id: Option<&str>,
+    ) -> Result<(), DomainError> {
+        let Actor::Operator { name, .. } = self else {
+            return Ok(());
+        };
+        if Actor::of(state, name).as_ref() != Some(self) {
+            return Err(DomainError::CredentialsChanged(format!(
+                "operator {name} was disabled or changed after this request was authenticated"
+            )));
+        }
+        let op = state.operator(name);
+        if let Some(hash) = token_hash
+            && op.is_none_or(|o| o.token_hash != hash)
+        {
+            return Err(DomainError::CredentialsChanged(format!(
+                "the token of {name} was rotated after this request was authenticated"
+            )));
+        }
+        if let Some(key_id) = key_id
+            && op.and_then(|o| o.active_key()).map(|k| k.key_id.as_str()) != Some(key_id)
+        {
+            return Err(DomainError::CredentialsChanged(format!(
+                "key {key_id} is no longer active for {name}"
+            )));
+        }
+        Ok(())
+    }
+
     pub fn party(&self) -> Option<&str> {
         match self {
             Actor::Operator { party, .. } => Some(party),
@@ -845,6 +884,75 @@ pub(crate) mod tests {
             },
         );
         assert_eq!(r.map_err(|e| e.code()), Err("forbidden"));
+    }
+
+    #[test]
+    fn an_actor_authenticated_before_a_change_no_longer_stands_after_it() {
+        let mut s = created();
+        let il = actor(&s, "il-liaison");
+        assert_eq!(il.still_stands(&s, Some("hash-il-liaison"), None), Ok(()));
+        assert_eq!(Actor::System.still_stands(&s, Some("x"), Some("y")), Ok(()));
+        let code = |r: Result<(), DomainError>| r.map_err(|e| e.code());
+        // Another operator's token, or a key the operator never registered.
+        assert_eq!(
+            code(il.still_stands(&s, Some("hash-sy-liaison"), None)),
+            Err("credentials_changed")
+        );
+        assert_eq!(
+            code(il.still_stands(&s, None, Some("k1"))),
+            Err("credentials_changed")
+        );
+        // A rotated token: the hash presented before the rotation no longer stands.
+        let rotate = Command::RotateToken {
+            name: "il-liaison".into(),
+            token_hash: "new".into(),
+        };
+        run(&mut s, &il, rotate).expect("rotate");
+        assert_eq!(
+            code(il.still_stands(&s, Some("hash-il-liaison"), None)),
+            Err("credentials_changed")
+        );
+        assert_eq!(il.still_stands(&s, Some("new"), None), Ok(()));
+        // A different role for the same name is another actor.
+        let Actor::Operator {
+            name,
+            party,
+            party_role,
+            ..
+        } = il.clone()
+        else {
+            unreachable!("an operator")
+        };
+        let other_role = Actor::Operator {
+            name,
+            party,
+            role: OperatorRole::Admin,
+            party_role,
+        };
+        assert_eq!(
+            code(other_role.still_stands(&s, Some("new"), None)),
+            Err("credentials_changed")
+        );
+        // Disabled (by whoever may): the actor stands no more, whatever token it presents.
+        s.apply(Arc::new(Event {
+            seq: s.next_seq(),
+            at: Timestamp::from_secs(1_800_000_001),
+            author: Author::system(),
+            concerns: BTreeSet::new(),
+            audience: Audience::Everyone,
+            body: EventBody::OperatorDisabled {
+                name: "il-liaison".into(),
+            },
+            signature: None,
+        }));
+        assert_eq!(
+            code(il.still_stands(&s, Some("new"), None)),
+            Err("credentials_changed")
+        );
+        assert_eq!(
+            code(il.still_stands(&s, None, None)),
+            Err("credentials_changed")
+        );
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub enum DomainError {
     NoCell,
     #[error("{0}")]
     Forbidden(String),
+    /// The operator's standing changed (disabled, token rotated, role changed, key
+    /// revoked) between the request's authentication and its decision.
+    #[error("{0}")]
+    CredentialsChanged(String),
     #[error("{what} not found")]
     NotFound { what: String },
     #[error("{0}")]
@@ -44,6 +48,7 @@ impl DomainError {
             DomainError::CellSuspended => "cell_suspended",
             DomainError::NoCell => "no_cell",
             DomainError::Forbidden(_) => "forbidden",
+            DomainError::CredentialsChanged(_) => "credentials_changed",
             DomainError::NotFound { .. } => "not_found",
             DomainError::InvalidState(_) => "invalid_state",
             DomainError::AlreadyExists(_) => "already_exists",
@@ -54,7 +59,7 @@ impl DomainError {
 
     pub fn class(&self) -> ErrorClass {
         match self {
-            DomainError::Forbidden(_) => ErrorClass::Forbidden,
+            DomainError::Forbidden(_) | DomainError::CredentialsChanged(_) => ErrorClass::Forbidden,
             DomainError::NotFound { .. } => ErrorClass::NotFound,
             DomainError::CellPendingApproval
             | DomainError::CellSuspended

@@ -1,6 +1,7 @@
 //! The server's shared state: the projection, the log, the store, the clock and the
 //! write queue; and how a data directory is created and reopened.
 
+use crate::auth::Acting;
 use crate::clock::Clock;
 use crate::ledger::{Ledger, LogSigner};
 use crate::writer::{self, Decider, Outcome, WriteRequest};
@@ -55,6 +56,9 @@ pub struct Shared {
     pub delivering: parking_lot::Mutex<crate::routes::events::PushedDeliveries>,
     /// The SHA-256 fingerprint of the TLS certificate being served, once serving HTTPS.
     pub tls_fingerprint: std::sync::OnceLock<String>,
+    /// Open event streams per operator, capped at
+    /// [`crate::routes::events::MAX_STREAMS_PER_OPERATOR`].
+    pub streams: parking_lot::Mutex<std::collections::HashMap<String, usize>>,
     failed: AtomicBool,
 }
 
@@ -188,6 +192,7 @@ impl App {
             closing,
             heartbeats: Default::default(),
             delivering: Default::default(),
+            streams: Default::default(),
             credentials: RwLock::new(credentials),
             rendered: RwLock::new(rendered),
             geo: RwLock::new(geo),
@@ -287,26 +292,25 @@ impl App {
     }
 
     /// Queues a core command and waits until it is durable.
-    pub async fn command(&self, actor: Actor, cmd: Command) -> Result<Outcome, ApiError> {
-        let a = actor.clone();
-        self.submit(
-            actor,
-            None,
-            Box::new(move |s, now| decide(s, &a, &cmd, now)),
-        )
-        .await
+    pub async fn command(
+        &self,
+        actor: impl Into<Acting>,
+        cmd: Command,
+    ) -> Result<Outcome, ApiError> {
+        self.command_signed(actor, None, cmd).await
     }
 
     /// Queues a command that carries its author's verified signature.
     pub async fn command_signed(
         &self,
-        actor: Actor,
+        actor: impl Into<Acting>,
         signature: Option<AuthorSignature>,
         cmd: Command,
     ) -> Result<Outcome, ApiError> {
-        let a = actor.clone();
+        let acting = actor.into();
+        let a = acting.actor.clone();
         self.submit(
-            actor,
+            acting,
             signature,
             Box::new(move |s, now| decide(s, &a, &cmd, now)),
         )
@@ -316,13 +320,14 @@ impl App {
     /// Queues several signed commands as one decision: all are recorded, or none.
     pub async fn commands_signed(
         &self,
-        actor: Actor,
+        actor: impl Into<Acting>,
         signature: Option<AuthorSignature>,
         commands: Vec<Command>,
     ) -> Result<Outcome, ApiError> {
-        let a = actor.clone();
+        let acting = actor.into();
+        let a = acting.actor.clone();
         self.submit(
-            actor,
+            acting,
             signature,
             Box::new(move |s, now| {
                 let mut out = Vec::new();
@@ -338,31 +343,24 @@ impl App {
     /// Queues any decision and waits until its events are durable.
     pub async fn submit(
         &self,
-        actor: Actor,
+        actor: impl Into<Acting>,
         signature: Option<AuthorSignature>,
         decide: Decider,
     ) -> Result<Outcome, ApiError> {
+        let Acting { actor, token_hash } = actor.into();
         let (reply, rx) = oneshot::channel();
-        // The key that signed must still be the operator's active key when the event is
-        // appended: a signature counts only if its key was active at that index.
-        let decide: Decider = match (&signature, &actor) {
-            (Some(sig), Actor::Operator { name, .. }) => {
-                let (key_id, name) = (sig.key_id.clone(), name.clone());
-                Box::new(move |s, now| {
-                    let active = s
-                        .operator(&name)
-                        .and_then(|o| o.active_key())
-                        .map(|k| k.key_id.clone());
-                    if active.as_deref() != Some(key_id.as_str()) {
-                        return Err(DomainError::forbidden(format!(
-                            "key {key_id} is no longer active for {name}"
-                        )));
-                    }
-                    decide(s, now)
-                })
-            }
-            _ => decide,
-        };
+        // The writer decides against the state as it is then, not as it was when the
+        // request was authenticated: the operator must still be active with the same
+        // role, the token it presented must still be its token, and the key that signed
+        // must still be its active key (a signature counts only if its key was active
+        // at that index). A request queued before a disable, a rotation or a revocation
+        // and decided after it is refused.
+        let key_id = signature.as_ref().map(|s| s.key_id.clone());
+        let standing = actor.clone();
+        let decide: Decider = Box::new(move |s, now| {
+            standing.still_stands(s, token_hash.as_deref(), key_id.as_deref())?;
+            decide(s, now)
+        });
         self.writer
             .send(WriteRequest {
                 actor,

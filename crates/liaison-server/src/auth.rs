@@ -18,10 +18,40 @@ pub struct Caller {
     pub party: String,
     pub role: OperatorRole,
     pub party_role: PartyRole,
+    /// Hex SHA-256 of the token the caller presented, so that the writer can check that
+    /// it is still the operator's token when the request is decided.
+    pub token_hash: String,
+}
+
+/// An actor as it was authenticated: who, and the hash of the token it presented. The
+/// writer checks both against the state it decides on ([`Actor::still_stands`]).
+#[derive(Clone, Debug)]
+pub struct Acting {
+    pub actor: Actor,
+    /// `None` for the cell itself and for in-process callers that presented no token.
+    pub token_hash: Option<String>,
+}
+
+impl From<Actor> for Acting {
+    fn from(actor: Actor) -> Self {
+        Acting {
+            actor,
+            token_hash: None,
+        }
+    }
 }
 
 impl Caller {
-    pub fn actor(&self) -> Actor {
+    /// The caller as the writer sees it: the operator and the token it presented.
+    pub fn actor(&self) -> Acting {
+        Acting {
+            actor: self.core_actor(),
+            token_hash: Some(self.token_hash.clone()),
+        }
+    }
+
+    /// The caller as the core's decision function sees it.
+    pub fn core_actor(&self) -> Actor {
         Actor::Operator {
             name: self.name.clone(),
             party: self.party.clone(),
@@ -89,6 +119,7 @@ pub fn credentials_of(state: &liaison_core::State) -> std::collections::HashMap<
                     party: o.spec.party.clone(),
                     role: o.spec.role,
                     party_role,
+                    token_hash: o.token_hash.clone(),
                 },
             ))
         })

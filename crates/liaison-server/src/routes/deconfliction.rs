@@ -766,7 +766,7 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
     // The check runs in the writer, against the state the notifications are decided
     // on: a notification committed in the same batch as these is seen, never missed.
     // (A party's own notifications never conflict with each other.)
-    let (engine, actor) = (app.clone(), caller.actor());
+    let (engine, actor) = (app.clone(), caller.core_actor());
     let decider: crate::writer::Decider = Box::new(move |s, now| {
         let mut cmds = Vec::with_capacity(filed.len());
         for (n, act) in filed {

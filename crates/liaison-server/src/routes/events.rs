@@ -2,7 +2,8 @@
 //! Both filter through `liaison_core::visibility`, the one place that decides.
 
 use crate::app::App;
-use crate::auth::Caller;
+use crate::app::Shared;
+use crate::auth::{Acting, Caller};
 use crate::error::{HttpError, HttpResult};
 use crate::extract::ApiQuery;
 use axum::Json;
@@ -16,7 +17,7 @@ use futures::Stream;
 use liaison_api::ApiError;
 use liaison_api::wire::{EventView, EventsPage};
 use liaison_core::event::EventBody;
-use liaison_core::{Actor, Command, Event, State as CoreState, Viewer, can_see};
+use liaison_core::{Command, Event, State as CoreState, Viewer, can_see};
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -27,6 +28,71 @@ pub const MAX_PAGE: usize = 1000;
 /// Most events one request scans while looking for visible ones, so a caller who may
 /// read little cannot make the server walk the whole record at once.
 pub const MAX_SCAN: usize = 50_000;
+/// Most event streams one operator may hold open at once; the next one is refused
+/// (`too_many_streams`) until one of them ends.
+pub const MAX_STREAMS_PER_OPERATOR: usize = 8;
+
+/// One of an operator's open streams, counted while it lives.
+pub struct StreamSlot {
+    shared: Arc<Shared>,
+    operator: String,
+}
+
+impl StreamSlot {
+    /// Takes one of `operator`'s stream slots, or says that all are in use.
+    pub fn take(shared: &Arc<Shared>, operator: &str) -> Result<StreamSlot, ApiError> {
+        let mut open = shared.streams.lock();
+        let n = open.entry(operator.to_string()).or_insert(0);
+        if *n >= MAX_STREAMS_PER_OPERATOR {
+            return Err(ApiError::new(
+                "too_many_streams",
+                format!(
+                    "operator {operator} already has {MAX_STREAMS_PER_OPERATOR} event streams open; close one first"
+                ),
+            ));
+        }
+        *n += 1;
+        Ok(StreamSlot {
+            shared: shared.clone(),
+            operator: operator.to_string(),
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.shared.streams.lock();
+        if let Some(n) = open.get_mut(&self.operator) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.operator);
+            }
+        }
+    }
+}
+
+/// Whose stream it is: the operator as authenticated, and its slot. The stream ends as
+/// soon as the operator no longer stands (disabled, suspended, token rotated).
+pub struct Holder {
+    pub acting: Acting,
+    pub slot: StreamSlot,
+}
+
+impl Holder {
+    /// Whether the token the stream was opened with still belongs to the same active
+    /// operator. The credentials index is refreshed before the head moves, so a stream
+    /// woken by the commit of a change sees it.
+    fn stands(&self, shared: &Shared) -> bool {
+        let Some(hash) = &self.acting.token_hash else {
+            return true;
+        };
+        shared
+            .credentials
+            .read()
+            .get(hash)
+            .is_some_and(|c| c.core_actor() == self.acting.actor)
+    }
+}
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageQuery {
@@ -101,7 +167,8 @@ pub struct StreamQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", security(("bearer" = [])), params(StreamQuery),
-    responses((status = 200, description = "text/event-stream: one SSE event per record event the caller may read; `id:` is its sequence number, `event:` its kind, `data:` the EventView JSON")))]
+    responses((status = 200, description = "text/event-stream: one SSE event per record event the caller may read; `id:` is its sequence number, `event:` its kind, `data:` the EventView JSON. The stream ends when its operator is disabled or its token rotated."),
+              (status = 429, description = "The operator already holds 8 open event streams (`too_many_streams`)", body = liaison_api::ErrorBody)))]
 pub async fn stream(
     State(app): State<App>,
     caller: Caller,
@@ -125,7 +192,11 @@ pub async fn stream(
         None => app.head(),
     };
     let viewer = caller.viewer();
-    let body = Body::from_stream(event_stream(app, viewer, start, Some(caller.actor())));
+    let holder = Holder {
+        acting: caller.actor(),
+        slot: StreamSlot::take(&app.shared, &caller.name).map_err(HttpError)?,
+    };
+    let body = Body::from_stream(event_stream(app, viewer, start, Some(holder)));
     let mut r = Response::new(body);
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -165,12 +236,13 @@ impl Frame {
 /// so a slow client loses nothing (it resumes where it is) and never gets one twice.
 /// A wake-up sends all newly visible frames as one chunk. Streams read only the list of
 /// committed frames, never the state, so a write batch waiting on its fsync does not
-/// delay the delivery of the batch before it.
+/// delay the delivery of the batch before it. A stream with a holder ends when the
+/// holder no longer stands, before it sends anything more or records a delivery.
 pub fn event_stream(
     app: App,
     viewer: Viewer,
     start: u64,
-    actor: Option<Actor>,
+    actor: Option<Holder>,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let head = app.shared.head.subscribe();
     let closing = app.shared.closing.subscribe();
@@ -179,6 +251,9 @@ pub fn event_stream(
         |(app, viewer, mut cursor, mut head, mut closing, actor)| async move {
             loop {
                 if *closing.borrow() {
+                    return None;
+                }
+                if actor.as_ref().is_some_and(|h| !h.stands(&app.shared)) {
                     return None;
                 }
                 let mut pushed = Vec::new();
@@ -205,8 +280,8 @@ pub fn event_stream(
                 };
                 cursor = scanned_to;
                 if !chunk.is_empty() {
-                    if let Some(actor) = &actor {
-                        mark_pushed(&app, &viewer, actor, pushed);
+                    if let Some(holder) = &actor {
+                        mark_pushed(&app, &viewer, &holder.acting, pushed);
                     }
                     return Some((Ok(chunk), (app, viewer, cursor, head, closing, actor)));
                 }
@@ -237,14 +312,14 @@ pub struct PushedDeliveries {
     /// record one delivery.
     marked: std::collections::HashSet<(u64, String)>,
     /// Per party: the operator whose stream pushed first, and the messages gathered.
-    queued: std::collections::HashMap<String, (Actor, Vec<u64>)>,
+    queued: std::collections::HashMap<String, (Acting, Vec<u64>)>,
 }
 
 /// Messages pushed to a recipient's connected client count as delivered. Only the first
 /// push per message and party is recorded, however many clients the party has, and the
 /// pushes of `DELIVERY_GATHER` are recorded by one command. The recording runs beside
 /// the stream, never in its way.
-fn mark_pushed(app: &App, viewer: &Viewer, actor: &Actor, pushed: Vec<u64>) {
+fn mark_pushed(app: &App, viewer: &Viewer, actor: &Acting, pushed: Vec<u64>) {
     if pushed.is_empty() {
         return;
     }
