@@ -32,6 +32,12 @@ pub enum DomainError {
     AlreadyExists(String),
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    #[error("{0}")]
+    SignatureRequired(String),
+    #[error("{0}")]
+    SignatureReplayed(String),
+    #[error("{0}")]
+    SignatureStale(String),
 }
 
 impl DomainError {
@@ -45,12 +51,18 @@ impl DomainError {
             DomainError::InvalidState(_) => "invalid_state",
             DomainError::AlreadyExists(_) => "already_exists",
             DomainError::Invalid { .. } => "invalid_input",
+            DomainError::SignatureRequired(_) => "signature_required",
+            DomainError::SignatureReplayed(_) => "signature_replayed",
+            DomainError::SignatureStale(_) => "signature_stale",
         }
     }
 
     pub fn class(&self) -> ErrorClass {
         match self {
-            DomainError::Forbidden(_) => ErrorClass::Forbidden,
+            DomainError::Forbidden(_)
+            | DomainError::SignatureRequired(_)
+            | DomainError::SignatureReplayed(_)
+            | DomainError::SignatureStale(_) => ErrorClass::Forbidden,
             DomainError::NotFound { .. } => ErrorClass::NotFound,
             DomainError::CellPendingApproval
             | DomainError::CellSuspended

@@ -98,7 +98,7 @@ pub async fn submit(
         .ok_or_else(|| ApiError::internal("no event recorded"))?;
     for s in acks {
         let _ = app
-            .command(
+            .observe(
                 caller.actor(),
                 Command::AcknowledgeIntel {
                     submission: s,
