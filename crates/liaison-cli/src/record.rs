@@ -20,10 +20,11 @@ use std::sync::Arc;
 
 #[derive(Subcommand, Clone)]
 pub enum KeyCmd {
-    /// Register the public half of a key file as your signing key (rotates any old one).
+    /// Register the public half of a key file as your signing key (rotates any old one);
+    /// the registration is signed with your current key (`--key` or `LIAISON_KEY`).
     Register {
         #[arg(long)]
-        key: PathBuf,
+        new_key: PathBuf,
     },
     /// Revoke a signing key by id.
     Revoke { key_id: String },
@@ -62,7 +63,7 @@ pub fn keygen(out: &Path, openssh: bool, as_json: bool) -> anyhow::Result<()> {
     );
     println!("public key {public}  (key id {id})");
     println!(
-        "register it with: liaison key register --key {}",
+        "register it with: liaison key register --new-key {}",
         out.display()
     );
     Ok(())
@@ -146,8 +147,8 @@ pub fn signing_client(c: Client, key_path: &Path) -> anyhow::Result<Client> {
 
 pub fn key(c: &Client, cmd: KeyCmd, as_json: bool) -> anyhow::Result<()> {
     let w: Written = match cmd {
-        KeyCmd::Register { key } => {
-            let k = read_key(&key)?;
+        KeyCmd::Register { new_key } => {
+            let k = read_key(&new_key)?;
             let public_key = liaison_log::keys::public_b64(&k.verifying_key());
             c.post("/api/v1/keys", &KeyRequest { public_key })?
         }

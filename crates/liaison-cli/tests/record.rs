@@ -273,11 +273,12 @@ fn full_audit_passes_and_one_altered_byte_fails() {
         let mut ev: Vec<u8> = db
             .query_row("SELECT event FROM events WHERE seq = 123", [], |r| r.get(0))
             .expect("row");
+        let needle = b"\"name\":\"a";
         let pos = ev
-            .windows(3)
-            .position(|w| w == b"a11")
-            .expect("name in event");
-        ev[pos + 1] = b'9';
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .expect("an added operator's name in event 123");
+        ev[pos + needle.len()] = b'x';
         db.execute("UPDATE events SET event = ?1 WHERE seq = 123", [ev])
             .expect("update");
     }
@@ -316,14 +317,12 @@ fn registered_keys_make_signatures_mandatory() {
             &server.url,
             "--token",
             &us,
-            "--key",
-            init_key.to_str().expect("p"),
             "key",
             "register",
-            "--key",
+            "--new-key",
             key.to_str().expect("p"),
         ],
-        &[],
+        &[("LIAISON_KEY", init_key.to_str().expect("p"))],
     ));
     // Unsigned fails…
     let r = http.post_unsigned("/api/v1/cell/approve", Some(&us), json!({}));
