@@ -1,7 +1,9 @@
 //! The charter file: TOML in, a validated [`Charter`] out, or an error naming the line
 //! and the field.
 
-use liaison_core::charter::{Charter, OperatorRole, OperatorSpec, Party, PartyRole, Settings};
+use liaison_core::charter::{
+    Charter, OperatorRole, OperatorSpec, Party, PartyRole, Settings, Signatures,
+};
 use liaison_core::{Duration, parse_duration};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -40,6 +42,8 @@ struct RawParty {
     id: Spanned<String>,
     name: Spanned<String>,
     role: Spanned<String>,
+    #[serde(default)]
+    signatures: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +70,7 @@ struct RawSettings {
     default_tlp: Option<Spanned<String>>,
     heartbeat_timeout: Option<Spanned<String>>,
     site_reconfirm: Option<Spanned<String>>,
+    signature_window: Option<Spanned<String>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -158,10 +163,27 @@ pub fn parse_charter(text: &str) -> Result<Charter, CharterFileError> {
                 ),
             )
         })?;
+        let signatures = match &p.signatures {
+            None => None,
+            Some(v) => {
+                lines.note(format!("parties[{i}].signatures"), v);
+                Some(match v.get_ref().as_str() {
+                    "required" => Signatures::Required,
+                    "optional" => Signatures::Optional,
+                    other => {
+                        return Err(lines.err(
+                            &format!("parties[{i}].signatures"),
+                            format!("unknown setting {other:?}; use required or optional"),
+                        ));
+                    }
+                })
+            }
+        };
         parties.push(Party {
             id: p.id.get_ref().clone(),
             name: p.name.get_ref().clone(),
             role,
+            signatures,
         });
     }
     let mut operators = Vec::new();
@@ -234,6 +256,9 @@ pub fn parse_charter(text: &str) -> Result<Charter, CharterFileError> {
         }
         if let Some(v) = &s.site_reconfirm {
             settings.site_reconfirm = dur(&mut lines, "settings.site_reconfirm".into(), v)?;
+        }
+        if let Some(v) = &s.signature_window {
+            settings.signature_window = dur(&mut lines, "settings.signature_window".into(), v)?;
         }
     }
     let charter = Charter {

@@ -36,6 +36,8 @@ struct Header<'a> {
     audience: &'a liaison_core::Audience,
     #[serde(skip_serializing_if = "Option::is_none")]
     signature: &'a Option<liaison_core::event::AuthorSignature>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    observed: bool,
 }
 
 /// `{…header…}` + `,"<key>":` + `value` + `}`: a JSON object with one more member.
@@ -63,6 +65,7 @@ pub fn encode(event: &Event) -> Encoded {
         concerns: &event.concerns,
         audience: &event.audience,
         signature: &event.signature,
+        observed: event.observed,
     })
     .unwrap_or_default();
     let stored = splice(header, "body", &payload);

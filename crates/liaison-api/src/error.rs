@@ -139,7 +139,22 @@ pub const CODES: &[(&str, u16, &str)] = &[
     (
         "bad_signature",
         422,
-        "the author's signature does not verify against the registered key",
+        "the author's signature does not verify against the registered key, or its `Liaison-Signature`, `Liaison-Nonce` or `Liaison-Time` header is malformed",
+    ),
+    (
+        "signature_required",
+        401,
+        "the operator must sign its writes (its party's charter setting, or it registered a key) and the request carries no `Liaison-Signature`; nothing was recorded",
+    ),
+    (
+        "signature_replayed",
+        401,
+        "the signed request's nonce was already used by this operator within the signature window: a replay; nothing was recorded",
+    ),
+    (
+        "signature_stale",
+        401,
+        "the signed request's `Liaison-Time` is outside the charter's signature window of the cell's clock (or older than the oldest nonce the cell remembers); nothing was recorded",
     ),
     (
         "too_many_requests",
@@ -261,6 +276,9 @@ mod tests {
             DomainError::refused(liaison_core::intel::DECISION_INCONSISTENT, "m"),
             DomainError::refused(liaison_core::intel::UNKNOWN_OBJECT, "m"),
             DomainError::refused(liaison_core::intel::RECIPIENT_NOT_ALLOWED, "m"),
+            DomainError::SignatureRequired("x".into()),
+            DomainError::SignatureReplayed("x".into()),
+            DomainError::SignatureStale("x".into()),
         ];
         for e in all {
             assert!(

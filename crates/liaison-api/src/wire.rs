@@ -155,6 +155,11 @@ pub struct AuthorView {
     pub operator: String,
     /// Empty for events the cell records itself.
     pub party: String,
+    /// True when the server recorded the event on the operator's behalf (a delivery or
+    /// read mark, an automatic acknowledgement): the server's observation, never the
+    /// operator's statement. Absent for statements.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub observed: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -206,6 +211,7 @@ impl EventView {
             author: AuthorView {
                 operator: e.author.operator.clone(),
                 party: e.author.party.clone(),
+                observed: e.observed,
             },
             concerns: e.concerns.iter().cloned().collect(),
             audience: e.audience.to_list(),
@@ -229,6 +235,7 @@ impl From<&Event> for EventView {
             author: AuthorView {
                 operator: e.author.operator.clone(),
                 party: e.author.party.clone(),
+                observed: e.observed,
             },
             concerns: e.concerns.iter().cloned().collect(),
             audience: e.audience.to_list(),
@@ -295,6 +302,10 @@ pub struct OperatorCredentials {
     pub party: String,
     pub role: String,
     pub token: String,
+    /// The operator's Ed25519 signing key (PKCS#8 PEM), made by `liaison init` for every
+    /// operator who must sign; its public half is registered in the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]

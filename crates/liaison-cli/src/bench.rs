@@ -7,7 +7,6 @@
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use liaison_api::charter_toml::parse_charter;
-use liaison_core::event::AuthorSignature;
 use liaison_core::{Actor, Command, Precedence};
 use liaison_server::{App, SystemClock};
 use std::collections::BTreeSet;
@@ -102,19 +101,17 @@ async fn fresh_cell(
     dir: &std::path::Path,
 ) -> anyhow::Result<(App, Actor, ed25519_dalek::SigningKey)> {
     let charter = parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (app, _) = App::init(dir, charter, Arc::new(SystemClock)).await?;
+    let (app, creds) = App::init(dir, charter, Arc::new(SystemClock)).await?;
+    let keys = crate::server::keys_of(&creds)?;
     let actor = |n: &str| Actor::of(&app.shared.state.read(), n).context("operator");
-    app.command(actor("us-supervisor")?, Command::ApproveCell)
-        .await?;
-    let key = liaison_log::keys::generate(&mut rand::rngs::OsRng);
-    let public_key = liaison_log::keys::public_b64(&key.verifying_key());
-    let key_id = liaison_log::keys::check_public_key_b64(&public_key)?;
-    app.command(
-        actor("il-liaison")?,
-        Command::RegisterKey { public_key, key_id },
+    let key = |n: &str| keys.get(n).cloned().context("no key");
+    app.command_with_key(
+        actor("us-supervisor")?,
+        &key("us-supervisor")?,
+        Command::ApproveCell,
     )
     .await?;
-    Ok((app.clone(), actor("il-liaison")?, key))
+    Ok((app.clone(), actor("il-liaison")?, key("il-liaison")?))
 }
 
 /// One signed submission, verified as the server verifies it, then appended.
@@ -125,22 +122,17 @@ async fn signed_send(
     key: &ed25519_dalek::SigningKey,
     n: u64,
 ) -> anyhow::Result<()> {
-    use sha2::Digest;
     let body = format!(
         "{{\"to\":[\"sy\"],\"precedence\":\"routine\",\"subject\":\"bench {n}\",\"body\":\"b\"}}"
     );
-    let digest = hex::encode(sha2::Sha256::digest(body.as_bytes()));
-    let msg = liaison_api::signing::submission_message(
-        origin,
-        "il-liaison",
-        "POST",
-        "/api/v1/messages",
-        &digest,
-    );
-    let sig = liaison_log::keys::sign_b64(key, &msg);
+    // Signed as the HTTP path signs, then checked as the server checks.
+    let sig = app.sign_in_process("il-liaison", key, body.as_bytes())?;
     let public = liaison_log::keys::public_b64(&key.verifying_key());
-    liaison_log::keys::verify_signature_b64(&public, &msg, &sig)?;
-    let key_id = liaison_log::keys::operator_key_id(&key.verifying_key());
+    let signed = sig.signed.as_deref().unwrap_or_default();
+    if !signed.contains(&format!("\norigin {origin}\n")) {
+        bail!("signed for another log");
+    }
+    liaison_log::keys::verify_signature_b64(&public, signed.as_bytes(), &sig.signature)?;
     let cmd = Command::SendMessage {
         to: BTreeSet::from(["sy".to_string()]),
         precedence: Precedence::Routine,
@@ -151,17 +143,7 @@ async fn signed_send(
         test: false,
         attachments: Vec::new(),
     };
-    let out = app
-        .command_signed(
-            actor.clone(),
-            Some(AuthorSignature {
-                key_id,
-                signature: sig,
-                body_sha256: digest,
-            }),
-            cmd,
-        )
-        .await?;
+    let out = app.command_signed(actor.clone(), Some(sig), cmd).await?;
     if out.receipt.is_none() {
         bail!("no receipt");
     }
@@ -349,7 +331,12 @@ impl Served {
 }
 
 async fn serve_demo_cell(dir: &std::path::Path) -> anyhow::Result<Served> {
-    let charter = parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut charter =
+        parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The HTTP benchmarks' clients send bearer tokens only: every party signs optionally.
+    for p in &mut charter.parties {
+        p.signatures = Some(liaison_core::charter::Signatures::Optional);
+    }
     let (app, creds) = App::init(dir, charter, Arc::new(SystemClock)).await?;
     let us = Actor::of(&app.shared.state.read(), "us-supervisor").context("us")?;
     app.command(us, Command::ApproveCell).await?;

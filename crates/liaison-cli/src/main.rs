@@ -33,7 +33,8 @@ struct Cli {
     /// Bearer token of the operator acting.
     #[arg(long, global = true, env = "LIAISON_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Ed25519 private key that signs every submission (once registered with `key register`).
+    /// Ed25519 private key (PKCS#8 PEM) that signs every write: the `key` of the
+    /// operator's entry in credentials.json, or one registered with `key register`.
     #[arg(long, global = true, env = "LIAISON_KEY")]
     key: Option<PathBuf>,
     /// The cell's TLS certificate (PEM), or its issuer's, to trust for an https:// server.
@@ -261,7 +262,7 @@ fn main() -> ExitCode {
             state,
             once,
             interval_ms,
-        } => cell::client(&server, token.clone(), &trust).and_then(|c| {
+        } => client(&server, token.clone()).and_then(|c| {
             record::witness(
                 &c,
                 record::WitnessArgs {

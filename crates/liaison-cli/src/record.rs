@@ -20,10 +20,11 @@ use std::sync::Arc;
 
 #[derive(Subcommand, Clone)]
 pub enum KeyCmd {
-    /// Register the public half of a key file as your signing key (rotates any old one).
+    /// Register the public half of a key file as your signing key (rotates any old one);
+    /// the registration is signed with your current key (`--key` or `LIAISON_KEY`).
     Register {
         #[arg(long)]
-        key: PathBuf,
+        new_key: PathBuf,
     },
     /// Revoke a signing key by id.
     Revoke { key_id: String },
@@ -62,7 +63,7 @@ pub fn keygen(out: &Path, openssh: bool, as_json: bool) -> anyhow::Result<()> {
     );
     println!("public key {public}  (key id {id})");
     println!(
-        "register it with: liaison key register --key {}",
+        "register it with: liaison key register --new-key {}",
         out.display()
     );
     Ok(())
@@ -78,27 +79,76 @@ pub fn read_key(path: &Path) -> anyhow::Result<ed25519_dalek::SigningKey> {
     Ok(liaison_log::keys::read_private_key(&text)?)
 }
 
+/// The headers that sign one write as `operator` of the log `origin`
+/// (`liaison/submission/v2`): a fresh random nonce and the current time.
+pub fn sign_headers(
+    key: &ed25519_dalek::SigningKey,
+    origin: &str,
+    operator: &str,
+    input: &liaison_client::SignInput,
+) -> Result<Vec<(String, String)>, String> {
+    use rand::RngCore;
+    use sha2::Digest;
+    let mut n = [0u8; 16];
+    rand_os().fill_bytes(&mut n);
+    let nonce = hex::encode(n);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?;
+    let time = liaison_api::time::format(liaison_core::Timestamp::from_secs(
+        i64::try_from(now.as_secs()).map_err(|e| e.to_string())?,
+    ));
+    let header = |name: &str| {
+        input
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let signed = liaison_api::signing::SignedRequest {
+        origin: origin.to_string(),
+        operator: operator.to_string(),
+        method: input.method.to_string(),
+        path: input.path.to_string(),
+        query: input.query.to_string(),
+        headers: liaison_api::signing::SIGNED_HEADERS.map(header),
+        body_sha256: hex::encode(sha2::Sha256::digest(input.body)),
+        nonce: nonce.clone(),
+        time: time.clone(),
+    }
+    .canonical()?;
+    let key_id = liaison_log::keys::operator_key_id(&key.verifying_key());
+    Ok(vec![
+        (
+            liaison_api::signing::HEADER.to_string(),
+            format!(
+                "{key_id}:{}",
+                liaison_log::keys::sign_b64(key, signed.as_bytes())
+            ),
+        ),
+        (liaison_api::signing::NONCE_HEADER.to_string(), nonce),
+        (liaison_api::signing::TIME_HEADER.to_string(), time),
+    ])
+}
+
 /// A client that signs every submission with the operator's key.
 pub fn signing_client(c: Client, key_path: &Path) -> anyhow::Result<Client> {
     let key = read_key(key_path)?;
     let me: Me = c.get("/api/v1/me")?;
     let cell: CellView = c.get("/api/v1/cell")?;
-    let key_id = liaison_log::keys::operator_key_id(&key.verifying_key());
     let origin = cell.log.origin;
-    let signer = move |method: &str, path: &str, body: &[u8]| {
-        use sha2::Digest;
-        let digest = hex::encode(sha2::Sha256::digest(body));
-        let msg =
-            liaison_api::signing::submission_message(&origin, &me.operator, method, path, &digest);
-        format!("{key_id}:{}", liaison_log::keys::sign_b64(&key, &msg))
+    let signer = move |input: &liaison_client::SignInput| {
+        // A write that cannot be signed goes unsigned, and the server says why.
+        sign_headers(&key, &origin, &me.operator, input).unwrap_or_default()
     };
     Ok(c.with_signer(Arc::new(signer)))
 }
 
 pub fn key(c: &Client, cmd: KeyCmd, as_json: bool) -> anyhow::Result<()> {
     let w: Written = match cmd {
-        KeyCmd::Register { key } => {
-            let k = read_key(&key)?;
+        KeyCmd::Register { new_key } => {
+            let k = read_key(&new_key)?;
             let public_key = liaison_log::keys::public_b64(&k.verifying_key());
             c.post("/api/v1/keys", &KeyRequest { public_key })?
         }
@@ -394,6 +444,7 @@ pub fn verify_server(c: &Client, as_json: bool) -> anyhow::Result<()> {
         .map_err(|e| anyhow!("FAILED: checkpoint signature: {e}"))?;
     let cp = Checkpoint::parse(opened.text())?;
     let mut tree = Tree::new();
+    let mut all_entries: Vec<Entry> = Vec::new();
     let mut n = 0u64;
     while n * 256 < cp.size {
         let w = (cp.size - n * 256).min(256);
@@ -422,12 +473,14 @@ pub fn verify_server(c: &Client, as_json: bool) -> anyhow::Result<()> {
                 );
             }
             tree.push(leaf_hash(e));
+            all_entries.push(entry);
         }
         n += 1;
     }
     if tree.root() != cp.root {
         bail!("FAILED: the entries hash to a different root than the signed checkpoint");
     }
+    let signatures_checked = check_readable_signatures(c, &cp.origin, &all_entries)?;
     let mut tiles_checked = 0;
     for level in 0..3u8 {
         let count = cp.size >> (8 * u32::from(level));
@@ -453,10 +506,12 @@ pub fn verify_server(c: &Client, as_json: bool) -> anyhow::Result<()> {
         }
     }
     if as_json {
-        return json(&serde_json::json!({"ok": true, "size": cp.size, "tiles": tiles_checked}));
+        return json(
+            &serde_json::json!({"ok": true, "size": cp.size, "tiles": tiles_checked, "signatures": signatures_checked}),
+        );
     }
     println!(
-        "OK: {} entries re-read, {tiles_checked} tiles checked, root matches the checkpoint signed by {}",
+        "OK: {} entries re-read, {tiles_checked} tiles checked, {signatures_checked} author signatures checked, root matches the checkpoint signed by {}",
         cp.size, log.name
     );
     Ok(())
@@ -472,6 +527,8 @@ pub fn verify_data(dir: &Path, as_json: bool) -> anyhow::Result<()> {
         liaison_server::ledger::LogSigner::from_key_text(key.trim()).map_err(|e| anyhow!(e))?;
     let store = liaison_store::SqliteStore::open(&dir.join("cell.db"))?;
     let mut ledger = liaison_server::ledger::Ledger::new(signer.clone());
+    let mut keys = Keys::new();
+    let mut signatures = 0u64;
     let mut from = 0u64;
     loop {
         let rows = store.read_events(from, liaison_store::MAX_READ)?;
@@ -490,6 +547,29 @@ pub fn verify_data(dir: &Path, as_json: bool) -> anyhow::Result<()> {
                     row.seq
                 );
             }
+            let entry =
+                Entry::decode(&row.entry).map_err(|e| anyhow!("FAILED: entry {}: {e}", row.seq))?;
+            if let liaison_core::event::EventBody::OperatorKeyRegistered {
+                name,
+                public_key,
+                key_id,
+            } = &event.body
+            {
+                keys.insert((name.clone(), key_id.clone()), public_key.clone());
+            }
+            if let Some(sig) = &event.signature {
+                let authored = Authored {
+                    seq: event.seq,
+                    operator: &event.author.operator,
+                    observed: event.observed,
+                    signature: sig,
+                };
+                if check_authored(&authored, &entry, signer.origin(), &keys)
+                    .map_err(|e| anyhow!("FAILED: {e}"))?
+                {
+                    signatures += 1;
+                }
+            }
             ledger.push(&row.entry);
             from += 1;
         }
@@ -501,11 +581,123 @@ pub fn verify_data(dir: &Path, as_json: bool) -> anyhow::Result<()> {
         .check_signed(&cp.note)
         .map_err(|e| anyhow!("FAILED: {e}"))?;
     if as_json {
-        return json(&serde_json::json!({"ok": true, "size": from}));
+        return json(&serde_json::json!({"ok": true, "size": from, "signatures": signatures}));
     }
     println!(
         "OK: {from} events re-derived and hashed; the root matches the checkpoint signed by {}",
         signer.origin()
     );
+    println!(
+        "OK: {signatures} author signatures are over exactly the bytes their entries commit to"
+    );
     Ok(())
+}
+
+/// Operators' public keys by (operator, key id), as registered in the record.
+type Keys = std::collections::HashMap<(String, String), String>;
+
+/// An event's authorship as the record states it.
+struct Authored<'a> {
+    seq: u64,
+    operator: &'a str,
+    observed: bool,
+    signature: &'a liaison_core::event::AuthorSignature,
+}
+
+/// Checks that an event is exactly what its author signed: the signed bytes hash to
+/// what its entry commits to, they name this log, this author and the nonce and time
+/// kept beside them, and the author's registered key signed them. `Ok(false)` for a
+/// signature recorded under v1, which kept no signed bytes.
+fn check_authored(a: &Authored, entry: &Entry, origin: &str, keys: &Keys) -> Result<bool, String> {
+    use sha2::Digest;
+    let seq = a.seq;
+    let sig = a.signature;
+    let Some(signed) = &sig.signed else {
+        return Ok(false);
+    };
+    let hash: [u8; 32] = sha2::Sha256::digest(signed.as_bytes()).into();
+    if entry.signed_sha256 != Some(hash) {
+        return Err(format!(
+            "event {seq}: the signed bytes stored with it are not those its log entry commits to"
+        ));
+    }
+    if a.observed || entry.observed {
+        return Err(format!(
+            "event {seq}: a server observation carries an author signature"
+        ));
+    }
+    let r = liaison_api::signing::SignedRequest::parse(signed)
+        .map_err(|e| format!("event {seq}: {e}"))?;
+    let time = liaison_api::time::parse(&r.time).map_err(|e| format!("event {seq}: {e}"))?;
+    if r.origin != origin
+        || r.operator != a.operator
+        || Some(&r.nonce) != sig.nonce.as_ref()
+        || Some(time) != sig.time
+        || r.body_sha256 != sig.body_sha256
+    {
+        return Err(format!(
+            "event {seq}: the signed bytes name another log, author, nonce, time or body than the event"
+        ));
+    }
+    let key = keys
+        .get(&(a.operator.to_string(), sig.key_id.clone()))
+        .ok_or_else(|| {
+            format!(
+                "event {seq}: key {} of {} is not registered in the record",
+                sig.key_id, a.operator
+            )
+        })?;
+    liaison_log::keys::verify_signature_b64(key, signed.as_bytes(), &sig.signature)
+        .map_err(|e| format!("event {seq}: the author's signature does not verify: {e}"))?;
+    Ok(true)
+}
+
+/// Checks the author signature of every event the caller may read against the entries
+/// of the verified tree; returns how many were checked.
+fn check_readable_signatures(c: &Client, origin: &str, entries: &[Entry]) -> anyhow::Result<u64> {
+    let mut keys = Keys::new();
+    let mut checked = 0u64;
+    let mut after: Option<u64> = None;
+    loop {
+        let path = match after {
+            Some(a) => format!("/api/v1/events/page?limit=1000&after={a}"),
+            None => "/api/v1/events/page?limit=1000".to_string(),
+        };
+        let page: liaison_api::wire::EventsPage = c.get(&path)?;
+        for e in &page.events {
+            if e.kind == "operator_key_registered" {
+                let field = |k: &str| e.data.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                if let (Some(n), Some(p), Some(k)) =
+                    (field("name"), field("public_key"), field("key_id"))
+                {
+                    keys.insert((n, k), p);
+                }
+            }
+            let Some(sig) = &e.signature else { continue };
+            if e.seq >= entries.len() as u64 {
+                // Recorded after the checkpoint this run verified.
+                continue;
+            }
+            let sig: liaison_core::event::AuthorSignature = serde_json::from_value(sig.clone())
+                .map_err(|err| anyhow!("FAILED: event {}: its signature: {err}", e.seq))?;
+            let entry = entries
+                .get(e.seq as usize)
+                .ok_or_else(|| anyhow!("FAILED: event {} is not in the verified tree", e.seq))?;
+            let authored = Authored {
+                seq: e.seq,
+                operator: &e.author.operator,
+                observed: e.author.observed,
+                signature: &sig,
+            };
+            if check_authored(&authored, entry, origin, &keys)
+                .map_err(|err| anyhow!("FAILED: {err}"))?
+            {
+                checked += 1;
+            }
+        }
+        match page.next_after {
+            Some(n) => after = Some(n),
+            None => return Ok(checked),
+        }
+    }
 }

@@ -238,15 +238,47 @@ pub fn demo(data: &Path, listen: &str, with_tls: bool) -> anyhow::Result<()> {
 
 /// A little history so a new user has something to look at: a message acknowledged,
 /// one waiting, and an incident with both sides' accounts.
-async fn seed(app: &App, _creds: &CredentialsFile) -> anyhow::Result<()> {
+/// Records a seeded statement as its operator's, signed in process with the key
+/// `liaison init` made for it (an operator without one states it unsigned).
+async fn say(
+    app: &App,
+    keys: &Keys,
+    actor: Actor,
+    cmd: Command,
+) -> anyhow::Result<liaison_server::writer::Outcome> {
+    let key = match &actor {
+        Actor::Operator { name, .. } => keys.get(name),
+        Actor::System => None,
+    };
+    Ok(match key {
+        Some(k) => app.command_with_key(actor, k, cmd).await?,
+        None => app.command(actor, cmd).await?,
+    })
+}
+
+type Keys = std::collections::HashMap<String, ed25519_dalek::SigningKey>;
+
+/// The signing keys in a credentials file, by operator.
+pub fn keys_of(creds: &CredentialsFile) -> anyhow::Result<Keys> {
+    let mut keys = Keys::new();
+    for o in &creds.operators {
+        if let Some(pem) = &o.key {
+            keys.insert(o.name.clone(), liaison_log::keys::read_private_key(pem)?);
+        }
+    }
+    Ok(keys)
+}
+
+async fn seed(app: &App, creds: &CredentialsFile) -> anyhow::Result<()> {
+    let keys = keys_of(creds)?;
+    let keys = &keys;
     use liaison_core::incident::{Category, Place, TimePrecision};
     use liaison_core::{Duration, Precedence};
     let actor = |name: &str| -> anyhow::Result<Actor> {
         let state = app.shared.state.read();
         Actor::of(&state, name).ok_or_else(|| anyhow::anyhow!("the demo charter has no {name}"))
     };
-    app.command(actor("us-supervisor")?, Command::ApproveCell)
-        .await?;
+    say(app, keys, actor("us-supervisor")?, Command::ApproveCell).await?;
     let send = |from: &str,
                 to: &str,
                 precedence: Precedence,
@@ -273,9 +305,11 @@ async fn seed(app: &App, _creds: &CredentialsFile) -> anyhow::Result<()> {
         "THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG 1234567890",
         "en",
     );
-    let first = app.command(a?, cmd).await?;
+    let first = say(app, keys, a?, cmd).await?;
     if let Some(id) = first.seqs.first() {
-        app.command(
+        say(
+            app,
+            keys,
             actor("sy-liaison")?,
             Command::AcknowledgeMessage {
                 message: *id,
@@ -292,35 +326,40 @@ async fn seed(app: &App, _creds: &CredentialsFile) -> anyhow::Result<()> {
         "قافلة مساعدات إنسانية إلى السويداء صباح الغد عبر الطريق M5. نطلب التأكيد.",
         "ar",
     );
-    app.command(a?, cmd).await?;
+    say(app, keys, a?, cmd).await?;
     let now = app.shared.clock.now();
-    let reported = app
-        .command(
-            actor("il-liaison")?,
-            Command::ReportIncident {
-                category: Category::FireAcrossTheLine,
-                precedence: Precedence::Immediate,
-                occurred_at: now.plus(Duration::from_hours(-3)),
-                precision: TimePrecision::Exact,
-                place: Place {
-                    coordinates: vec![[35.83, 33.13]],
-                    uncertainty_m: 500.0,
-                },
-                description: "Small-arms fire across the line of separation near Quneitra.".into(),
-                attributed_to: Some("sy".into()),
-                links: Vec::new(),
-                attachments: Vec::new(),
+    let reported = say(
+        app,
+        keys,
+        actor("il-liaison")?,
+        Command::ReportIncident {
+            category: Category::FireAcrossTheLine,
+            precedence: Precedence::Immediate,
+            occurred_at: now.plus(Duration::from_hours(-3)),
+            precision: TimePrecision::Exact,
+            place: Place {
+                coordinates: vec![[35.83, 33.13]],
+                uncertainty_m: 500.0,
             },
-        )
-        .await?;
-    seed_map(app, &actor).await?;
+            description: "Small-arms fire across the line of separation near Quneitra.".into(),
+            attributed_to: Some("sy".into()),
+            links: Vec::new(),
+            attachments: Vec::new(),
+        },
+    )
+    .await?;
+    seed_map(app, keys, &actor).await?;
     if let Some(id) = reported.seqs.first() {
-        app.command(
+        say(
+            app,
+            keys,
             actor("sy-liaison")?,
             Command::AcknowledgeIncident { incident: *id },
         )
         .await?;
-        app.command(
+        say(
+            app,
+            keys,
             actor("sy-liaison")?,
             Command::SubmitAccount {
                 incident: *id,
@@ -336,7 +375,11 @@ async fn seed(app: &App, _creds: &CredentialsFile) -> anyhow::Result<()> {
 }
 
 /// Druze towns, a UN position and the illustrative 1974 zones and proposed DMZ.
-async fn seed_map(app: &App, actor: &dyn Fn(&str) -> anyhow::Result<Actor>) -> anyhow::Result<()> {
+async fn seed_map(
+    app: &App,
+    keys: &Keys,
+    actor: &dyn Fn(&str) -> anyhow::Result<Actor>,
+) -> anyhow::Result<()> {
     use liaison_core::deconfliction::{SiteCategory, Stance, ZoneKind, ZoneRules};
     let v: serde_json::Value = serde_json::from_str(DEMO_MAP)?;
     let features =
@@ -381,7 +424,9 @@ async fn seed_map(app: &App, actor: &dyn Fn(&str) -> anyhow::Result<Actor>) -> a
                     "us-supervisor"
                 };
                 let shape = liaison_server::deconfliction::to_shape(&area);
-                app.command(
+                say(
+                    app,
+                    keys,
                     actor(who)?,
                     Command::RegisterSite {
                         site: None,
@@ -416,13 +461,15 @@ async fn seed_map(app: &App, actor: &dyn Fn(&str) -> anyhow::Result<Actor>) -> a
                     rules,
                     note: format!("{} Source: {}.", s("note"), s("source")),
                 };
-                let out = app.command(actor(proposer)?, cmd).await?;
+                let out = say(app, keys, actor(proposer)?, cmd).await?;
                 let Some(id) = out.seqs.first().copied() else {
                     continue;
                 };
                 if p.get("agreed").and_then(|x| x.as_bool()) == Some(true) {
                     for m in ["il-liaison", "sy-liaison"] {
-                        app.command(
+                        say(
+                            app,
+                            keys,
                             actor(m)?,
                             Command::TakeZoneStance {
                                 zone: id,
@@ -433,7 +480,9 @@ async fn seed_map(app: &App, actor: &dyn Fn(&str) -> anyhow::Result<Actor>) -> a
                     }
                 }
                 if s("disputed_by") == "sy" {
-                    app.command(
+                    say(
+                        app,
+                        keys,
                         actor("sy-liaison")?,
                         Command::TakeZoneStance {
                             zone: id,

@@ -34,11 +34,19 @@ fn kill_9_during_writes_loses_nothing_acknowledged() {
             while !stop.load(Ordering::SeqCst) {
                 let name = format!("d{t}-{i}");
                 let client = reqwest::blocking::Client::new();
-                let r = client
+                let body =
+                    serde_json::to_vec(&json!({"name": name, "party": "il", "role": "analyst"}))
+                        .expect("json");
+                let mut rb = client
                     .post(format!("{url}/api/v1/operators"))
                     .bearer_auth(&admin)
-                    .json(&json!({"name": name, "party": "il", "role": "analyst"}))
-                    .send();
+                    .header("content-type", "application/json");
+                for (k, v) in
+                    common::signature_headers(&admin, "POST", "/api/v1/operators", &[], &body)
+                {
+                    rb = rb.header(k, v);
+                }
+                let r = rb.body(body).send();
                 match r {
                     Ok(resp) if resp.status().as_u16() == 200 => {
                         let v: serde_json::Value = resp.json().expect("json");

@@ -312,6 +312,8 @@ fn operators_can_be_added_disabled_and_rotated() {
         http.get("/api/v1/me", Some(&token)).json()["operator"],
         "il-two"
     );
+    // Israel's operators sign: the new one registers a key before it writes.
+    let key = cell.enrol_key(&http, &token, "il-two");
     let r = http.post(
         "/api/v1/operators",
         Some(&admin),
@@ -325,6 +327,7 @@ fn operators_can_be_added_disabled_and_rotated() {
         .as_str()
         .expect("token")
         .to_string();
+    common::register_key(&new_token, key);
     assert_eq!(
         http.get("/api/v1/me", Some(&token)).status,
         401,

@@ -8,8 +8,13 @@ use common::{Cell, Http, bin};
 use serde_json::json;
 use std::process::Command;
 
+/// Runs the binary; a command with `--token` signs as that operator unless it is given
+/// a key.
 fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut c = Command::new(bin());
+    let mut c = match args.iter().position(|a| *a == "--token") {
+        Some(i) if !args.contains(&"--key") => common::command_as(args[i + 1]),
+        _ => Command::new(bin()),
+    };
     c.args(args);
     for (k, v) in env {
         c.env(k, v);
@@ -274,11 +279,12 @@ fn full_audit_passes_and_one_altered_byte_fails() {
         let mut ev: Vec<u8> = db
             .query_row("SELECT event FROM events WHERE seq = 123", [], |r| r.get(0))
             .expect("row");
+        let needle = b"\"name\":\"a";
         let pos = ev
-            .windows(3)
-            .position(|w| w == b"a11")
-            .expect("name in event");
-        ev[pos + 1] = b'9';
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .expect("an added operator's name in event 123");
+        ev[pos + needle.len()] = b'x';
         db.execute("UPDATE events SET event = ?1 WHERE seq = 123", [ev])
             .expect("update");
     }
@@ -309,6 +315,8 @@ fn registered_keys_make_signatures_mandatory() {
     let tmp = tempfile::tempdir().expect("tmp");
     let key = tmp.path().join("us.key");
     ok(&run(&["keygen", "--out", key.to_str().expect("p")], &[]));
+    // Registering a new key is itself signed with the key `init` made.
+    let init_key = cell.key_path("us-supervisor");
     ok(&run(
         &[
             "--server",
@@ -317,14 +325,14 @@ fn registered_keys_make_signatures_mandatory() {
             &us,
             "key",
             "register",
-            "--key",
+            "--new-key",
             key.to_str().expect("p"),
         ],
-        &[],
+        &[("LIAISON_KEY", init_key.to_str().expect("p"))],
     ));
-    // Unsigned now fails…
-    let r = http.post("/api/v1/cell/approve", Some(&us), json!({}));
-    assert_eq!((r.status, r.code().as_str()), (422, "bad_signature"));
+    // Unsigned fails…
+    let r = http.post_unsigned("/api/v1/cell/approve", Some(&us), json!({}));
+    assert_eq!((r.status, r.code().as_str()), (401, "signature_required"));
     // …a forged signature fails…
     let r = reqwest::blocking::Client::new()
         .post(format!("{}/api/v1/cell/approve", server.url))
@@ -333,7 +341,22 @@ fn registered_keys_make_signatures_mandatory() {
         .send()
         .expect("send");
     assert_eq!(r.status().as_u16(), 422);
-    // …and the CLI signs with the key.
+    // …the key `init` made no longer counts…
+    let out = run(
+        &[
+            "--server",
+            &server.url,
+            "--token",
+            &us,
+            "--key",
+            init_key.to_str().expect("p"),
+            "cell",
+            "approve",
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    // …and the CLI signs with the new key.
     let out = ok(&run(
         &[
             "--server",
@@ -356,6 +379,12 @@ fn registered_keys_make_signatures_mandatory() {
     assert!(
         approved["signature"]["key_id"].is_string(),
         "the signature is part of the record: {approved}"
+    );
+    assert!(
+        approved["signature"]["signed"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("liaison/submission/v2\n")),
+        "the signed bytes are kept with the event: {approved}"
     );
 }
 

@@ -50,9 +50,21 @@ pub struct Client {
     signer: Option<std::sync::Arc<SubmissionSigner>>,
 }
 
-/// Signs every submission: called with (method, path, body) and returning the value of
-/// the `Liaison-Signature` header.
-pub type SubmissionSigner = dyn Fn(&str, &str, &[u8]) -> String + Send + Sync;
+/// What a signer sees of a write: the request line, the headers sent with it and the
+/// exact body.
+pub struct SignInput<'a> {
+    pub method: &'a str,
+    /// The path, without the query string.
+    pub path: &'a str,
+    /// The query string after `?` (empty when none).
+    pub query: &'a str,
+    pub headers: &'a [(&'a str, String)],
+    pub body: &'a [u8],
+}
+
+/// Signs every write: returns the headers to add (`Liaison-Signature`, `Liaison-Nonce`,
+/// `Liaison-Time`).
+pub type SubmissionSigner = dyn Fn(&SignInput) -> Vec<(String, String)> + Send + Sync;
 
 /// One Server-Sent Event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -98,7 +110,7 @@ impl Client {
         })
     }
 
-    /// Signs every POST from now on (the operator registered a key).
+    /// Signs every POST from now on.
     pub fn with_signer(mut self, signer: std::sync::Arc<SubmissionSigner>) -> Client {
         self.signer = Some(signer);
         self
@@ -106,17 +118,25 @@ impl Client {
 
     fn sign(
         &self,
-        rb: reqwest::blocking::RequestBuilder,
+        mut rb: reqwest::blocking::RequestBuilder,
         path: &str,
+        headers: &[(&str, String)],
         body: &[u8],
     ) -> reqwest::blocking::RequestBuilder {
-        match &self.signer {
-            Some(s) => rb.header(
-                "liaison-signature",
-                s("POST", path.split('?').next().unwrap_or(path), body),
-            ),
-            None => rb,
+        if let Some(s) = &self.signer {
+            let (p, q) = path.split_once('?').unwrap_or((path, ""));
+            let input = SignInput {
+                method: "POST",
+                path: p,
+                query: q,
+                headers,
+                body,
+            };
+            for (k, v) in s(&input) {
+                rb = rb.header(k, v);
+            }
         }
+        rb
     }
 
     pub fn base(&self) -> &str {
@@ -209,7 +229,7 @@ impl Client {
         let rb = self
             .auth(self.http.post(&url).timeout(Duration::from_secs(60)))
             .header("content-type", "application/json");
-        let r = self.sign(rb, path, &bytes).body(bytes).send();
+        let r = self.sign(rb, path, &[], &bytes).body(bytes).send();
         self.finish(&url, r)
     }
 
@@ -228,7 +248,7 @@ impl Client {
         for (k, v) in headers {
             rb = rb.header(*k, v);
         }
-        let r = self.sign(rb, path, &body).body(body).send();
+        let r = self.sign(rb, path, headers, &body).body(body).send();
         self.finish(&url, r)
     }
 

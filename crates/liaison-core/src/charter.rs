@@ -96,6 +96,31 @@ pub struct Party {
     pub id: PartyId,
     pub name: String,
     pub role: PartyRole,
+    /// Whether the party's operators must sign their writes; absent, the role decides
+    /// (see [`Party::must_sign`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Signatures>,
+}
+
+/// A party's charter setting for its operators' author signatures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signatures {
+    Required,
+    Optional,
+}
+
+impl Party {
+    /// Whether this party's operators must sign every write: as the charter says, or,
+    /// when it is silent, required for member parties and the supervisor and optional
+    /// for observers.
+    pub fn must_sign(&self) -> bool {
+        match self.signatures {
+            Some(Signatures::Required) => true,
+            Some(Signatures::Optional) => false,
+            None => self.role != PartyRole::Observer,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +176,23 @@ pub struct Settings {
     pub heartbeat_timeout: Duration,
     /// Protected sites must be re-confirmed this often.
     pub site_reconfirm: Duration,
+    /// How far a signed write's client time may be from the cell's clock.
+    #[serde(
+        default = "default_signature_window",
+        skip_serializing_if = "is_default_signature_window"
+    )]
+    pub signature_window: Duration,
+}
+
+/// The signature window when the charter does not set one: five minutes.
+pub const DEFAULT_SIGNATURE_WINDOW: Duration = Duration::from_secs(300);
+
+fn default_signature_window() -> Duration {
+    DEFAULT_SIGNATURE_WINDOW
+}
+
+fn is_default_signature_window(d: &Duration) -> bool {
+    *d == DEFAULT_SIGNATURE_WINDOW
 }
 
 impl Default for Settings {
@@ -175,6 +217,7 @@ impl Default for Settings {
             default_tlp: "amber".into(),
             heartbeat_timeout: Duration::from_mins(5),
             site_reconfirm: Duration::from_hours(24 * 30),
+            signature_window: DEFAULT_SIGNATURE_WINDOW,
         }
     }
 }
@@ -247,6 +290,13 @@ impl Charter {
                     format!("must be 1-{MAX_NAME_LEN} characters"),
                 ));
             }
+        }
+        let w = self.settings.signature_window;
+        if w.micros() <= 0 || w > Duration::from_hours(24) {
+            return Err(err(
+                "settings.signature_window",
+                "must be more than 0 and at most 24h",
+            ));
         }
         let supervisors = self
             .parties
@@ -324,6 +374,12 @@ impl Charter {
         self.parties.iter().find(|p| p.id == id)
     }
 
+    /// Whether the operators of `party` must sign their writes (false for an unknown party,
+    /// which has no operators).
+    pub fn must_sign(&self, party: &str) -> bool {
+        self.party(party).is_some_and(Party::must_sign)
+    }
+
     pub fn supervisor(&self) -> Option<&Party> {
         self.parties
             .iter()
@@ -357,6 +413,7 @@ pub(crate) mod tests {
             id: id.into(),
             name: name.into(),
             role,
+            signatures: None,
         };
         let op = |name: &str, party: &str, role| OperatorSpec {
             name: name.into(),

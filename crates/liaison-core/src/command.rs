@@ -117,6 +117,8 @@ pub enum Command {
         charter: Charter,
         log_vkey: String,
         token_hashes: Vec<(OperatorName, String)>,
+        /// Signing keys made at creation: (operator, base64 public key, key id).
+        keys: Vec<(OperatorName, String, String)>,
     },
     ApproveCell,
     SuspendCell {
@@ -428,6 +430,7 @@ pub fn decide(
             charter,
             log_vkey,
             token_hashes,
+            keys,
         } => {
             if actor != &Actor::System {
                 return Err(DomainError::forbidden("only `liaison init` creates a cell"));
@@ -469,6 +472,30 @@ pub fn decide(
                         token_hash: hash,
                     },
                 });
+                // A public key is for everyone: any party checks the author signatures
+                // of the events it reads against it.
+                for (_, public_key, key_id) in keys.iter().filter(|(n, _, _)| n == &spec.name) {
+                    check_text("public_key", public_key, 200)?;
+                    check_text("key_id", key_id, 64)?;
+                    drafts.push(Draft {
+                        audience: Audience::Everyone,
+                        concerns: [spec.party.clone()].into(),
+                        body: EventBody::OperatorKeyRegistered {
+                            name: spec.name.clone(),
+                            public_key: public_key.clone(),
+                            key_id: key_id.clone(),
+                        },
+                    });
+                }
+            }
+            if let Some((n, _, _)) = keys
+                .iter()
+                .find(|(n, _, _)| !charter.operators.iter().any(|o| &o.name == n))
+            {
+                return Err(DomainError::invalid(
+                    "keys",
+                    format!("{n} is not an operator of the charter"),
+                ));
             }
             Ok(drafts)
         }
@@ -655,15 +682,17 @@ pub fn decide(
             };
             check_text("public_key", public_key, 200)?;
             check_text("key_id", key_id, 64)?;
-            Ok(vec![Draft::to_parties(
-                state,
-                [party],
-                EventBody::OperatorKeyRegistered {
+            // Every party may read a public key, to check the signatures of the events
+            // it reads.
+            Ok(vec![Draft {
+                audience: Audience::Everyone,
+                concerns: [party.clone()].into(),
+                body: EventBody::OperatorKeyRegistered {
                     name: name.clone(),
                     public_key: public_key.clone(),
                     key_id: key_id.clone(),
                 },
-            )])
+            }])
         }
         Command::RevokeKey { key_id } => {
             let Actor::Operator { name, party, .. } = actor else {
@@ -770,6 +799,7 @@ pub(crate) mod tests {
                 audience: d.audience,
                 body: d.body,
                 signature: None,
+                observed: false,
             };
             state.apply(Arc::new(ev));
         }
@@ -791,6 +821,7 @@ pub(crate) mod tests {
                 charter,
                 log_vkey: "k".into(),
                 token_hashes: tokens,
+                keys: Vec::new(),
             },
         )
         .expect("create");
@@ -944,6 +975,7 @@ pub(crate) mod tests {
                 name: "il-liaison".into(),
             },
             signature: None,
+            observed: false,
         }));
         assert_eq!(
             code(il.still_stands(&s, Some("new"), None)),

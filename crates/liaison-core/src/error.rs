@@ -39,6 +39,12 @@ pub enum DomainError {
     /// Well formed but refused for a reason with its own stable code (HTTP 422).
     #[error("{message}")]
     Refused { code: &'static str, message: String },
+    #[error("{0}")]
+    SignatureRequired(String),
+    #[error("{0}")]
+    SignatureReplayed(String),
+    #[error("{0}")]
+    SignatureStale(String),
 }
 
 impl DomainError {
@@ -54,12 +60,19 @@ impl DomainError {
             DomainError::AlreadyExists(_) => "already_exists",
             DomainError::Invalid { .. } => "invalid_input",
             DomainError::Refused { code, .. } => code,
+            DomainError::SignatureRequired(_) => "signature_required",
+            DomainError::SignatureReplayed(_) => "signature_replayed",
+            DomainError::SignatureStale(_) => "signature_stale",
         }
     }
 
     pub fn class(&self) -> ErrorClass {
         match self {
-            DomainError::Forbidden(_) | DomainError::CredentialsChanged(_) => ErrorClass::Forbidden,
+            DomainError::Forbidden(_)
+            | DomainError::CredentialsChanged(_)
+            | DomainError::SignatureRequired(_)
+            | DomainError::SignatureReplayed(_)
+            | DomainError::SignatureStale(_) => ErrorClass::Forbidden,
             DomainError::NotFound { .. } => ErrorClass::NotFound,
             DomainError::CellPendingApproval
             | DomainError::CellSuspended

@@ -403,6 +403,16 @@ pub struct AuthorSignature {
     pub signature: String,
     /// Hex SHA-256 of the exact request body the author signed.
     pub body_sha256: String,
+    /// The exact bytes the author signed (`liaison/submission/v2`, UTF-8 text); absent
+    /// for signatures recorded under v1, which covered only the request line and body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<String>,
+    /// The client-chosen nonce inside `signed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// The client's time inside `signed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Timestamp>,
 }
 
 /// A committed event. `seq` is its gapless position in the record, starting at 0.
@@ -416,6 +426,15 @@ pub struct Event {
     pub body: EventBody,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<AuthorSignature>,
+    /// True when the server recorded this on the author's behalf (a delivery or read
+    /// mark, an automatic acknowledgement): the server's observation, not the
+    /// operator's statement.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub observed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Event {

@@ -84,6 +84,53 @@ pub struct State {
     pub witnesses: BTreeMap<PartyId, String>,
     pub intel: crate::intel::Intel,
     pub deconfliction: crate::deconfliction::Deconfliction,
+    /// The nonces of each operator's recorded signed writes, within the signature window.
+    pub nonces: BTreeMap<OperatorName, Nonces>,
+}
+
+/// Most nonces remembered per operator. When more arrive within the window, the oldest
+/// are forgotten and the operator's floor rises to their time: a write signed at or
+/// before the floor is refused as stale, so a forgotten nonce can never be replayed.
+pub const MAX_NONCES: usize = 100_000;
+
+/// One operator's recently used nonces, oldest first, and the floor below which its
+/// signed times are refused.
+#[derive(Clone, Debug, Default)]
+pub struct Nonces {
+    order: std::collections::VecDeque<(Timestamp, String)>,
+    seen: std::collections::HashSet<String>,
+    floor: Option<Timestamp>,
+}
+
+impl Nonces {
+    pub fn contains(&self, nonce: &str) -> bool {
+        self.seen.contains(nonce)
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    fn remember(&mut self, time: Timestamp, nonce: &str, horizon: Timestamp) {
+        while self.order.front().is_some_and(|(t, _)| *t < horizon) {
+            if let Some((_, n)) = self.order.pop_front() {
+                self.seen.remove(&n);
+            }
+        }
+        if self.seen.insert(nonce.to_string()) {
+            self.order.push_back((time, nonce.to_string()));
+        }
+        while self.order.len() > MAX_NONCES {
+            if let Some((t, n)) = self.order.pop_front() {
+                self.seen.remove(&n);
+                self.floor = Some(self.floor.map_or(t, |f| f.max(t)));
+            }
+        }
+    }
 }
 
 impl State {
@@ -116,6 +163,61 @@ impl State {
 
     pub fn operator(&self, name: &str) -> Option<&Operator> {
         self.operators.get(name)
+    }
+
+    /// Whether an operator must sign its writes: its party's charter setting says so, or
+    /// it has registered a signing key (then everything it writes is signed by it).
+    pub fn must_sign(&self, name: &str) -> bool {
+        let Some(o) = self.operators.get(name) else {
+            return false;
+        };
+        o.active_key().is_some() || self.charter().is_some_and(|c| c.must_sign(&o.spec.party))
+    }
+
+    /// The charter's signature window (the default before a cell exists).
+    pub fn signature_window(&self) -> crate::time::Duration {
+        self.charter()
+            .map(|c| c.settings.signature_window)
+            .unwrap_or(crate::charter::DEFAULT_SIGNATURE_WINDOW)
+    }
+
+    /// Checks that a signed write is fresh at `now`: its client time within the
+    /// signature window (and above the operator's floor) and its nonce not yet used.
+    pub fn check_fresh(
+        &self,
+        name: &str,
+        nonce: &str,
+        time: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), crate::DomainError> {
+        let window = self.signature_window();
+        let skew = if time > now {
+            time.since(now)
+        } else {
+            now.since(time)
+        };
+        if skew > window {
+            return Err(crate::DomainError::SignatureStale(format!(
+                "the signed time is {}s from the cell's clock; the window is {}s",
+                skew.secs(),
+                window.secs()
+            )));
+        }
+        let mem = self.nonces.get(name);
+        if let Some(floor) = mem.and_then(|m| m.floor)
+            && time <= floor
+        {
+            return Err(crate::DomainError::SignatureStale(
+                "the signed time is older than the oldest nonce the cell remembers for this operator"
+                    .into(),
+            ));
+        }
+        if mem.is_some_and(|m| m.contains(nonce)) {
+            return Err(crate::DomainError::SignatureReplayed(format!(
+                "nonce {nonce:?} was already used by {name}: a replayed request"
+            )));
+        }
+        Ok(())
     }
 
     pub fn role_of(&self, name: &str) -> Option<OperatorRole> {
@@ -249,6 +351,82 @@ impl State {
                 debug_assert!(known, "State::apply does not know {}", event.kind());
             }
         }
+        if let Some(sig) = &event.signature
+            && let (Some(nonce), Some(time)) = (&sig.nonce, sig.time)
+        {
+            let horizon = Timestamp::from_micros(
+                event
+                    .at
+                    .micros()
+                    .saturating_sub(self.signature_window().micros()),
+            );
+            self.nonces
+                .entry(event.author.operator.clone())
+                .or_default()
+                .remember(time, nonce, horizon);
+        }
         self.events.push(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charter::Signatures;
+
+    #[test]
+    fn who_must_sign_follows_the_role_unless_the_charter_says_otherwise() {
+        let mut c = crate::charter::tests::golan();
+        assert!(c.must_sign("il") && c.must_sign("us") && !c.must_sign("undof"));
+        assert!(!c.must_sign("nobody"));
+        for p in &mut c.parties {
+            p.signatures = Some(if p.id == "undof" {
+                Signatures::Required
+            } else {
+                Signatures::Optional
+            });
+        }
+        assert!(!c.must_sign("il") && !c.must_sign("us") && c.must_sign("undof"));
+    }
+
+    #[test]
+    fn a_nonce_is_refused_twice_and_a_full_memory_raises_the_floor() {
+        let mut s = State::new();
+        let now = Timestamp::from_secs(1_800_000_000);
+        let fresh =
+            |s: &State, n: &str, t: Timestamp| s.check_fresh("op", n, t, now).map_err(|e| e.code());
+        assert_eq!(fresh(&s, "a", now), Ok(()));
+        assert_eq!(
+            fresh(&s, "a", Timestamp::from_secs(1_800_000_000 - 301)),
+            Err("signature_stale")
+        );
+        assert_eq!(
+            fresh(&s, "a", Timestamp::from_secs(1_800_000_000 + 301)),
+            Err("signature_stale")
+        );
+        let horizon = Timestamp::from_secs(1_800_000_000 - 300);
+        let mem = s.nonces.entry("op".into()).or_default();
+        for i in 0..MAX_NONCES as i64 + 10 {
+            mem.remember(
+                Timestamp::from_micros(now.micros() - 1_000_000 + i),
+                &format!("n{i}"),
+                horizon,
+            );
+        }
+        assert_eq!(mem.len(), MAX_NONCES);
+        assert_eq!(
+            fresh(&s, &format!("n{}", MAX_NONCES + 5), now),
+            Err("signature_replayed")
+        );
+        // n0..n9 were forgotten; their times are now below the floor.
+        assert_eq!(
+            fresh(
+                &s,
+                "n3",
+                Timestamp::from_micros(now.micros() - 1_000_000 + 3)
+            ),
+            Err("signature_stale")
+        );
+        assert_eq!(fresh(&s, "new", now), Ok(()));
     }
 }

@@ -73,7 +73,8 @@ pub fn can_read_obligation(
         Duty::AcknowledgeMessage
         | Duty::AnswerNotification
         | Duty::AcknowledgeIncident
-        | Duty::GiveAccount => subject.parse::<u64>().ok(),
+        | Duty::GiveAccount
+        | Duty::AnswerSiteProposal => subject.parse::<u64>().ok(),
         Duty::ProvideInformation => subject
             .split_once('/')
             .and_then(|(incident, _)| incident.parse::<u64>().ok()),

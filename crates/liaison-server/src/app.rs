@@ -264,18 +264,36 @@ impl App {
         Ok((app, creds))
     }
 
-    /// Records the cell's creation and its operators; returns their tokens.
+    /// Records the cell's creation and its operators; returns their tokens and, for
+    /// every operator who must sign, a new signing key whose public half is registered
+    /// in the same decision.
     pub async fn create_cell(&self, charter: Charter) -> Result<CredentialsFile, ApiError> {
         let mut creds = Vec::new();
         let mut hashes = Vec::new();
+        let mut keys = Vec::new();
         for o in &charter.operators {
             let token = new_token();
             hashes.push((o.name.clone(), token_hash(&token)));
+            let key = if charter.must_sign(&o.party) {
+                let sk = liaison_log::keys::generate(&mut rand::rngs::OsRng);
+                let pem = liaison_log::keys::to_pkcs8_pem(&sk)
+                    .map_err(|e| ApiError::internal(format!("signing key: {e}")))?;
+                let vk = sk.verifying_key();
+                keys.push((
+                    o.name.clone(),
+                    liaison_log::keys::public_b64(&vk),
+                    liaison_log::keys::operator_key_id(&vk),
+                ));
+                Some(pem)
+            } else {
+                None
+            };
             creds.push(OperatorCredentials {
                 name: o.name.clone(),
                 party: o.party.clone(),
                 role: o.role.as_str().into(),
                 token,
+                key,
             });
         }
         let log_vkey = self.shared.ledger.read().vkey();
@@ -283,6 +301,7 @@ impl App {
             charter,
             log_vkey,
             token_hashes: hashes,
+            keys,
         };
         self.command(Actor::System, cmd).await?;
         Ok(CredentialsFile {
@@ -291,13 +310,33 @@ impl App {
         })
     }
 
-    /// Queues a core command and waits until it is durable.
+    /// Queues a core command and waits until it is durable. An operator's command
+    /// queued this way is unsigned, so it is refused if the operator must sign.
     pub async fn command(
         &self,
         actor: impl Into<Acting>,
         cmd: Command,
     ) -> Result<Outcome, ApiError> {
         self.command_signed(actor, None, cmd).await
+    }
+
+    /// Records what the server observed on an operator's behalf (a delivery or read
+    /// mark, an automatic acknowledgement): marked in the entry as the server's
+    /// observation, never as the operator's statement, and needing no signature.
+    pub async fn observe(
+        &self,
+        actor: impl Into<Acting>,
+        cmd: Command,
+    ) -> Result<Outcome, ApiError> {
+        let acting = actor.into();
+        let a = acting.actor.clone();
+        self.enqueue(
+            acting,
+            None,
+            Voice::Observation,
+            Box::new(move |s, now| decide(s, &a, &cmd, now)),
+        )
+        .await
     }
 
     /// Queues a command that carries its author's verified signature.
@@ -312,6 +351,80 @@ impl App {
         self.submit(
             acting,
             signature,
+            Box::new(move |s, now| decide(s, &a, &cmd, now)),
+        )
+        .await
+    }
+
+    /// Records an operator's statement decided in process (the demo's seeded history,
+    /// the benchmarks), signed with the operator's key over `POST /in-process` whose
+    /// body is the command's text, so it is checked exactly as a signed request is.
+    pub async fn command_with_key(
+        &self,
+        actor: Actor,
+        key: &ed25519_dalek::SigningKey,
+        cmd: Command,
+    ) -> Result<Outcome, ApiError> {
+        let Actor::Operator { name, .. } = &actor else {
+            return self.command(actor, cmd).await;
+        };
+        let body = format!("{cmd:?}");
+        let sig = self.sign_in_process(name, key, body.as_bytes())?;
+        self.command_signed(actor, Some(sig), cmd).await
+    }
+
+    /// Signs `body` as `operator` would sign `POST /in-process`, with a fresh nonce and
+    /// the cell's time.
+    pub fn sign_in_process(
+        &self,
+        operator: &str,
+        key: &ed25519_dalek::SigningKey,
+        body: &[u8],
+    ) -> Result<AuthorSignature, ApiError> {
+        let mut n = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut n);
+        let nonce = hex::encode(n);
+        let now = self.shared.clock.now();
+        let digest = hex::encode(Sha256::digest(body));
+        let signed = liaison_api::signing::SignedRequest {
+            origin: self.shared.ledger.read().origin().to_string(),
+            operator: operator.to_string(),
+            method: "POST".into(),
+            path: "/in-process".into(),
+            query: String::new(),
+            headers: Default::default(),
+            body_sha256: digest.clone(),
+            nonce: nonce.clone(),
+            time: liaison_api::time::format(now),
+        }
+        .canonical()
+        .map_err(ApiError::internal)?;
+        let vk = key.verifying_key();
+        Ok(AuthorSignature {
+            key_id: liaison_log::keys::operator_key_id(&vk),
+            signature: liaison_log::keys::sign_b64(key, signed.as_bytes()),
+            body_sha256: digest,
+            signed: Some(signed),
+            nonce: Some(nonce),
+            time: Some(now),
+        })
+    }
+
+    /// Registers an operator's signing key. An operator who has none yet may do so
+    /// unsigned (it has nothing to sign with); once it has one, the registration of the
+    /// next is signed like every other write.
+    pub async fn register_key(
+        &self,
+        actor: impl Into<Acting>,
+        signature: Option<AuthorSignature>,
+        cmd: Command,
+    ) -> Result<Outcome, ApiError> {
+        let acting = actor.into();
+        let a = acting.actor.clone();
+        self.enqueue(
+            acting,
+            signature,
+            Voice::FirstKey,
             Box::new(move |s, now| decide(s, &a, &cmd, now)),
         )
         .await
@@ -340,11 +453,23 @@ impl App {
         .await
     }
 
-    /// Queues any decision and waits until its events are durable.
+    /// Queues any decision as the actor's statement and waits until its events are
+    /// durable.
     pub async fn submit(
         &self,
         actor: impl Into<Acting>,
         signature: Option<AuthorSignature>,
+        decide: Decider,
+    ) -> Result<Outcome, ApiError> {
+        self.enqueue(actor, signature, Voice::Statement, decide)
+            .await
+    }
+
+    async fn enqueue(
+        &self,
+        actor: impl Into<Acting>,
+        signature: Option<AuthorSignature>,
+        voice: Voice,
         decide: Decider,
     ) -> Result<Outcome, ApiError> {
         let Acting { actor, token_hash } = actor.into();
@@ -353,19 +478,40 @@ impl App {
         // request was authenticated: the operator must still be active with the same
         // role, the token it presented must still be its token, and the key that signed
         // must still be its active key (a signature counts only if its key was active
-        // at that index). A request queued before a disable, a rotation or a revocation
-        // and decided after it is refused.
-        let key_id = signature.as_ref().map(|s| s.key_id.clone());
+        // at that index); whether it had to sign and whether its signature is fresh are
+        // decided there too. A request queued before a disable, a rotation or a
+        // revocation and decided after it is refused; so is a server observation made
+        // on its behalf.
+        let key_id = match voice {
+            Voice::Observation => None,
+            _ => signature.as_ref().map(|s| s.key_id.clone()),
+        };
         let standing = actor.clone();
-        let decide: Decider = Box::new(move |s, now| {
-            standing.still_stands(s, token_hash.as_deref(), key_id.as_deref())?;
-            decide(s, now)
-        });
+        let decide: Decider = match &actor {
+            Actor::Operator { name, .. } if voice != Voice::Observation => {
+                let (name, signature) = (name.clone(), signature.clone());
+                Box::new(move |s, now| {
+                    standing.still_stands(s, token_hash.as_deref(), key_id.as_deref())?;
+                    check_authorship(s, &name, signature.as_ref(), voice, now)?;
+                    decide(s, now)
+                })
+            }
+            _ => Box::new(move |s, now| {
+                standing.still_stands(s, token_hash.as_deref(), None)?;
+                decide(s, now)
+            }),
+        };
+        let observed = voice == Voice::Observation && matches!(actor, Actor::Operator { .. });
         self.writer
             .send(WriteRequest {
                 actor,
                 decide,
-                signature,
+                signature: if voice == Voice::Observation {
+                    None
+                } else {
+                    signature
+                },
+                observed,
                 reply,
             })
             .await
@@ -376,6 +522,54 @@ impl App {
 
     pub fn head(&self) -> u64 {
         *self.shared.head.borrow()
+    }
+}
+
+/// In whose voice a write is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Voice {
+    /// The operator's own statement.
+    Statement,
+    /// The operator's statement registering a key, unsigned only while it has none.
+    FirstKey,
+    /// What the server observed on the operator's behalf.
+    Observation,
+}
+
+/// An operator's statement must be signed if the operator must sign, by its active key,
+/// with a nonce not used before and a time within the window.
+fn check_authorship(
+    s: &State,
+    name: &str,
+    signature: Option<&AuthorSignature>,
+    voice: Voice,
+    now: liaison_core::Timestamp,
+) -> Result<(), DomainError> {
+    let Some(sig) = signature else {
+        let first_key =
+            voice == Voice::FirstKey && s.operator(name).is_some_and(|o| o.active_key().is_none());
+        if s.must_sign(name) && !first_key {
+            return Err(DomainError::SignatureRequired(format!(
+                "{name} must sign its writes: send Liaison-Signature, Liaison-Nonce and Liaison-Time (LIAISON_KEY for the CLI)"
+            )));
+        }
+        return Ok(());
+    };
+    let active = s
+        .operator(name)
+        .and_then(|o| o.active_key())
+        .map(|k| k.key_id.as_str());
+    if active != Some(sig.key_id.as_str()) {
+        return Err(DomainError::forbidden(format!(
+            "key {} is no longer active for {name}",
+            sig.key_id
+        )));
+    }
+    match (&sig.nonce, sig.time) {
+        (Some(nonce), Some(time)) => s.check_fresh(name, nonce, time, now),
+        _ => Err(DomainError::SignatureRequired(format!(
+            "{name}'s signature carries no nonce and time"
+        ))),
     }
 }
 

@@ -102,7 +102,7 @@ pub async fn submit(
         .ok_or_else(|| ApiError::internal("no event recorded"))?;
     for s in acks {
         let _ = app
-            .command(
+            .observe(
                 caller.actor(),
                 Command::AcknowledgeIntel {
                     submission: s,
@@ -179,7 +179,7 @@ pub async fn decide(
         identity: supervisor_identity(app),
     };
     let actor = caller.actor();
-    let who = actor.clone();
+    let who = actor.actor.clone();
     app.submit(
         actor,
         sig,

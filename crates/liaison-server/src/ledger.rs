@@ -108,7 +108,15 @@ impl Ledger {
             time_micros: event.at.micros(),
             audience: event.audience.to_list(),
             payload_sha256: Sha256::digest(payload).into(),
+            signed_sha256: signature.as_ref().and_then(|_| {
+                event
+                    .signature
+                    .as_ref()
+                    .and_then(|s| s.signed.as_ref())
+                    .map(|t| Sha256::digest(t.as_bytes()).into())
+            }),
             signature,
+            observed: event.observed,
         }
         .encode()
     }

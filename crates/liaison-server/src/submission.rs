@@ -1,6 +1,7 @@
 //! The extractor for writes: authenticates the caller, reads the body, checks the
-//! author's signature when the operator has registered a key, and parses the JSON (or,
-//! for Cursor-on-Target, hands over the XML bytes).
+//! author's signature when the request carries one, and parses the JSON (or, for
+//! Cursor-on-Target, hands over the XML bytes). Whether the operator had to sign, and
+//! whether the signature is fresh, the writer decides.
 
 use crate::app::App;
 use crate::auth::{Caller, authenticate};
@@ -8,9 +9,12 @@ use crate::error::HttpError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, Uri};
 use base64::Engine;
 use liaison_api::ApiError;
-use liaison_api::signing::{HEADER, parse_header, submission_message};
+use liaison_api::signing::{
+    HEADER, NONCE_HEADER, SIGNED_HEADERS, SignedRequest, TIME_HEADER, check_nonce, parse_header,
+};
 use liaison_core::event::AuthorSignature;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -22,15 +26,29 @@ pub struct Submission<T> {
     pub signature: Option<AuthorSignature>,
 }
 
-/// Checks a signature header against the operator's active key.
+/// Checks a write's `Liaison-Signature` against the operator's active key, over the
+/// canonical form of the request (`liaison/submission/v2`). No header: `None`, and the
+/// writer refuses the write if the operator must sign. Freshness (the time window and
+/// the nonce) is decided by the writer against the state it decides on.
 pub fn check_signature(
     app: &App,
     caller: &Caller,
     method: &str,
-    path: &str,
-    header: Option<&str>,
+    uri: &Uri,
+    headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Option<AuthorSignature>, ApiError> {
+    let header = |name: &str| -> Result<Option<&str>, ApiError> {
+        match headers.get(name) {
+            None => Ok(None),
+            Some(v) => v.to_str().map(Some).map_err(|_| {
+                ApiError::new("bad_signature", format!("the {name} header is not ASCII"))
+            }),
+        }
+    };
+    let Some(sig_header) = header(HEADER)? else {
+        return Ok(None);
+    };
     let (key, origin) = {
         let s = app.shared.state.read();
         let key = s
@@ -39,20 +57,15 @@ pub fn check_signature(
         (key, app.shared.ledger.read().origin().to_string())
     };
     let Some(key) = key else {
-        // No key registered: the operator's submissions are unsigned, and a stray
-        // signature is not trusted either.
-        return Ok(None);
-    };
-    let header = header.ok_or_else(|| {
-        ApiError::new(
+        return Err(ApiError::new(
             "bad_signature",
             format!(
-                "operator {} has a registered key ({}); sign the submission",
-                caller.name, key.key_id
+                "operator {} has no registered key to check a signature against",
+                caller.name
             ),
-        )
-    })?;
-    let (key_id, sig) = parse_header(header).map_err(|m| ApiError::new("bad_signature", m))?;
+        ));
+    };
+    let (key_id, sig) = parse_header(sig_header).map_err(|m| ApiError::new("bad_signature", m))?;
     if key_id != key.key_id {
         return Err(ApiError::new(
             "bad_signature",
@@ -62,28 +75,55 @@ pub fn check_signature(
             ),
         ));
     }
+    let nonce = header(NONCE_HEADER)?
+        .ok_or_else(|| ApiError::new("bad_signature", "a signed write carries Liaison-Nonce"))?;
+    check_nonce(nonce).map_err(|m| ApiError::new("bad_signature", m))?;
+    let time_text = header(TIME_HEADER)?
+        .ok_or_else(|| ApiError::new("bad_signature", "a signed write carries Liaison-Time"))?;
+    let time = liaison_api::time::parse(time_text)
+        .map_err(|e| ApiError::new("bad_signature", format!("Liaison-Time: {e}")))?;
+    let mut signed_headers: [String; 3] = Default::default();
+    for (slot, name) in signed_headers.iter_mut().zip(SIGNED_HEADERS) {
+        *slot = header(name)?.unwrap_or_default().to_string();
+    }
     let digest = hex::encode(Sha256::digest(body));
-    let msg = submission_message(&origin, &caller.name, method, path, &digest);
-    liaison_log::keys::verify_signature_b64(&key.public_key, &msg, &sig).map_err(|e| {
-        ApiError::new(
-            "bad_signature",
-            format!("the signature does not verify: {e}"),
-        )
-    })?;
+    let signed = SignedRequest {
+        origin,
+        operator: caller.name.clone(),
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        query: uri.query().unwrap_or_default().to_string(),
+        headers: signed_headers,
+        body_sha256: digest.clone(),
+        nonce: nonce.to_string(),
+        time: time_text.to_string(),
+    }
+    .canonical()
+    .map_err(|m| ApiError::new("bad_signature", m))?;
+    liaison_log::keys::verify_signature_b64(&key.public_key, signed.as_bytes(), &sig).map_err(
+        |e| {
+            ApiError::new(
+                "bad_signature",
+                format!("the signature does not verify: {e}"),
+            )
+        },
+    )?;
     Ok(Some(AuthorSignature {
         key_id,
         signature: sig,
         body_sha256: digest,
+        signed: Some(signed),
+        nonce: Some(nonce.to_string()),
+        time: Some(time),
     }))
 }
 
 /// What every write extractor reads before it looks at the body's format.
 struct Received {
     caller: Caller,
-    sig_header: Option<String>,
-    content_type: Option<String>,
+    headers: HeaderMap,
     method: String,
-    path: String,
+    uri: Uri,
     bytes: Bytes,
 }
 
@@ -94,18 +134,9 @@ async fn receive(req: Request, app: &App) -> Result<Received, HttpError> {
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let caller = authenticate(app, auth.as_deref()).map_err(HttpError)?;
-    let sig_header = req
-        .headers()
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let content_type = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let headers = req.headers().clone();
     let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
+    let uri = req.uri().clone();
     let bytes = Bytes::from_request(req, app).await.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             HttpError(ApiError::new(
@@ -118,10 +149,9 @@ async fn receive(req: Request, app: &App) -> Result<Received, HttpError> {
     })?;
     Ok(Received {
         caller,
-        sig_header,
-        content_type,
+        headers,
         method,
-        path,
+        uri,
         bytes,
     })
 }
@@ -135,15 +165,17 @@ async fn signed(
 ) -> Result<(Caller, Bytes, Option<AuthorSignature>), HttpError> {
     let Received {
         caller,
-        sig_header,
-        content_type,
+        headers,
         method,
-        path,
+        uri,
         bytes,
     } = receive(req, app).await?;
-    media_ok(content_type.as_deref(), &bytes)?;
-    let signature = check_signature(app, &caller, &method, &path, sig_header.as_deref(), &bytes)
-        .map_err(HttpError)?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    media_ok(content_type, &bytes)?;
+    let signature =
+        check_signature(app, &caller, &method, &uri, &headers, &bytes).map_err(HttpError)?;
     Ok((caller, bytes, signature))
 }
 

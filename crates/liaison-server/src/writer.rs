@@ -33,6 +33,8 @@ pub struct WriteRequest {
     pub actor: Actor,
     pub decide: Decider,
     pub signature: Option<AuthorSignature>,
+    /// True when the server records this on the actor's behalf (its observation).
+    pub observed: bool,
     pub reply: oneshot::Sender<Result<Outcome, ApiError>>,
 }
 
@@ -100,6 +102,7 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
             actor,
             decide,
             signature,
+            observed,
             reply,
         } = req;
         match decide(&state, now) {
@@ -115,6 +118,7 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
                         audience: d.audience,
                         body: d.body,
                         signature: signature.clone(),
+                        observed,
                     };
                     let encoded = codec::encode(&event);
                     let entry = ledger.entry_with_payload(&event, &encoded.payload);

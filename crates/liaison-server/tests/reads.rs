@@ -11,7 +11,9 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use liaison_core::charter::{Charter, OperatorRole, OperatorSpec, Party, PartyRole, Settings};
+use liaison_core::charter::{
+    Charter, OperatorRole, OperatorSpec, Party, PartyRole, Settings, Signatures,
+};
 use liaison_core::{Actor, Command, Timestamp, Viewer, can_see};
 use liaison_server::ledger::LogSigner;
 use liaison_server::{App, ManualClock, router};
@@ -41,6 +43,8 @@ fn charter() -> Charter {
                 id: (*id).into(),
                 name: id.to_uppercase(),
                 role: *role,
+                // Decided in process, unsigned: what is read is the subject here.
+                signatures: Some(Signatures::Optional),
             })
             .collect(),
         operators: PARTIES
@@ -171,6 +175,7 @@ impl Cell {
                 .iter()
                 .map(|(p, t)| (format!("{p}-op"), liaison_server::app::token_hash(t)))
                 .collect(),
+            keys: Vec::new(),
         };
         rt.block_on(app.command(Actor::System, cmd))
             .expect("create");

@@ -3,7 +3,9 @@
 //! disable, a token rotation or a key revocation, and decided after it, is refused and
 //! records nothing.
 
-use liaison_core::charter::{Charter, OperatorRole, OperatorSpec, Party, PartyRole, Settings};
+use liaison_core::charter::{
+    Charter, OperatorRole, OperatorSpec, Party, PartyRole, Settings, Signatures,
+};
 use liaison_core::event::AuthorSignature;
 use liaison_core::{Actor, Command, Precedence, Timestamp};
 use liaison_server::app::token_hash;
@@ -24,6 +26,9 @@ fn charter() -> Charter {
         id: id.into(),
         name: id.to_uppercase(),
         role,
+        // Signing is optional here so that plain commands stand for requests; the key
+        // test signs with a real key.
+        signatures: Some(Signatures::Optional),
     };
     Charter {
         name: "Revocation cell".into(),
@@ -148,25 +153,26 @@ fn a_request_decided_after_its_token_is_rotated_is_refused() {
 #[test]
 fn a_request_signed_with_a_key_revoked_before_its_decision_is_refused() {
     let c = cell();
-    let key_id = "il-op-key-1".to_string();
+    let key = liaison_log::keys::generate(&mut rand::rngs::OsRng);
+    let key_id = liaison_log::keys::operator_key_id(&key.verifying_key());
     // Registered by the operator itself: as a command, the key's syntax is the edge's.
     c.rt.block_on(c.app.command(
         c.il.clone(),
         Command::RegisterKey {
-            public_key: "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=".into(),
+            public_key: liaison_log::keys::public_b64(&key.verifying_key()),
             key_id: key_id.clone(),
         },
     ))
     .expect("key registered");
-    let signature = AuthorSignature {
-        key_id: key_id.clone(),
-        signature: "c2lnbmVk".into(),
-        body_sha256: "00".repeat(32),
-    };
+    // A message signed with the key while it was active, decided after its revocation.
+    let signature = c
+        .app
+        .sign_in_process("il-op", &key, b"a message")
+        .expect("signed");
     let revoke = Command::RevokeKey { key_id };
     let head = c.app.head();
     let (changed, stale) = c.rt.block_on(async {
-        let change = c.app.command(c.il.clone(), revoke);
+        let change = c.app.command_with_key(c.il.actor.clone(), &key, revoke);
         let stale = c
             .app
             .command_signed(c.il.clone(), Some(signature), message());

@@ -4,7 +4,9 @@
 //! invariants are checked. A failing run prints its seed; rerun it with
 //! `LIAISON_SIM_SEED=<seed> cargo test -p liaison-server --test simulation`.
 
-use liaison_core::charter::{Charter, OperatorRole, OperatorSpec, Party, PartyRole, Settings};
+use liaison_core::charter::{
+    Charter, OperatorRole, OperatorSpec, Party, PartyRole, Settings, Signatures,
+};
 use liaison_core::deadline::{Duty, MAX_LEVEL, ObligationKey};
 use liaison_core::event::EventBody;
 use liaison_core::incident::{Category, Outcome, Place, TimePrecision};
@@ -44,10 +46,13 @@ fn charter() -> Charter {
         name: "Simulated cell".into(),
         parties: PARTIES
             .iter()
+            // The simulation decides commands in process, where no request carries an
+            // HTTP signature: every party signs optionally.
             .map(|(id, role)| Party {
                 id: (*id).into(),
                 name: id.to_uppercase(),
                 role: *role,
+                signatures: Some(Signatures::Optional),
             })
             .collect(),
         operators,

@@ -12,13 +12,24 @@
 //! signature flag (u8: 0 none, 1 present), then key id (4 bytes) and Ed25519 signature (64 bytes)
 //! ```
 //!
-//! Decoding is strict: any other byte string is refused, so each entry has one encoding.
+//! Version 2 is version 1 followed by:
+//!
+//! ```text
+//! author kind (u8: 0 the author's statement, 1 the server's observation on its behalf)
+//! signed flag (u8: 0 none, 1 present), then the SHA-256 of the bytes the author signed (32 bytes)
+//! ```
+//!
+//! An entry is written in version 1 exactly when it is a statement without signed bytes
+//! (every entry recorded before version 2, and unsigned statements); the signed flag is 1
+//! only with a signature. Decoding is strict: any other byte string is refused, so each
+//! entry has one encoding.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 const MAGIC: &[u8; 4] = b"LSNE";
 const VERSION: u8 = 1;
+const VERSION_2: u8 = 2;
 pub const MAX_FIELD: usize = 1024;
 pub const MAX_AUDIENCE: usize = 64;
 
@@ -57,6 +68,10 @@ pub struct Entry {
     pub audience: Vec<String>,
     pub payload_sha256: [u8; 32],
     pub signature: Option<EntrySignature>,
+    /// True when the server recorded the event on the author's behalf.
+    pub observed: bool,
+    /// SHA-256 of the exact bytes the author signed (only with a signature).
+    pub signed_sha256: Option<[u8; 32]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,9 +87,10 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 
 impl Entry {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(160);
+        let mut out = Vec::with_capacity(200);
         out.extend_from_slice(MAGIC);
-        out.push(VERSION);
+        let v2 = self.observed || self.signed_sha256.is_some();
+        out.push(if v2 { VERSION_2 } else { VERSION });
         put_str(&mut out, &self.origin);
         out.extend_from_slice(&self.index.to_be_bytes());
         put_str(&mut out, &self.kind);
@@ -95,14 +111,29 @@ impl Entry {
                 out.extend_from_slice(&s.sig);
             }
         }
+        if v2 {
+            out.push(u8::from(self.observed));
+            match (&self.signature, &self.signed_sha256) {
+                (Some(_), Some(h)) => {
+                    out.push(1);
+                    out.extend_from_slice(h);
+                }
+                _ => out.push(0),
+            }
+        }
         out
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
         let mut r = Reader { b: bytes, at: 0 };
-        if r.take(4)? != MAGIC || r.u8()? != VERSION {
-            return Err(EntryError("not a liaison entry (magic or version)".into()));
+        if r.take(4)? != MAGIC {
+            return Err(EntryError("not a liaison entry (magic)".into()));
         }
+        let v2 = match r.u8()? {
+            VERSION => false,
+            VERSION_2 => true,
+            _ => return Err(EntryError("unknown entry version".into())),
+        };
         let origin = r.string()?;
         let index = u64::from_be_bytes(r.array()?);
         let kind = r.string()?;
@@ -129,6 +160,24 @@ impl Entry {
             }),
             _ => return Err(EntryError("bad signature flag".into())),
         };
+        let (observed, signed_sha256) = if v2 {
+            let observed = match r.u8()? {
+                0 => false,
+                1 => true,
+                _ => return Err(EntryError("bad author kind".into())),
+            };
+            let signed = match r.u8()? {
+                0 => None,
+                1 if signature.is_some() => Some(r.array()?),
+                _ => return Err(EntryError("bad signed flag".into())),
+            };
+            if !observed && signed.is_none() {
+                return Err(EntryError("a version 1 entry written as version 2".into()));
+            }
+            (observed, signed)
+        } else {
+            (false, None)
+        };
         if r.at != bytes.len() {
             return Err(EntryError("trailing bytes".into()));
         }
@@ -142,6 +191,8 @@ impl Entry {
             audience,
             payload_sha256,
             signature,
+            observed,
+            signed_sha256,
         })
     }
 }
@@ -199,7 +250,35 @@ mod tests {
                 key_id: [1, 2, 3, 4],
                 sig: [5u8; 64],
             }),
+            observed: false,
+            signed_sha256: None,
         }
+    }
+
+    #[test]
+    fn version_2_carries_the_author_kind_and_the_signed_hash() {
+        let mut e = sample();
+        e.signed_sha256 = Some([7u8; 32]);
+        let bytes = e.encode();
+        assert_eq!(bytes[4], 2);
+        assert_eq!(Entry::decode(&bytes), Ok(e.clone()));
+        let mut o = sample();
+        o.signature = None;
+        o.observed = true;
+        assert_eq!(Entry::decode(&o.encode()), Ok(o.clone()));
+        // A statement without signed bytes has one spelling: version 1.
+        let mut v1 = sample();
+        v1.signature = None;
+        let mut spelled_v2 = v1.encode();
+        spelled_v2[4] = 2;
+        spelled_v2.extend_from_slice(&[0, 0]);
+        assert!(Entry::decode(&spelled_v2).is_err());
+        // Signed bytes without a signature are refused.
+        let mut bytes = o.encode();
+        let n = bytes.len();
+        bytes[n - 1] = 1;
+        bytes.extend_from_slice(&[0u8; 32]);
+        assert!(Entry::decode(&bytes).is_err());
     }
 
     #[test]

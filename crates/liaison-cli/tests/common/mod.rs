@@ -3,10 +3,143 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
+
+/// What signs for one operator: its name, its key (and the file holding it) and the log
+/// it writes to.
+#[derive(Clone)]
+pub struct OperatorKey {
+    pub name: String,
+    pub origin: String,
+    pub key: ed25519_dalek::SigningKey,
+    pub path: PathBuf,
+}
+
+/// The signing keys of every cell this test process initialised, by bearer token, so
+/// that the helpers sign each write as the operator whose token it carries.
+fn keys() -> &'static Mutex<HashMap<String, OperatorKey>> {
+    static KEYS: OnceLock<Mutex<HashMap<String, OperatorKey>>> = OnceLock::new();
+    KEYS.get_or_init(Default::default)
+}
+
+/// The key that signs for `token`, if its operator has one.
+pub fn key_for(token: &str) -> Option<OperatorKey> {
+    keys().lock().ok().and_then(|k| k.get(token).cloned())
+}
+
+/// Registers a key for a token (an operator added or given a new key during a test).
+pub fn register_key(token: &str, key: OperatorKey) {
+    if let Ok(mut k) = keys().lock() {
+        k.insert(token.to_string(), key);
+    }
+}
+
+/// Makes a nonce no other request of this process uses.
+pub fn fresh_nonce() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "t{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// The current time, RFC 3339, `secs` seconds from now.
+pub fn time_from_now(secs: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    liaison_api::time::format(liaison_core::Timestamp::from_secs(now + secs))
+}
+
+/// The `Liaison-Signature`, `Liaison-Nonce` and `Liaison-Time` headers that sign a
+/// request (`path` may carry a query string), with the given nonce and time.
+pub fn sign_with(
+    k: &OperatorKey,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    nonce: &str,
+    time: &str,
+) -> Vec<(String, String)> {
+    use sha2::Digest;
+    let (p, q) = path.split_once('?').unwrap_or((path, ""));
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default()
+    };
+    let signed = liaison_api::signing::SignedRequest {
+        origin: k.origin.clone(),
+        operator: k.name.clone(),
+        method: method.to_string(),
+        path: p.to_string(),
+        query: q.to_string(),
+        headers: liaison_api::signing::SIGNED_HEADERS.map(header),
+        body_sha256: hex::encode(sha2::Sha256::digest(body)),
+        nonce: nonce.to_string(),
+        time: time.to_string(),
+    }
+    .canonical()
+    .expect("canonical");
+    let key_id = liaison_log::keys::operator_key_id(&k.key.verifying_key());
+    vec![
+        (
+            "liaison-signature".into(),
+            format!(
+                "{key_id}:{}",
+                liaison_log::keys::sign_b64(&k.key, signed.as_bytes())
+            ),
+        ),
+        ("liaison-nonce".into(), nonce.to_string()),
+        ("liaison-time".into(), time.to_string()),
+    ]
+}
+
+/// The headers that sign a write by the operator of `token` now (none if it has no key).
+pub fn signature_headers(
+    token: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<(String, String)> {
+    match key_for(token) {
+        Some(k) => sign_with(
+            &k,
+            method,
+            path,
+            headers,
+            body,
+            &fresh_nonce(),
+            &time_from_now(0),
+        ),
+        None => Vec::new(),
+    }
+}
+
+/// A `liaison` command that signs as the operator of `token` (`LIAISON_KEY`).
+pub fn command_as(token: &str) -> Command {
+    let mut c = Command::new(bin());
+    if let Some(k) = key_for(token) {
+        c.env("LIAISON_KEY", &k.path);
+    }
+    c
+}
 
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_liaison"))
@@ -26,7 +159,7 @@ pub fn liaison(args: &[&str]) -> std::process::Output {
 /// Runs `liaison ARGS` as the operator of `token` against `server`; asserts that it
 /// succeeded and returns what it printed.
 pub fn cli(server: &Server, token: &str, args: &[&str]) -> String {
-    let o = Command::new(bin())
+    let o = command_as(token)
         .args(["--server", &server.url, "--token", token])
         .args(args)
         .output()
@@ -136,12 +269,33 @@ impl Cell {
         let creds: Value =
             serde_json::from_slice(&std::fs::read(data.join("credentials.json")).expect("creds"))
                 .expect("json");
+        let log_key = std::fs::read_to_string(data.join("log.key")).expect("log key");
+        let origin = liaison_server::ledger::LogSigner::from_key_text(log_key.trim())
+            .expect("log key")
+            .origin()
+            .to_string();
+        let key_dir = tmp.path().join("keys");
+        std::fs::create_dir_all(&key_dir).expect("key dir");
         let tokens = creds["operators"]
             .as_array()
             .expect("operators")
             .iter()
             .map(|o| {
                 let s = |k: &str| o[k].as_str().expect("field").to_string();
+                if let Some(pem) = o["key"].as_str() {
+                    let path = key_dir.join(format!("{}.pem", s("name")));
+                    std::fs::write(&path, pem).expect("write key");
+                    let key = liaison_log::keys::read_private_key(pem).expect("PKCS#8 key");
+                    register_key(
+                        &s("token"),
+                        OperatorKey {
+                            name: s("name"),
+                            origin: origin.clone(),
+                            key,
+                            path,
+                        },
+                    );
+                }
                 (s("name"), s("party"), s("role"), s("token"))
             })
             .collect();
@@ -158,6 +312,44 @@ impl Cell {
             .find(|t| t.0 == name)
             .map(|t| t.3.clone())
             .unwrap_or_else(|| panic!("no operator {name}"))
+    }
+
+    /// The log's origin, which every signature names.
+    pub fn origin(&self) -> String {
+        let log_key = std::fs::read_to_string(self.data().join("log.key")).expect("log key");
+        liaison_server::ledger::LogSigner::from_key_text(log_key.trim())
+            .expect("log key")
+            .origin()
+            .to_string()
+    }
+
+    /// Gives an operator added during a test a signing key: registers its public half
+    /// (an operator without a key may do so unsigned) and signs its writes from then on.
+    pub fn enrol_key(&self, http: &Http, token: &str, name: &str) -> OperatorKey {
+        let key = liaison_log::keys::generate(&mut rand::rngs::OsRng);
+        let path = self.tmp.path().join("keys").join(format!("{name}.pem"));
+        let pem = liaison_log::keys::to_pkcs8_pem(&key).expect("pem");
+        std::fs::write(&path, pem).expect("write key");
+        let public_key = liaison_log::keys::public_b64(&key.verifying_key());
+        let r = http.post_unsigned(
+            "/api/v1/keys",
+            Some(token),
+            serde_json::json!({ "public_key": public_key }),
+        );
+        assert_eq!(r.status, 200, "registering {name}'s key: {}", r.body);
+        let k = OperatorKey {
+            name: name.to_string(),
+            origin: self.origin(),
+            key,
+            path,
+        };
+        register_key(token, k.clone());
+        k
+    }
+
+    /// The file holding the signing key `liaison init` made for `name`.
+    pub fn key_path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join("keys").join(format!("{name}.pem"))
     }
 
     pub fn serve(&self) -> Server {
@@ -229,11 +421,64 @@ impl Http {
         self.get("/api/v1/cell", Some(token)).json()["log"]["size"].clone()
     }
 
+    /// Sends a write signed as the operator of `token` (when it has a key), with extra
+    /// headers; the signature covers them.
+    pub fn write(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Resp {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.client.request(m, format!("{}{}", self.base, path));
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        if let Some(t) = token {
+            for (k, v) in signature_headers(t, method, path, headers, &body) {
+                rb = rb.header(k, v);
+            }
+        }
+        self.send(rb.body(body), token)
+    }
+
+    /// Sends exactly these headers and body, signing nothing (a captured request).
+    pub fn send_exact(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Resp {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.client.request(m, format!("{}{}", self.base, path));
+        for (k, v) in headers {
+            rb = rb.header(k, v);
+        }
+        self.send(rb.body(body), token)
+    }
+
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
         self.send(self.client.get(format!("{}{}", self.base, path)), token)
     }
 
+    /// POSTs JSON, signed as the operator of `token`.
     pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        let bytes = serde_json::to_vec(&body).expect("json");
+        self.write(
+            "POST",
+            path,
+            token,
+            &[("content-type", "application/json")],
+            bytes,
+        )
+    }
+
+    /// POSTs JSON without a signature, whatever the operator.
+    pub fn post_unsigned(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
         self.send(
             self.client
                 .post(format!("{}{}", self.base, path))
@@ -249,12 +494,12 @@ impl Http {
         content_type: &str,
         body: &str,
     ) -> Resp {
-        self.send(
-            self.client
-                .post(format!("{}{}", self.base, path))
-                .header("content-type", content_type)
-                .body(body.to_string()),
+        self.write(
+            "POST",
+            path,
             token,
+            &[("content-type", content_type)],
+            body.as_bytes().to_vec(),
         )
     }
 

@@ -366,7 +366,7 @@ async fn record_pushed(app: &App, party: &str) {
     };
     for chunk in undelivered.chunks(1000) {
         let _ = app
-            .command(
+            .observe(
                 actor.clone(),
                 Command::MarkDeliveredMany {
                     messages: chunk.to_vec(),

@@ -211,7 +211,7 @@ pub async fn list(
     // a suspended cell does not hide the messages).
     for id in undelivered {
         let _ = app
-            .command(caller.actor(), Command::MarkDelivered { message: id })
+            .observe(caller.actor(), Command::MarkDelivered { message: id })
             .await;
     }
     Ok(Json(views))
@@ -237,7 +237,7 @@ pub async fn show(
     };
     if unread {
         let _ = app
-            .command(caller.actor(), Command::MarkRead { message: id })
+            .observe(caller.actor(), Command::MarkRead { message: id })
             .await;
     }
     let s = app.shared.state.read();

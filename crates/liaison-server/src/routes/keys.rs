@@ -30,7 +30,7 @@ pub async fn register(
         public_key: body.public_key,
         key_id,
     };
-    written(app.command_signed(caller.actor(), signature, cmd).await?)
+    written(app.register_key(caller.actor(), signature, cmd).await?)
 }
 
 #[utoipa::path(post, path = "/api/v1/keys/{key_id}/revoke", tag = "record", security(("bearer" = [])),

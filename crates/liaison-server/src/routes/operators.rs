@@ -72,6 +72,7 @@ pub async fn add(
             party: req.party,
             role: req.role,
             token,
+            key: None,
         },
         receipt: receipt_of(&outcome)?,
     }))
@@ -197,6 +198,7 @@ pub async fn rotate(
             party,
             role,
             token,
+            key: None,
         },
         receipt: receipt_of(&outcome)?,
     }))

@@ -786,11 +786,14 @@ pub async fn versions(
 
 pub async fn delete_object(
     State(app): State<App>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     Path((root, cid, oid)): Path<(String, String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> TResult<Response> {
     let c = root_of(&app, &headers, &root)?;
+    let sig = check_signature(&app, &c, method.as_str(), &uri, &headers, &[])?;
     let k = find_collection(&app, &c, &cid)?;
     let f = parse_filter(&q, &["match[version]", "match[spec_version]"])?;
     let mut f = f;
@@ -806,14 +809,16 @@ pub async fn delete_object(
             format!("no object {oid} in this collection"),
         ));
     }
-    for r in hits {
-        let cmd = liaison_core::Command::DeleteIntelObject {
+    // One decision for every version: one signature, one nonce.
+    let commands = hits
+        .into_iter()
+        .map(|r| liaison_core::Command::DeleteIntelObject {
             collection: k.name().into(),
             object: oid.clone(),
             version: Some(r.object.version.clone()),
-        };
-        app.command(c.actor(), cmd).await?;
-    }
+        })
+        .collect();
+    app.commands_signed(c.actor(), sig, commands).await?;
     Ok(taxii(StatusCode::OK, String::new(), &[]))
 }
 
@@ -881,16 +886,7 @@ pub async fn post_objects(
             format!("max_content_length is {MAX_CONTENT}"),
         ));
     }
-    let sig = check_signature(
-        &app,
-        &c,
-        method.as_str(),
-        uri.path(),
-        headers
-            .get(liaison_api::signing::HEADER)
-            .and_then(|v| v.to_str().ok()),
-        &body,
-    )?;
+    let sig = check_signature(&app, &c, method.as_str(), &uri, &headers, &body)?;
     let text = std::str::from_utf8(&body).map_err(|_| bad("the body is not UTF-8"))?;
     let objects = liaison_stix::parse_envelope(text).map_err(|e| {
         terr(
