@@ -322,18 +322,26 @@ fn decisions_that_cannot_be_done_exactly_are_refused_whole() {
 }
 
 fn submit_raw_taxii(f: &Fixture, envelope: &Value) -> reqwest::blocking::Response {
-    reqwest::blocking::Client::new()
-        .post(format!(
-            "{}/taxii2/il/collections/submissions/objects/",
-            f.server.url
-        ))
-        .basic_auth("il-liaison", Some(f.cell.token("il-liaison")))
+    let path = "/taxii2/il/collections/submissions/objects/";
+    let token = f.cell.token("il-liaison");
+    let body = envelope.to_string();
+    let mut rb = reqwest::blocking::Client::new()
+        .post(format!("{}{path}", f.server.url))
+        .basic_auth("il-liaison", Some(&token))
         .header("content-type", "application/taxii+json;version=2.1")
         .header("accept", "application/taxii+json;version=2.1")
-        .header("x-liaison-recipients", "sy")
-        .body(envelope.to_string())
-        .send()
-        .expect("post")
+        .header("x-liaison-recipients", "sy");
+    // Israel's operators must sign: the signature covers the recipients header too.
+    for (k, v) in common::signature_headers(
+        &token,
+        "POST",
+        path,
+        &[("x-liaison-recipients", "sy")],
+        body.as_bytes(),
+    ) {
+        rb = rb.header(k, v);
+    }
+    rb.body(body).send().expect("post")
 }
 
 /// A marking that resolves to nothing is refused (422 `unknown_marking`, naming the

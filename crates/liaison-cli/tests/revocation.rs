@@ -10,14 +10,13 @@ use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The demo charter with an admin for Israel, who manages Israel's operators, and a
+/// The demo charter (whose `il-admin` manages Israel's operators) with a
 /// second liaison officer for Israel.
 fn charter(dir: &std::path::Path) -> std::path::PathBuf {
     let demo = std::fs::read_to_string(repo_root().join("examples/demo.toml")).expect("demo");
     let path = dir.join("charter.toml");
-    let text = format!(
-        "{demo}\n[[operators]]\nname = \"il-admin\"\nparty = \"il\"\nrole = \"admin\"\n\n[[operators]]\nname = \"il-duty\"\nparty = \"il\"\nrole = \"liaison\"\n"
-    );
+    let text =
+        format!("{demo}\n[[operators]]\nname = \"il-duty\"\nparty = \"il\"\nrole = \"liaison\"\n");
     std::fs::write(&path, text).expect("write charter");
     path
 }

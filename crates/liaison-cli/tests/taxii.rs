@@ -27,22 +27,8 @@ fn python() -> Option<String> {
 #[test]
 fn taxii2_client_and_stix2_validator_against_liaison() {
     let Some(py) = python() else { return };
-    // taxii2-client cannot sign its requests: the parties it writes for sign optionally.
-    let demo = std::fs::read_to_string(common::repo_root().join("examples/demo.toml"))
-        .expect("demo charter");
-    let charter = demo
-        .replace(
-            "role = \"member\"\n",
-            "role = \"member\"\nsignatures = \"optional\"\n",
-        )
-        .replace(
-            "role = \"supervisor\"\n[[parties]]",
-            "role = \"supervisor\"\nsignatures = \"optional\"\n[[parties]]",
-        );
-    assert_eq!(charter.matches("signatures = \"optional\"").count(), 3);
     let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("charter.toml");
-    std::fs::write(&path, charter).expect("write charter");
+    let path = common::unsigned_charter(dir.path());
     let cell = Cell::init_with(&path);
     let server = cell.serve();
     let http = Http::new(&server.url);

@@ -11,8 +11,16 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// Runs the CLI, signing as the operator whose `--token` it is given (`LIAISON_KEY`).
 fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut c = Command::new(bin());
+    if let Some(key) = args
+        .windows(2)
+        .find(|w| w[0] == "--token")
+        .and_then(|w| common::key_for(w[1]))
+    {
+        c.env("LIAISON_KEY", &key.path);
+    }
     c.args(args);
     for (k, v) in env {
         c.env(k, v);
@@ -32,9 +40,13 @@ fn ok(o: &std::process::Output) -> String {
 
 /// A cell made with `init --hostname`, and its credentials file.
 fn tls_cell() -> (Cell, Value) {
+    tls_cell_with(&repo_root().join("examples/demo.toml"))
+}
+
+/// A cell of this charter made with `init --hostname`, and its credentials file.
+fn tls_cell_with(charter: &Path) -> (Cell, Value) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
-    let charter = repo_root().join("examples/demo.toml");
     ok(&run(
         &[
             "init",
@@ -51,15 +63,7 @@ fn tls_cell() -> (Cell, Value) {
     let creds: Value =
         serde_json::from_slice(&std::fs::read(data.join("credentials.json")).expect("creds"))
             .expect("json");
-    let tokens = creds["operators"]
-        .as_array()
-        .expect("operators")
-        .iter()
-        .map(|o| {
-            let s = |k: &str| o[k].as_str().expect("field").to_string();
-            (s("name"), s("party"), s("role"), s("token"))
-        })
-        .collect();
+    let tokens = common::remember_keys(&data, &tmp.path().join("keys"), &creds);
     (Cell { tmp, tokens }, creds)
 }
 
@@ -229,7 +233,8 @@ fn the_witness_follows_the_log_over_https_with_the_pinned_certificate() {
     let key = tmp.path().join("il.key");
     let state = tmp.path().join("il-state");
     ok(&run(&["keygen", "--out", key.to_str().expect("p")], &[]));
-    let il = cell.token("il-liaison");
+    // Only a party's admin registers its witness.
+    let il = cell.token("il-admin");
     let fp = creds["tls_fingerprint"].as_str().expect("fingerprint");
     let us = cell.token("us-supervisor");
     ok(&run(
@@ -302,7 +307,9 @@ fn taxii2_client_over_https_with_the_pinned_certificate() {
         eprintln!("LIAISON_PYTHON is not set: skipping the taxii2-client run over HTTPS");
         return;
     };
-    let (cell, _) = tls_cell();
+    // taxii2-client cannot sign its requests: the parties it writes for sign optionally.
+    let dir = tempfile::tempdir().expect("tmp");
+    let (cell, _) = tls_cell_with(&common::unsigned_charter(dir.path()));
     let server: Server = cell.serve();
     let cert = cell.data().join("tls.crt");
     let ca = cert.to_str().expect("utf8");

@@ -269,36 +269,7 @@ impl Cell {
         let creds: Value =
             serde_json::from_slice(&std::fs::read(data.join("credentials.json")).expect("creds"))
                 .expect("json");
-        let log_key = std::fs::read_to_string(data.join("log.key")).expect("log key");
-        let origin = liaison_server::ledger::LogSigner::from_key_text(log_key.trim())
-            .expect("log key")
-            .origin()
-            .to_string();
-        let key_dir = tmp.path().join("keys");
-        std::fs::create_dir_all(&key_dir).expect("key dir");
-        let tokens = creds["operators"]
-            .as_array()
-            .expect("operators")
-            .iter()
-            .map(|o| {
-                let s = |k: &str| o[k].as_str().expect("field").to_string();
-                if let Some(pem) = o["key"].as_str() {
-                    let path = key_dir.join(format!("{}.pem", s("name")));
-                    std::fs::write(&path, pem).expect("write key");
-                    let key = liaison_log::keys::read_private_key(pem).expect("PKCS#8 key");
-                    register_key(
-                        &s("token"),
-                        OperatorKey {
-                            name: s("name"),
-                            origin: origin.clone(),
-                            key,
-                            path,
-                        },
-                    );
-                }
-                (s("name"), s("party"), s("role"), s("token"))
-            })
-            .collect();
+        let tokens = remember_keys(&data, &tmp.path().join("keys"), &creds);
         Cell { tmp, tokens }
     }
 
@@ -589,4 +560,63 @@ pub fn in_hours(h: i64) -> String {
         secs % 3600 / 60,
         secs % 60
     )
+}
+
+/// Remembers the signing key of every operator in a credentials file, so that writes
+/// made with its token are signed (`Http::post`, `command_as`); answers the operators
+/// as (name, party, role, token).
+pub fn remember_keys(
+    data: &Path,
+    key_dir: &Path,
+    creds: &Value,
+) -> Vec<(String, String, String, String)> {
+    let log_key = std::fs::read_to_string(data.join("log.key")).expect("log key");
+    let origin = liaison_server::ledger::LogSigner::from_key_text(log_key.trim())
+        .expect("log key")
+        .origin()
+        .to_string();
+    std::fs::create_dir_all(key_dir).expect("key dir");
+    creds["operators"]
+        .as_array()
+        .expect("operators")
+        .iter()
+        .map(|o| {
+            let s = |k: &str| o[k].as_str().expect("field").to_string();
+            if let Some(pem) = o["key"].as_str() {
+                let path = key_dir.join(format!("{}.pem", s("name")));
+                std::fs::write(&path, pem).expect("write key");
+                let key = liaison_log::keys::read_private_key(pem).expect("PKCS#8 key");
+                register_key(
+                    &s("token"),
+                    OperatorKey {
+                        name: s("name"),
+                        origin: origin.clone(),
+                        key,
+                        path,
+                    },
+                );
+            }
+            (s("name"), s("party"), s("role"), s("token"))
+        })
+        .collect()
+}
+
+/// The demo charter with signing optional for the members and the supervisor, for the
+/// Python TAXII client, which cannot sign its requests; written into `dir`.
+pub fn unsigned_charter(dir: &Path) -> PathBuf {
+    let demo =
+        std::fs::read_to_string(repo_root().join("examples/demo.toml")).expect("demo charter");
+    let charter = demo
+        .replace(
+            "role = \"member\"\n",
+            "role = \"member\"\nsignatures = \"optional\"\n",
+        )
+        .replace(
+            "role = \"supervisor\"\n[[parties]]",
+            "role = \"supervisor\"\nsignatures = \"optional\"\n[[parties]]",
+        );
+    assert_eq!(charter.matches("signatures = \"optional\"").count(), 3);
+    let path = dir.join("charter.toml");
+    std::fs::write(&path, charter).expect("write charter");
+    path
 }
