@@ -81,8 +81,19 @@ pub fn init(
         data.display()
     );
     println!(
-        "operator tokens: {}",
+        "operator tokens and keys: {}",
         data.join("credentials.json").display()
+    );
+    let files: Vec<String> = creds
+        .operators
+        .iter()
+        .map(|o| format!("credentials-{}.json", o.party))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    println!(
+        "hand each party its own file ({}), then delete credentials.json: whoever holds it can act as anyone",
+        files.join(", ")
     );
     if let Some(fp) = fingerprint {
         println!(

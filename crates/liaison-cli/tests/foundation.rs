@@ -34,6 +34,32 @@ fn init_accepts_the_issue_charter_and_writes_private_credentials() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+    // One file per party, to hand over: its own operators only, 0600.
+    let all: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(cell.data().join("credentials.json")).expect("creds"),
+    )
+    .expect("json");
+    let mut handed = Vec::new();
+    for party in ["il", "sy", "us", "undof"] {
+        let path = cell.data().join(format!("credentials-{party}.json"));
+        let own: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("party file")).expect("json");
+        for o in own["operators"].as_array().expect("operators") {
+            assert_eq!(o["party"], party, "{path:?} holds another party's operator");
+            handed.push(o.clone());
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{path:?}");
+        }
+    }
+    let mut every = all["operators"].as_array().expect("operators").clone();
+    let key = |o: &serde_json::Value| o["name"].as_str().unwrap_or_default().to_string();
+    every.sort_by_key(key);
+    handed.sort_by_key(key);
+    assert_eq!(handed, every, "the party files hold every operator once");
     // Tokens are stored only as hashes: no token appears in the database.
     let db = std::fs::read(cell.data().join("cell.db")).expect("db");
     let wal = std::fs::read(cell.data().join("cell.db-wal")).unwrap_or_default();

@@ -103,6 +103,10 @@ impl DataDir {
     pub fn credentials(&self) -> PathBuf {
         self.0.join("credentials.json")
     }
+    /// One party's operators' credentials, to hand over to that party alone.
+    pub fn party_credentials(&self, party: &str) -> PathBuf {
+        self.0.join(format!("credentials-{party}.json"))
+    }
 }
 
 /// Hex SHA-256 of a bearer token: the only form in which tokens are kept.
@@ -230,7 +234,8 @@ impl App {
     }
 
     /// Creates a cell from a charter in an empty data directory and writes
-    /// `credentials.json` (mode 0600) with every operator's token.
+    /// `credentials.json` (mode 0600) with every operator's token and key, and the same
+    /// split by party (`credentials-<party>.json`, 0600), to hand each party its own.
     pub async fn init(
         dir: &Path,
         charter: Charter,
@@ -247,6 +252,7 @@ impl App {
             .validate()
             .map_err(|e| OpenError::Invalid(e.to_string()))?;
         crate::at_rest::make_private_dir(dir)?;
+        let parties: Vec<String> = charter.parties.iter().map(|p| p.id.clone()).collect();
         let signer = LogSigner::generate(&origin_for(&charter.name)).map_err(OpenError::Invalid)?;
         write_private(&d.log_key(), format!("{}\n", signer.key_text()).as_bytes())?;
         crate::at_rest::create_private_file(&d.db())?;
@@ -261,6 +267,20 @@ impl App {
         let json =
             serde_json::to_vec_pretty(&creds).map_err(|e| OpenError::Invalid(e.to_string()))?;
         write_private(&d.credentials(), &json)?;
+        for party in parties {
+            let own = CredentialsFile {
+                operators: creds
+                    .operators
+                    .iter()
+                    .filter(|o| o.party == party)
+                    .cloned()
+                    .collect(),
+                tls_fingerprint: creds.tls_fingerprint.clone(),
+            };
+            let json =
+                serde_json::to_vec_pretty(&own).map_err(|e| OpenError::Invalid(e.to_string()))?;
+            write_private(&d.party_credentials(&party), &json)?;
+        }
         Ok((app, creds))
     }
 
