@@ -293,6 +293,14 @@ pub struct AddOperatorRequest {
     pub name: String,
     pub party: String,
     pub role: String,
+    /// Hex SHA-256 of a token the admin made itself: the server never sees the token,
+    /// and answers with an empty `token`. Without it the server makes one and shows it once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_hash: Option<String>,
+    /// The new operator's Ed25519 public key (base64 of its 32 bytes), registered with it,
+    /// so that an operator whose party must sign can write at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// An operator with its bearer token. The token is shown once, here, and never again.

@@ -63,12 +63,18 @@ pub enum EventsCmd {
 #[derive(Subcommand, Clone)]
 pub enum OperatorCmd {
     List,
+    /// Enrol an operator of your party: its token and signing key are made here, and
+    /// only the token's hash and the public key are sent; both are written to `--out`.
     Add {
         name: String,
         #[arg(long)]
         party: String,
         #[arg(long)]
         role: String,
+        /// Where to write the new operator's credentials (mode 0600); default
+        /// `NAME.credentials.json` in the current directory.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
     Disable {
         name: String,
@@ -229,13 +235,12 @@ pub fn operator(c: &Client, cmd: OperatorCmd, as_json: bool) -> anyhow::Result<(
             }
             Ok(())
         }
-        OperatorCmd::Add { name, party, role } => {
-            let v: OperatorIssued = c.post(
-                "/api/v1/operators",
-                &AddOperatorRequest { name, party, role },
-            )?;
-            issued(as_json, v)
-        }
+        OperatorCmd::Add {
+            name,
+            party,
+            role,
+            out,
+        } => enrol(c, name, party, role, out, as_json),
         OperatorCmd::Disable { name } => report(
             as_json,
             c.post(
@@ -276,6 +281,58 @@ pub fn operator(c: &Client, cmd: OperatorCmd, as_json: bool) -> anyhow::Result<(
             issued(as_json, v)
         }
     }
+}
+
+/// Makes an operator's token and signing key on this machine, enrols it with only the
+/// token's hash and the public key, and writes its credentials file.
+fn enrol(
+    c: &Client,
+    name: String,
+    party: String,
+    role: String,
+    out: Option<std::path::PathBuf>,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let out = out.unwrap_or_else(|| format!("{name}.credentials.json").into());
+    if out.exists() {
+        bail!("{} exists: choose another --out", out.display());
+    }
+    let token = liaison_server::app::new_token();
+    let key = liaison_log::keys::generate(&mut rand::rngs::OsRng);
+    let pem = liaison_log::keys::to_pkcs8_pem(&key).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut v: OperatorIssued = c.post(
+        "/api/v1/operators",
+        &AddOperatorRequest {
+            name,
+            party,
+            role,
+            token_hash: Some(liaison_server::app::token_hash(&token)),
+            public_key: Some(liaison_log::keys::public_b64(&key.verifying_key())),
+        },
+    )?;
+    v.operator.token = token;
+    v.operator.key = Some(pem);
+    let file = liaison_api::wire::CredentialsFile {
+        operators: vec![v.operator.clone()],
+        tls_fingerprint: None,
+    };
+    liaison_server::app::write_private(&out, &serde_json::to_vec_pretty(&file)?)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    if as_json {
+        return json(&v);
+    }
+    println!(
+        "operator {} ({} {}); {}",
+        v.operator.name,
+        v.operator.party,
+        v.operator.role,
+        receipt_line(&v.receipt)
+    );
+    println!(
+        "its token and signing key were made here and are in {} (hand it to the operator; the server holds only the token's hash and the public key)",
+        out.display()
+    );
+    Ok(())
 }
 
 fn issued(as_json: bool, v: OperatorIssued) -> anyhow::Result<()> {

@@ -366,14 +366,77 @@ fn operators_can_be_added_disabled_and_rotated() {
     assert_eq!(http.get("/api/v1/me", Some(&new_token)).status, 401);
 
     // The CLI does the same against the same server.
+    // The CLI enrols with only the token's hash and the public key: the token and key
+    // are made on the admin's machine, written to a file of its own, and work at once.
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("il-three.json");
     let out = common::cli(
         &server,
         &admin,
         &[
-            "operator", "add", "il-three", "--party", "il", "--role", "analyst",
+            "operator",
+            "add",
+            "il-three",
+            "--party",
+            "il",
+            "--role",
+            "analyst",
+            "--out",
+            file.to_str().expect("utf8"),
         ],
     );
-    assert!(out.contains("token"), "{out}");
+    assert!(
+        out.contains("token and signing key were made here"),
+        "{out}"
+    );
+    let creds: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("file")).expect("json");
+    let three = &creds["operators"][0];
+    let token = three["token"].as_str().expect("token");
+    assert!(
+        three["key"]
+            .as_str()
+            .is_some_and(|k| k.contains("PRIVATE KEY"))
+    );
+    assert_eq!(
+        http.get("/api/v1/me", Some(token)).json()["operator"],
+        "il-three"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The server never held the token: the record has only its hash.
+    let events = all_events(&http, &cell.token("us-supervisor"));
+    assert!(
+        !serde_json::to_string(&events)
+            .expect("json")
+            .contains(token)
+    );
+    // It signs with the key it was enrolled with: a write of its own (a charter-business
+    // one, the cell being pending) is taken.
+    let path = file.with_extension("pem");
+    std::fs::write(&path, three["key"].as_str().expect("key")).expect("pem");
+    let out = std::process::Command::new(common::bin())
+        .env("LIAISON_KEY", &path)
+        .args([
+            "--server",
+            &server.url,
+            "--token",
+            token,
+            "operator",
+            "rotate",
+            "il-three",
+        ])
+        .output()
+        .expect("run liaison");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -54,6 +54,30 @@ fn the_supervising_party_cannot_create_a_member_operator_and_speak_as_the_member
         json!({"name": "il-two", "party": "il", "role": "liaison"}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
+    // Enrolled by the token's hash, the token is not the server's to show; a hash that
+    // is not one, or a key that is not one, is refused and records nothing.
+    let hash = "ab".repeat(32);
+    let r = http.post(
+        "/api/v1/operators",
+        Some(&cell.token("il-admin")),
+        json!({"name": "il-three", "party": "il", "role": "analyst", "token_hash": hash}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["operator"]["token"], "");
+    let before = recorded(&http, &us);
+    for bad in [
+        json!({"name": "il-four", "party": "il", "role": "analyst", "token_hash": "xyz"}),
+        json!({"name": "il-four", "party": "il", "role": "analyst", "public_key": "not-a-key"}),
+    ] {
+        let r = http.post("/api/v1/operators", Some(&cell.token("il-admin")), bad);
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (422, "invalid_input"),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(recorded(&http, &us), before, "nothing recorded");
 
     // The supervisor suspends an operator pending review: its token stops working, every
     // party sees why, and the member's admin cannot lift it.

@@ -128,6 +128,9 @@ pub enum Command {
     AddOperator {
         spec: OperatorSpec,
         token_hash: String,
+        /// The new operator's signing key (base64 public key, key id), when its party's
+        /// admin enrols one with it; the edge checks its syntax.
+        key: Option<(String, String)>,
     },
     DisableOperator {
         name: OperatorName,
@@ -537,7 +540,11 @@ pub fn decide(
                 None => Err(DomainError::NoCell),
             }
         }
-        Command::AddOperator { spec, token_hash } => {
+        Command::AddOperator {
+            spec,
+            token_hash,
+            key,
+        } => {
             let charter = state.charter().ok_or(DomainError::NoCell)?;
             require_admin_of(actor, &spec.party)?;
             check_id("name", &spec.name).map_err(|e| DomainError::invalid(e.field, e.message))?;
@@ -556,14 +563,29 @@ pub fn decide(
                     "the cell has reached its operator limit".into(),
                 ));
             }
-            Ok(vec![Draft::to_parties(
+            let mut drafts = vec![Draft::to_parties(
                 state,
                 [&spec.party],
                 EventBody::OperatorAdded {
                     operator: spec.clone(),
                     token_hash: token_hash.clone(),
                 },
-            )])
+            )];
+            // A public key is for everyone, as at the cell's creation.
+            if let Some((public_key, key_id)) = key {
+                check_text("public_key", public_key, 200)?;
+                check_text("key_id", key_id, 64)?;
+                drafts.push(Draft {
+                    audience: Audience::Everyone,
+                    concerns: [spec.party.clone()].into(),
+                    body: EventBody::OperatorKeyRegistered {
+                        name: spec.name.clone(),
+                        public_key: public_key.clone(),
+                        key_id: key_id.clone(),
+                    },
+                });
+            }
+            Ok(drafts)
         }
         Command::DisableOperator { name } | Command::EnableOperator { name } => {
             let op = state

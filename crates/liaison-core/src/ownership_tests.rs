@@ -42,6 +42,7 @@ fn add(name: &str, party: &str) -> Command {
             role: OperatorRole::Liaison,
         },
         token_hash: format!("hash-{name}"),
+        key: None,
     }
 }
 

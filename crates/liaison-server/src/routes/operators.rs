@@ -31,7 +31,7 @@ pub async fn list(State(app): State<App>, caller: Caller) -> Json<Vec<OperatorVi
 
 #[utoipa::path(post, path = "/api/v1/operators", tag = "operators", security(("bearer" = [])),
     request_body = AddOperatorRequest,
-    responses((status = 200, description = "The operator and its token, shown once", body = OperatorIssued),
+    responses((status = 200, description = "The operator and its token, shown once (empty when the request gave the token's hash)", body = OperatorIssued),
               (status = 403, description = "Not an admin of that party", body = liaison_api::ErrorBody),
               (status = 409, description = "Name taken", body = liaison_api::ErrorBody),
               (status = 422, description = "Invalid name, party or role", body = liaison_api::ErrorBody)))]
@@ -50,7 +50,34 @@ pub async fn add(
             req.role
         )))
     })?;
-    let token = new_token();
+    // An admin that made the token itself sends only its hash: the host never sees it.
+    let (token, hash) = match &req.token_hash {
+        Some(h) => {
+            if h.len() != 64
+                || !h
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return Err(HttpError(ApiError::invalid(
+                    "token_hash: give the token's SHA-256 as 64 lowercase hex digits",
+                )));
+            }
+            (String::new(), h.clone())
+        }
+        None => {
+            let token = new_token();
+            let hash = token_hash(&token);
+            (token, hash)
+        }
+    };
+    let key = match &req.public_key {
+        Some(k) => {
+            let key_id = liaison_log::keys::check_public_key_b64(k)
+                .map_err(|e| HttpError(ApiError::invalid(format!("public_key: {e}"))))?;
+            Some((k.trim().to_string(), key_id))
+        }
+        None => None,
+    };
     let spec = OperatorSpec {
         name: req.name.clone(),
         party: req.party.clone(),
@@ -62,7 +89,8 @@ pub async fn add(
             signature,
             Command::AddOperator {
                 spec,
-                token_hash: token_hash(&token),
+                token_hash: hash,
+                key,
             },
         )
         .await?;
