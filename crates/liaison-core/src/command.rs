@@ -475,20 +475,8 @@ pub fn decide(
                         token_hash: hash,
                     },
                 });
-                // A public key is for everyone: any party checks the author signatures
-                // of the events it reads against it.
                 for (_, public_key, key_id) in keys.iter().filter(|(n, _, _)| n == &spec.name) {
-                    check_text("public_key", public_key, 200)?;
-                    check_text("key_id", key_id, 64)?;
-                    drafts.push(Draft {
-                        audience: Audience::Everyone,
-                        concerns: [spec.party.clone()].into(),
-                        body: EventBody::OperatorKeyRegistered {
-                            name: spec.name.clone(),
-                            public_key: public_key.clone(),
-                            key_id: key_id.clone(),
-                        },
-                    });
+                    drafts.push(enrolled_key(spec, public_key, key_id)?);
                 }
             }
             if let Some((n, _, _)) = keys
@@ -571,19 +559,8 @@ pub fn decide(
                     token_hash: token_hash.clone(),
                 },
             )];
-            // A public key is for everyone, as at the cell's creation.
             if let Some((public_key, key_id)) = key {
-                check_text("public_key", public_key, 200)?;
-                check_text("key_id", key_id, 64)?;
-                drafts.push(Draft {
-                    audience: Audience::Everyone,
-                    concerns: [spec.party.clone()].into(),
-                    body: EventBody::OperatorKeyRegistered {
-                        name: spec.name.clone(),
-                        public_key: public_key.clone(),
-                        key_id: key_id.clone(),
-                    },
-                });
+                drafts.push(enrolled_key(spec, public_key, key_id)?);
             }
             Ok(drafts)
         }
@@ -741,6 +718,22 @@ pub fn decide(
         }
         other => crate::ops::decide(state, actor, other, now),
     }
+}
+
+/// The registration of a key enrolled with its operator. A public key is for everyone:
+/// any party checks the author signatures of the events it reads against it.
+fn enrolled_key(spec: &OperatorSpec, public_key: &str, key_id: &str) -> Result<Draft, DomainError> {
+    check_text("public_key", public_key, 200)?;
+    check_text("key_id", key_id, 64)?;
+    Ok(Draft {
+        audience: Audience::Everyone,
+        concerns: [spec.party.clone()].into(),
+        body: EventBody::OperatorKeyRegistered {
+            name: spec.name.clone(),
+            public_key: public_key.to_string(),
+            key_id: key_id.to_string(),
+        },
+    })
 }
 
 pub(crate) fn require_supervisor(actor: &Actor, what: &str) -> Result<(), DomainError> {

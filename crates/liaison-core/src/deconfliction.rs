@@ -233,15 +233,21 @@ fn agreed(stances: &BTreeMap<PartyId, Stance>, members: &BTreeSet<PartyId>) -> b
             .all(|m| matches!(stances.get(m), Some(Stance::Accepted | Stance::Proposed)))
 }
 
+/// `disputed` when any member disputes, `agreed` when every member accepted (or
+/// proposed), else `proposed`.
+fn status_of(stances: &BTreeMap<PartyId, Stance>, members: &BTreeSet<PartyId>) -> &'static str {
+    if stances.values().any(|s| *s == Stance::Disputed) {
+        "disputed"
+    } else if agreed(stances, members) {
+        "agreed"
+    } else {
+        "proposed"
+    }
+}
+
 impl PendingZone {
     pub fn status(&self, members: &BTreeSet<PartyId>) -> &'static str {
-        if self.stances.values().any(|s| *s == Stance::Disputed) {
-            "disputed"
-        } else if agreed(&self.stances, members) {
-            "agreed"
-        } else {
-            "proposed"
-        }
+        status_of(&self.stances, members)
     }
 }
 
@@ -249,13 +255,7 @@ impl Zone {
     /// Agreed when every member party accepted it (or proposed it); disputed when any
     /// member disputes it; otherwise proposed.
     pub fn status(&self, members: &BTreeSet<PartyId>) -> &'static str {
-        if self.stances.values().any(|s| *s == Stance::Disputed) {
-            "disputed"
-        } else if agreed(&self.stances, members) {
-            "agreed"
-        } else {
-            "proposed"
-        }
+        status_of(&self.stances, members)
     }
 }
 
