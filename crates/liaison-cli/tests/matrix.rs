@@ -123,6 +123,8 @@ enum Group {
 struct Attempt {
     path: String,
     body: Value,
+    /// A CoT XML body instead of the JSON one.
+    xml: Option<String>,
 }
 
 /// One write endpoint of the ownership table.
@@ -582,6 +584,23 @@ fn table() -> Vec<Row> {
         },
         Row {
             group: Group::Sites,
+            write: "POST /api/v1/sites/cot (a new version: `<liaison site=…>`)",
+            owners: &["il", "us", "undof"],
+            who: "the registrant party's operators, or the supervising party's",
+            others: FORBIDDEN,
+            rule: |o, owner| allow(o.party == owner || o.party == "us"),
+            prepare: |w, owner, _| {
+                let id = w.site_of(owner);
+                Attempt {
+                    path: "/api/v1/sites/cot".into(),
+                    body: Value::Null,
+                    xml: Some(cot_site(w.next(), id)),
+                }
+            },
+            restore: nothing,
+        },
+        Row {
+            group: Group::Sites,
             write: "POST /api/v1/sites/{id}/proposals",
             owners: &["il", "us", "undof"],
             who: "the operators of any party but the registrant",
@@ -782,6 +801,7 @@ fn at(path: &str, body: Value) -> Attempt {
     Attempt {
         path: path.to_string(),
         body,
+        xml: None,
     }
 }
 
@@ -833,6 +853,16 @@ fn bundle() -> Value {
         {"type": "location", "spec_version": "2.1", "id": "location--a1b2c3d4-0000-4000-8000-000000000002",
          "created": "2026-01-10T08:00:00.000Z", "modified": "2026-01-10T08:00:00.000Z",
          "latitude": 33.12, "longitude": 35.82, "object_marking_refs": [AMBER]}]})
+}
+
+/// A CoT event publishing a new version of `site`.
+fn cot_site(n: u64, site: u64) -> String {
+    format!(
+        r#"<event version="2.0" uid="MATRIX-{n}" type="a-n-G-I" time="2026-03-01T12:00:00Z" start="2026-03-01T12:00:00Z" stale="2027-03-01T12:00:00Z" how="h-e">
+  <point lat="33.30" lon="35.70" hae="9999999.0" ce="9999999.0" le="9999999.0"/>
+  <detail><contact callsign="Site {n}"/><liaison site="{site}" category="medical" radius_m="300"/></detail>
+</event>"#
+    )
 }
 
 fn waiver() -> Value {
@@ -997,7 +1027,15 @@ fn run(group: Group) {
                 let expected = (row.rule)(o, owner);
                 let attempt = (row.prepare)(&w, owner, o);
                 let before = w.size();
-                let r = w.post(o.name, &attempt.path, attempt.body);
+                let r = match &attempt.xml {
+                    Some(xml) => w.http.post_raw(
+                        &attempt.path,
+                        Some(&w.cell.token(o.name)),
+                        "application/xml",
+                        xml,
+                    ),
+                    None => w.post(o.name, &attempt.path, attempt.body),
+                };
                 let after = w.size();
                 let got = if r.status == 200 {
                     (200, String::new())
