@@ -348,6 +348,28 @@ fn table() -> Vec<Row> {
                 }
             },
         },
+        // Each party's witness key: the caller's own party's, so no other party's
+        // object can be named here.
+        Row {
+            group: Group::Operators,
+            write: "POST /api/v1/witnesses",
+            owners: ALL,
+            who: "an admin of the party, for its own party's witness",
+            others: FORBIDDEN,
+            rule: |o, _| allow(o.role == "admin"),
+            prepare: |_, _, o| {
+                let key = liaison_log::keys::generate(&mut rand::rngs::OsRng);
+                let vkey = liaison_log::note::Verifier::new(
+                    &format!("witness.{}", o.party),
+                    1,
+                    key.verifying_key(),
+                )
+                .expect("verifier")
+                .vkey();
+                at("/api/v1/witnesses", json!({"vkey": vkey}))
+            },
+            restore: nothing,
+        },
         // --- Hotline --------------------------------------------------------------------
         Row {
             group: Group::Hotline,
