@@ -125,6 +125,9 @@ struct Attempt {
     body: Value,
     /// A CoT XML body instead of the JSON one.
     xml: Option<String>,
+    /// Sent over TAXII 2.1: success is 202 and errors carry the TAXII error body (no
+    /// `error.code`), so only the status is compared.
+    taxii: bool,
 }
 
 /// One write endpoint of the ownership table.
@@ -535,6 +538,25 @@ fn table() -> Vec<Row> {
             },
             restore: nothing,
         },
+        // Over TAXII, each party submits through its own API root only.
+        Row {
+            group: Group::Intel,
+            write: "POST /taxii2/{root}/collections/submissions/objects/",
+            owners: &["il", "sy", "undof"],
+            who: "the liaison, analyst and observer operators of the party whose API root it is",
+            others: "403 (TAXII error body)",
+            rule: |o, owner| allow(o.party == owner && o.role != "admin"),
+            prepare: |_, owner, _| {
+                let envelope = json!({"objects": bundle()["objects"].clone()});
+                Attempt {
+                    path: format!("/taxii2/{owner}/collections/submissions/objects/"),
+                    body: envelope,
+                    xml: None,
+                    taxii: true,
+                }
+            },
+            restore: nothing,
+        },
         Row {
             group: Group::Intel,
             write: "POST /api/v1/intel/submissions/{id}/decision",
@@ -617,6 +639,7 @@ fn table() -> Vec<Row> {
                     path: "/api/v1/sites/cot".into(),
                     body: Value::Null,
                     xml: Some(cot_site(w.next(), id)),
+                    taxii: false,
                 }
             },
             restore: nothing,
@@ -824,6 +847,7 @@ fn at(path: &str, body: Value) -> Attempt {
         path: path.to_string(),
         body,
         xml: None,
+        taxii: false,
     }
 }
 
@@ -1049,22 +1073,41 @@ fn run(group: Group) {
                 let expected = (row.rule)(o, owner);
                 let attempt = (row.prepare)(&w, owner, o);
                 let before = w.size();
-                let r = match &attempt.xml {
-                    Some(xml) => w.http.post_raw(
+                let r = if attempt.taxii {
+                    const CT: &str = "application/taxii+json;version=2.1";
+                    w.http.write(
+                        "POST",
                         &attempt.path,
                         Some(&w.cell.token(o.name)),
-                        "application/xml",
-                        xml,
-                    ),
-                    None => w.post(o.name, &attempt.path, attempt.body),
+                        &[
+                            ("content-type", CT),
+                            ("accept", CT),
+                            ("x-liaison-recipients", other(o.party)),
+                        ],
+                        serde_json::to_vec(&attempt.body).expect("json"),
+                    )
+                } else {
+                    match &attempt.xml {
+                        Some(xml) => w.http.post_raw(
+                            &attempt.path,
+                            Some(&w.cell.token(o.name)),
+                            "application/xml",
+                            xml,
+                        ),
+                        None => w.post(o.name, &attempt.path, attempt.body),
+                    }
                 };
                 let after = w.size();
-                let got = if r.status == 200 {
-                    (200, String::new())
+                let (status, code) = match (attempt.taxii, expected) {
+                    (true, Outcome::Allowed) => (202, ""),
+                    (true, other) => (other.wire().0, ""),
+                    (false, other) => other.wire(),
+                };
+                let got = if r.status == status && code.is_empty() {
+                    (r.status, String::new())
                 } else {
                     (r.status, r.code())
                 };
-                let (status, code) = expected.wire();
                 let what = format!("{} by {} on {owner:?}'s object", row.write, o.name);
                 if got != (status, code.to_string()) {
                     failures.push(format!(
@@ -1078,7 +1121,7 @@ fn run(group: Group) {
                         "{what}: refused but recorded ({before} -> {after})"
                     ));
                 }
-                let outcome = if r.status == 200 {
+                let outcome = if r.status == 200 || r.status == 202 {
                     Outcome::Allowed
                 } else {
                     Outcome::Forbidden
