@@ -527,6 +527,18 @@ fn file_notification(
     Ok(out)
 }
 
+/// Refuses a notification its caller may not read as if it did not exist, so that a
+/// refusal never tells whose it is.
+fn readable_notification(state: &State, actor: &Actor, id: u64) -> Result<(), DomainError> {
+    if let Actor::Operator { name, .. } = actor
+        && let Some(viewer) = crate::visibility::Viewer::of_operator(state, name)
+        && !crate::visibility::can_read_notification(state, &viewer, id)
+    {
+        return Err(DomainError::not_found(format!("notification {id}")));
+    }
+    Ok(())
+}
+
 /// The notification `id`, if `party` filed it and it still stands.
 fn own_open_notification<'a>(
     state: &'a State,
@@ -917,6 +929,7 @@ pub(crate) fn decide(
         } => {
             let party = party_of(actor)?;
             check_text("reason", reason, 2000)?;
+            readable_notification(state, actor, *notification)?;
             let n = own_open_notification(state, party, *notification)?;
             let mut audience = members(state);
             audience.insert(n.party.clone());

@@ -395,6 +395,8 @@ fn only_the_filer_amends_or_withdraws_a_notification() {
     };
     refused(&mut s, "sy-liaison", withdraw(first), "forbidden");
     refused(&mut s, "us-supervisor", withdraw(first), "forbidden");
+    // The observer may not read it: it is not told the notification exists, nor whose.
+    refused(&mut s, "undof-observer", withdraw(first), "not_found");
     refused(&mut s, "sy-liaison", notice(Some(first)), "forbidden");
     let second = ok(&mut s, "il-admin", notice(Some(first)));
     assert!(s.deconfliction.notifications[&first].withdrawn);
