@@ -342,6 +342,8 @@ impl Wire {
 
 /// What one configuration of one run measured.
 struct WireRun {
+    /// `http` or `https`, as the writers' URL had it.
+    scheme: String,
     /// Measured writes, each answered with its receipt.
     writes: usize,
     /// Events the cell appended meanwhile, the unmeasured first write of each writer
@@ -495,11 +497,13 @@ async fn bench_wire(wire: Wire, writers: usize, per: usize) -> anyhow::Result<Wi
     let before = served.app.head();
     let measured = tokio::task::spawn_blocking(move || drive_writers(clients, per)).await?;
     let recorded = served.app.head().saturating_sub(before);
+    let scheme = served.url.split(':').next().unwrap_or_default().to_string();
     served.stop().await;
     let _ = std::fs::remove_dir_all(&tmp);
     let (mut lat, wall) = measured?;
     lat.sort();
     Ok(WireRun {
+        scheme,
         writes: lat.len(),
         recorded,
         per_second: lat.len() as f64 / wall.as_secs_f64(),
@@ -522,9 +526,10 @@ async fn bench_log_http(writers: usize, events: usize, runs: usize) -> anyhow::R
             let wire = Wire::ALL[i];
             let r = bench_wire(wire, writers, per).await?;
             println!(
-                "run {}: {}: {writers} writers, {} writes ({} recorded) = {:.0}/s, p50 {:.2} ms p99 {:.2} ms",
+                "run {}: {}: {writers} writers over {}, {} writes ({} recorded) = {:.0}/s, p50 {:.2} ms p99 {:.2} ms",
                 run + 1,
                 wire.name(),
+                r.scheme,
                 r.writes,
                 r.recorded,
                 r.per_second,

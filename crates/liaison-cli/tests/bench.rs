@@ -176,11 +176,13 @@ fn the_log_benchmark_over_http_posts_plain_signed_and_https_writes_to_real_serve
         for figure in ["writes_per_second_median", "p50_ms_median", "p99_ms_median"] {
             positive(&v, &format!("{wire}_{figure}"));
         }
-        assert!(
-            out.lines()
-                .any(|l| l.starts_with(&format!("run 1: {wire}: 4 writers, 48 writes"))),
-            "{out}"
-        );
+        let scheme = if wire == "https_signed" {
+            "https"
+        } else {
+            "http"
+        };
+        let line = format!("run 1: {wire}: 4 writers over {scheme}, 48 writes");
+        assert!(out.lines().any(|l| l.starts_with(&line)), "{out}");
     }
     for ratio in [
         "plain_signed_over_plain_unsigned",
