@@ -1,12 +1,15 @@
 //! Benchmarks that measure (tests assert behaviour; these report figures):
 //! `bench log`: signed, durable appends through the one write path, with N concurrent
-//! writers, and receipt latency at a fixed rate; `bench hotline`: the time from a
+//! writers, and receipt latency at a fixed rate (with `--http`: the same writes posted by
+//! client threads to a real server, plain HTTP unsigned, plain HTTP signed and HTTPS
+//! signed); `bench hotline`: the time from a
 //! message's acceptance to its arrival on connected recipients' SSE streams;
 //! `bench deconflict-http`: the server's check path over HTTP against the engine itself.
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use liaison_api::charter_toml::parse_charter;
+use liaison_client::{Client, Trust};
 use liaison_core::{Actor, Command, Precedence};
 use liaison_server::{App, SystemClock};
 use std::collections::BTreeSet;
@@ -16,16 +19,25 @@ use std::time::{Duration, Instant};
 #[derive(Subcommand, Clone)]
 pub enum BenchCmd {
     /// Signed, durable appends: throughput with concurrent writers, then latency at a fixed rate.
+    /// With --http: hotline messages posted over loopback by --writers client threads (one
+    /// keep-alive connection each) to a real server, in three configurations: plain HTTP
+    /// unsigned (signatures optional in that cell's charter), plain HTTP signed, and HTTPS
+    /// signed (the client pinning the cell certificate); writes/s, p50/p99 latency and the
+    /// ratios.
     Log {
         #[arg(long, default_value_t = 64)]
         writers: usize,
+        /// Events per run (with --http: per configuration and run).
         #[arg(long, default_value_t = 40_000)]
         events: usize,
-        /// Rate for the latency phase (events per second).
+        /// Rate for the latency phase (events per second; not with --http).
         #[arg(long, default_value_t = 1000)]
         rate: u64,
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Over HTTP and HTTPS instead of in-process (see above).
+        #[arg(long, conflicts_with = "rate")]
+        http: bool,
     },
     /// The conflict engine on a workload directory (sites/zones/actives/queries .ndjson).
     Deconflict {
@@ -165,7 +177,14 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             events,
             rate,
             runs,
-        } => rt.block_on(bench_log(writers, events, rate, runs)),
+            http,
+        } => {
+            if http {
+                rt.block_on(bench_log_http(writers.max(1), events, runs.max(1)))
+            } else {
+                rt.block_on(bench_log(writers, events, rate, runs))
+            }
+        }
         BenchCmd::Hotline {
             clients,
             rate,
@@ -293,6 +312,258 @@ async fn bench_log(writers: usize, events: usize, rate: u64, runs: usize) -> any
         "saturated_p50_ms_median": median(p50s), "saturated_p99_ms_median": median(p99s),
         "rate": rate, "at_rate_p50_ms_median": median(lp50), "at_rate_p99_ms_median": median(lp99),
     });
+    println!("{summary}");
+    Ok(())
+}
+
+/// The three ways `bench log --http` posts its writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    PlainUnsigned,
+    PlainSigned,
+    HttpsSigned,
+}
+
+impl Wire {
+    const ALL: [Wire; 3] = [Wire::PlainUnsigned, Wire::PlainSigned, Wire::HttpsSigned];
+
+    fn name(self) -> &'static str {
+        match self {
+            Wire::PlainUnsigned => "plain_unsigned",
+            Wire::PlainSigned => "plain_signed",
+            Wire::HttpsSigned => "https_signed",
+        }
+    }
+
+    fn signed(self) -> bool {
+        self != Wire::PlainUnsigned
+    }
+}
+
+/// What one configuration of one run measured.
+struct WireRun {
+    /// `http` or `https`, as the writers' URL had it.
+    scheme: String,
+    /// Measured writes, each answered with its receipt.
+    writes: usize,
+    /// Events the cell appended meanwhile, the unmeasured first write of each writer
+    /// included.
+    recorded: u64,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// A demo cell with a cell certificate, approved, served on a free loopback port: over
+/// TLS for [`Wire::HttpsSigned`], else plain HTTP. For [`Wire::PlainUnsigned`] every
+/// party signs optionally; otherwise the demo charter's default holds (members and the
+/// supervisor must sign, so an unsigned write would be refused).
+async fn serve_bench_cell(dir: &std::path::Path, wire: Wire) -> anyhow::Result<(Served, Trust)> {
+    liaison_server::at_rest::make_private_dir(dir)?;
+    liaison_server::tls::make_cell_certificate(dir, &[]).map_err(|e| anyhow::anyhow!(e))?;
+    let mut charter =
+        parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !wire.signed() {
+        for p in &mut charter.parties {
+            p.signatures = Some(liaison_core::charter::Signatures::Optional);
+        }
+    }
+    let (app, creds) = App::init(dir, charter, Arc::new(SystemClock)).await?;
+    let keys = crate::server::keys_of(&creds)?;
+    let us = Actor::of(&app.shared.state.read(), "us-supervisor").context("us")?;
+    // A supervisor who signs optionally has no key made for it.
+    match keys.get("us-supervisor") {
+        Some(k) => app.command_with_key(us, k, Command::ApproveCell).await?,
+        None => app.command(us, Command::ApproveCell).await?,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (cert, key) = liaison_server::tls::cell_files(dir);
+    let mut trust = Trust::default();
+    let (url, config) = if wire == Wire::HttpsSigned {
+        let (config, fp) =
+            liaison_server::tls::server_config(&cert, &key).map_err(|e| anyhow::anyhow!(e))?;
+        let _ = app.shared.tls_fingerprint.set(fp);
+        trust
+            .add_pem(&std::fs::read(&cert)?)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        (format!("https://{addr}"), Some(config))
+    } else {
+        (format!("http://{addr}"), None)
+    };
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(liaison_server::listen::serve(
+        listener,
+        app.clone(),
+        config,
+        liaison_server::listen::Limits::default(),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    Ok((
+        Served {
+            app,
+            url,
+            creds,
+            stop,
+            server,
+        },
+        trust,
+    ))
+}
+
+/// One writer's client: the CLI's own, pinning the cell certificate over HTTPS and
+/// signing every write with `il-liaison`'s key (`liaison/submission/v2`) when `wire` signs.
+fn bench_client(served: &Served, trust: &Trust, wire: Wire) -> anyhow::Result<Client> {
+    let c = Client::with_trust(&served.url, Some(served.token("il-liaison")?), trust)?;
+    if !wire.signed() {
+        return Ok(c);
+    }
+    let key = crate::server::keys_of(&served.creds)?
+        .get("il-liaison")
+        .cloned()
+        .context("no key for il-liaison")?;
+    let origin = served.app.shared.ledger.read().origin().to_string();
+    let signer = move |input: &liaison_client::SignInput| {
+        crate::record::sign_headers(&key, &origin, "il-liaison", input).unwrap_or_default()
+    };
+    Ok(c.with_signer(Arc::new(signer)))
+}
+
+/// One hotline message from `il-liaison` to Syria; fails unless it is recorded with a
+/// receipt.
+fn post_message(c: &Client, n: usize) -> anyhow::Result<()> {
+    // The answer parses only with its receipt.
+    let _sent: liaison_api::hotline::MessageSent = c.post(
+        "/api/v1/messages",
+        &serde_json::json!({"to": ["sy"], "precedence": "routine", "subject": format!("bench {n}"), "body": "b"}),
+    )?;
+    Ok(())
+}
+
+/// `writers` client threads, each on a connection of its own, post `per` messages each
+/// after one unmeasured write that opens the connection (and, over HTTPS, does the
+/// handshake). Returns every measured write's latency and the wall time of them all.
+fn drive_writers(clients: Vec<Client>, per: usize) -> anyhow::Result<(Vec<Duration>, Duration)> {
+    let writers = clients.len();
+    let ready = std::sync::Barrier::new(writers + 1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = clients
+            .into_iter()
+            .enumerate()
+            .map(|(w, c)| {
+                let ready = &ready;
+                s.spawn(move || {
+                    let warm = post_message(&c, w * (per + 1));
+                    ready.wait();
+                    warm?;
+                    let mut lat = Vec::with_capacity(per);
+                    for i in 1..=per {
+                        let t = Instant::now();
+                        post_message(&c, w * (per + 1) + i)?;
+                        lat.push(t.elapsed());
+                    }
+                    Ok::<_, anyhow::Error>(lat)
+                })
+            })
+            .collect();
+        ready.wait();
+        let start = Instant::now();
+        let mut lat = Vec::with_capacity(writers * per);
+        let mut failed = None;
+        for h in handles {
+            match h.join() {
+                Ok(Ok(l)) => lat.extend(l),
+                Ok(Err(e)) => failed = failed.or(Some(e)),
+                Err(_) => failed = failed.or(Some(anyhow::anyhow!("a writer panicked"))),
+            }
+        }
+        let wall = start.elapsed();
+        match failed {
+            Some(e) => Err(e),
+            None => Ok((lat, wall)),
+        }
+    })
+}
+
+async fn bench_wire(wire: Wire, writers: usize, per: usize) -> anyhow::Result<WireRun> {
+    let tmp = tempfile_dir()?;
+    let (served, trust) = serve_bench_cell(&tmp, wire).await?;
+    let clients = (0..writers)
+        .map(|_| bench_client(&served, &trust, wire))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // The writers are threads of their own, outside the server's runtime.
+    let before = served.app.head();
+    let measured = tokio::task::spawn_blocking(move || drive_writers(clients, per)).await?;
+    let recorded = served.app.head().saturating_sub(before);
+    let scheme = served.url.split(':').next().unwrap_or_default().to_string();
+    served.stop().await;
+    let _ = std::fs::remove_dir_all(&tmp);
+    let (mut lat, wall) = measured?;
+    lat.sort();
+    Ok(WireRun {
+        scheme,
+        writes: lat.len(),
+        recorded,
+        per_second: lat.len() as f64 / wall.as_secs_f64(),
+        p50_ms: pct(&lat, 50.0),
+        p99_ms: pct(&lat, 99.0),
+    })
+}
+
+/// `bench log --http`: each run measures the three configurations, each on a fresh cell,
+/// starting with a different one each run; the summary holds the medians and their ratios.
+async fn bench_log_http(writers: usize, events: usize, runs: usize) -> anyhow::Result<()> {
+    let per = events / writers;
+    if per == 0 {
+        bail!("--events ({events}) must be at least --writers ({writers})");
+    }
+    let mut results: Vec<Vec<WireRun>> = Wire::ALL.iter().map(|_| Vec::new()).collect();
+    for run in 0..runs {
+        for k in 0..Wire::ALL.len() {
+            let i = (run + k) % Wire::ALL.len();
+            let wire = Wire::ALL[i];
+            let r = bench_wire(wire, writers, per).await?;
+            println!(
+                "run {}: {}: {writers} writers over {}, {} writes ({} recorded) = {:.0}/s, p50 {:.2} ms p99 {:.2} ms",
+                run + 1,
+                wire.name(),
+                r.scheme,
+                r.writes,
+                r.recorded,
+                r.per_second,
+                r.p50_ms,
+                r.p99_ms
+            );
+            results[i].push(r);
+        }
+    }
+    let med = |i: usize, f: fn(&WireRun) -> f64| median(results[i].iter().map(f).collect());
+    let mut summary = serde_json::json!({
+        "bench": "log-http", "writers": writers, "writes_per_configuration": per * writers,
+        "runs": runs,
+    });
+    for (i, wire) in Wire::ALL.iter().enumerate() {
+        let n = wire.name();
+        summary[format!("{n}_writes_per_second_median")] = med(i, |r| r.per_second).into();
+        summary[format!("{n}_p50_ms_median")] = med(i, |r| r.p50_ms).into();
+        summary[format!("{n}_p99_ms_median")] = med(i, |r| r.p99_ms).into();
+        summary[format!("{n}_writes")] =
+            serde_json::json!(results[i].iter().map(|r| r.writes).collect::<Vec<_>>());
+        summary[format!("{n}_recorded")] =
+            serde_json::json!(results[i].iter().map(|r| r.recorded).collect::<Vec<_>>());
+    }
+    let (u, s, t) = (
+        med(0, |r| r.per_second),
+        med(1, |r| r.per_second),
+        med(2, |r| r.per_second),
+    );
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    summary["plain_signed_over_plain_unsigned"] = ratio(s, u).into();
+    summary["https_signed_over_plain_signed"] = ratio(t, s).into();
+    summary["https_signed_over_plain_unsigned"] = ratio(t, u).into();
+    summary["tls_and_signatures_cost_percent"] = ((1.0 - ratio(t, u)) * 100.0).into();
     println!("{summary}");
     Ok(())
 }

@@ -150,3 +150,46 @@ fn the_record_benchmarks_run_on_their_own_servers() {
     );
     positive(&v, "p50_ms");
 }
+
+#[test]
+fn the_log_benchmark_over_http_posts_plain_signed_and_https_writes_to_real_servers() {
+    let out = run(&[
+        "log",
+        "--http",
+        "--events",
+        "48",
+        "--writers",
+        "4",
+        "--runs",
+        "1",
+    ]);
+    let last = out.lines().last().expect("a JSON line");
+    let v: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"));
+    assert_eq!(v["bench"], "log-http", "{v}");
+    assert_eq!(v["writes_per_configuration"], 48, "{v}");
+    for wire in ["plain_unsigned", "plain_signed", "https_signed"] {
+        // Every measured write answered with its receipt and recorded (besides each
+        // writer's unmeasured first write).
+        assert_eq!(v[format!("{wire}_writes")], serde_json::json!([48]), "{v}");
+        let recorded = v[format!("{wire}_recorded")][0].as_u64().expect("recorded");
+        assert!(recorded >= 48 + 4, "{wire}: {v}");
+        for figure in ["writes_per_second_median", "p50_ms_median", "p99_ms_median"] {
+            positive(&v, &format!("{wire}_{figure}"));
+        }
+        let scheme = if wire == "https_signed" {
+            "https"
+        } else {
+            "http"
+        };
+        let line = format!("run 1: {wire}: 4 writers over {scheme}, 48 writes");
+        assert!(out.lines().any(|l| l.starts_with(&line)), "{out}");
+    }
+    for ratio in [
+        "plain_signed_over_plain_unsigned",
+        "https_signed_over_plain_signed",
+        "https_signed_over_plain_unsigned",
+    ] {
+        positive(&v, ratio);
+    }
+    assert!(v["tls_and_signatures_cost_percent"].is_number(), "{v}");
+}

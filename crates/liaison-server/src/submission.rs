@@ -174,8 +174,19 @@ async fn signed(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     media_ok(content_type, &bytes)?;
+    if !headers.contains_key(HEADER) {
+        return Ok((caller, bytes, None));
+    }
+    // The operator's key and the log's origin are read under the state's and the
+    // ledger's locks, which the writer holds while a batch commits: wait for them on a
+    // blocking thread, never on one of the server's few worker threads (which would
+    // stop them reading and queueing other requests until the batch is on disk).
+    let (a, c, b) = (app.clone(), caller.clone(), bytes.clone());
     let signature =
-        check_signature(app, &caller, &method, &uri, &headers, &bytes).map_err(HttpError)?;
+        tokio::task::spawn_blocking(move || check_signature(&a, &c, &method, &uri, &headers, &b))
+            .await
+            .map_err(|e| HttpError(ApiError::internal(e.to_string())))?
+            .map_err(HttpError)?;
     Ok((caller, bytes, signature))
 }
 
