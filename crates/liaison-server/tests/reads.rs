@@ -118,7 +118,9 @@ fn hidden_op(viewer: usize) -> BoxedStrategy<Op> {
         prop_oneof![
             (0usize..2, proptest::collection::btree_set(0usize..3, 1..3))
                 .prop_map(|(by, to)| message(by, to)),
-            (0usize..2, -5i8..5, -5i8..5, 0u8..48).prop_map(|(by, dx, dy, hours)| Op::Notify {
+            // Away from every site of the history (within ±5 of the origin), whose
+            // registrant, an observer's post included, is told of a conflict with it.
+            (0usize..2, 20i8..30, 20i8..30, 0u8..48).prop_map(|(by, dx, dy, hours)| Op::Notify {
                 by,
                 dx,
                 dy,
