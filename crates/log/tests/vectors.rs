@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/rfc6962")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/rfc6962")
 }
 
 fn files(sub: &str) -> Vec<PathBuf> {
