@@ -593,6 +593,13 @@ fn check_site(
     Ok(())
 }
 
+/// The site `id`, or `not_found`.
+fn site_of(d: &Deconfliction, id: u64) -> Result<&Site, DomainError> {
+    d.sites
+        .get(&id)
+        .ok_or_else(|| DomainError::not_found(format!("site {id}")))
+}
+
 /// Whether the actor's party is the supervising party.
 fn supervising(actor: &Actor) -> bool {
     matches!(
@@ -665,10 +672,7 @@ pub(crate) fn decide(
             let version = match site {
                 None => 1,
                 Some(id) => {
-                    let s = d
-                        .sites
-                        .get(id)
-                        .ok_or_else(|| DomainError::not_found(format!("site {id}")))?;
+                    let s = site_of(d, *id)?;
                     if s.registered_by != party && !supervising(actor) {
                         return Err(DomainError::forbidden(format!(
                             "site {id} is {}'s: only {} or the supervisor publishes a new version; propose a change instead",
@@ -696,10 +700,7 @@ pub(crate) fn decide(
         } => {
             let party = party_of(actor)?;
             check_site(names, shape, cot_detail)?;
-            let s = d
-                .sites
-                .get(site)
-                .ok_or_else(|| DomainError::not_found(format!("site {site}")))?;
+            let s = site_of(d, *site)?;
             if s.registered_by == party {
                 return Err(DomainError::InvalidState(format!(
                     "site {site} is your party's: publish a new version instead"
@@ -725,10 +726,7 @@ pub(crate) fn decide(
                 .site_proposals
                 .get(proposal)
                 .ok_or_else(|| DomainError::not_found(format!("site proposal {proposal}")))?;
-            let s = d
-                .sites
-                .get(&p.site)
-                .ok_or_else(|| DomainError::not_found(format!("site {}", p.site)))?;
+            let s = site_of(d, p.site)?;
             if s.registered_by != party {
                 return Err(DomainError::forbidden(format!(
                     "site {} is {}'s: only {} answers a proposed change",
@@ -765,10 +763,7 @@ pub(crate) fn decide(
         }
         Command::ConfirmSite { site } => {
             party_of(actor)?;
-            let s = d
-                .sites
-                .get(site)
-                .ok_or_else(|| DomainError::not_found(format!("site {site}")))?;
+            let s = site_of(d, *site)?;
             Ok(vec![Draft::everyone(EventBody::SiteConfirmed {
                 site: *site,
                 version: s.version,
