@@ -348,15 +348,8 @@ impl App {
         actor: impl Into<Acting>,
         cmd: Command,
     ) -> Result<Outcome, ApiError> {
-        let acting = actor.into();
-        let a = acting.actor.clone();
-        self.enqueue(
-            acting,
-            None,
-            Voice::Observation,
-            Box::new(move |s, now| decide(s, &a, &cmd, now)),
-        )
-        .await
+        self.enqueue_command(actor, None, Voice::Observation, cmd)
+            .await
     }
 
     /// Queues a command that carries its author's verified signature.
@@ -366,14 +359,8 @@ impl App {
         signature: Option<AuthorSignature>,
         cmd: Command,
     ) -> Result<Outcome, ApiError> {
-        let acting = actor.into();
-        let a = acting.actor.clone();
-        self.submit(
-            acting,
-            signature,
-            Box::new(move |s, now| decide(s, &a, &cmd, now)),
-        )
-        .await
+        self.enqueue_command(actor, signature, Voice::Statement, cmd)
+            .await
     }
 
     /// Records an operator's statement decided in process (the demo's seeded history,
@@ -439,15 +426,8 @@ impl App {
         signature: Option<AuthorSignature>,
         cmd: Command,
     ) -> Result<Outcome, ApiError> {
-        let acting = actor.into();
-        let a = acting.actor.clone();
-        self.enqueue(
-            acting,
-            signature,
-            Voice::FirstKey,
-            Box::new(move |s, now| decide(s, &a, &cmd, now)),
-        )
-        .await
+        self.enqueue_command(actor, signature, Voice::FirstKey, cmd)
+            .await
     }
 
     /// Queues several signed commands as one decision: all are recorded, or none.
@@ -483,6 +463,25 @@ impl App {
     ) -> Result<Outcome, ApiError> {
         self.enqueue(actor, signature, Voice::Statement, decide)
             .await
+    }
+
+    /// Queues one core command in the given voice.
+    async fn enqueue_command(
+        &self,
+        actor: impl Into<Acting>,
+        signature: Option<AuthorSignature>,
+        voice: Voice,
+        cmd: Command,
+    ) -> Result<Outcome, ApiError> {
+        let acting = actor.into();
+        let a = acting.actor.clone();
+        self.enqueue(
+            acting,
+            signature,
+            voice,
+            Box::new(move |s, now| decide(s, &a, &cmd, now)),
+        )
+        .await
     }
 
     async fn enqueue(
