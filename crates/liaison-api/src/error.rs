@@ -77,6 +77,26 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ),
     ("already_exists", 409, "the thing already exists"),
     (
+        "idempotency_in_flight",
+        409,
+        "a request with the same Idempotency-Key is still being handled; retry once it is answered",
+    ),
+    (
+        "idempotency_answer_lost",
+        409,
+        "the first request with this Idempotency-Key was recorded (the message names its events) but the server stopped before keeping its answer; nothing new was recorded",
+    ),
+    (
+        "idempotency_key_reused",
+        422,
+        "the Idempotency-Key was used within 24 hours for a different request (method, path, query, content type, recipient headers or body); nothing was recorded",
+    ),
+    (
+        "bad_idempotency_key",
+        400,
+        "the Idempotency-Key header is not 1 to 255 visible ASCII characters",
+    ),
+    (
         "payload_too_large",
         413,
         "the body is larger than the endpoint accepts; the server reads the rest of it (up to 64 MiB, so that the client reads this answer) and closes the connection (`Connection: close`)",

@@ -11,6 +11,11 @@ use serde::de::DeserializeOwned;
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
+/// The header under which every write is sent once, whatever the retries.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// How many times a write is sent at most when the connection fails.
+pub const WRITE_ATTEMPTS: u32 = 4;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The server answered with an error body.
@@ -221,16 +226,11 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
-        let url = self.url(path);
         let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Decode {
-            url: url.clone(),
+            url: self.url(path),
             message: e.to_string(),
         })?;
-        let rb = self
-            .auth(self.http.post(&url).timeout(Duration::from_secs(60)))
-            .header("content-type", "application/json");
-        let r = self.sign(rb, path, &[], &bytes).body(bytes).send();
-        self.finish(&url, r)
+        self.write(path, "application/json", &[], bytes)
     }
 
     /// POST a raw body with extra headers (signed submissions, plain-text cosignatures).
@@ -241,15 +241,52 @@ impl Client {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<T, ClientError> {
+        self.write(path, content_type, headers, body)
+    }
+
+    /// Sends a write under a fresh `Idempotency-Key` and, if the connection fails or the
+    /// first attempt is still being handled, sends it again under the same key (signed
+    /// afresh): the server records it once and answers every attempt with the first
+    /// answer.
+    fn write<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        content_type: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<T, ClientError> {
         let url = self.url(path);
-        let mut rb = self
-            .auth(self.http.post(&url).timeout(Duration::from_secs(60)))
-            .header("content-type", content_type);
-        for (k, v) in headers {
-            rb = rb.header(*k, v);
+        let key = {
+            use rand::RngCore;
+            let mut k = [0u8; 16];
+            rand::rngs::OsRng.fill_bytes(&mut k);
+            hex::encode(k)
+        };
+        let mut attempt = 0;
+        loop {
+            let mut rb = self
+                .auth(self.http.post(&url).timeout(Duration::from_secs(60)))
+                .header("content-type", content_type)
+                .header(IDEMPOTENCY_KEY, &key);
+            for (k, v) in headers {
+                rb = rb.header(*k, v);
+            }
+            let r = self
+                .sign(rb, path, headers, &body)
+                .body(body.clone())
+                .send();
+            let out = self.finish(&url, r);
+            let again = match &out {
+                Err(ClientError::Transport { .. }) => true,
+                Err(e) => e.code() == "idempotency_in_flight",
+                Ok(_) => false,
+            };
+            attempt += 1;
+            if !again || attempt >= WRITE_ATTEMPTS {
+                return out;
+            }
+            std::thread::sleep(Duration::from_millis(250 << attempt));
         }
-        let r = self.sign(rb, path, headers, &body).body(body).send();
-        self.finish(&url, r)
     }
 
     /// Opens an SSE stream and calls `on_message` for each event until it returns false

@@ -59,6 +59,8 @@ pub struct Shared {
     /// Open event streams per operator, capped at
     /// [`crate::routes::events::MAX_STREAMS_PER_OPERATOR`].
     pub streams: parking_lot::Mutex<std::collections::HashMap<String, usize>>,
+    /// Idempotency keys whose first request is being handled.
+    pub idempotency: crate::idempotency::InFlight,
     failed: AtomicBool,
 }
 
@@ -197,6 +199,7 @@ impl App {
             heartbeats: Default::default(),
             delivering: Default::default(),
             streams: Default::default(),
+            idempotency: Default::default(),
             credentials: RwLock::new(credentials),
             rendered: RwLock::new(rendered),
             geo: RwLock::new(geo),
@@ -521,6 +524,12 @@ impl App {
             }),
         };
         let observed = voice == Voice::Observation && matches!(actor, Actor::Operator { .. });
+        // An operator's statement carries the Idempotency-Key its request was sent with;
+        // an observation is the server's and never does.
+        let claim = match voice {
+            Voice::Observation => None,
+            _ => crate::idempotency::current(),
+        };
         self.writer
             .send(WriteRequest {
                 actor,
@@ -531,6 +540,7 @@ impl App {
                     signature
                 },
                 observed,
+                claim,
                 reply,
             })
             .await

@@ -34,13 +34,23 @@ pub async fn tick(app: &App) -> Result<usize, ApiError> {
     }
 }
 
-/// Runs [`tick`] until the server shuts down.
+/// How often idempotency keys past their window are forgotten.
+const FORGET_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Runs [`tick`] until the server shuts down, and forgets expired idempotency keys.
 pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut closing = app.shared.closing.subscribe();
+        let mut forgot = None::<std::time::Instant>;
         loop {
             if *closing.borrow() {
                 return;
+            }
+            if forgot.is_none_or(|t| t.elapsed() >= FORGET_EVERY) {
+                let a = app.clone();
+                let _ = tokio::task::spawn_blocking(move || crate::idempotency::forget_expired(&a))
+                    .await;
+                forgot = Some(std::time::Instant::now());
             }
             if let Err(e) = tick(&app).await {
                 // A suspended cell refuses operational business, escalations included;

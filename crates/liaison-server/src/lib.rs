@@ -14,6 +14,7 @@ pub mod deconfliction;
 pub mod drain;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod intel;
 pub mod ledger;
 pub mod listen;
@@ -329,6 +330,10 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            idempotency::layer,
+        ))
         .layer(axum::middleware::from_fn(drain::bodies))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             HttpError(ApiError::internal(

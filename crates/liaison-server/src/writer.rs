@@ -14,7 +14,7 @@ use liaison_api::wire::Receipt;
 use liaison_core::event::AuthorSignature;
 use liaison_core::event::EventBody;
 use liaison_core::{Actor, Author, DomainError, Draft, Event, State, Timestamp};
-use liaison_store::{AppendBatch, StoredEvent};
+use liaison_store::{AppendBatch, StoredClaim, StoredEvent};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -35,6 +35,9 @@ pub struct WriteRequest {
     pub signature: Option<AuthorSignature>,
     /// True when the server records this on the actor's behalf (its observation).
     pub observed: bool,
+    /// The Idempotency-Key the request was sent with: claimed in the batch that records
+    /// its events.
+    pub claim: Option<Arc<crate::idempotency::Claim>>,
     pub reply: oneshot::Sender<Result<Outcome, ApiError>>,
 }
 
@@ -97,12 +100,16 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     // Each new event's payload, kept to render its SSE frame without serializing again.
     let mut payloads: Vec<Vec<u8>> = Vec::new();
     let mut replies: Vec<(Reply, Result<Vec<u64>, ApiError>)> = Vec::new();
+    // The claims of requests that record something, kept until the commit is known.
+    let mut claimed: Vec<(Arc<crate::idempotency::Claim>, Vec<u64>)> = Vec::new();
+    let mut claims: Vec<StoredClaim> = Vec::new();
     for req in batch {
         let WriteRequest {
             actor,
             decide,
             signature,
             observed,
+            claim,
             reply,
         } = req;
         match decide(&state, now) {
@@ -132,6 +139,19 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
                     seqs.push(event.seq);
                     state.apply(Arc::new(event));
                 }
+                if let Some(c) = claim
+                    && !seqs.is_empty()
+                    && let Some(fingerprint) = c.fingerprint()
+                {
+                    claims.push(StoredClaim {
+                        scope: c.scope.clone(),
+                        key: c.key.clone(),
+                        request: fingerprint.to_vec(),
+                        created_micros: now.micros(),
+                        recorded: crate::idempotency::encode_recorded(&seqs),
+                    });
+                    claimed.push((c, seqs.clone()));
+                }
                 replies.push((reply, Ok(seqs)));
             }
         }
@@ -151,6 +171,7 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     let append = AppendBatch {
         events: stored,
         checkpoint: Some(checkpoint),
+        claims,
     };
     if let Err(e) = shared.store.append(&append) {
         tracing::error!(error = %e, "append failed; rebuilding state from the store");
@@ -174,6 +195,9 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
             ))));
         }
         return;
+    }
+    for (c, seqs) in claimed {
+        c.recorded(seqs);
     }
     let head = state.next_seq();
     let operators_changed = append.events.len() as u64 == head - base_seq

@@ -1,7 +1,7 @@
 //! One story every backend must pass: sequence continuity, atomic batches, checkpoints
 //! that never go backwards, idempotent cosignatures and blobs.
 
-use crate::{AppendBatch, Store, StoreError, StoredCheckpoint, StoredEvent};
+use crate::{AppendBatch, Store, StoreError, StoredCheckpoint, StoredClaim, StoredEvent};
 
 fn ev(seq: u64) -> StoredEvent {
     StoredEvent {
@@ -20,6 +20,7 @@ pub fn run(store: &dyn Store) {
             size: 5,
             note: "cp5".into(),
         }),
+        claims: Vec::new(),
     };
     assert!(store.append(&batch).is_ok(), "first batch appends");
     assert_eq!(store.len().ok(), Some(5));
@@ -28,6 +29,7 @@ pub fn run(store: &dyn Store) {
     let gap = AppendBatch {
         events: vec![ev(5), ev(7)],
         checkpoint: None,
+        claims: vec![claim("k1", 10)],
     };
     assert!(matches!(
         store.append(&gap),
@@ -38,11 +40,17 @@ pub fn run(store: &dyn Store) {
         Some(5),
         "a refused batch leaves nothing behind"
     );
+    assert_eq!(
+        store.idempotent("op", "k1").ok().flatten(),
+        None,
+        "not even its idempotency claims"
+    );
 
     // A replayed sequence number is refused.
     let replay = AppendBatch {
         events: vec![ev(4)],
         checkpoint: None,
+        claims: Vec::new(),
     };
     assert!(store.append(&replay).is_err());
 
@@ -53,9 +61,11 @@ pub fn run(store: &dyn Store) {
             size: 3,
             note: "cp3".into(),
         }),
+        claims: vec![claim("k3", 10)],
     };
     assert!(store.append(&regress).is_err());
     assert_eq!(store.len().ok(), Some(5));
+    assert_eq!(store.idempotent("op", "k3").ok().flatten(), None);
 
     let next = AppendBatch {
         events: vec![ev(5), ev(6)],
@@ -63,6 +73,7 @@ pub fn run(store: &dyn Store) {
             size: 7,
             note: "cp7".into(),
         }),
+        claims: vec![claim("k1", 10), claim("k2", 20)],
     };
     assert!(store.append(&next).is_ok());
     let all = store.read_events(0, 100).unwrap_or_default();
@@ -116,6 +127,37 @@ pub fn run(store: &dyn Store) {
         Some(b"hello".to_vec())
     );
     assert_eq!(store.get_blob("missing").ok().flatten(), None);
+
+    // Idempotency claims: recorded with their batch, one first answer each, scoped,
+    // forgotten by age.
+    let got = store.idempotent("op", "k1").ok().flatten();
+    assert_eq!(got.as_ref().map(|i| &i.claim), Some(&claim("k1", 10)));
+    assert_eq!(got.and_then(|i| i.answer), None);
+    assert_eq!(store.idempotent("other", "k1").ok().flatten(), None);
+    assert_eq!(store.keep_answer("op", "k1", b"first").ok(), Some(true));
+    assert_eq!(store.keep_answer("op", "k1", b"second").ok(), Some(false));
+    assert_eq!(store.keep_answer("op", "never", b"x").ok(), Some(false));
+    assert_eq!(
+        store
+            .idempotent("op", "k1")
+            .ok()
+            .flatten()
+            .and_then(|i| i.answer),
+        Some(b"first".to_vec())
+    );
+    assert_eq!(store.forget_claims_before(15).ok(), Some(1));
+    assert_eq!(store.idempotent("op", "k1").ok().flatten(), None);
+    assert!(store.idempotent("op", "k2").ok().flatten().is_some());
+}
+
+fn claim(key: &str, created_micros: i64) -> StoredClaim {
+    StoredClaim {
+        scope: "op".into(),
+        key: key.into(),
+        request: key.as_bytes().to_vec(),
+        created_micros,
+        recorded: vec![1, 2, 3],
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,31 @@ pub struct StoredCheckpoint {
 pub struct AppendBatch {
     pub events: Vec<StoredEvent>,
     pub checkpoint: Option<StoredCheckpoint>,
+    /// Idempotency keys claimed by the requests whose events this batch records, so a
+    /// retry after a crash finds its first request recorded and records nothing new.
+    pub claims: Vec<StoredClaim>,
+}
+
+/// An idempotency key as a request recorded under it claimed it. The store keeps the
+/// bytes as given: `request` and `recorded` are the server's, never interpreted here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredClaim {
+    /// Whose key it is (the operator); keys of different scopes never meet.
+    pub scope: String,
+    pub key: String,
+    /// What identifies the request (the server's fingerprint of it).
+    pub request: Vec<u8>,
+    /// When it was claimed, in microseconds since the epoch (the server's clock).
+    pub created_micros: i64,
+    /// What the request recorded (the server's encoding).
+    pub recorded: Vec<u8>,
+}
+
+/// A claimed idempotency key and, once the server kept it, the first answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredIdempotent {
+    pub claim: StoredClaim,
+    pub answer: Option<Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,4 +109,12 @@ pub trait Store: Send + Sync + 'static {
     /// Content-addressed blobs; `key` is the hex SHA-256 computed by the caller.
     fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<()>;
     fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// The claim of `key` in `scope`, with its answer if one was kept. A claim made in
+    /// a later batch replaces an earlier one of the same scope and key.
+    fn idempotent(&self, scope: &str, key: &str) -> Result<Option<StoredIdempotent>>;
+    /// Keeps the first answer to a claimed key; a key never claimed keeps nothing, and a
+    /// second answer replaces nothing.
+    fn keep_answer(&self, scope: &str, key: &str, answer: &[u8]) -> Result<bool>;
+    /// Forgets the claims made before `micros`; returns how many.
+    fn forget_claims_before(&self, micros: i64) -> Result<u64>;
 }

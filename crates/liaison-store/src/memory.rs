@@ -1,7 +1,10 @@
 //! An in-memory store for tests and the simulator. Same promises as SQLite, minus
 //! durability across processes.
 
-use crate::{AppendBatch, MAX_READ, Result, Store, StoreError, StoredCheckpoint, StoredEvent};
+use crate::{
+    AppendBatch, MAX_READ, Result, Store, StoreError, StoredCheckpoint, StoredEvent,
+    StoredIdempotent,
+};
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 
@@ -17,6 +20,7 @@ struct Inner {
     checkpoints: BTreeMap<u64, String>,
     cosignatures: BTreeMap<(u64, String), String>,
     blobs: BTreeMap<String, Vec<u8>>,
+    idempotency: BTreeMap<(String, String), StoredIdempotent>,
 }
 
 impl MemoryStore {
@@ -46,6 +50,15 @@ impl Store for MemoryStore {
         if let Some(c) = &batch.checkpoint {
             g.checkpoint = Some(c.clone());
             g.checkpoints.insert(c.size, c.note.clone());
+        }
+        for c in &batch.claims {
+            g.idempotency.insert(
+                (c.scope.clone(), c.key.clone()),
+                StoredIdempotent {
+                    claim: c.clone(),
+                    answer: None,
+                },
+            );
         }
         Ok(())
     }
@@ -121,5 +134,33 @@ impl Store for MemoryStore {
 
     fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.inner.lock().blobs.get(key).cloned())
+    }
+
+    fn idempotent(&self, scope: &str, key: &str) -> Result<Option<StoredIdempotent>> {
+        Ok(self
+            .inner
+            .lock()
+            .idempotency
+            .get(&(scope.to_string(), key.to_string()))
+            .cloned())
+    }
+
+    fn keep_answer(&self, scope: &str, key: &str, answer: &[u8]) -> Result<bool> {
+        let mut g = self.inner.lock();
+        match g.idempotency.get_mut(&(scope.to_string(), key.to_string())) {
+            Some(i) if i.answer.is_none() => {
+                i.answer = Some(answer.to_vec());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn forget_claims_before(&self, micros: i64) -> Result<u64> {
+        let mut g = self.inner.lock();
+        let before = g.idempotency.len();
+        g.idempotency
+            .retain(|_, i| i.claim.created_micros >= micros);
+        Ok((before - g.idempotency.len()) as u64)
     }
 }

@@ -1,14 +1,18 @@
 //! The default store: an embedded SQLite database in WAL mode with `synchronous=FULL`,
 //! so a committed transaction is on disk before `append` returns.
 
-use crate::{AppendBatch, MAX_READ, Result, Store, StoreError, StoredCheckpoint, StoredEvent};
+use crate::{
+    AppendBatch, MAX_READ, Result, Store, StoreError, StoredCheckpoint, StoredClaim, StoredEvent,
+    StoredIdempotent,
+};
 use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
 /// Migrations, applied in order and recorded in `PRAGMA user_version`. Never edit one
 /// that has shipped; add a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE events (
     seq   INTEGER PRIMARY KEY,
     entry BLOB NOT NULL,
@@ -28,7 +32,20 @@ CREATE TABLE blobs (
     key   TEXT PRIMARY KEY,
     bytes BLOB NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE idempotency (
+    scope    TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    request  BLOB NOT NULL,
+    created  INTEGER NOT NULL,
+    recorded BLOB NOT NULL,
+    answer   BLOB,
+    PRIMARY KEY (scope, key)
+);
+CREATE INDEX idempotency_created ON idempotency (created);
+"#,
+];
 
 pub struct SqliteStore {
     writer: Mutex<Connection>,
@@ -114,6 +131,13 @@ impl Store for SqliteStore {
             }
             tx.prepare_cached("INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?1, ?2)")?
                 .execute(params![to_i64(cp.size)?, cp.note])?;
+        }
+        for c in &batch.claims {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO idempotency (scope, key, request, created, recorded, answer) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+            )?
+            .execute(params![c.scope, c.key, c.request, c.created_micros, c.recorded])?;
         }
         tx.commit()?;
         Ok(())
@@ -234,5 +258,43 @@ impl Store for SqliteStore {
         )
         .optional()
         .map_err(Into::into)
+    }
+
+    fn idempotent(&self, scope: &str, key: &str) -> Result<Option<StoredIdempotent>> {
+        let c = self.reader.lock();
+        Ok(c.prepare_cached(
+            "SELECT request, created, recorded, answer FROM idempotency WHERE scope = ?1 AND key = ?2",
+        )?
+        .query_row(params![scope, key], |r| {
+            Ok(StoredIdempotent {
+                claim: StoredClaim {
+                    scope: scope.to_string(),
+                    key: key.to_string(),
+                    request: r.get(0)?,
+                    created_micros: r.get(1)?,
+                    recorded: r.get(2)?,
+                },
+                answer: r.get(3)?,
+            })
+        })
+        .optional()?)
+    }
+
+    fn keep_answer(&self, scope: &str, key: &str, answer: &[u8]) -> Result<bool> {
+        let c = self.writer.lock();
+        let n = c
+            .prepare_cached(
+                "UPDATE idempotency SET answer = ?3 WHERE scope = ?1 AND key = ?2 AND answer IS NULL",
+            )?
+            .execute(params![scope, key, answer])?;
+        Ok(n == 1)
+    }
+
+    fn forget_claims_before(&self, micros: i64) -> Result<u64> {
+        let c = self.writer.lock();
+        let n = c
+            .prepare_cached("DELETE FROM idempotency WHERE created < ?1")?
+            .execute(params![micros])?;
+        Ok(n as u64)
     }
 }
