@@ -44,6 +44,8 @@ struct RawParty {
     role: Spanned<String>,
     #[serde(default)]
     signatures: Option<Spanned<String>>,
+    #[serde(default)]
+    key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +54,26 @@ struct RawOperator {
     name: Spanned<String>,
     party: Spanned<String>,
     role: Spanned<String>,
+    #[serde(default)]
+    token_hash: Option<Spanned<String>>,
+    #[serde(default)]
+    public_key: Option<Spanned<String>>,
+}
+
+/// A charter file: the charter, and the credentials its parties made themselves for
+/// their operators (the host never sees their tokens or private keys).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CharterFile {
+    pub charter: Charter,
+    /// By operator name: the hex SHA-256 of its token and its base64 Ed25519 public key,
+    /// where the file gives them.
+    pub enrolments: BTreeMap<String, Enrolment>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Enrolment {
+    pub token_hash: Option<String>,
+    pub public_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -132,6 +154,13 @@ const TLP_NAMES: [&str; 5] = ["clear", "green", "amber", "amber+strict", "red"];
 
 /// Parses and validates a charter file.
 pub fn parse_charter(text: &str) -> Result<Charter, CharterFileError> {
+    parse_charter_file(text).map(|f| f.charter)
+}
+
+/// Parses a charter file with the credentials it gives. A party that pins its key
+/// (`key` in `[[parties]]`) enrols its operators itself: each of them must give
+/// `token_hash`, and `public_key` when the party's operators sign.
+pub fn parse_charter_file(text: &str) -> Result<CharterFile, CharterFileError> {
     if text.len() > MAX_CHARTER_BYTES {
         return Err(CharterFileError {
             line: None,
@@ -179,14 +208,30 @@ pub fn parse_charter(text: &str) -> Result<Charter, CharterFileError> {
                 })
             }
         };
+        let key = match &p.key {
+            None => None,
+            Some(v) => {
+                let field = format!("parties[{i}].key");
+                lines.note(field.clone(), v);
+                let vkey = liaison_log::note::Verifier::from_vkey(v.get_ref()).map_err(|e| {
+                    lines.err(
+                        &field,
+                        format!("not a verifier key (name+keyid+base64), {e}"),
+                    )
+                })?;
+                Some(vkey.vkey())
+            }
+        };
         parties.push(Party {
             id: p.id.get_ref().clone(),
             name: p.name.get_ref().clone(),
             role,
             signatures,
+            key,
         });
     }
     let mut operators = Vec::new();
+    let mut enrolments = BTreeMap::new();
     for (i, o) in raw.operators.iter().enumerate() {
         lines.note(format!("operators[{i}].name"), &o.name);
         lines.note(format!("operators[{i}].party"), &o.party);
@@ -200,6 +245,55 @@ pub fn parse_charter(text: &str) -> Result<Charter, CharterFileError> {
                 ),
             )
         })?;
+        let mut enrolment = Enrolment::default();
+        if let Some(v) = &o.token_hash {
+            let field = format!("operators[{i}].token_hash");
+            lines.note(field.clone(), v);
+            let h = v.get_ref();
+            if h.len() != 64
+                || !h
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return Err(lines.err(&field, "the token's SHA-256 as 64 lowercase hex digits"));
+            }
+            enrolment.token_hash = Some(h.clone());
+        }
+        if let Some(v) = &o.public_key {
+            let field = format!("operators[{i}].public_key");
+            lines.note(field.clone(), v);
+            liaison_log::keys::check_public_key_b64(v.get_ref()).map_err(|e| {
+                lines.err(&field, format!("not an Ed25519 public key in base64: {e}"))
+            })?;
+            enrolment.public_key = Some(v.get_ref().trim().to_string());
+        }
+        let pinning = parties
+            .iter()
+            .find(|p| p.id == *o.party.get_ref())
+            .filter(|p| p.key.is_some());
+        if let Some(party) = pinning {
+            if enrolment.token_hash.is_none() {
+                return Err(lines.err(
+                    &format!("operators[{i}].name"),
+                    format!(
+                        "party {:?} pins its key, so it enrols its operators itself: give this operator's token_hash (`liaison operator credentials`)",
+                        party.id
+                    ),
+                ));
+            }
+            if party.must_sign() && enrolment.public_key.is_none() {
+                return Err(lines.err(
+                    &format!("operators[{i}].name"),
+                    format!(
+                        "party {:?} pins its key and its operators sign: give this operator's public_key",
+                        party.id
+                    ),
+                ));
+            }
+        }
+        if enrolment != Enrolment::default() {
+            enrolments.insert(o.name.get_ref().clone(), enrolment);
+        }
         operators.push(OperatorSpec {
             name: o.name.get_ref().clone(),
             party: o.party.get_ref().clone(),
@@ -270,7 +364,10 @@ pub fn parse_charter(text: &str) -> Result<Charter, CharterFileError> {
     charter
         .validate()
         .map_err(|e| lines.err(&e.field, e.message))?;
-    Ok(charter)
+    Ok(CharterFile {
+        charter,
+        enrolments,
+    })
 }
 
 #[cfg(test)]

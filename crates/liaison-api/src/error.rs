@@ -157,6 +157,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "a STIX object refers to a marking-definition that is neither a published TLP id nor in the same submission; the message names the object and the marking",
     ),
     (
+        "bad_party_signature",
+        422,
+        "the `Liaison-Party-Signature` header does not verify with the key the caller's party pinned in the charter, is malformed, or rides on a request without the operator's own signature",
+    ),
+    (
         "bad_signature",
         422,
         "the author's signature does not verify against the registered key, or its `Liaison-Signature`, `Liaison-Nonce` or `Liaison-Time` header is malformed",

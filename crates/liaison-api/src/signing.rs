@@ -22,6 +22,9 @@
 
 /// Header carrying an author's signature.
 pub const HEADER: &str = "liaison-signature";
+/// Header carrying the operator's party's statement: its signature, by the party key
+/// pinned in the charter, over the same canonical text (`<key id>:<base64>`).
+pub const PARTY_HEADER: &str = "liaison-party-signature";
 /// Header carrying the client-chosen nonce.
 pub const NONCE_HEADER: &str = "liaison-nonce";
 /// Header carrying the client's time (RFC 3339).

@@ -329,6 +329,10 @@ pub struct CredentialsFile {
     /// SHA-256 (hex, of the DER) of the cell's TLS certificate, for clients to pin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_fingerprint: Option<String>,
+    /// The party's own key (signed-note private key text), made by `liaison init` for a
+    /// party that pinned none; only in that party's own file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party_key: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]

@@ -76,6 +76,20 @@ pub enum OperatorCmd {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Make an operator's token and signing key on this machine, for a charter that
+    /// enrols it (a party that pins its key): prints the charter's `[[operators]]`
+    /// entry with the token's hash and the public key, and writes the credentials to
+    /// `--out`. Needs no server.
+    Credentials {
+        name: String,
+        #[arg(long)]
+        party: String,
+        #[arg(long)]
+        role: String,
+        /// Default `NAME.credentials.json` in the current directory.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     Disable {
         name: String,
     },
@@ -241,6 +255,12 @@ pub fn operator(c: &Client, cmd: OperatorCmd, as_json: bool) -> anyhow::Result<(
             role,
             out,
         } => enrol(c, name, party, role, out, as_json),
+        OperatorCmd::Credentials {
+            name,
+            party,
+            role,
+            out,
+        } => credentials(name, party, role, out, as_json),
         OperatorCmd::Disable { name } => report(
             as_json,
             c.post(
@@ -283,6 +303,99 @@ pub fn operator(c: &Client, cmd: OperatorCmd, as_json: bool) -> anyhow::Result<(
     }
 }
 
+/// The operator commands that need no server.
+pub fn operator_offline(cmd: OperatorCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        OperatorCmd::Credentials {
+            name,
+            party,
+            role,
+            out,
+        } => credentials(name, party, role, out, as_json),
+        _ => bail!("this operator command needs a server"),
+    }
+}
+
+/// A new operator's token and signing key, made on this machine.
+fn new_credentials(
+    name: &str,
+    out: &Option<std::path::PathBuf>,
+) -> anyhow::Result<(
+    std::path::PathBuf,
+    String,
+    ed25519_dalek::SigningKey,
+    String,
+)> {
+    let out = out
+        .clone()
+        .unwrap_or_else(|| format!("{name}.credentials.json").into());
+    if out.exists() {
+        bail!("{} exists: choose another --out", out.display());
+    }
+    let token = liaison_server::app::new_token();
+    let key = liaison_log::keys::generate(&mut rand::rngs::OsRng);
+    let pem = liaison_log::keys::to_pkcs8_pem(&key).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((out, token, key, pem))
+}
+
+fn write_credentials(
+    out: &std::path::Path,
+    operator: liaison_api::wire::OperatorCredentials,
+) -> anyhow::Result<()> {
+    let file = liaison_api::wire::CredentialsFile {
+        operators: vec![operator],
+        tls_fingerprint: None,
+        party_key: None,
+    };
+    liaison_server::app::write_private(out, &serde_json::to_vec_pretty(&file)?)
+        .with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// Makes an operator's credentials for a charter that enrols it, without a server.
+fn credentials(
+    name: String,
+    party: String,
+    role: String,
+    out: Option<std::path::PathBuf>,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    if liaison_api::charter_toml::operator_role(&role).is_none() {
+        bail!("unknown role {role:?}; use liaison, analyst, supervisor, observer or admin");
+    }
+    let (out, token, key, pem) = new_credentials(&name, &out)?;
+    let token_hash = liaison_server::app::token_hash(&token);
+    let public_key = liaison_log::keys::public_b64(&key.verifying_key());
+    write_credentials(
+        &out,
+        liaison_api::wire::OperatorCredentials {
+            name: name.clone(),
+            party: party.clone(),
+            role: role.clone(),
+            token,
+            key: Some(pem),
+        },
+    )?;
+    if as_json {
+        return json(&serde_json::json!({
+            "name": name, "party": party, "role": role,
+            "token_hash": token_hash, "public_key": public_key, "credentials": out,
+        }));
+    }
+    println!(
+        "wrote {} (the operator's token and key, mode 0600)",
+        out.display()
+    );
+    println!("the charter's entry, which holds neither:");
+    println!();
+    println!("[[operators]]");
+    println!("name = \"{name}\"");
+    println!("party = \"{party}\"");
+    println!("role = \"{role}\"");
+    println!("token_hash = \"{token_hash}\"");
+    println!("public_key = \"{public_key}\"");
+    Ok(())
+}
+
 /// Makes an operator's token and signing key on this machine, enrols it with only the
 /// token's hash and the public key, and writes its credentials file.
 fn enrol(
@@ -293,13 +406,7 @@ fn enrol(
     out: Option<std::path::PathBuf>,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let out = out.unwrap_or_else(|| format!("{name}.credentials.json").into());
-    if out.exists() {
-        bail!("{} exists: choose another --out", out.display());
-    }
-    let token = liaison_server::app::new_token();
-    let key = liaison_log::keys::generate(&mut rand::rngs::OsRng);
-    let pem = liaison_log::keys::to_pkcs8_pem(&key).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (out, token, key, pem) = new_credentials(&name, &out)?;
     let mut v: OperatorIssued = c.post(
         "/api/v1/operators",
         &AddOperatorRequest {
@@ -312,12 +419,7 @@ fn enrol(
     )?;
     v.operator.token = token;
     v.operator.key = Some(pem);
-    let file = liaison_api::wire::CredentialsFile {
-        operators: vec![v.operator.clone()],
-        tls_fingerprint: None,
-    };
-    liaison_server::app::write_private(&out, &serde_json::to_vec_pretty(&file)?)
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    write_credentials(&out, v.operator.clone())?;
     if as_json {
         return json(&v);
     }

@@ -37,6 +37,11 @@ struct Cli {
     /// operator's entry in credentials.json, or one registered with `key register`.
     #[arg(long, global = true, env = "LIAISON_KEY")]
     key: Option<PathBuf>,
+    /// The party's own key (its `party_key` in credentials-<party>.json, or a file made
+    /// by `keygen --party`): the write is also the party's statement, which manages the
+    /// party's operators and witness whatever the operator's role. Needs --key.
+    #[arg(long = "party-key", global = true, env = "LIAISON_PARTY_KEY")]
+    party_key: Option<PathBuf>,
     /// The cell's TLS certificate (PEM), or its issuer's, to trust for an https:// server.
     #[arg(long, global = true, env = "LIAISON_CA")]
     ca: Option<PathBuf>,
@@ -117,6 +122,10 @@ enum Cmd {
     Keygen {
         #[arg(long)]
         out: PathBuf,
+        /// Make a party's key instead (signed-note key text), and print the line that
+        /// pins it in the charter.
+        #[arg(long)]
+        party: Option<String>,
     },
     /// Register or revoke your signing key.
     #[command(name = "key")]
@@ -218,6 +227,7 @@ fn main() -> ExitCode {
     quiet_when_stdout_closes();
     let cli = Cli::parse();
     let key = cli.key.clone();
+    let party_key = cli.party_key.clone();
     let trust = match cell::trust(cli.ca.as_deref(), cli.ca_fingerprint.as_deref()) {
         Ok(t) => t,
         Err(e) => {
@@ -228,9 +238,12 @@ fn main() -> ExitCode {
     // Client commands sign their submissions when a key is given.
     let client = |server: &str, token: Option<String>| -> anyhow::Result<liaison_client::Client> {
         let c = cell::client(server, token, &trust)?;
-        match &key {
-            Some(k) => record::signing_client(c, k),
-            None => Ok(c),
+        match (&key, &party_key) {
+            (Some(k), p) => record::signing_client(c, k, p.as_deref()),
+            (None, Some(_)) => Err(anyhow::anyhow!(
+                "--party-key signs together with the operator's own key: give --key too"
+            )),
+            (None, None) => Ok(c),
         }
     };
     let (server, token, json) = (cli.server.clone(), cli.token.clone(), cli.json);
@@ -247,13 +260,17 @@ fn main() -> ExitCode {
         Cmd::Demo { data, listen, tls } => server::demo(&data, &listen, tls),
         Cmd::Cell { action } => with(&|c| cell::cell(c, action.clone(), json)),
         Cmd::Events { action } => with(&|c| cell::events(c, action.clone(), json)),
+        // Credentials for a charter are made offline: no server, no token.
+        Cmd::Operator {
+            action: action @ cell::OperatorCmd::Credentials { .. },
+        } => cell::operator_offline(action, json),
         Cmd::Operator { action } => with(&|c| cell::operator(c, action.clone(), json)),
         Cmd::Msg { action } => with(&|c| hotline::msg(c, action.clone(), json)),
         Cmd::Watch => with(&|c| hotline::watch(c, json)),
         Cmd::Escalations => with(&|c| hotline::escalations(c, json)),
         Cmd::Incident { action } => with(&|c| hotline::incident(c, action.clone(), json)),
         Cmd::Report { from, to, out } => with(&|c| hotline::report(c, &from, &to, &out)),
-        Cmd::Keygen { out } => record::keygen(&out, false, json),
+        Cmd::Keygen { out, party } => record::keygen(&out, party.as_deref(), json),
         Cmd::KeyMgmt { action } => with(&|c| record::key(c, action.clone(), json)),
         Cmd::VerifyReceipt { file, vkey } => record::verify_receipt(&file, &vkey, json),
         Cmd::Witness {

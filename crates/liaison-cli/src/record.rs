@@ -36,18 +36,26 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-pub fn keygen(out: &Path, openssh: bool, as_json: bool) -> anyhow::Result<()> {
+pub fn keygen(out: &Path, party: Option<&str>, as_json: bool) -> anyhow::Result<()> {
     if out.exists() {
         bail!("{} exists; refusing to overwrite a key", out.display());
     }
+    if let Some(party) = party {
+        // A party's key: signed-note key text, its verifier key pinned in the charter.
+        let signer = liaison_log::note::Signer::generate(&format!("{party}.party"), &mut rand_os())
+            .map_err(|e| anyhow!("party key: {e}"))?;
+        write_private(out, format!("{}\n", signer.key_text()).as_bytes())?;
+        let vkey = signer.verifier().vkey();
+        if as_json {
+            return json(&serde_json::json!({"private_key": out, "vkey": vkey}));
+        }
+        println!("wrote {} (private, mode 0600)", out.display());
+        println!("pin it in the charter's [[parties]] entry for {party}:");
+        println!("key = \"{vkey}\"");
+        return Ok(());
+    }
     let key = liaison_log::keys::generate(&mut rand_os());
-    let text = if openssh {
-        bail!(
-            "writing OpenSSH keys is not supported; use `ssh-keygen -t ed25519 -N ''`, which this tool reads"
-        )
-    } else {
-        liaison_log::keys::to_pkcs8_pem(&key)?
-    };
+    let text = liaison_log::keys::to_pkcs8_pem(&key)?;
     write_private(out, text.as_bytes())?;
     let public = liaison_log::keys::public_b64(&key.verifying_key());
     let id = liaison_log::keys::operator_key_id(&key.verifying_key());
@@ -87,6 +95,18 @@ pub fn sign_headers(
     operator: &str,
     input: &liaison_client::SignInput,
 ) -> Result<Vec<(String, String)>, String> {
+    sign_headers_as(key, None, origin, operator, input)
+}
+
+/// [`sign_headers`], and with `party` also the party's statement: its key's signature
+/// over the same text (`Liaison-Party-Signature`).
+pub fn sign_headers_as(
+    key: &ed25519_dalek::SigningKey,
+    party: Option<&liaison_log::note::Signer>,
+    origin: &str,
+    operator: &str,
+    input: &liaison_client::SignInput,
+) -> Result<Vec<(String, String)>, String> {
     use rand::RngCore;
     use sha2::Digest;
     let mut n = [0u8; 16];
@@ -119,7 +139,7 @@ pub fn sign_headers(
     }
     .canonical()?;
     let key_id = liaison_log::keys::operator_key_id(&key.verifying_key());
-    Ok(vec![
+    let mut headers = vec![
         (
             liaison_api::signing::HEADER.to_string(),
             format!(
@@ -129,18 +149,52 @@ pub fn sign_headers(
         ),
         (liaison_api::signing::NONCE_HEADER.to_string(), nonce),
         (liaison_api::signing::TIME_HEADER.to_string(), time),
-    ])
+    ];
+    if let Some(p) = party {
+        headers.push((
+            liaison_api::signing::PARTY_HEADER.to_string(),
+            format!(
+                "{}:{}",
+                hex::encode(p.verifier().id),
+                liaison_log::keys::sign_b64(p.signing_key(), signed.as_bytes())
+            ),
+        ));
+    }
+    Ok(headers)
+}
+
+/// Reads a party's key: the signed-note private key text, alone in its file or as the
+/// `party_key` of the party's credentials file.
+pub fn read_party_key(path: &Path) -> anyhow::Result<liaison_log::note::Signer> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read party key {}", path.display()))?;
+    let text = match serde_json::from_str::<liaison_api::wire::CredentialsFile>(&text) {
+        Ok(file) => file.party_key.ok_or_else(|| {
+            anyhow!(
+                "{} holds no party_key (a party that pinned its own key keeps it apart)",
+                path.display()
+            )
+        })?,
+        Err(_) => text,
+    };
+    liaison_log::note::Signer::from_key_text(text.trim())
+        .map_err(|e| anyhow!("party key {}: {e}", path.display()))
 }
 
 /// A client that signs every submission with the operator's key.
-pub fn signing_client(c: Client, key_path: &Path) -> anyhow::Result<Client> {
+pub fn signing_client(
+    c: Client,
+    key_path: &Path,
+    party_key: Option<&Path>,
+) -> anyhow::Result<Client> {
     let key = read_key(key_path)?;
+    let party = party_key.map(read_party_key).transpose()?;
     let me: Me = c.get("/api/v1/me")?;
     let cell: CellView = c.get("/api/v1/cell")?;
     let origin = cell.log.origin;
     let signer = move |input: &liaison_client::SignInput| {
         // A write that cannot be signed goes unsigned, and the server says why.
-        sign_headers(&key, &origin, &me.operator, input).unwrap_or_default()
+        sign_headers_as(&key, party.as_ref(), &origin, &me.operator, input).unwrap_or_default()
     };
     Ok(c.with_signer(Arc::new(signer)))
 }

@@ -56,8 +56,8 @@ pub fn init(
 ) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(charter_path)
         .with_context(|| format!("cannot read charter {}", charter_path.display()))?;
-    let charter =
-        parse_charter(&text).map_err(|e| anyhow::anyhow!("{}: {e}", charter_path.display()))?;
+    let file = liaison_api::charter_toml::parse_charter_file(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", charter_path.display()))?;
     if data.join("cell.db").exists() {
         anyhow::bail!("{} already holds a cell", data.display());
     }
@@ -70,7 +70,7 @@ pub fn init(
     };
     let rt = runtime()?;
     let creds = rt.block_on(async {
-        let (_app, creds) = App::init(data, charter, Arc::new(SystemClock)).await?;
+        let (_app, creds) = App::init_with(data, file, Arc::new(SystemClock)).await?;
         Ok::<_, anyhow::Error>(creds)
     })?;
     if as_json {
@@ -92,7 +92,7 @@ pub fn init(
         .into_iter()
         .collect();
     println!(
-        "hand each party its own file ({}), then delete credentials.json: whoever holds it can act as anyone",
+        "hand each party its own file ({}: its operators' tokens and keys, and the party's own key unless the charter pinned one), then delete them and credentials.json: whoever holds them can act as those parties",
         files.join(", ")
     );
     if let Some(fp) = fingerprint {

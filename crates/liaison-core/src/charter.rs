@@ -100,6 +100,12 @@ pub struct Party {
     /// (see [`Party::must_sign`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signatures: Option<Signatures>,
+    /// The party's own Ed25519 key, pinned as a signed-note verifier key
+    /// (`name+keyid+base64`): a statement signed with it speaks for the party in the
+    /// management of its operators and its witness. `liaison init` makes one for a party
+    /// that pins none. The edge checks its syntax.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// A party's charter setting for its operators' author signatures.
@@ -290,6 +296,15 @@ impl Charter {
                     format!("must be 1-{MAX_NAME_LEN} characters"),
                 ));
             }
+            if p.key
+                .as_ref()
+                .is_some_and(|k| k.is_empty() || k.len() > 400)
+            {
+                return Err(err(
+                    format!("parties[{i}].key"),
+                    "a verifier key of 1-400 characters",
+                ));
+            }
         }
         let w = self.settings.signature_window;
         if w.micros() <= 0 || w > Duration::from_hours(24) {
@@ -410,6 +425,7 @@ pub(crate) mod tests {
 
     pub fn golan() -> Charter {
         let party = |id: &str, name: &str, role| Party {
+            key: None,
             id: id.into(),
             name: name.into(),
             role,

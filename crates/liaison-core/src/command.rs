@@ -121,6 +121,11 @@ pub enum Command {
         keys: Vec<(OperatorName, String, String)>,
     },
     ApproveCell,
+    /// An operator command stated by the operator's party under its own key (pinned in
+    /// the charter), so it stands whatever the carrying operator's role: adding,
+    /// enabling, disabling and rotating the party's operators, registering its witness.
+    /// The edge has checked the party's signature; the core checks what it may cover.
+    AsParty(Box<Command>),
     SuspendCell {
         reason: String,
     },
@@ -352,6 +357,9 @@ pub enum Command {
 impl Command {
     /// Charter business is all a cell accepts while pending approval or suspended.
     pub fn is_charter_business(&self) -> bool {
+        if let Command::AsParty(inner) = self {
+            return inner.is_charter_business();
+        }
         matches!(
             self,
             Command::CreateCell { .. }
@@ -425,10 +433,32 @@ pub fn decide(
     command: &Command,
     now: Timestamp,
 ) -> Result<Vec<Draft>, DomainError> {
+    decide_as(state, actor, command, now, false)
+}
+
+/// Decides a command; `by_party` when it is its party's statement ([`Command::AsParty`]),
+/// which stands in for the role of an admin of that party.
+fn decide_as(
+    state: &State,
+    actor: &Actor,
+    command: &Command,
+    now: Timestamp,
+    by_party: bool,
+) -> Result<Vec<Draft>, DomainError> {
     if !command.is_charter_business() {
         require_active(state)?;
     }
     match command {
+        Command::AsParty(inner) => {
+            if by_party {
+                return Err(DomainError::invalid(
+                    "statement",
+                    "a party's statement holds one command",
+                ));
+            }
+            require_party_statement(state, actor, inner)?;
+            decide_as(state, actor, inner, now, true)
+        }
         Command::CreateCell {
             charter,
             log_vkey,
@@ -534,7 +564,7 @@ pub fn decide(
             key,
         } => {
             let charter = state.charter().ok_or(DomainError::NoCell)?;
-            require_admin_of(actor, &spec.party)?;
+            require_admin_or_party(actor, &spec.party, by_party)?;
             check_id("name", &spec.name).map_err(|e| DomainError::invalid(e.field, e.message))?;
             if state.operator(&spec.name).is_some() {
                 return Err(DomainError::AlreadyExists(format!(
@@ -568,7 +598,7 @@ pub fn decide(
             let op = state
                 .operator(name)
                 .ok_or_else(|| DomainError::not_found(format!("operator {name:?}")))?;
-            require_admin_of(actor, &op.spec.party)?;
+            require_admin_or_party(actor, &op.spec.party, by_party)?;
             let disable = matches!(command, Command::DisableOperator { .. });
             if let Actor::Operator { name: me, .. } = actor
                 && me == name
@@ -649,7 +679,7 @@ pub fn decide(
                 .ok_or_else(|| DomainError::not_found(format!("operator {name:?}")))?;
             let own = matches!(actor, Actor::Operator { name: me, .. } if me == name);
             if !own {
-                require_admin_of(actor, &op.spec.party)?;
+                require_admin_or_party(actor, &op.spec.party, by_party)?;
             }
             Ok(vec![Draft::to_parties(
                 state,
@@ -664,9 +694,9 @@ pub fn decide(
             let Actor::Operator { party, role, .. } = actor else {
                 return Err(DomainError::forbidden("witnesses belong to parties"));
             };
-            if *role != OperatorRole::Admin {
+            if *role != OperatorRole::Admin && !by_party {
                 return Err(DomainError::forbidden(
-                    "only an admin of the party registers the party's witness",
+                    "only an admin of the party, or the party's own statement, registers the party's witness",
                 ));
             }
             check_text("vkey", vkey, 400)?;
@@ -749,6 +779,61 @@ pub(crate) fn require_supervisor(actor: &Actor, what: &str) -> Result<(), Domain
 /// A party manages its own operators, through its own admins: nobody else adds,
 /// enables, disables or rotates them, not even the supervising party (which may only
 /// suspend them, [`require_supervising`]).
+/// An admin of `party` manages its operators, or the party itself by its statement
+/// (whose scope [`require_party_statement`] has checked).
+fn require_admin_or_party(actor: &Actor, party: &str, by_party: bool) -> Result<(), DomainError> {
+    if by_party {
+        return Ok(());
+    }
+    require_admin_of(actor, party)
+}
+
+/// A party's statement is carried by one of its own operators, covers only the
+/// management of that party's operators and witness, and needs a party key pinned in
+/// the charter (the edge has checked the signature against it).
+fn require_party_statement(
+    state: &State,
+    actor: &Actor,
+    inner: &Command,
+) -> Result<(), DomainError> {
+    let Actor::Operator { party, .. } = actor else {
+        return Err(DomainError::forbidden(
+            "a party's statement is carried by one of its operators",
+        ));
+    };
+    let of = |name: &OperatorName| {
+        state
+            .operator(name)
+            .map(|o| o.spec.party.clone())
+            .ok_or_else(|| DomainError::not_found(format!("operator {name:?}")))
+    };
+    let target = match inner {
+        Command::AddOperator { spec, .. } => spec.party.clone(),
+        Command::DisableOperator { name }
+        | Command::EnableOperator { name }
+        | Command::RotateToken { name, .. } => of(name)?,
+        Command::RegisterWitness { .. } => party.clone(),
+        _ => {
+            return Err(DomainError::invalid(
+                "statement",
+                "a party's statement manages only its operators and its witness",
+            ));
+        }
+    };
+    if &target != party {
+        return Err(DomainError::forbidden(format!(
+            "party {party:?}'s statement does not speak for party {target:?}"
+        )));
+    }
+    let charter = state.charter().ok_or(DomainError::NoCell)?;
+    if charter.party(party).and_then(|p| p.key.as_ref()).is_none() {
+        return Err(DomainError::forbidden(format!(
+            "party {party:?} pinned no key in the charter"
+        )));
+    }
+    Ok(())
+}
+
 fn require_admin_of(actor: &Actor, party: &str) -> Result<(), DomainError> {
     match actor {
         Actor::System => Ok(()),

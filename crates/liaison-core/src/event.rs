@@ -413,6 +413,10 @@ pub struct AuthorSignature {
     /// The client's time inside `signed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<Timestamp>,
+    /// The operator's party's statement: its key's id and its base64 Ed25519 signature
+    /// over the same `signed` bytes, with the party key pinned in the charter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party_signature: Option<(String, String)>,
 }
 
 /// A committed event. `seq` is its gapless position in the record, starting at 0.

@@ -410,3 +410,133 @@ fn only_the_filer_amends_or_withdraws_a_notification() {
     assert!(s.deconfliction.notifications[&second].withdrawn);
     refused(&mut s, "il-liaison", notice(Some(second)), "invalid_state");
 }
+
+/// A cell whose member parties pinned their keys in the charter.
+fn active_with_party_keys() -> State {
+    let mut s = State::new();
+    let mut charter = crate::charter::tests::golan();
+    for p in charter.parties.iter_mut() {
+        p.key = Some(format!("{}.party+00000000+key", p.id));
+    }
+    let tokens = charter
+        .operators
+        .iter()
+        .map(|o| (o.name.clone(), format!("hash-{}", o.name)))
+        .collect();
+    run(
+        &mut s,
+        &Actor::System,
+        Command::CreateCell {
+            charter,
+            log_vkey: "k".into(),
+            token_hashes: tokens,
+            keys: Vec::new(),
+        },
+    )
+    .expect("create");
+    let us = actor(&s, "us-supervisor");
+    run(&mut s, &us, Command::ApproveCell).expect("approve");
+    s
+}
+
+fn as_party(cmd: Command) -> Command {
+    Command::AsParty(Box::new(cmd))
+}
+
+#[test]
+fn a_party_s_statement_manages_its_own_operators_and_nothing_else() {
+    let mut s = active_with_party_keys();
+    // Without the statement, a liaison officer manages nothing.
+    refused(&mut s, "il-liaison", add("il-new", "il"), "forbidden");
+    // With it, any operator of the party carries the party's word.
+    ok(&mut s, "il-liaison", as_party(add("il-new", "il")));
+    ok(
+        &mut s,
+        "il-liaison",
+        as_party(Command::DisableOperator {
+            name: "il-new".into(),
+        }),
+    );
+    ok(
+        &mut s,
+        "il-liaison",
+        as_party(Command::EnableOperator {
+            name: "il-new".into(),
+        }),
+    );
+    ok(
+        &mut s,
+        "il-liaison",
+        as_party(Command::RotateToken {
+            name: "il-admin".into(),
+            token_hash: "hash-rotated".into(),
+        }),
+    );
+    ok(
+        &mut s,
+        "il-liaison",
+        as_party(Command::RegisterWitness {
+            vkey: "il.witness+00000000+key".into(),
+        }),
+    );
+    // A party's statement never speaks for another party, the supervising party's
+    // included.
+    refused(
+        &mut s,
+        "sy-liaison",
+        as_party(add("il-ghost", "il")),
+        "forbidden",
+    );
+    refused(
+        &mut s,
+        "us-admin",
+        as_party(add("il-ghost", "il")),
+        "forbidden",
+    );
+    refused(
+        &mut s,
+        "us-supervisor",
+        as_party(Command::RotateToken {
+            name: "il-liaison".into(),
+            token_hash: "hash-stolen".into(),
+        }),
+        "forbidden",
+    );
+    refused(
+        &mut s,
+        "us-admin",
+        as_party(Command::EnableOperator {
+            name: "il-new".into(),
+        }),
+        "forbidden",
+    );
+    // It covers operators and the witness only, and holds one command.
+    refused(
+        &mut s,
+        "il-liaison",
+        as_party(Command::SuspendOperator {
+            name: "sy-liaison".into(),
+            reason: "no".into(),
+        }),
+        "invalid_input",
+    );
+    refused(
+        &mut s,
+        "il-liaison",
+        as_party(as_party(add("il-twice", "il"))),
+        "invalid_input",
+    );
+}
+
+#[test]
+fn a_party_that_pinned_no_key_makes_no_statement() {
+    let mut s = active();
+    refused(
+        &mut s,
+        "il-admin",
+        as_party(add("il-new", "il")),
+        "forbidden",
+    );
+    // Its admins manage its operators as before.
+    ok(&mut s, "il-admin", add("il-new", "il"));
+}

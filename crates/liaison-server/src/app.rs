@@ -244,6 +244,25 @@ impl App {
         charter: Charter,
         clock: Arc<dyn Clock>,
     ) -> Result<(App, CredentialsFile), OpenError> {
+        let file = liaison_api::charter_toml::CharterFile {
+            charter,
+            enrolments: Default::default(),
+        };
+        App::init_with(dir, file, clock).await
+    }
+
+    /// [`App::init`] from a charter file that may pin party keys and give the
+    /// credentials a party made itself for its operators: for those the host records
+    /// only the token's hash and the public key, and writes no token or key.
+    pub async fn init_with(
+        dir: &Path,
+        file: liaison_api::charter_toml::CharterFile,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(App, CredentialsFile), OpenError> {
+        let liaison_api::charter_toml::CharterFile {
+            charter,
+            enrolments,
+        } = file;
         let d = DataDir(dir.to_path_buf());
         if d.db().exists() {
             return Err(OpenError::Invalid(format!(
@@ -261,8 +280,8 @@ impl App {
         crate::at_rest::create_private_file(&d.db())?;
         let store = SqliteStore::open(&d.db())?;
         let app = App::start(Arc::new(store), signer, clock)?;
-        let creds = app
-            .create_cell(charter)
+        let (creds, party_keys) = app
+            .create_cell(charter, &enrolments)
             .await
             .map_err(|e| OpenError::Invalid(e.to_string()))?;
         let mut creds = creds;
@@ -279,6 +298,7 @@ impl App {
                     .cloned()
                     .collect(),
                 tls_fingerprint: creds.tls_fingerprint.clone(),
+                party_key: party_keys.get(&party).cloned(),
             };
             let json =
                 serde_json::to_vec_pretty(&own).map_err(|e| OpenError::Invalid(e.to_string()))?;
@@ -290,14 +310,50 @@ impl App {
     /// Records the cell's creation and its operators; returns their tokens and, for
     /// every operator who must sign, a new signing key whose public half is registered
     /// in the same decision.
-    pub async fn create_cell(&self, charter: Charter) -> Result<CredentialsFile, ApiError> {
+    pub async fn create_cell(
+        &self,
+        mut charter: Charter,
+        enrolments: &std::collections::BTreeMap<String, liaison_api::charter_toml::Enrolment>,
+    ) -> Result<(CredentialsFile, std::collections::BTreeMap<String, String>), ApiError> {
+        // A party that pinned no key gets one made here, pinned in the recorded charter,
+        // its private half only in that party's credentials file.
+        let mut party_keys = std::collections::BTreeMap::new();
+        for p in charter.parties.iter_mut().filter(|p| p.key.is_none()) {
+            let signer = liaison_log::note::Signer::generate(
+                &format!("{}.party", p.id),
+                &mut rand::rngs::OsRng,
+            )
+            .map_err(|e| ApiError::internal(format!("party key: {e}")))?;
+            p.key = Some(signer.verifier().vkey());
+            party_keys.insert(p.id.clone(), signer.key_text());
+        }
         let mut creds = Vec::new();
         let mut hashes = Vec::new();
         let mut keys = Vec::new();
         for o in &charter.operators {
-            let token = new_token();
-            hashes.push((o.name.clone(), token_hash(&token)));
-            let key = if charter.must_sign(&o.party) {
+            let given = enrolments.get(&o.name).cloned().unwrap_or_default();
+            // A token the party made itself: the host records its hash and never sees it.
+            let token = match &given.token_hash {
+                Some(h) => {
+                    hashes.push((o.name.clone(), h.clone()));
+                    String::new()
+                }
+                None => {
+                    let token = new_token();
+                    hashes.push((o.name.clone(), token_hash(&token)));
+                    token
+                }
+            };
+            let key = if let Some(public_key) = &given.public_key {
+                let vk = liaison_log::keys::parse_public_b64(public_key)
+                    .map_err(|e| ApiError::invalid(format!("{}: public_key: {e}", o.name)))?;
+                keys.push((
+                    o.name.clone(),
+                    public_key.clone(),
+                    liaison_log::keys::operator_key_id(&vk),
+                ));
+                None
+            } else if charter.must_sign(&o.party) {
                 let sk = liaison_log::keys::generate(&mut rand::rngs::OsRng);
                 let pem = liaison_log::keys::to_pkcs8_pem(&sk)
                     .map_err(|e| ApiError::internal(format!("signing key: {e}")))?;
@@ -327,10 +383,14 @@ impl App {
             keys,
         };
         self.command(Actor::System, cmd).await?;
-        Ok(CredentialsFile {
-            operators: creds,
-            tls_fingerprint: None,
-        })
+        Ok((
+            CredentialsFile {
+                operators: creds,
+                tls_fingerprint: None,
+                party_key: None,
+            },
+            party_keys,
+        ))
     }
 
     /// Queues a core command and waits until it is durable. An operator's command
@@ -417,6 +477,7 @@ impl App {
             signed: Some(signed),
             nonce: Some(nonce),
             time: Some(now),
+            party_signature: None,
         })
     }
 
@@ -440,6 +501,7 @@ impl App {
         signature: Option<AuthorSignature>,
         commands: Vec<Command>,
     ) -> Result<Outcome, ApiError> {
+        refuse_party_statement(signature.as_ref())?;
         let acting = actor.into();
         let a = acting.actor.clone();
         self.submit(
@@ -464,6 +526,7 @@ impl App {
         signature: Option<AuthorSignature>,
         decide: Decider,
     ) -> Result<Outcome, ApiError> {
+        refuse_party_statement(signature.as_ref())?;
         self.enqueue(actor, signature, Voice::Statement, decide)
             .await
     }
@@ -478,6 +541,12 @@ impl App {
     ) -> Result<Outcome, ApiError> {
         let acting = actor.into();
         let a = acting.actor.clone();
+        // A request that carries its party's signature is the party's statement: the
+        // core decides what such a statement may cover.
+        let cmd = match signature.as_ref().and_then(|s| s.party_signature.as_ref()) {
+            Some(_) => Command::AsParty(Box::new(cmd)),
+            None => cmd,
+        };
         self.enqueue(
             acting,
             signature,
@@ -552,6 +621,18 @@ impl App {
     pub fn head(&self) -> u64 {
         *self.shared.head.borrow()
     }
+}
+
+/// A party's statement manages its operators and its witness, and is refused on any
+/// other write rather than recorded beside it.
+fn refuse_party_statement(signature: Option<&AuthorSignature>) -> Result<(), ApiError> {
+    if signature.is_some_and(|s| s.party_signature.is_some()) {
+        return Err(ApiError::new(
+            "bad_party_signature",
+            "a party's statement manages only its operators and its witness; this write takes none",
+        ));
+    }
+    Ok(())
 }
 
 /// In whose voice a write is recorded.

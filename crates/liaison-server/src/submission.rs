@@ -13,7 +13,8 @@ use axum::http::{HeaderMap, Uri};
 use base64::Engine;
 use liaison_api::ApiError;
 use liaison_api::signing::{
-    HEADER, NONCE_HEADER, SIGNED_HEADERS, SignedRequest, TIME_HEADER, check_nonce, parse_header,
+    HEADER, NONCE_HEADER, PARTY_HEADER, SIGNED_HEADERS, SignedRequest, TIME_HEADER, check_nonce,
+    parse_header,
 };
 use liaison_core::event::AuthorSignature;
 use serde::de::DeserializeOwned;
@@ -47,6 +48,12 @@ pub fn check_signature(
         }
     };
     let Some(sig_header) = header(HEADER)? else {
+        if headers.contains_key(PARTY_HEADER) {
+            return Err(ApiError::new(
+                "bad_party_signature",
+                "a party's statement is carried by its operator's signed request: send Liaison-Signature too",
+            ));
+        }
         return Ok(None);
     };
     let (key, origin) = {
@@ -108,6 +115,10 @@ pub fn check_signature(
             )
         },
     )?;
+    let party_signature = match header(PARTY_HEADER)? {
+        None => None,
+        Some(h) => Some(check_party_signature(app, caller, h, signed.as_bytes())?),
+    };
     Ok(Some(AuthorSignature {
         key_id,
         signature: sig,
@@ -115,7 +126,57 @@ pub fn check_signature(
         signed: Some(signed),
         nonce: Some(nonce.to_string()),
         time: Some(time),
+        party_signature,
     }))
+}
+
+/// Checks a `Liaison-Party-Signature` over the signed text with the key the caller's
+/// party pinned in the charter; returns its key id and signature.
+fn check_party_signature(
+    app: &App,
+    caller: &Caller,
+    header: &str,
+    signed: &[u8],
+) -> Result<(String, String), ApiError> {
+    let bad = |m: String| ApiError::new("bad_party_signature", m);
+    let pinned = app
+        .shared
+        .state
+        .read()
+        .charter()
+        .and_then(|c| c.party(&caller.party))
+        .and_then(|p| p.key.clone())
+        .ok_or_else(|| {
+            bad(format!(
+                "party {} pinned no key in the charter",
+                caller.party
+            ))
+        })?;
+    let verifier = liaison_log::note::Verifier::from_vkey(&pinned)
+        .map_err(|e| ApiError::internal(format!("party {}'s pinned key: {e}", caller.party)))?;
+    let (key_id, sig) = parse_header(header).map_err(bad)?;
+    if key_id != hex::encode(verifier.id) {
+        return Err(bad(format!(
+            "key {key_id} is not party {}'s key ({})",
+            caller.party,
+            hex::encode(verifier.id)
+        )));
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(sig.trim())
+        .map_err(|_| bad("the party signature is not base64".into()))?;
+    let sig_bytes = ed25519_dalek::Signature::from_slice(&raw)
+        .map_err(|_| bad("the party signature is not 64 bytes".into()))?;
+    verifier
+        .key
+        .verify_strict(signed, &sig_bytes)
+        .map_err(|_| {
+            bad(format!(
+                "the signature does not verify with party {}'s key",
+                caller.party
+            ))
+        })?;
+    Ok((key_id, sig))
 }
 
 /// What every write extractor reads before it looks at the body's format.

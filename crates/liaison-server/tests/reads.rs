@@ -40,6 +40,7 @@ fn charter() -> Charter {
         parties: PARTIES
             .iter()
             .map(|(id, role, _)| Party {
+                key: None,
                 id: (*id).into(),
                 name: id.to_uppercase(),
                 role: *role,

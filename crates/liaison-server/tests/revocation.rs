@@ -23,6 +23,7 @@ fn charter() -> Charter {
         role,
     };
     let party = |id: &str, role| Party {
+        key: None,
         id: id.into(),
         name: id.to_uppercase(),
         role,
@@ -62,7 +63,9 @@ fn cell() -> Cell {
     let signer = LogSigner::generate("revocation.liaison/cell").expect("log key");
     let clock = ManualClock::new(Timestamp::from_secs(1_800_000_000));
     let app = App::start(store as Arc<dyn Store>, signer, Arc::new(clock)).expect("start");
-    let creds = rt.block_on(app.create_cell(charter())).expect("create");
+    let (creds, _) = rt
+        .block_on(app.create_cell(charter(), &Default::default()))
+        .expect("create");
     let actor = |name: &str| Actor::of(&app.shared.state.read(), name).expect("operator");
     rt.block_on(app.command(actor("us-op"), Command::ApproveCell))
         .expect("approve");

@@ -49,6 +49,7 @@ fn charter() -> Charter {
             // The simulation decides commands in process, where no request carries an
             // HTTP signature: every party signs optionally.
             .map(|(id, role)| Party {
+                key: None,
                 id: (*id).into(),
                 name: id.to_uppercase(),
                 role: *role,
@@ -459,7 +460,8 @@ fn simulate(seed: u64, steps: usize) {
         rt,
         escalations: BTreeMap::new(),
     };
-    w.rt.block_on(w.app.create_cell(charter())).expect("create");
+    w.rt.block_on(w.app.create_cell(charter(), &Default::default()))
+        .expect("create");
     assert!(w.run(w.actor("us"), Command::ApproveCell));
     for _ in 0..steps {
         step(&mut w);
