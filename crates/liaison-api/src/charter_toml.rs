@@ -93,6 +93,7 @@ struct RawSettings {
     heartbeat_timeout: Option<Spanned<String>>,
     site_reconfirm: Option<Spanned<String>>,
     signature_window: Option<Spanned<String>>,
+    answer_margin: Option<Spanned<String>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -350,6 +351,9 @@ pub fn parse_charter_file(text: &str) -> Result<CharterFile, CharterFileError> {
         }
         if let Some(v) = &s.site_reconfirm {
             settings.site_reconfirm = dur(&mut lines, "settings.site_reconfirm".into(), v)?;
+        }
+        if let Some(v) = &s.answer_margin {
+            settings.answer_margin = dur(&mut lines, "settings.answer_margin".into(), v)?;
         }
         if let Some(v) = &s.signature_window {
             settings.signature_window = dur(&mut lines, "settings.signature_window".into(), v)?;

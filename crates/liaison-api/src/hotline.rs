@@ -532,7 +532,11 @@ pub struct IncidentReported {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct PartyHealth {
     pub party: String,
+    /// A client of the party holds the live feed open now, or sent a heartbeat within the
+    /// charter's `heartbeat_timeout`.
     pub reachable: bool,
+    /// A client of the party holds the live feed (`GET /api/v1/events`) open now.
+    pub connected: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_heartbeat: Option<String>,
 }

@@ -75,6 +75,11 @@ pub struct ObjectSummary {
     pub id: String,
     pub r#type: String,
     pub version: String,
+    /// The STIX object itself, for the submitter and the supervisor (who decides on it):
+    /// what they see is what a decision releases or redacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub object: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -117,6 +122,11 @@ impl SubmissionView {
             id: o.id.clone(),
             r#type: o.r#type.clone(),
             version: o.version.clone(),
+            object: if full {
+                serde_json::from_str(&o.raw).ok()
+            } else {
+                None
+            },
         };
         SubmissionView {
             id: s.id,

@@ -601,6 +601,19 @@ impl Served {
     }
 }
 
+/// A clock that runs at the real pace from a given instant.
+struct WorkloadClock {
+    started: Instant,
+    at: liaison_core::Timestamp,
+}
+
+impl liaison_server::clock::Clock for WorkloadClock {
+    fn now(&self) -> liaison_core::Timestamp {
+        let elapsed = i64::try_from(self.started.elapsed().as_micros()).unwrap_or(i64::MAX);
+        self.at.plus(liaison_core::Duration(elapsed))
+    }
+}
+
 async fn serve_demo_cell(dir: &std::path::Path) -> anyhow::Result<Served> {
     let mut charter =
         parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -608,7 +621,13 @@ async fn serve_demo_cell(dir: &std::path::Path) -> anyhow::Result<Served> {
     for p in &mut charter.parties {
         p.signatures = Some(liaison_core::charter::Signatures::Optional);
     }
-    let (app, creds) = App::init(dir, charter, Arc::new(SystemClock)).await?;
+    // The cell lives a day before the workload's epoch, so that every generated
+    // activity is still to come when it is notified, as the same answers need.
+    let clock = WorkloadClock {
+        started: Instant::now(),
+        at: liaison_core::Timestamp::from_secs(liaison_geo::workload::T0 - 86_400),
+    };
+    let (app, creds) = App::init(dir, charter, Arc::new(clock)).await?;
     let us = Actor::of(&app.shared.state.read(), "us-supervisor").context("us")?;
     app.command(us, Command::ApproveCell).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

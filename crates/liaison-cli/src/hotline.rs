@@ -52,7 +52,10 @@ pub enum MsgCmd {
         #[arg(long = "box", default_value = "all")]
         mailbox: String,
     },
-    /// Show one message and every recipient's state (opening it marks it read).
+    /// Open one message: its text and every recipient's state. Opening a message
+    /// addressed to your party records that it was read (your signed statement); the
+    /// live feed (`watch`) and lists record only its delivery.
+    #[command(visible_alias = "read")]
     Show { id: u64 },
     /// Add a translation beside the original.
     Translate {
@@ -269,6 +272,20 @@ pub fn msg(c: &Client, cmd: MsgCmd, as_json: bool) -> anyhow::Result<()> {
         }
         MsgCmd::Show { id } => {
             let m: MessageView = c.get(&format!("/api/v1/messages/{id}"))?;
+            let me: Me = c.get("/api/v1/me")?;
+            let unread = m
+                .recipients
+                .iter()
+                .any(|r| r.party == me.party && r.read_at.is_none());
+            // A person opened it: say so, once.
+            let m: MessageView = if unread {
+                c.post(
+                    &format!("/api/v1/messages/{id}/read"),
+                    &serde_json::json!({}),
+                )?
+            } else {
+                m
+            };
             if as_json {
                 return json(&m);
             }

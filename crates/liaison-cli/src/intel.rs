@@ -1,7 +1,7 @@
 //! Client commands for intelligence sharing.
 
 use crate::output::{json, receipt_line};
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Subcommand;
 use liaison_api::intel::{
     DecisionRequest, IntelAckRequest, IntelSubmitted, RecipientsWire, SubmissionView, SubmitIntel,
@@ -59,7 +59,9 @@ pub enum IntelCmd {
     Pull {
         #[arg(long)]
         out: PathBuf,
-        /// Where the time of the last pull is kept.
+        /// The folder where the time of each operator's last pull from each server is
+        /// kept (one file per server and operator, so operators sharing a folder never
+        /// take each other's turn).
         #[arg(long, default_value = ".liaison-pull")]
         state: PathBuf,
     },
@@ -135,6 +137,9 @@ pub fn run(c: &Client, cmd: IntelCmd, as_json: bool) -> anyhow::Result<()> {
             println!("{}", line(&s));
             for o in &s.objects {
                 println!("  submitted {} ({})", o.id, o.version);
+                if let Some(obj) = &o.object {
+                    print_object(obj);
+                }
             }
             if let Some(d) = &s.decision {
                 println!(
@@ -220,6 +225,15 @@ pub fn run(c: &Client, cmd: IntelCmd, as_json: bool) -> anyhow::Result<()> {
         }
         IntelCmd::Pull { out, state } => {
             let me: Me = c.get("/api/v1/me")?;
+            if state.is_file() {
+                bail!(
+                    "{} is a file; --state names the folder that keeps one cursor per server and operator",
+                    state.display()
+                );
+            }
+            std::fs::create_dir_all(&state)
+                .with_context(|| format!("cannot create {}", state.display()))?;
+            let state = state.join(cursor_name(c.base(), &me.operator));
             let since = std::fs::read_to_string(&state)
                 .ok()
                 .map(|s| s.trim().to_string())
@@ -275,6 +289,74 @@ pub fn run(c: &Client, cmd: IntelCmd, as_json: bool) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The fields of a STIX object a decision turns on, each on its own line: its markings
+/// first, then what it says.
+fn print_object(o: &serde_json::Value) {
+    let markings: Vec<&str> = o["object_marking_refs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.as_str())
+                .map(marking_name)
+                .collect()
+        })
+        .unwrap_or_default();
+    println!(
+        "      markings: {}",
+        if markings.is_empty() {
+            "none (the charter's default applies)".to_string()
+        } else {
+            markings.join(", ")
+        }
+    );
+    if let Some(fields) = o.as_object() {
+        for (k, v) in fields {
+            if matches!(
+                k.as_str(),
+                "type" | "id" | "spec_version" | "created" | "modified" | "object_marking_refs"
+            ) {
+                continue;
+            }
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let mut cut: String = text.chars().take(300).collect();
+            if cut.len() < text.len() {
+                cut.push('…');
+            }
+            println!("      {k}: {cut}");
+        }
+    }
+}
+
+/// A TLP marking definition's name, or its id when it is another marking.
+fn marking_name(id: &str) -> &str {
+    liaison_stix::tlp::Tlp::from_marking(id)
+        .map(|t| t.name())
+        .unwrap_or(id)
+}
+
+/// The cursor file of one operator on one server: readable, and safe as a file name.
+fn cursor_name(server: &str, operator: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let server = server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    format!("{}@{}", clean(operator), clean(server))
 }
 
 fn uuid_like() -> String {

@@ -114,7 +114,7 @@ pub fn serve(data: &Path, listen: &str, args: &TlsArgs) -> anyhow::Result<()> {
     let rt = runtime()?;
     rt.block_on(async {
         let app = App::open(data, Arc::new(SystemClock))?;
-        run(app, listen, tls, args.insecure_http).await
+        run(app, bind(listen).await?, tls, args.insecure_http).await
     })
 }
 
@@ -141,15 +141,18 @@ fn tls_config(
     Ok(Some(config))
 }
 
+async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))
+}
+
 async fn run(
     app: App,
-    listen: &str,
+    listener: tokio::net::TcpListener,
     tls: Option<(Arc<rustls::ServerConfig>, String)>,
     insecure_http: bool,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     if tls.is_none() && !addr.ip().is_loopback() {
         if !insecure_http {
@@ -218,7 +221,9 @@ pub fn demo(data: &Path, listen: &str, with_tls: bool) -> anyhow::Result<()> {
             None
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let url = format!("{scheme}://{listen}");
+        // Bound first, so that every address printed is the one served on.
+        let listener = bind(listen).await?;
+        let url = format!("{scheme}://{}", listener.local_addr()?);
         println!();
         println!("  Golan joint communication cell: Israel and Syria, supervised by the United States, observed by UNDOF");
         println!("  API:          {url}/api/v1/cell   (OpenAPI: {url}/api/v1/openapi.json)");
@@ -227,7 +232,8 @@ pub fn demo(data: &Path, listen: &str, with_tls: bool) -> anyhow::Result<()> {
             println!("  TLS:          {} (SHA-256 {fp})", cert_path.display());
             println!("  Pin it:       --ca {}   or   --ca-fingerprint {fp}", cert_path.display());
         }
-        if let Some(us) = creds.operators.iter().find(|o| o.name == "us-supervisor") {
+        // A member's liaison officer, on the address the demo serves on.
+        if let Some(il) = creds.operators.iter().find(|o| o.name == "il-liaison") {
             // The path this binary was started from, so the line works as printed.
             let exe = std::env::current_exe()
                 .ok()
@@ -235,15 +241,18 @@ pub fn demo(data: &Path, listen: &str, with_tls: bool) -> anyhow::Result<()> {
                 .unwrap_or_else(|| "liaison".into());
             match &tls {
                 Some(_) => println!(
-                    "  Try:          LIAISON_SERVER={url} LIAISON_CA={} LIAISON_TOKEN={} {exe} cell show",
+                    "  Try:          LIAISON_SERVER={url} LIAISON_CA={} LIAISON_TOKEN={} {exe} cell show   (as il-liaison)",
                     cert_path.display(),
-                    us.token
+                    il.token
                 ),
-                None => println!("  Try:          LIAISON_TOKEN={} {exe} cell show", us.token),
+                None => println!(
+                    "  Try:          LIAISON_SERVER={url} LIAISON_TOKEN={} {exe} cell show   (as il-liaison)",
+                    il.token
+                ),
             }
         }
         println!();
-        run(app, listen, tls, false).await
+        run(app, listener, tls, false).await
     })
 }
 

@@ -906,3 +906,88 @@ fn an_observer_checks_without_learning_activity_it_may_not_read() {
         }
     }
 }
+
+/// An answer to a notification is due before the activity starts, whatever its
+/// precedence allows; one about to start is due at once; a window that has already
+/// ended is no notification.
+#[test]
+fn an_answer_is_due_before_the_activity_starts_and_an_ended_window_is_refused() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, sy) = (cell.token("il-liaison"), cell.token("sy-liaison"));
+    cell.approve(&http);
+    let patrol = |start: &str, end: &str| {
+        circle(
+            35.95,
+            33.05,
+            json!({"kind": "air_patrol", "radius_m": 2000, "alt_min_m": 1000, "alt_max_m": 3000,
+            "start": start, "end": end, "forces": "two F-16", "precedence": "routine"}),
+        )
+    };
+    let due = |id: u64| -> (liaison_core::Timestamp, liaison_core::Timestamp) {
+        let all = http.get("/api/v1/obligations", Some(&sy)).json();
+        let o = all
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .find(|o| {
+                        o["duty"] == "answer_notification"
+                            && o["subject"].as_str() == Some(id.to_string().as_str())
+                    })
+                    .cloned()
+            })
+            .unwrap_or_else(|| panic!("no answer owed on {id}: {all}"));
+        let t = |k: &str| liaison_api::time::parse(o[k].as_str().expect("time")).expect("rfc3339");
+        (t("opened_at"), t("due_at"))
+    };
+
+    // An air patrol in 30 minutes, filed ROUTINE (which alone would allow 6 hours).
+    let start = common::time_from_now(30 * 60);
+    let r = http.post(
+        "/api/v1/notifications",
+        Some(&il),
+        patrol(&start, &common::time_from_now(50 * 60)),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_u64().expect("id");
+    let (_, due_at) = due(id);
+    let start = liaison_api::time::parse(&start).expect("start");
+    assert_eq!(
+        start.since(due_at),
+        liaison_core::Duration::from_mins(15),
+        "due 15 minutes (the charter's margin) before the patrol starts"
+    );
+
+    // One that starts in 5 minutes: the answer is due at once.
+    let r = http.post(
+        "/api/v1/notifications",
+        Some(&il),
+        patrol(
+            &common::time_from_now(5 * 60),
+            &common::time_from_now(25 * 60),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (opened, due_at) = due(r.json()["id"].as_u64().expect("id"));
+    assert_eq!(due_at, opened, "due at once");
+
+    // A patrol that flew an hour ago is not notified: refused, nothing recorded.
+    let before = http.head(&il);
+    let r = http.post(
+        "/api/v1/notifications",
+        Some(&il),
+        patrol(
+            &common::time_from_now(-2 * 3600),
+            &common::time_from_now(-3600),
+        ),
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "invalid_input"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("ended"), "{}", r.body);
+    assert_eq!(http.head(&il), before);
+}

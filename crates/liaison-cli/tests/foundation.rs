@@ -594,6 +594,35 @@ fn demo_creates_an_approved_cell_with_history_and_reuses_it() {
         .get("/api/v1/incidents", Some(&token("sy-liaison")))
         .json();
     assert_eq!(incidents.as_array().map(|i| i.len()), Some(1));
+    // The "Try:" line works as printed: the address served on, a member's officer.
+    let try_line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("Try:"))
+        .unwrap_or_else(|| panic!("no Try line: {out}"));
+    assert!(
+        try_line.contains(&format!("LIAISON_SERVER={url} ")),
+        "{try_line} (serving on {url})"
+    );
+    assert!(
+        try_line.contains(&format!("LIAISON_TOKEN={} ", token("il-liaison"))),
+        "{try_line}"
+    );
+    let shown = std::process::Command::new(common::bin())
+        .args([
+            "--server",
+            &url,
+            "--token",
+            &token("il-liaison"),
+            "cell",
+            "show",
+        ])
+        .output()
+        .expect("cell show");
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
     let head = http.head(&token("us-supervisor"));
     let _ = child.kill();
     let _ = child.wait();

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Cell, Http, repo_root};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 fn fast_charter(dir: &std::path::Path) -> std::path::PathBuf {
@@ -75,11 +75,22 @@ fn message_lifecycle_numbering_and_errors() {
             .json()["recipients"][0]["state"],
         "delivered"
     );
+    // Fetching it is not reading it; a person of Syria opening it is.
     http.get(&format!("/api/v1/messages/{id}"), Some(&sy));
     assert_eq!(
         http.get(&format!("/api/v1/messages/{id}"), Some(&il))
             .json()["recipients"][0]["state"],
-        "read"
+        "delivered"
+    );
+    let r = http.post(&format!("/api/v1/messages/{id}/read"), Some(&sy), json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["recipients"][0]["state"], "read");
+    let r = http.post(&format!("/api/v1/messages/{id}/read"), Some(&il), json!({}));
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (403, "forbidden"),
+        "only a recipient reads: {}",
+        r.body
     );
     let r = http.post(
         &format!("/api/v1/messages/{id}/ack"),
@@ -519,4 +530,104 @@ fn pushed_messages_are_delivered_once_per_party() {
         .collect();
     recorded.sort();
     assert_eq!(recorded, ids, "each delivery recorded exactly once");
+}
+
+/// What the sender reads is true: a FLASH pushed to Syria's live feed is delivered, not
+/// read, until a person of Syria opens it; while the feed is open, Syria is reachable
+/// without any heartbeat.
+#[test]
+fn a_flash_on_the_live_feed_is_delivered_and_read_only_when_a_person_opens_it() {
+    use std::io::BufRead;
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    cell.approve(&http);
+    let (il, sy) = (cell.token("il-liaison"), cell.token("sy-liaison"));
+    let health = |party: &str| -> Value {
+        http.get("/api/v1/channel-health", Some(&il))
+            .json()
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["party"] == party).cloned())
+            .expect("party")
+    };
+    assert_eq!(health("sy")["reachable"], false);
+    let mut watch = common::command_as(&sy)
+        .args(["--server", &server.url, "--token", &sy, "watch"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("watch");
+    let stdout = watch.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // The feed is open: Syria is reachable, and says how.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while health("sy")["connected"] != true && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let h = health("sy");
+    assert_eq!(
+        (h["connected"].clone(), h["reachable"].clone()),
+        (json!(true), json!(true)),
+        "{h}"
+    );
+    assert!(h["last_heartbeat"].is_null(), "no heartbeat was sent: {h}");
+
+    let r = http.post(
+        "/api/v1/messages",
+        Some(&il),
+        json!({"to": ["sy"], "precedence": "flash", "subject": "Shots near Hader", "body": "b"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_u64().expect("id");
+    let line = loop {
+        let l = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("watch prints the message");
+        if l.contains("Shots near Hader") {
+            break l;
+        }
+    };
+    assert!(line.contains("FLASH") || line.contains("flash"), "{line}");
+    let state = |who: &str| -> Value {
+        http.get(&format!("/api/v1/messages/{id}"), Some(who))
+            .json()["recipients"][0]
+            .clone()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while state(&il)["state"] == "sent" && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = state(&il);
+    assert_eq!(
+        r["state"], "delivered",
+        "pushed and shown by watch, but nobody read it: {r}"
+    );
+    assert!(r["read_at"].is_null(), "{r}");
+
+    // A person of Syria opens it.
+    let out = common::cli(&server, &sy, &["msg", "show", &id.to_string()]);
+    assert!(out.contains("Shots near Hader"), "{out}");
+    let r = state(&il);
+    assert_eq!(r["state"], "read", "{r}");
+    // Reading is Syria's own signed statement, not something the server inferred.
+    let events = common::all_events(&http, &sy);
+    let read = events
+        .iter()
+        .find(|e| e["kind"] == "message_read")
+        .expect("message_read");
+    assert_eq!(read["author"]["operator"], "sy-liaison");
+    assert!(read["author"]["observed"].is_null(), "{read}");
+    assert!(read["signature"]["signed"].is_string(), "{read}");
+    let _ = watch.kill();
+    let _ = watch.wait();
 }

@@ -302,6 +302,10 @@ fn cli_submit_decide_and_pull() {
     );
     assert!(out.contains("TLP:GREEN"), "{out}");
     let id = out.split_whitespace().nth(1).expect("id").to_string();
+    // The supervisor sees what it decides on: each object, its marking, what it says.
+    let shown = cli(&us, &["intel", "show", &id]);
+    assert!(shown.contains("markings: TLP:GREEN"), "{shown}");
+    assert!(shown.contains("name: "), "{shown}");
     cli(&us, &["intel", "decide", &id, "approve"]);
     let sy = cell.token("sy-liaison");
     let pulled = tmp.path().join("pulled.json");
@@ -330,6 +334,24 @@ fn cli_submit_decide_and_pull() {
         ],
     );
     assert!(out.starts_with("0 new object(s)"), "{out}");
+    // Another operator pulling into the same folder has its own cursor.
+    let out = cli(
+        &cell.token("sy-analyst"),
+        &[
+            "intel",
+            "pull",
+            "--out",
+            pulled.to_str().expect("p"),
+            "--state",
+            state.to_str().expect("p"),
+        ],
+    );
+    assert!(out.starts_with("2 new object(s)"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(&state).map(|d| d.count()).unwrap_or(0),
+        2,
+        "one cursor per operator"
+    );
 }
 
 /// A POST over `max_content_length` is refused with a TAXII error (its media type, its

@@ -188,6 +188,24 @@ pub struct Settings {
         skip_serializing_if = "is_default_signature_window"
     )]
     pub signature_window: Duration,
+    /// An answer to a notification is due this long before the activity starts (or at
+    /// once, when the start is nearer), and never later than its precedence allows.
+    #[serde(
+        default = "default_answer_margin",
+        skip_serializing_if = "is_default_answer_margin"
+    )]
+    pub answer_margin: Duration,
+}
+
+/// The answer margin when the charter does not set one: fifteen minutes.
+pub const DEFAULT_ANSWER_MARGIN: Duration = Duration::from_mins(15);
+
+fn default_answer_margin() -> Duration {
+    DEFAULT_ANSWER_MARGIN
+}
+
+fn is_default_answer_margin(d: &Duration) -> bool {
+    *d == DEFAULT_ANSWER_MARGIN
 }
 
 /// The signature window when the charter does not set one: five minutes.
@@ -224,6 +242,7 @@ impl Default for Settings {
             heartbeat_timeout: Duration::from_mins(5),
             site_reconfirm: Duration::from_hours(24 * 30),
             signature_window: DEFAULT_SIGNATURE_WINDOW,
+            answer_margin: DEFAULT_ANSWER_MARGIN,
         }
     }
 }
@@ -305,6 +324,10 @@ impl Charter {
                     "a verifier key of 1-400 characters",
                 ));
             }
+        }
+        let m = self.settings.answer_margin;
+        if m.micros() < 0 || m > Duration::from_hours(24 * 7) {
+            return Err(err("settings.answer_margin", "must be between 0 and 7d"));
         }
         let w = self.settings.signature_window;
         if w.micros() <= 0 || w > Duration::from_hours(24) {

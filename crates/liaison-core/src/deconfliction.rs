@@ -478,6 +478,12 @@ fn file_notification(
         ));
     }
     check_text("forces", forces, 4000)?;
+    if *end <= now {
+        return Err(DomainError::invalid(
+            "window",
+            "the window has already ended: notify activity that is still to come or under way (an incident reports what happened)",
+        ));
+    }
     if let Some(old) = amends {
         own_open_notification(state, party, *old)?;
     }
@@ -984,6 +990,10 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
         .charter()
         .map(|c| c.settings.deadlines.clone())
         .unwrap_or_default();
+    let answer_margin = state
+        .charter()
+        .map(|c| c.settings.answer_margin)
+        .unwrap_or(crate::charter::DEFAULT_ANSWER_MARGIN);
     let d = &mut state.deconfliction;
     match &event.body {
         EventBody::SiteRegistered {
@@ -1232,12 +1242,22 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                     withdrawn: false,
                 },
             );
+            // The answer is due before the activity starts (by the charter's margin), at
+            // once if the start is nearer, and never later than its precedence allows.
+            let before_start = Duration(
+                start
+                    .since(at)
+                    .micros()
+                    .saturating_sub(answer_margin.micros())
+                    .max(0),
+            );
+            let due_in = deadlines.for_precedence(*precedence).min(before_start);
             for m in members.iter().filter(|m| **m != party) {
                 state.obligations.open(
                     ObligationKey::new(Duty::AnswerNotification, event.seq.to_string(), m.clone()),
                     [party.clone()].into(),
                     at,
-                    deadlines.for_precedence(*precedence),
+                    due_in,
                     deadlines.second_level,
                 );
             }

@@ -46,8 +46,8 @@ impl Sizes {
 
 const LON: (f64, f64) = (34.0, 43.0);
 const LAT: (f64, f64) = (29.0, 38.0);
-/// 2026-01-01T00:00:00Z.
-const T0: i64 = 1_767_225_600;
+/// 2026-01-01T00:00:00Z: the workload's activities start within 30 days of it.
+pub const T0: i64 = 1_767_225_600;
 
 fn offset(c: LonLat, dist_m: f64, az: f64) -> LonLat {
     let dlat = dist_m * az.cos() / 111_000.0;

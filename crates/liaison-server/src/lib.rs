@@ -66,6 +66,7 @@ pub const MAX_BODY: usize = 2 << 20;
         routes::hotline::send,
         routes::hotline::list,
         routes::hotline::show,
+        routes::hotline::read,
         routes::hotline::ack,
         routes::hotline::translate,
         routes::hotline::close,
@@ -203,6 +204,7 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/messages/{id}", get(routes::hotline::show))
         .route("/api/v1/messages/{id}/ack", post(routes::hotline::ack))
+        .route("/api/v1/messages/{id}/read", post(routes::hotline::read))
         .route(
             "/api/v1/messages/{id}/translations",
             post(routes::hotline::translate),

@@ -24,6 +24,7 @@ use liaison_core::event::EventBody;
 use liaison_core::hotline::AttachmentRef;
 use liaison_core::{Command, Precedence, State as CoreState, can_see};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use utoipa::IntoParams;
@@ -219,13 +220,50 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/messages/{id}", tag = "hotline", security(("bearer" = [])),
     params(("id" = u64, Path, description = "Message id")),
-    responses((status = 200, description = "The message and each recipient's state; opening it as a recipient marks it read", body = MessageView),
+    responses((status = 200, description = "The message and each recipient's state; fetched by a recipient's client, it is delivered (the server's observation), never read: a person says so with `POST /api/v1/messages/{id}/read`", body = MessageView),
               (status = 404, description = "No such message, or not visible", body = liaison_api::ErrorBody)))]
 pub async fn show(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<u64>,
 ) -> HttpResult<Json<MessageView>> {
+    let undelivered = {
+        let s = app.shared.state.read();
+        visible_message(&s, &caller, id)?;
+        s.hotline
+            .messages
+            .get(&id)
+            .and_then(|m| m.recipients.get(&caller.party))
+            .is_some_and(|r| r.delivered_at.is_none())
+    };
+    if undelivered {
+        let _ = app
+            .observe(caller.actor(), Command::MarkDelivered { message: id })
+            .await;
+    }
+    view_of(&app, id)
+}
+
+fn view_of(app: &App, id: u64) -> HttpResult<Json<MessageView>> {
+    let s = app.shared.state.read();
+    message_view(&s, id)
+        .map(Json)
+        .ok_or_else(|| HttpError(ApiError::not_found(format!("message {id}"))))
+}
+
+#[utoipa::path(post, path = "/api/v1/messages/{id}/read", tag = "hotline", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Message id")),
+    responses((status = 200, description = "A person of a recipient party opened the message: the operator's own statement (recorded once; later calls record nothing); the message as it now stands", body = MessageView),
+              (status = 403, description = "The caller's party is not a recipient", body = liaison_api::ErrorBody),
+              (status = 404, description = "No such message, or not visible", body = liaison_api::ErrorBody)))]
+pub async fn read(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<IgnoredAny>,
+) -> HttpResult<Json<MessageView>> {
+    let Submission {
+        caller, signature, ..
+    } = sub;
     let unread = {
         let s = app.shared.state.read();
         visible_message(&s, &caller, id)?;
@@ -233,17 +271,17 @@ pub async fn show(
             .messages
             .get(&id)
             .and_then(|m| m.recipients.get(&caller.party))
-            .is_some_and(|r| r.read_at.is_none())
+            .map(|r| r.read_at.is_none())
     };
-    if unread {
-        let _ = app
-            .observe(caller.actor(), Command::MarkRead { message: id })
-            .await;
+    match unread {
+        // Not a recipient: the core says so.
+        None | Some(true) => {
+            app.command_signed(caller.actor(), signature, Command::MarkRead { message: id })
+                .await?;
+        }
+        Some(false) => {}
     }
-    let s = app.shared.state.read();
-    message_view(&s, id)
-        .map(Json)
-        .ok_or_else(|| HttpError(ApiError::not_found(format!("message {id}"))))
+    view_of(&app, id)
 }
 
 async fn message_command(
@@ -523,14 +561,25 @@ pub fn health_of(app: &App) -> Vec<PartyHealth> {
         return Vec::new();
     };
     let timeout = c.settings.heartbeat_timeout;
+    // The parties whose clients hold the live feed open now.
+    let connected: std::collections::BTreeSet<&str> = app
+        .shared
+        .streams
+        .lock()
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .filter_map(|(op, _)| s.operator(op).map(|o| o.spec.party.as_str()))
+        .collect();
     let beats = app.shared.heartbeats.lock();
     c.parties
         .iter()
         .map(|p| {
             let last = beats.get(&p.id).copied();
+            let connected = connected.contains(p.id.as_str());
             PartyHealth {
                 party: p.id.clone(),
-                reachable: last.is_some_and(|t| now.since(t) <= timeout),
+                reachable: connected || last.is_some_and(|t| now.since(t) <= timeout),
+                connected,
                 last_heartbeat: last.map(liaison_api::time::format),
             }
         })
