@@ -14,7 +14,7 @@ use liaison_log::entry::Entry;
 use liaison_log::merkle::{Tree, consistency_proof, leaf_hash, verify_consistency_from};
 use liaison_log::note::{Verifier, open_note};
 use liaison_log::proof;
-use liaison_log::tiles::{TilePath, TiledHashes, parse_entry_bundle, tile_bytes};
+use liaison_log::tiles::{BundleItem, TilePath, TiledHashes, parse_entry_bundle, tile_bytes};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -488,8 +488,11 @@ fn strip_cosignatures(note: &str, log: &Verifier) -> String {
     format!("{text}{}\n", own.join("\n"))
 }
 
-/// Re-reads every tile and entry from a server, recomputes the tree and checks the
-/// signed checkpoint.
+/// Re-reads every tile and entry bundle from a server, recomputes the tree and checks
+/// the signed checkpoint. An entry the caller may read is checked in full (it decodes,
+/// names this log and its index, and says what the event the caller reads says, down to
+/// its payload's hash); one it may not read is served as its leaf hash alone and goes
+/// into the tree as such, so a change to any entry still changes the root.
 pub fn verify_server(c: &Client, as_json: bool) -> anyhow::Result<()> {
     let cell: CellView = c.get("/api/v1/cell")?;
     let log = Verifier::from_vkey(&cell.log.vkey).map_err(|e| anyhow!("log key: {e}"))?;
@@ -498,7 +501,8 @@ pub fn verify_server(c: &Client, as_json: bool) -> anyhow::Result<()> {
         .map_err(|e| anyhow!("FAILED: checkpoint signature: {e}"))?;
     let cp = Checkpoint::parse(opened.text())?;
     let mut tree = Tree::new();
-    let mut all_entries: Vec<Entry> = Vec::new();
+    // Each entry of the tree, `None` where the server withheld it from this reader.
+    let mut all_entries: Vec<Option<Entry>> = Vec::new();
     let mut n = 0u64;
     while n * 256 < cp.size {
         let w = (cp.size - n * 256).min(256);
@@ -507,17 +511,23 @@ pub fn verify_server(c: &Client, as_json: bool) -> anyhow::Result<()> {
             width: (w < 256).then_some(w as u16),
         };
         let bundle = c.get_bytes(&format!("/log/{}", p.format()))?;
-        let entries =
+        let items =
             parse_entry_bundle(&bundle).map_err(|e| anyhow!("FAILED: {}: {e}", p.format()))?;
-        if entries.len() as u64 != w {
+        if items.len() as u64 != w {
             bail!(
                 "FAILED: {} holds {} entries, expected {w}",
                 p.format(),
-                entries.len()
+                items.len()
             );
         }
-        for (i, e) in entries.iter().enumerate() {
+        for (i, item) in items.iter().enumerate() {
             let index = n * 256 + i as u64;
+            let item = BundleItem::of(item);
+            tree.push(item.leaf_hash());
+            let BundleItem::Entry(e) = item else {
+                all_entries.push(None);
+                continue;
+            };
             let entry = Entry::decode(e).map_err(|err| anyhow!("FAILED: entry {index}: {err}"))?;
             if entry.index != index || entry.origin != cp.origin {
                 bail!(
@@ -526,15 +536,14 @@ pub fn verify_server(c: &Client, as_json: bool) -> anyhow::Result<()> {
                     entry.origin
                 );
             }
-            tree.push(leaf_hash(e));
-            all_entries.push(entry);
+            all_entries.push(Some(entry));
         }
         n += 1;
     }
     if tree.root() != cp.root {
         bail!("FAILED: the entries hash to a different root than the signed checkpoint");
     }
-    let signatures_checked = check_readable_signatures(c, &cp.origin, &all_entries)?;
+    let read = check_readable(c, &cp.origin, &all_entries)?;
     let mut tiles_checked = 0;
     for level in 0..3u8 {
         let count = cp.size >> (8 * u32::from(level));
@@ -559,14 +568,22 @@ pub fn verify_server(c: &Client, as_json: bool) -> anyhow::Result<()> {
             t += 1;
         }
     }
+    let in_full = all_entries.iter().filter(|e| e.is_some()).count();
+    let by_hash = all_entries.len() - in_full;
     if as_json {
-        return json(
-            &serde_json::json!({"ok": true, "size": cp.size, "tiles": tiles_checked, "signatures": signatures_checked}),
-        );
+        return json(&serde_json::json!({
+            "ok": true, "size": cp.size, "tiles": tiles_checked, "entries_in_full": in_full,
+            "entries_by_hash": by_hash, "events_read": read.events, "payloads": read.payloads,
+            "signatures": read.signatures,
+        }));
     }
     println!(
-        "OK: {} entries re-read, {tiles_checked} tiles checked, {signatures_checked} author signatures checked, root matches the checkpoint signed by {}",
+        "OK: {} entries re-read ({in_full} in full, {by_hash} by their leaf hash alone: events this operator may not read), {tiles_checked} tiles checked, root matches the checkpoint signed by {}",
         cp.size, log.name
+    );
+    println!(
+        "OK: {} events read agree with their entries ({} payload hashes recomputed), {} author signatures checked",
+        read.events, read.payloads, read.signatures
     );
     Ok(())
 }
@@ -595,7 +612,7 @@ pub fn verify_data(dir: &Path, as_json: bool) -> anyhow::Result<()> {
             }
             let event = liaison_api::codec::decode_event(&row.event)
                 .map_err(|e| anyhow!("FAILED: event {}: {e}", row.seq))?;
-            if ledger.entry_for(&event) != row.entry {
+            if ledger.entry_for(&event, Entry::salt_of(&row.entry)) != row.entry {
                 bail!(
                     "FAILED: event {} does not match its log entry (the event or the entry was altered)",
                     row.seq
@@ -706,11 +723,38 @@ fn check_authored(a: &Authored, entry: &Entry, origin: &str, keys: &Keys) -> Res
     Ok(true)
 }
 
-/// Checks the author signature of every event the caller may read against the entries
-/// of the verified tree; returns how many were checked.
-fn check_readable_signatures(c: &Client, origin: &str, entries: &[Entry]) -> anyhow::Result<u64> {
+/// What checking the events a reader reads against their entries counted.
+struct ReadChecked {
+    events: u64,
+    payloads: u64,
+    signatures: u64,
+}
+
+/// The SHA-256 of an event's payload as the caller reads it (`kind` and `data`), or
+/// `None` when the view leaves out a field the payload holds (a token's hash).
+fn payload_sha256(e: &liaison_api::wire::EventView) -> Option<[u8; 32]> {
+    use sha2::Digest;
+    let mut data = e.data.as_object()?.clone();
+    data.insert("kind".into(), serde_json::Value::String(e.kind.clone()));
+    let body: liaison_core::event::EventBody =
+        serde_json::from_value(serde_json::Value::Object(data)).ok()?;
+    Some(sha2::Sha256::digest(serde_json::to_vec(&body).ok()?).into())
+}
+
+/// Checks every event the caller may read against the entries of the verified tree:
+/// its entry was served in full, and says the event's kind, author, time, audience and
+/// payload hash; and its author's signature, if any, is over what the entry commits to.
+fn check_readable(
+    c: &Client,
+    origin: &str,
+    entries: &[Option<Entry>],
+) -> anyhow::Result<ReadChecked> {
     let mut keys = Keys::new();
-    let mut checked = 0u64;
+    let mut checked = ReadChecked {
+        events: 0,
+        payloads: 0,
+        signatures: 0,
+    };
     let mut after: Option<u64> = None;
     loop {
         let path = match after {
@@ -727,16 +771,43 @@ fn check_readable_signatures(c: &Client, origin: &str, entries: &[Entry]) -> any
                     keys.insert((n, k), p);
                 }
             }
-            let Some(sig) = &e.signature else { continue };
             if e.seq >= entries.len() as u64 {
                 // Recorded after the checkpoint this run verified.
                 continue;
             }
+            let entry = entries[e.seq as usize].as_ref().ok_or_else(|| {
+                anyhow!(
+                    "FAILED: event {} is served to this operator, but its entry was withheld",
+                    e.seq
+                )
+            })?;
+            let at = liaison_api::time::parse(&e.at)
+                .map_err(|err| anyhow!("FAILED: event {}: its time: {err}", e.seq))?;
+            if entry.kind != e.kind
+                || entry.author_operator != e.author.operator
+                || entry.author_party != e.author.party
+                || entry.observed != e.author.observed
+                || entry.time_micros != at.micros()
+                || entry.audience != e.audience
+            {
+                bail!(
+                    "FAILED: event {} is not what its entry says (kind, author, time or audience)",
+                    e.seq
+                );
+            }
+            if let Some(h) = payload_sha256(e) {
+                if h != entry.payload_sha256 {
+                    bail!(
+                        "FAILED: event {}'s content is not what its entry's payload hash commits to",
+                        e.seq
+                    );
+                }
+                checked.payloads += 1;
+            }
+            checked.events += 1;
+            let Some(sig) = &e.signature else { continue };
             let sig: liaison_core::event::AuthorSignature = serde_json::from_value(sig.clone())
                 .map_err(|err| anyhow!("FAILED: event {}: its signature: {err}", e.seq))?;
-            let entry = entries
-                .get(e.seq as usize)
-                .ok_or_else(|| anyhow!("FAILED: event {} is not in the verified tree", e.seq))?;
             let authored = Authored {
                 seq: e.seq,
                 operator: &e.author.operator,
@@ -746,7 +817,7 @@ fn check_readable_signatures(c: &Client, origin: &str, entries: &[Entry]) -> any
             if check_authored(&authored, entry, origin, &keys)
                 .map_err(|err| anyhow!("FAILED: {err}"))?
             {
-                checked += 1;
+                checked.signatures += 1;
             }
         }
         match page.next_after {

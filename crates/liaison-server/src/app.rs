@@ -34,6 +34,8 @@ pub struct Shared {
     pub ledger: RwLock<Ledger>,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Where the writer draws each entry's salt.
+    pub salts: Arc<dyn crate::salt::Salts>,
     /// The number of committed events; changes wake SSE streams and watchers.
     pub head: watch::Sender<u64>,
     /// Set to true when the server is shutting down, so long-lived streams end.
@@ -154,7 +156,9 @@ pub fn rebuild(store: &dyn Store, signer: LogSigner) -> Result<(State, Ledger), 
                     row.seq, event.seq
                 )));
             }
-            let expect = ledger.entry_for(&event);
+            // A salted entry is re-derived with the salt it was recorded with.
+            let salt = liaison_log::entry::Entry::salt_of(&row.entry);
+            let expect = ledger.entry_for(&event, salt);
             if expect != row.entry {
                 return Err(OpenError::Corrupt(format!(
                     "log entry {} does not match its event",
@@ -173,11 +177,22 @@ pub fn rebuild(store: &dyn Store, signer: LogSigner) -> Result<(State, Ledger), 
 }
 
 impl App {
-    /// Starts a cell over `store`, replaying what it holds.
+    /// Starts a cell over `store`, replaying what it holds; its entries are salted
+    /// with random bytes from the operating system.
     pub fn start(
         store: Arc<dyn Store>,
         signer: LogSigner,
         clock: Arc<dyn Clock>,
+    ) -> Result<App, OpenError> {
+        App::start_with_salts(store, signer, clock, Arc::new(crate::salt::OsSalts))
+    }
+
+    /// [`App::start`] with the entries' salts drawn from `salts`.
+    pub fn start_with_salts(
+        store: Arc<dyn Store>,
+        signer: LogSigner,
+        clock: Arc<dyn Clock>,
+        salts: Arc<dyn crate::salt::Salts>,
     ) -> Result<App, OpenError> {
         let (state, ledger) = rebuild(store.as_ref(), signer)?;
         let (head, _) = watch::channel(state.next_seq());
@@ -194,6 +209,7 @@ impl App {
             ledger: RwLock::new(ledger),
             store,
             clock,
+            salts,
             head,
             closing,
             heartbeats: Default::default(),

@@ -6,7 +6,7 @@ use liaison_api::codec::payload_bytes;
 use liaison_api::wire::Receipt;
 use liaison_core::Event;
 use liaison_log::checkpoint::Checkpoint;
-use liaison_log::entry::{Entry, EntrySignature};
+use liaison_log::entry::{Entry, EntrySignature, SALT_LEN};
 use liaison_log::merkle::{Tree, leaf_hash};
 use liaison_log::note::{Signer, Verifier};
 use liaison_log::proof;
@@ -87,14 +87,19 @@ impl Ledger {
         &self.tree
     }
 
-    /// The canonical entry for an event: its header and the hash of its payload, so any
-    /// party can verify the whole tree without reading payloads it is not entitled to.
-    pub fn entry_for(&self, event: &Event) -> Vec<u8> {
-        self.entry_with_payload(event, &payload_bytes(event))
+    /// The canonical entry for an event: its header and the hash of its payload, salted
+    /// with `salt` (version 3) or, for an entry recorded before salts, without one.
+    pub fn entry_for(&self, event: &Event, salt: Option<[u8; SALT_LEN]>) -> Vec<u8> {
+        self.entry_with_payload(event, &payload_bytes(event), salt)
     }
 
     /// The entry of an event whose payload (`codec::payload_bytes`) is already at hand.
-    pub fn entry_with_payload(&self, event: &Event, payload: &[u8]) -> Vec<u8> {
+    pub fn entry_with_payload(
+        &self,
+        event: &Event,
+        payload: &[u8],
+        salt: Option<[u8; SALT_LEN]>,
+    ) -> Vec<u8> {
         let signature = event
             .signature
             .as_ref()
@@ -117,6 +122,7 @@ impl Ledger {
             }),
             signature,
             observed: event.observed,
+            salt,
         }
         .encode()
     }

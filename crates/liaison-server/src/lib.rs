@@ -19,6 +19,7 @@ pub mod intel;
 pub mod ledger;
 pub mod listen;
 pub mod routes;
+pub mod salt;
 pub mod submission;
 pub mod tls;
 pub mod witnessing;
@@ -26,6 +27,7 @@ pub mod writer;
 
 pub use app::{App, OpenError};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use salt::{OsSalts, Salts, SeededSalts};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -45,7 +45,8 @@ pub struct WriteRequest {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub seqs: Vec<u64>,
-    /// Receipt of the request's last event; `None` only if it recorded nothing.
+    /// Receipt of the request's last event its author may read; `None` if it recorded
+    /// nothing its author may read.
     pub receipt: Option<Receipt>,
 }
 
@@ -103,6 +104,8 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     // The claims of requests that record something, kept until the commit is known.
     let mut claimed: Vec<(Arc<crate::idempotency::Claim>, Vec<u64>)> = Vec::new();
     let mut claims: Vec<StoredClaim> = Vec::new();
+    // Per reply, who may read its receipt: a receipt carries its entry's bytes.
+    let mut readers: Vec<Option<liaison_core::Viewer>> = Vec::new();
     for req in batch {
         let WriteRequest {
             actor,
@@ -112,6 +115,19 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
             claim,
             reply,
         } = req;
+        readers.push(match &actor {
+            Actor::System => None,
+            Actor::Operator {
+                name,
+                party,
+                party_role,
+                ..
+            } => Some(liaison_core::Viewer {
+                party: party.clone(),
+                party_role: *party_role,
+                operator: Some(name.clone()),
+            }),
+        });
         match decide(&state, now) {
             Err(e) => replies.push((reply, Err(e.into()))),
             Ok(drafts) => {
@@ -128,7 +144,8 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
                         observed,
                     };
                     let encoded = codec::encode(&event);
-                    let entry = ledger.entry_with_payload(&event, &encoded.payload);
+                    let salt = shared.salts.draw(event.seq);
+                    let entry = ledger.entry_with_payload(&event, &encoded.payload, Some(salt));
                     ledger.push(&entry);
                     stored.push(StoredEvent {
                         seq: event.seq,
@@ -224,17 +241,30 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
             rendered.push(crate::routes::events::Frame::with_payload(e, payload));
         }
     }
+    // Each reply's receipt is for the last of its events its author may read.
+    let receipt_seqs: Vec<Option<u64>> = replies
+        .iter()
+        .zip(&readers)
+        .map(|((_, r), reader)| {
+            let seqs = r.as_ref().ok()?;
+            seqs.iter().rev().copied().find(|s| {
+                reader
+                    .as_ref()
+                    .is_none_or(|v| liaison_core::can_see(v, &state.events[*s as usize]))
+            })
+        })
+        .collect();
     drop(state);
     // Streams wake as soon as the batch is committed and its frames are ready; the
     // receipts are computed while they send.
     shared.head.send_replace(head);
     let ledger = parking_lot::RwLockWriteGuard::downgrade(ledger);
     let mut outcomes = Vec::with_capacity(replies.len());
-    for (reply, r) in replies {
+    for ((reply, r), receipt_seq) in replies.into_iter().zip(receipt_seqs) {
         let out = r.map(|seqs| {
-            let receipt = seqs.last().and_then(|s| {
-                let entry = &append.events[(*s - base_seq) as usize].entry;
-                ledger.receipt(*s, entry).ok()
+            let receipt = receipt_seq.and_then(|s| {
+                let entry = &append.events[(s - base_seq) as usize].entry;
+                ledger.receipt(s, entry).ok()
             });
             Outcome { seqs, receipt }
         });

@@ -1,10 +1,18 @@
 //! Reads that leak nothing: an operator's answers never depend on events it may not
 //! read. A cell is given a random history; then, for one viewer (the observer, or a
 //! member), the events it may not read are changed (their text) or more are appended,
-//! and every read endpoint, the dry-run check, both exports and the SSE stream must
-//! answer it byte for byte as before. Only the figures that tell the record's size,
-//! which every operator may know (the log is public by its size), are left out, and
-//! named here: `/api/v1/cell`'s `log.size` and `/api/v1/log/status`'s `size`.
+//! and every read endpoint, the dry-run check, both exports, the SSE stream and the log
+//! (entry bundles, receipts, the checkpoint) must answer it byte for byte as before.
+//!
+//! What every operator may know is left out, and named here: the record's size
+//! (`/api/v1/cell`'s `log.size`, `/api/v1/log/status`'s `size`, the checkpoint's size),
+//! and the leaf hashes of the events it may not read, with everything computed from
+//! them: the withheld items of an entry bundle (`LSNH` and a leaf hash), a receipt's
+//! inclusion proof and checkpoint, the checkpoint's root and signatures, and the hash
+//! tiles (all of whose bytes are such hashes, so they are not read here). A leaf hash is
+//! of a salted entry, so it tells nothing of the event but that it was recorded; a
+//! changed event necessarily has another one. The cells' salts are seeded, so that two
+//! cells given the same history have the same entries.
 //!
 //! The second part throws random query parameters and tile paths at the router: no
 //! answer is a panic (500).
@@ -15,8 +23,9 @@ use liaison_core::charter::{
     Charter, OperatorRole, OperatorSpec, Party, PartyRole, Settings, Signatures,
 };
 use liaison_core::{Actor, Command, Timestamp, Viewer, can_see};
+use liaison_log::tiles::{BundleItem, entry_bundle, parse_entry_bundle, withheld_item};
 use liaison_server::ledger::LogSigner;
-use liaison_server::{App, ManualClock, router};
+use liaison_server::{App, ManualClock, SeededSalts, router};
 use liaison_store::{MemoryStore, Store};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -165,8 +174,13 @@ impl Cell {
             .expect("runtime");
         let store = Arc::new(MemoryStore::new());
         let clock = ManualClock::new(Timestamp::from_secs(NOW));
-        let app =
-            App::start(store as Arc<dyn Store>, signer.clone(), Arc::new(clock)).expect("start");
+        let app = App::start_with_salts(
+            store as Arc<dyn Store>,
+            signer.clone(),
+            Arc::new(clock),
+            Arc::new(SeededSalts([7; 32])),
+        )
+        .expect("start");
         let tokens: BTreeMap<String, String> = PARTIES
             .iter()
             .map(|(p, _, _)| ((*p).to_string(), format!("lsn_reads-test-token-of-{p}")))
@@ -350,7 +364,54 @@ impl Cell {
         let n = page["events"].as_array().map_or(0, |e| {
             e.iter().filter(|e| e["seq"].as_u64() != Some(0)).count()
         });
+        // The log up to the last event the viewer reads (those appended after it it may
+        // not read): the entry bundle, a receipt for each event, the checkpoint.
+        let end = page["events"]
+            .as_array()
+            .and_then(|e| e.last())
+            .and_then(|e| e["seq"].as_u64())
+            .map_or(1, |s| s + 1);
+        assert!(end <= 256, "the histories fit in one bundle");
+        let path = if end == 256 {
+            "/log/tile/entries/000".to_string()
+        } else {
+            format!("/log/tile/entries/000.p/{end}")
+        };
+        let (status, body) = self.request("GET", &path, &token, None);
+        out.insert("entries".into(), (status, masked_bundle(&body)));
+        for seq in (0..end).chain([1 << 40]) {
+            let path = format!("/api/v1/receipts/{seq}");
+            let (status, body) = self.request("GET", &path, &token, None);
+            let body = match serde_json::from_slice::<Value>(&body) {
+                Ok(mut v) if status == 200 => {
+                    for field in ["proof", "checkpoint", "text"] {
+                        v[field] = Value::Null;
+                    }
+                    v.to_string().into_bytes()
+                }
+                _ => body,
+            };
+            out.insert(path, (status, body));
+        }
+        let (status, note) = self.request("GET", "/log/checkpoint", &token, None);
+        let origin = String::from_utf8_lossy(&note)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        out.insert("/log/checkpoint".into(), (status, origin.into_bytes()));
+        // The stream, whose frames record deliveries, after the log and just before the
+        // messages' listing.
         out.insert("sse".into(), (200, self.sse(&token, n)));
+        // The deliveries its frames record are gathered for 25 ms, then committed: the
+        // listing reads after them, in every run alike.
+        loop {
+            let head = self.app.head();
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            if self.app.head() == head {
+                break;
+            }
+        }
         // Last: listing messages records their delivery.
         out.insert(
             "/api/v1/messages".into(),
@@ -388,6 +449,21 @@ impl Cell {
             got
         })
     }
+}
+
+/// An entry bundle with the leaf hash of every withheld entry blanked: the items it
+/// gives in full, and where it withholds one.
+fn masked_bundle(bundle: &[u8]) -> Vec<u8> {
+    let items = parse_entry_bundle(bundle).expect("an entry bundle");
+    let items: Vec<Vec<u8>> = items
+        .iter()
+        .map(|i| match BundleItem::of(i) {
+            BundleItem::Withheld(_) => withheld_item(&[0; 32]),
+            BundleItem::Entry(e) => e.to_vec(),
+        })
+        .collect();
+    let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+    entry_bundle(&refs).expect("bundle")
 }
 
 /// Each read's status and body, by what was read.
@@ -432,7 +508,36 @@ fn run(
         );
     }
     let answers = cell.answers(party);
+    let size = cell.app.head();
+    let (status, bundle) = cell.request(
+        "GET",
+        &format!("/log/tile/entries/000.p/{size}"),
+        cell.token(party),
+        None,
+    );
+    assert_eq!(status, 200);
+    let items = parse_entry_bundle(&bundle).expect("bundle");
+    assert_eq!(items.len() as u64, size);
+    for (seq, item) in items.iter().enumerate() {
+        let withheld = matches!(BundleItem::of(item), BundleItem::Withheld(_));
+        assert_eq!(
+            withheld,
+            cell.invisible(&viewer, seq as u64..seq as u64 + 1),
+            "entry {seq}: withheld exactly when {} may not read its event",
+            PARTIES[party].0
+        );
+    }
     for (path, (status, body)) in &answers {
+        // A receipt is for an event the viewer may read, and a 404 for any other.
+        let receipt = path
+            .strip_prefix("/api/v1/receipts/")
+            .and_then(|s| s.parse::<u64>().ok());
+        if let Some(seq) = receipt {
+            let readable = seq < size && !cell.invisible(&viewer, seq..seq + 1);
+            assert!(seq < size || seq == 1 << 40, "{path}");
+            assert_eq!(*status, if readable { 200 } else { 404 }, "{path}");
+            continue;
+        }
         assert!(
             *status == 200 || path.starts_with("/taxii2"),
             "{path}: {status} {}",

@@ -19,10 +19,25 @@
 //! signed flag (u8: 0 none, 1 present), then the SHA-256 of the bytes the author signed (32 bytes)
 //! ```
 //!
-//! An entry is written in version 1 exactly when it is a statement without signed bytes
-//! (every entry recorded before version 2, and unsigned statements); the signed flag is 1
-//! only with a signature. Decoding is strict: any other byte string is refused, so each
-//! entry has one encoding.
+//! Version 3, a salted entry, is what the server writes now:
+//!
+//! ```text
+//! "LSNE" version(u8 = 3) salt (32 random bytes)
+//! then the fields of version 1 from the origin on, and the two fields version 2 adds,
+//! always present
+//! ```
+//!
+//! The salt is drawn at random for each event when it is recorded and kept in its entry,
+//! so the leaf hash of an entry (which every party reads in the hash tiles) cannot be
+//! found by hashing guesses of its kind, author, time and audience: the entry's bytes
+//! go only to those who may read its event, and to the others its leaf hash tells
+//! nothing but that an event was recorded.
+//!
+//! An unsalted entry is written in version 1 exactly when it is a statement without
+//! signed bytes (every entry recorded before version 2, and unsigned statements), and in
+//! version 2 otherwise; entries recorded before version 3 keep their bytes. The signed
+//! flag is 1 only with a signature. Decoding is strict: any other byte string is
+//! refused, so each entry has one encoding.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -30,6 +45,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 const MAGIC: &[u8; 4] = b"LSNE";
 const VERSION: u8 = 1;
 const VERSION_2: u8 = 2;
+const VERSION_3: u8 = 3;
+/// Bytes of an entry's salt.
+pub const SALT_LEN: usize = 32;
 pub const MAX_FIELD: usize = 1024;
 pub const MAX_AUDIENCE: usize = 64;
 
@@ -72,6 +90,8 @@ pub struct Entry {
     pub observed: bool,
     /// SHA-256 of the exact bytes the author signed (only with a signature).
     pub signed_sha256: Option<[u8; 32]>,
+    /// The random salt of a version 3 entry; `None` for entries recorded before it.
+    pub salt: Option<[u8; SALT_LEN]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,8 +109,14 @@ impl Entry {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(200);
         out.extend_from_slice(MAGIC);
-        let v2 = self.observed || self.signed_sha256.is_some();
-        out.push(if v2 { VERSION_2 } else { VERSION });
+        let v2 = self.salt.is_some() || self.observed || self.signed_sha256.is_some();
+        match &self.salt {
+            Some(salt) => {
+                out.push(VERSION_3);
+                out.extend_from_slice(salt);
+            }
+            None => out.push(if v2 { VERSION_2 } else { VERSION }),
+        }
         put_str(&mut out, &self.origin);
         out.extend_from_slice(&self.index.to_be_bytes());
         put_str(&mut out, &self.kind);
@@ -124,14 +150,23 @@ impl Entry {
         out
     }
 
+    /// The salt an entry's bytes carry (version 3), without decoding the rest.
+    pub fn salt_of(bytes: &[u8]) -> Option<[u8; SALT_LEN]> {
+        let rest = bytes
+            .strip_prefix(MAGIC.as_slice())?
+            .strip_prefix(&[VERSION_3])?;
+        rest.get(..SALT_LEN)?.try_into().ok()
+    }
+
     pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
         let mut r = Reader { b: bytes, at: 0 };
         if r.take(4)? != MAGIC {
             return Err(EntryError("not a liaison entry (magic)".into()));
         }
-        let v2 = match r.u8()? {
-            VERSION => false,
-            VERSION_2 => true,
+        let (v2, salt) = match r.u8()? {
+            VERSION => (false, None),
+            VERSION_2 => (true, None),
+            VERSION_3 => (true, Some(r.array()?)),
             _ => return Err(EntryError("unknown entry version".into())),
         };
         let origin = r.string()?;
@@ -171,7 +206,7 @@ impl Entry {
                 1 if signature.is_some() => Some(r.array()?),
                 _ => return Err(EntryError("bad signed flag".into())),
             };
-            if !observed && signed.is_none() {
+            if salt.is_none() && !observed && signed.is_none() {
                 return Err(EntryError("a version 1 entry written as version 2".into()));
             }
             (observed, signed)
@@ -193,6 +228,7 @@ impl Entry {
             signature,
             observed,
             signed_sha256,
+            salt,
         })
     }
 }
@@ -252,7 +288,41 @@ mod tests {
             }),
             observed: false,
             signed_sha256: None,
+            salt: None,
         }
+    }
+
+    #[test]
+    fn version_3_carries_the_salt_and_always_both_version_2_fields() {
+        for (observed, signed) in [(false, None), (true, None), (false, Some([7u8; 32]))] {
+            let mut e = sample();
+            e.salt = Some([3u8; SALT_LEN]);
+            e.observed = observed;
+            e.signed_sha256 = signed;
+            if observed {
+                e.signature = None;
+            }
+            let bytes = e.encode();
+            assert_eq!(bytes[4], 3);
+            assert_eq!(&bytes[5..5 + SALT_LEN], &[3u8; SALT_LEN]);
+            assert_eq!(Entry::decode(&bytes), Ok(e.clone()));
+            assert_eq!(Entry::salt_of(&bytes), e.salt);
+            // The same entry under another salt has another leaf.
+            let mut other = e.clone();
+            other.salt = Some([4u8; SALT_LEN]);
+            assert_ne!(other.encode(), bytes);
+            // Without its version 2 fields, or with a byte more, it is refused.
+            let n = bytes.len() - if signed.is_some() { 34 } else { 2 };
+            assert!(Entry::decode(&bytes[..n]).is_err());
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert!(Entry::decode(&longer).is_err());
+        }
+        // An unsalted entry keeps the bytes it was recorded with.
+        let old = sample();
+        assert_eq!(old.encode()[4], 1);
+        assert_eq!(Entry::salt_of(&old.encode()), None);
+        assert_eq!(Entry::decode(&old.encode()), Ok(old));
     }
 
     #[test]
@@ -302,8 +372,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn every_truncation_is_refused(cut in 0usize..200) {
-            let bytes = sample().encode();
+        fn every_truncation_is_refused(cut in 0usize..240, salted in any::<bool>()) {
+            let mut e = sample();
+            if salted {
+                e.salt = Some([5u8; SALT_LEN]);
+            }
+            let bytes = e.encode();
             prop_assume!(cut < bytes.len());
             prop_assert!(Entry::decode(&bytes[..cut]).is_err());
         }

@@ -172,6 +172,48 @@ pub fn entry_bundle(entries: &[&[u8]]) -> Result<Vec<u8>, TileError> {
     Ok(out)
 }
 
+/// The first bytes of a bundle's item that stands for an entry its reader may not read:
+/// `"LSNH"` followed by the entry's leaf hash (36 bytes in all). An entry begins with
+/// `"LSNE"` (`entry.rs`), so the two are never confused.
+pub const WITHHELD_MAGIC: &[u8; 4] = b"LSNH";
+
+/// The bundle item that withholds an entry and gives only its leaf hash.
+pub fn withheld_item(leaf: &Hash) -> Vec<u8> {
+    let mut out = Vec::with_capacity(36);
+    out.extend_from_slice(WITHHELD_MAGIC);
+    out.extend_from_slice(leaf);
+    out
+}
+
+/// One item of an entry bundle as Liaison serves it: an entry's bytes, or only its leaf
+/// hash when the reader may not read its event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BundleItem<'a> {
+    Entry(&'a [u8]),
+    Withheld(Hash),
+}
+
+impl<'a> BundleItem<'a> {
+    pub fn of(item: &'a [u8]) -> BundleItem<'a> {
+        match item.strip_prefix(WITHHELD_MAGIC.as_slice()) {
+            Some(rest) if rest.len() == 32 => {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(rest);
+                BundleItem::Withheld(h)
+            }
+            _ => BundleItem::Entry(item),
+        }
+    }
+
+    /// The leaf hash the item puts in the tree.
+    pub fn leaf_hash(&self) -> Hash {
+        match self {
+            BundleItem::Entry(e) => crate::merkle::leaf_hash(e),
+            BundleItem::Withheld(h) => *h,
+        }
+    }
+}
+
 pub fn parse_entry_bundle(bytes: &[u8]) -> Result<Vec<Vec<u8>>, TileError> {
     let mut out = Vec::new();
     let mut at = 0;
@@ -277,6 +319,21 @@ mod tests {
     use super::*;
     use crate::merkle::{consistency_proof, inclusion_proof, leaf_hash, root};
     use proptest::prelude::*;
+
+    #[test]
+    fn a_withheld_item_gives_the_leaf_hash_and_an_entry_is_hashed() {
+        let entry = b"LSNE\x03an entry".as_slice();
+        let leaf = leaf_hash(entry);
+        let bundle = entry_bundle(&[entry, &withheld_item(&leaf)]).expect("bundle");
+        let items = parse_entry_bundle(&bundle).expect("parse");
+        assert_eq!(BundleItem::of(&items[0]), BundleItem::Entry(entry));
+        assert_eq!(BundleItem::of(&items[1]), BundleItem::Withheld(leaf));
+        assert_eq!(BundleItem::of(&items[0]).leaf_hash(), leaf);
+        assert_eq!(BundleItem::of(&items[1]).leaf_hash(), leaf);
+        // The marker and a hash of another length are bytes to hash, not a leaf.
+        let short = &items[1][..35];
+        assert_eq!(BundleItem::of(short), BundleItem::Entry(short));
+    }
 
     /// `tile/0/x072/x057/x594/x037/x927/935`: its 256 hashes would end at 2^64, past
     /// any tree; it is not there yet (the sum overflowed, and the slice panicked).

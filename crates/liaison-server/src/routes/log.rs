@@ -2,8 +2,12 @@
 //! every party witness's cosignature, hash tiles and entry bundles; cosignatures posted by
 //! witnesses; receipts for past events.
 //!
-//! Tiles and entries are public to every operator: entries carry headers and payload
-//! hashes, never payloads, which stay behind the API's visibility rules.
+//! Hash tiles are public to every operator, so every party checks the whole tree. An
+//! entry's bytes (its kind, author, time, audience and payload hash) go only to those
+//! who may read its event: in an entry bundle, an entry its reader may not read is
+//! replaced by its leaf hash (`tiles::withheld_item`), and receipts are given only for
+//! events the caller may read. A bundle whose every entry its reader may read is the
+//! C2SP tlog-tiles bundle.
 
 use crate::app::App;
 use crate::auth::Caller;
@@ -16,7 +20,8 @@ use axum::response::{IntoResponse, Response};
 use liaison_api::ApiError;
 use liaison_api::wire::{CosignatureAccepted, CosignatureRequest, Receipt};
 use liaison_core::can_see;
-use liaison_log::tiles::{TilePath, entry_bundle};
+use liaison_log::merkle::leaf_hash;
+use liaison_log::tiles::{TilePath, entry_bundle, withheld_item};
 
 fn text(body: impl Into<String>) -> Response {
     let mut r = body.into().into_response();
@@ -27,16 +32,27 @@ fn text(body: impl Into<String>) -> Response {
     r
 }
 
-fn bytes(body: Vec<u8>, immutable: bool) -> Response {
+/// Who may keep a full tile: any cache for a hash tile, only the reader's own for an
+/// entry bundle, whose content depends on who reads it.
+#[derive(Clone, Copy)]
+enum Keep {
+    Public,
+    Private,
+}
+
+fn bytes(body: Vec<u8>, immutable: Option<Keep>) -> Response {
     let mut r = body.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    if immutable {
+    if let Some(keep) = immutable {
         r.headers_mut().insert(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
+            HeaderValue::from_static(match keep {
+                Keep::Public => "public, max-age=31536000, immutable",
+                Keep::Private => "private, max-age=31536000, immutable",
+            }),
         );
     }
     r
@@ -70,12 +86,12 @@ pub async fn checkpoint(State(app): State<App>, _caller: Caller) -> HttpResult<R
 
 #[utoipa::path(get, path = "/log/tile/{path}", tag = "record", security(("bearer" = [])),
     params(("path" = String, Path, description = "`<L>/<N>[.p/<W>]` for hash tiles, `entries/<N>[.p/<W>]` for entry bundles")),
-    responses((status = 200, description = "application/octet-stream: the tile"),
+    responses((status = 200, description = "application/octet-stream: the tile; in an entry bundle, an entry the caller may not read is `LSNH` and its 32-byte leaf hash"),
               (status = 400, description = "Malformed tile path", body = liaison_api::ErrorBody),
               (status = 404, description = "Beyond the end of the log", body = liaison_api::ErrorBody)))]
 pub async fn tile(
     State(app): State<App>,
-    _caller: Caller,
+    caller: Caller,
     Path(path): Path<String>,
 ) -> HttpResult<Response> {
     let tp = TilePath::parse(&format!("tile/{path}"))
@@ -90,7 +106,7 @@ pub async fn tile(
         } => {
             let data = liaison_log::tiles::tile_bytes(ledger.tree(), level, index, width)
                 .map_err(|e| HttpError(ApiError::not_found(format!("tile {path}: {e}"))))?;
-            Ok(bytes(data, width.is_none()))
+            Ok(bytes(data, width.is_none().then_some(Keep::Public)))
         }
         TilePath::Entries { index, width } => {
             let start = index.saturating_mul(256);
@@ -111,10 +127,28 @@ pub async fn tile(
                     "the store returned fewer entries than the log holds",
                 )));
             }
-            let entries: Vec<&[u8]> = rows.iter().map(|r| r.entry.as_slice()).collect();
+            // An entry the caller may not read is given as its leaf hash alone.
+            let withheld: Vec<Option<Vec<u8>>> = {
+                let viewer = caller.viewer();
+                let s = app.shared.state.read();
+                rows.iter()
+                    .map(|r| {
+                        let readable = s
+                            .events
+                            .get(r.seq as usize)
+                            .is_some_and(|e| can_see(&viewer, e));
+                        (!readable).then(|| withheld_item(&leaf_hash(&r.entry)))
+                    })
+                    .collect()
+            };
+            let entries: Vec<&[u8]> = rows
+                .iter()
+                .zip(&withheld)
+                .map(|(r, w)| w.as_deref().unwrap_or(&r.entry))
+                .collect();
             let data =
                 entry_bundle(&entries).map_err(|e| HttpError(ApiError::internal(e.to_string())))?;
-            Ok(bytes(data, width.is_none()))
+            Ok(bytes(data, width.is_none().then_some(Keep::Private)))
         }
     }
 }
