@@ -315,6 +315,8 @@ fn enrol(
     let file = liaison_api::wire::CredentialsFile {
         operators: vec![v.operator.clone()],
         tls_fingerprint: None,
+        log_vkey: None,
+        parties: Vec::new(),
     };
     liaison_server::app::write_private(&out, &serde_json::to_vec_pretty(&file)?)
         .with_context(|| format!("cannot write {}", out.display()))?;

@@ -45,6 +45,7 @@ fn charter() -> Charter {
                 role: *role,
                 // Decided in process, unsigned: what is read is the subject here.
                 signatures: Some(Signatures::Optional),
+                witness: None,
             })
             .collect(),
         operators: PARTIES
@@ -56,6 +57,7 @@ fn charter() -> Charter {
             })
             .collect(),
         settings: Settings::default(),
+        log_key: None,
     }
 }
 
