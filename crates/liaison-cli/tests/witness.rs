@@ -798,5 +798,11 @@ fn a_fork_shown_to_one_party_is_caught_by_the_peer_exchange() {
         }
         let expected_peer = if party == "il" { &sy_url } else { &il_url };
         assert_eq!(peer.trim(), expected_peer.as_str());
+        // Where the server had to prove consistency and could not, the failed proof
+        // is kept too.
+        if said.contains("not consistent") {
+            let proof = std::fs::read_to_string(d.join("proof.txt")).expect("the proof");
+            assert!(!proof.trim().is_empty(), "{party}");
+        }
     }
 }
