@@ -34,6 +34,14 @@ struct RawCharter {
     lead_times: Option<BTreeMap<String, Spanned<String>>>,
     #[serde(default)]
     settings: Option<RawSettings>,
+    #[serde(default)]
+    log: Option<RawLog>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +54,7 @@ struct RawParty {
     signatures: Option<Spanned<String>>,
     #[serde(default)]
     key: Option<Spanned<String>>,
+    witness: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -153,6 +162,36 @@ pub fn operator_role(s: &str) -> Option<OperatorRole> {
 
 const TLP_NAMES: [&str; 5] = ["clear", "green", "amber", "amber+strict", "red"];
 
+/// The two kinds of key a charter pins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// The log's key: a signed-note Ed25519 key (type 0x01).
+    Log,
+    /// A party's witness key: a C2SP tlog-cosignature key (type 0x04).
+    Witness,
+}
+
+/// Checks a pinned verifier key (`name+keyid+base64`) and answers it in its canonical
+/// spelling.
+pub fn check_vkey(vkey: &str, kind: KeyKind) -> Result<String, String> {
+    use liaison_log::note::{TYPE_COSIGNATURE, TYPE_ED25519, Verifier};
+    let v = Verifier::from_vkey(vkey).map_err(|e| format!("not a verifier key: {e}"))?;
+    let (want, what) = match kind {
+        KeyKind::Log => (
+            TYPE_ED25519,
+            "a log key is a signed-note Ed25519 key (type 0x01)",
+        ),
+        KeyKind::Witness => (
+            TYPE_COSIGNATURE,
+            "a witness key is a tlog-cosignature key (type 0x04), as `liaison keygen --witness PARTY` prints",
+        ),
+    };
+    if v.key_type != want {
+        return Err(what.to_string());
+    }
+    Ok(v.vkey())
+}
+
 /// Parses and validates a charter file.
 pub fn parse_charter(text: &str) -> Result<Charter, CharterFileError> {
     parse_charter_file(text).map(|f| f.charter)
@@ -223,12 +262,21 @@ pub fn parse_charter_file(text: &str) -> Result<CharterFile, CharterFileError> {
                 Some(vkey.vkey())
             }
         };
+        let witness = match &p.witness {
+            None => None,
+            Some(v) => {
+                let field = format!("parties[{i}].witness");
+                lines.note(field.clone(), v);
+                Some(check_vkey(v.get_ref(), KeyKind::Witness).map_err(|m| lines.err(&field, m))?)
+            }
+        };
         parties.push(Party {
             id: p.id.get_ref().clone(),
             name: p.name.get_ref().clone(),
             role,
             signatures,
             key,
+            witness,
         });
     }
     let mut operators = Vec::new();
@@ -359,11 +407,19 @@ pub fn parse_charter_file(text: &str) -> Result<CharterFile, CharterFileError> {
             settings.signature_window = dur(&mut lines, "settings.signature_window".into(), v)?;
         }
     }
+    let log_key = match raw.log.as_ref().and_then(|l| l.key.as_ref()) {
+        None => None,
+        Some(v) => {
+            lines.note("log.key".into(), v);
+            Some(check_vkey(v.get_ref(), KeyKind::Log).map_err(|m| lines.err("log.key", m))?)
+        }
+    };
     let charter = Charter {
         name: raw.name.into_inner(),
         parties,
         operators,
         settings,
+        log_key,
     };
     charter
         .validate()
@@ -412,6 +468,35 @@ mod tests {
         let e = parse_charter(&text).expect_err("error");
         assert_eq!(e.field, "deadlines.flash");
         assert!(e.line.is_some());
+    }
+
+    #[test]
+    fn pinned_keys_are_read_checked_and_named_when_wrong() {
+        use liaison_log::note::{TYPE_COSIGNATURE, Verifier};
+        let log = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
+        let key = Verifier::from_vkey(log).expect("vkey").key;
+        let witness = Verifier::new("il.witness", TYPE_COSIGNATURE, key)
+            .expect("witness")
+            .vkey();
+        let pin = |log: &str, witness: &str| {
+            let text = GOLAN.replacen(
+                "id = \"il\"\n",
+                &format!("id = \"il\"\nwitness = \"{witness}\"\n"),
+                1,
+            );
+            format!("{text}\n[log]\nkey = \"{log}\"\n")
+        };
+        let c = parse_charter(&pin(log, &witness)).expect("valid");
+        assert_eq!(c.log_key.as_deref(), Some(log));
+        assert_eq!(c.parties[0].witness.as_deref(), Some(witness.as_str()));
+        // Each key must be of its kind, and the error names the line and field.
+        let e = parse_charter(&pin(&witness, &witness)).expect_err("log key of the wrong type");
+        assert_eq!(e.field, "log.key");
+        assert!(e.line.is_some());
+        let e = parse_charter(&pin(log, log)).expect_err("witness key of the wrong type");
+        assert_eq!(e.field, "parties[0].witness");
+        let e = parse_charter(&pin(log, "il.witness+00000000+AAAA")).expect_err("garbage");
+        assert_eq!(e.field, "parties[0].witness");
     }
 
     #[test]

@@ -182,6 +182,21 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "the signed request's `Liaison-Time` is outside the charter's signature window of the cell's clock (or older than the oldest nonce the cell remembers); nothing was recorded",
     ),
     (
+        "witness_pinned",
+        422,
+        "the charter pins the party's witness key: it is in force from the cell's creation and no other key may be registered for the party",
+    ),
+    (
+        "log_key_mismatch",
+        422,
+        "the charter pins a log key and the cell is being created with another; nothing is recorded",
+    ),
+    (
+        "not_final",
+        409,
+        "no checkpoint cosigned by the witness of every member party and of the supervising party covers the event yet",
+    ),
+    (
         "too_many_requests",
         429,
         "a queue is full; retry after a moment",

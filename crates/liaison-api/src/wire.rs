@@ -14,6 +14,9 @@ pub struct PartyView {
     pub name: String,
     /// `member`, `supervisor` or `observer`.
     pub role: String,
+    /// The party's witness key as the charter pins it (signed-note verifier key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<String>,
 }
 
 impl From<&Party> for PartyView {
@@ -22,6 +25,7 @@ impl From<&Party> for PartyView {
             id: p.id.clone(),
             name: p.name.clone(),
             role: p.role.as_str().into(),
+            witness: p.witness.clone(),
         }
     }
 }
@@ -333,6 +337,13 @@ pub struct CredentialsFile {
     /// party that pinned none; only in that party's own file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party_key: Option<String>,
+    /// The log's verifier key, handed over out of band so that a party's witness and
+    /// `verify-receipt` never take it from the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_vkey: Option<String>,
+    /// Every party with its role and the witness key the charter pins for it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<PartyView>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]

@@ -346,6 +346,8 @@ fn write_credentials(
         operators: vec![operator],
         tls_fingerprint: None,
         party_key: None,
+        log_vkey: None,
+        parties: Vec::new(),
     };
     liaison_server::app::write_private(out, &serde_json::to_vec_pretty(&file)?)
         .with_context(|| format!("cannot write {}", out.display()))

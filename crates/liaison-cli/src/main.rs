@@ -10,6 +10,7 @@ mod intel;
 mod output;
 mod record;
 mod server;
+mod witness;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -68,6 +69,10 @@ enum Cmd {
         /// (and localhost, 127.0.0.1, ::1); `serve` then speaks HTTPS with it.
         #[arg(long = "hostname", num_args = 1..)]
         hostnames: Vec<String>,
+        /// The log's private key (`PRIVATE+KEY+…`, as `liaison keygen --log ORIGIN`
+        /// writes it); required when the charter pins the log key (`[log] key`).
+        #[arg(long = "log-key")]
+        log_key: Option<PathBuf>,
     },
     /// Serve a cell: HTTPS with the cell's certificate (or --tls-cert/--tls-key); plain
     /// HTTP only on a loopback address or with --insecure-http.
@@ -124,8 +129,16 @@ enum Cmd {
         out: PathBuf,
         /// Make a party's key instead (signed-note key text), and print the line that
         /// pins it in the charter.
-        #[arg(long)]
+        #[arg(long, value_name = "PARTY", conflicts_with_all = ["witness", "log"])]
         party: Option<String>,
+        /// Make a party's witness key and write its verifier key (for the charter's
+        /// `witness = …`) to OUT.vkey.
+        #[arg(long, value_name = "PARTY", conflicts_with = "log")]
+        witness: Option<String>,
+        /// Make a log key for this origin (`PRIVATE+KEY+…`, for `init --log-key`) and
+        /// write its verifier key (for the charter's `[log] key = …`) to OUT.vkey.
+        #[arg(long, value_name = "ORIGIN")]
+        log: Option<String>,
     },
     /// Register or revoke your signing key.
     #[command(name = "key")]
@@ -133,13 +146,31 @@ enum Cmd {
         #[command(subcommand)]
         action: record::KeyCmd,
     },
-    /// Check a receipt offline against the log's verifier key.
+    /// Check a receipt offline against the log's verifier key (--vkey, or the one in
+    /// --credentials or --charter); with --final, also that its checkpoint is
+    /// cosigned by the witness of every member party and of the supervisor.
     VerifyReceipt {
         file: PathBuf,
         #[arg(long)]
-        vkey: String,
+        vkey: Option<String>,
+        /// The party's credentials file from `liaison init`: the log key, the parties
+        /// and their pinned witness keys.
+        #[arg(long)]
+        credentials: Option<PathBuf>,
+        /// The charter file: its `[log] key`, parties and pinned witness keys.
+        #[arg(long)]
+        charter: Option<PathBuf>,
+        /// `PARTY=VKEY`, for a party whose witness key the charter does not pin.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+        /// Refuse a receipt whose checkpoint is not final.
+        #[arg(long = "final")]
+        final_: bool,
     },
-    /// Follow the log as a party's witness: verify, persist, cosign; stop on any fork.
+    /// Follow the log as a party's witness: verify, persist, cosign; compare with other
+    /// parties' witnesses; stop on any fork, with the evidence in the state directory.
+    /// The log key is never taken from the server: give --credentials, --charter or
+    /// --log-key.
     Witness {
         #[arg(long)]
         party: String,
@@ -148,6 +179,24 @@ enum Cmd {
         witness_key: PathBuf,
         #[arg(long)]
         state: PathBuf,
+        /// The party's credentials file from `liaison init` (`credentials-<party>.json`):
+        /// the log key and every party's role and pinned witness key.
+        #[arg(long)]
+        credentials: Option<PathBuf>,
+        /// The charter file: its `[log] key`, parties and pinned witness keys.
+        #[arg(long)]
+        charter: Option<PathBuf>,
+        /// The log's verifier key (`name+keyid+base64`), as the cell's founders gave it.
+        #[arg(long = "log-key")]
+        log_key: Option<String>,
+        /// Serve the latest cosigned checkpoint (GET /checkpoint) and the C2SP
+        /// tlog-witness protocol (POST /add-checkpoint) on this address, plain HTTP:
+        /// everything served is signed.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Another party's witness (its --listen URL) to compare checkpoints with.
+        #[arg(long = "peer", num_args = 1..)]
+        peers: Vec<String>,
         /// Check and cosign once, then exit.
         #[arg(long)]
         once: bool,
@@ -255,7 +304,8 @@ fn main() -> ExitCode {
             data,
             charter,
             hostnames,
-        } => server::init(&data, &charter, &hostnames, json),
+            log_key,
+        } => server::init(&data, &charter, &hostnames, log_key.as_deref(), json),
         Cmd::Serve { data, listen, tls } => server::serve(&data, &listen, &tls),
         Cmd::Demo { data, listen, tls } => server::demo(&data, &listen, tls),
         Cmd::Cell { action } => with(&|c| cell::cell(c, action.clone(), json)),
@@ -270,24 +320,61 @@ fn main() -> ExitCode {
         Cmd::Escalations => with(&|c| hotline::escalations(c, json)),
         Cmd::Incident { action } => with(&|c| hotline::incident(c, action.clone(), json)),
         Cmd::Report { from, to, out } => with(&|c| hotline::report(c, &from, &to, &out)),
-        Cmd::Keygen { out, party } => record::keygen(&out, party.as_deref(), json),
+        Cmd::Keygen {
+            out,
+            party,
+            witness,
+            log,
+        } => match (party, witness, log) {
+            (Some(p), _, _) => record::keygen(&out, Some(&p), json),
+            (None, Some(party), _) => record::keygen_witness(&out, &party, json),
+            (None, None, Some(origin)) => record::keygen_log(&out, &origin, json),
+            (None, None, None) => record::keygen(&out, None, json),
+        },
         Cmd::KeyMgmt { action } => with(&|c| record::key(c, action.clone(), json)),
-        Cmd::VerifyReceipt { file, vkey } => record::verify_receipt(&file, &vkey, json),
+        Cmd::VerifyReceipt {
+            file,
+            vkey,
+            credentials,
+            charter,
+            witnesses,
+            final_,
+        } => record::verify_receipt(
+            &file,
+            &record::ReceiptTrust {
+                vkey,
+                credentials,
+                charter,
+                witnesses,
+                final_,
+            },
+            json,
+        ),
         Cmd::Witness {
             party,
             witness_key,
             state,
+            credentials,
+            charter,
+            log_key,
+            listen,
+            peers,
             once,
             interval_ms,
         } => client(&server, token.clone()).and_then(|c| {
-            record::witness(
+            witness::witness(
                 &c,
-                record::WitnessArgs {
+                witness::WitnessArgs {
                     party,
                     key: witness_key,
                     state,
                     once,
                     interval_ms,
+                    log_key,
+                    credentials,
+                    charter,
+                    listen,
+                    peers,
                 },
             )
         }),

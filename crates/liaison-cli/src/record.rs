@@ -4,17 +4,14 @@
 use crate::output::json;
 use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
-use liaison_api::wire::{
-    CellView, CosignatureAccepted, CosignatureRequest, KeyRequest, Me, Receipt, WitnessRequest,
-    WitnessView, Written,
-};
+use liaison_api::wire::{CellView, KeyRequest, Me, Receipt, Written};
 use liaison_client::Client;
 use liaison_log::checkpoint::Checkpoint;
 use liaison_log::entry::Entry;
-use liaison_log::merkle::{Tree, consistency_proof, leaf_hash, verify_consistency_from};
+use liaison_log::merkle::{Tree, leaf_hash};
 use liaison_log::note::{Verifier, open_note};
 use liaison_log::proof;
-use liaison_log::tiles::{BundleItem, TilePath, TiledHashes, parse_entry_bundle, tile_bytes};
+use liaison_log::tiles::{BundleItem, TilePath, parse_entry_bundle, tile_bytes};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,7 +28,7 @@ pub enum KeyCmd {
 }
 
 /// Writes a file readable only by its owner.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     liaison_server::app::write_private(path, bytes)
         .with_context(|| format!("cannot write {}", path.display()))
 }
@@ -74,6 +71,61 @@ pub fn keygen(out: &Path, party: Option<&str>, as_json: bool) -> anyhow::Result<
         "register it with: liaison key register --new-key {}",
         out.display()
     );
+    Ok(())
+}
+
+/// A party's witness key: the Ed25519 key file `witness --witness-key` reads, and its
+/// verifier key (`<party>.witness+keyid+base64`, type 0x04) in OUT.vkey, for the
+/// charter's `witness = …`.
+pub fn keygen_witness(out: &Path, party: &str, as_json: bool) -> anyhow::Result<()> {
+    liaison_core::charter::check_id("--witness", party).map_err(|e| anyhow!("{e}"))?;
+    if out.exists() {
+        bail!("{} exists; refusing to overwrite a key", out.display());
+    }
+    let key = liaison_log::keys::generate(&mut rand_os());
+    let signer = liaison_log::cosignature::witness_signer(&format!("{party}.witness"), key.clone())
+        .map_err(|e| anyhow!("{e}"))?;
+    let vkey = signer.verifier().vkey();
+    write_private(out, liaison_log::keys::to_pkcs8_pem(&key)?.as_bytes())?;
+    let vkey_path = out.with_extension("vkey");
+    std::fs::write(&vkey_path, format!("{vkey}\n"))?;
+    if as_json {
+        return json(&serde_json::json!({"private_key": out, "vkey": vkey}));
+    }
+    println!(
+        "wrote {} (private, mode 0600) and {}",
+        out.display(),
+        vkey_path.display()
+    );
+    println!("{party}'s witness key; pin it in the charter's [[parties]] entry for {party}:");
+    println!("witness = \"{vkey}\"");
+    Ok(())
+}
+
+/// A log key made before the cell: `PRIVATE+KEY+…` for `init --log-key`, and its
+/// verifier key in OUT.vkey, for the charter's `[log] key = …`.
+pub fn keygen_log(out: &Path, origin: &str, as_json: bool) -> anyhow::Result<()> {
+    if out.exists() {
+        bail!("{} exists; refusing to overwrite a key", out.display());
+    }
+    let signer = liaison_server::ledger::LogSigner::generate(origin).map_err(|e| anyhow!(e))?;
+    let vkey = signer.vkey();
+    write_private(out, format!("{}\n", signer.key_text()).as_bytes())?;
+    let vkey_path = out.with_extension("vkey");
+    std::fs::write(&vkey_path, format!("{vkey}\n"))?;
+    if as_json {
+        return json(&serde_json::json!({"private_key": out, "vkey": vkey}));
+    }
+    println!(
+        "wrote {} (private, mode 0600) and {}",
+        out.display(),
+        vkey_path.display()
+    );
+    println!(
+        "pin it in the charter, then create the cell with `liaison init --log-key {}`:",
+        out.display()
+    );
+    println!("[log]\nkey = \"{vkey}\"");
     Ok(())
 }
 
@@ -232,9 +284,79 @@ fn read_receipt(path: &Path) -> anyhow::Result<Receipt> {
     serde_json::from_value(r).context("the file holds no receipt (index, proof, checkpoint, entry)")
 }
 
-pub fn verify_receipt(path: &Path, vkey: &str, as_json: bool) -> anyhow::Result<()> {
+/// What `verify-receipt` checks a receipt against.
+pub struct ReceiptTrust {
+    pub vkey: Option<String>,
+    pub credentials: Option<PathBuf>,
+    pub charter: Option<PathBuf>,
+    /// `PARTY=VKEY`: a witness key the charter does not pin, as the record registered it.
+    pub witnesses: Vec<String>,
+    /// Require a cosignature from the witness of every member party and the supervisor.
+    pub final_: bool,
+}
+
+/// Checks that a receipt's checkpoint carries a valid cosignature from the witness of
+/// every member party and of the supervising party; answers them.
+fn check_final(
+    t: &ReceiptTrust,
+    pins: &crate::witness::Pins,
+    note: &str,
+) -> anyhow::Result<Vec<String>> {
+    let Some(parties) = &pins.parties else {
+        bail!("--final needs the parties and their witness keys: give --credentials or --charter");
+    };
+    let mut given = std::collections::BTreeMap::new();
+    for w in &t.witnesses {
+        let (party, vkey) = w
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--witness {w:?}: use PARTY=VKEY"))?;
+        given.insert(party.to_string(), vkey.to_string());
+    }
+    let (body, lines) = liaison_log::note::split_note(note).map_err(|e| anyhow!("INVALID: {e}"))?;
+    let mut cosigned = Vec::new();
+    for (party, role, pinned) in parties {
+        if role == "observer" {
+            continue;
+        }
+        let vkey = match (pinned, given.get(party)) {
+            (Some(p), Some(g)) if p != g => {
+                bail!("--witness {party}={g}: the charter pins {p} as {party}'s witness key")
+            }
+            (Some(p), _) => p.clone(),
+            (None, Some(g)) => g.clone(),
+            (None, None) => bail!(
+                "the charter pins no witness key for {party}: give --witness {party}=VKEY (GET /api/v1/witnesses)"
+            ),
+        };
+        let v = Verifier::from_vkey(&vkey).map_err(|e| anyhow!("{party}'s witness key: {e}"))?;
+        let line = lines
+            .iter()
+            .find(|l| l.name == v.name && l.blob.len() >= 4 && l.blob[..4] == v.id)
+            .ok_or_else(|| {
+                anyhow!("NOT FINAL: the checkpoint carries no cosignature of {party}'s witness")
+            })?;
+        use base64::Engine;
+        let text = format!(
+            "— {} {}",
+            line.name,
+            base64::engine::general_purpose::STANDARD.encode(&line.blob)
+        );
+        liaison_log::cosignature::verify_cosignature_line(&vkey, &body, &text).map_err(|e| {
+            anyhow!("NOT FINAL: the cosignature of {party}'s witness does not verify: {e}")
+        })?;
+        cosigned.push(party.clone());
+    }
+    Ok(cosigned)
+}
+
+pub fn verify_receipt(path: &Path, t: &ReceiptTrust, as_json: bool) -> anyhow::Result<()> {
     let r = read_receipt(path)?;
-    let log = Verifier::from_vkey(vkey).map_err(|e| anyhow!("--vkey: {e}"))?;
+    let pins = crate::witness::trust(&crate::witness::Sources {
+        log_key: t.vkey.as_deref(),
+        credentials: t.credentials.as_deref(),
+        charter: t.charter.as_deref(),
+    })?;
+    let log = pins.log.clone();
     use base64::Engine;
     let entry_bytes = base64::engine::general_purpose::STANDARD
         .decode(&r.entry)
@@ -263,10 +385,16 @@ pub fn verify_receipt(path: &Path, vkey: &str, as_json: bool) -> anyhow::Result<
     let cp = parsed
         .verify(&log, &leaf)
         .map_err(|e| anyhow!("INVALID: {e}"))?;
+    let cosigned = if t.final_ {
+        Some(check_final(t, &pins, &parsed.checkpoint)?)
+    } else {
+        None
+    };
     if as_json {
         return json(&serde_json::json!({
             "valid": true, "index": entry.index, "kind": entry.kind, "author": entry.author_operator,
             "party": entry.author_party, "time_micros": entry.time_micros, "log": cp.origin, "tree_size": cp.size,
+            "final": cosigned.is_some(), "cosigned_by": cosigned,
         }));
     }
     println!("VALID receipt");
@@ -282,210 +410,13 @@ pub fn verify_receipt(path: &Path, vkey: &str, as_json: bool) -> anyhow::Result<
         "  the payload's SHA-256 is {}",
         hex::encode(entry.payload_sha256)
     );
-    Ok(())
-}
-
-fn fetch_tile(c: &Client, p: TilePath) -> Result<Vec<u8>, String> {
-    c.get_bytes(&format!("/log/{}", p.format()))
-        .map_err(|e| e.to_string())
-}
-
-/// Witness state on disk: the last checkpoint this witness accepted and the log key it pinned.
-struct WitnessState {
-    dir: PathBuf,
-}
-
-impl WitnessState {
-    fn checkpoint(&self) -> anyhow::Result<Option<String>> {
-        let p = self.dir.join("checkpoint");
-        if !p.exists() {
-            return Ok(None);
-        }
-        Ok(Some(std::fs::read_to_string(&p)?))
-    }
-    fn save(&self, note: &str) -> anyhow::Result<()> {
-        write_private(&self.dir.join("checkpoint"), note.as_bytes())
-    }
-    fn evidence(&self, accepted: &str, offered: &str, reason: &str) -> anyhow::Result<PathBuf> {
-        let n = std::fs::read_dir(&self.dir)?.count();
-        let d = self.dir.join(format!("evidence-{n}"));
-        std::fs::create_dir_all(&d)?;
-        std::fs::write(d.join("accepted.checkpoint"), accepted)?;
-        std::fs::write(d.join("offered.checkpoint"), offered)?;
-        std::fs::write(d.join("reason.txt"), format!("{reason}\n"))?;
-        Ok(d)
-    }
-}
-
-/// Checks a newly offered checkpoint against the last accepted one. Returns the parsed
-/// checkpoint, or a reason to stop.
-fn check_offered(
-    c: &Client,
-    log: &Verifier,
-    accepted: Option<&str>,
-    offered: &str,
-) -> Result<Checkpoint, String> {
-    let opened = open_note(offered, std::slice::from_ref(log))
-        .map_err(|e| format!("the checkpoint's log signature does not verify: {e}"))?;
-    let new = Checkpoint::parse(opened.text()).map_err(|e| e.to_string())?;
-    if new.origin != log.name {
-        return Err(format!("checkpoint for another log: {}", new.origin));
-    }
-    let Some(acc) = accepted else { return Ok(new) };
-    let old_text = liaison_log::note::note_text(acc).map_err(|e| e.to_string())?;
-    let old = Checkpoint::parse(&old_text).map_err(|e| e.to_string())?;
-    if new.size < old.size {
-        return Err(format!(
-            "rollback: offered size {} is smaller than the accepted {}",
-            new.size, old.size
-        ));
-    }
-    if new.size == old.size {
-        return if new.root == old.root {
-            Ok(new)
-        } else {
-            Err(format!("fork: two different roots for size {}", new.size))
-        };
-    }
-    let mut tiles = TiledHashes::new(new.size, |p| fetch_tile(c, p));
-    let proof = if old.size == 0 {
-        Vec::new()
-    } else {
-        consistency_proof(&mut tiles, old.size, new.size)
-            .map_err(|e| format!("cannot build the consistency proof from tiles: {e}"))?
-    };
-    verify_consistency_from(old.size, new.size, &proof, &old.root, &new.root).map_err(|e| {
-        format!("fork: the new checkpoint is not consistent with the accepted one ({e})")
-    })?;
-    // The tiles must also hash to the new root, or the server is serving a different tree.
-    let root = liaison_log::merkle::root(&mut tiles, new.size).map_err(|e| e.to_string())?;
-    if root != new.root {
-        return Err("fork: the tiles served do not hash to the checkpoint's root".into());
-    }
-    Ok(new)
-}
-
-pub struct WitnessArgs {
-    pub party: String,
-    pub key: PathBuf,
-    pub state: PathBuf,
-    pub once: bool,
-    pub interval_ms: u64,
-}
-
-pub fn witness(c: &Client, a: WitnessArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&a.state)?;
-    let st = WitnessState {
-        dir: a.state.clone(),
-    };
-    let cell: CellView = c.get("/api/v1/cell")?;
-    let me: Me = c.get("/api/v1/me")?;
-    if me.party != a.party {
-        bail!(
-            "the token belongs to party {} but this witness is for {}",
-            me.party,
-            a.party
+    if let Some(parties) = cosigned {
+        println!(
+            "  FINAL: the checkpoint is cosigned by the witness of every member party and the supervisor ({})",
+            parties.join(", ")
         );
     }
-    // Pin the log key on first run; a different key later is a different log.
-    let pinned = a.state.join("log.vkey");
-    let vkey = if pinned.exists() {
-        let v = std::fs::read_to_string(&pinned)?.trim().to_string();
-        if v != cell.log.vkey {
-            bail!(
-                "the server now presents log key {} but this witness pinned {}",
-                cell.log.vkey,
-                v
-            );
-        }
-        v
-    } else {
-        std::fs::write(&pinned, format!("{}\n", cell.log.vkey))?;
-        cell.log.vkey.clone()
-    };
-    let log = Verifier::from_vkey(&vkey).map_err(|e| anyhow!("log key: {e}"))?;
-    let key = read_key(&a.key)?;
-    let name = format!("{}.witness", a.party);
-    let signer =
-        liaison_log::cosignature::witness_signer(&name, key).map_err(|e| anyhow!("{e}"))?;
-    let my_vkey = signer.verifier().vkey();
-    let registered: Vec<WitnessView> = c.get("/api/v1/witnesses")?;
-    if !registered
-        .iter()
-        .any(|w| w.party == a.party && w.vkey == my_vkey)
-    {
-        let _: Written = c.post(
-            "/api/v1/witnesses",
-            &WitnessRequest {
-                vkey: my_vkey.clone(),
-            },
-        )?;
-        eprintln!("registered witness key {my_vkey} for party {}", a.party);
-    }
-    loop {
-        let offered =
-            String::from_utf8(c.get_bytes("/log/checkpoint")?).context("checkpoint is not text")?;
-        let accepted = st.checkpoint()?;
-        match check_offered(c, &log, accepted.as_deref(), &offered) {
-            Err(reason) => {
-                let d = st.evidence(accepted.as_deref().unwrap_or(""), &offered, &reason)?;
-                bail!(
-                    "WITNESS STOPPED: {reason}. Evidence kept in {}",
-                    d.display()
-                );
-            }
-            Ok(cp) => {
-                let is_new = accepted
-                    .as_deref()
-                    .map(|a| {
-                        liaison_log::note::note_text(a).ok()
-                            != liaison_log::note::note_text(&offered).ok()
-                    })
-                    .unwrap_or(true);
-                if is_new {
-                    // Persist before cosigning, so a crash never cosigns a checkpoint the
-                    // witness has not recorded.
-                    let own = strip_cosignatures(&offered, &log);
-                    st.save(&own)?;
-                    let time = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_secs())
-                        .unwrap_or(0);
-                    let line = liaison_log::cosignature::cosign(&cp.to_text(), &signer, time);
-                    let r: CosignatureAccepted = c.post(
-                        "/log/cosignature",
-                        &CosignatureRequest {
-                            size: cp.size,
-                            cosignature: line,
-                        },
-                    )?;
-                    println!(
-                        "cosigned size {} (cosigned by {}{})",
-                        cp.size,
-                        r.cosigned_by.join(","),
-                        if r.r#final { "; final" } else { "" }
-                    );
-                }
-            }
-        }
-        if a.once {
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(a.interval_ms));
-    }
-}
-
-/// Keeps only the log's own signature line, so the stored checkpoint is what the log signed.
-fn strip_cosignatures(note: &str, log: &Verifier) -> String {
-    let Some(idx) = note.rfind("\n\n") else {
-        return note.to_string();
-    };
-    let (text, sigs) = note.split_at(idx + 2);
-    let own: Vec<&str> = sigs
-        .lines()
-        .filter(|l| l.starts_with(&format!("— {} ", log.name)))
-        .collect();
-    format!("{text}{}\n", own.join("\n"))
+    Ok(())
 }
 
 /// Re-reads every tile and entry bundle from a server, recomputes the tree and checks

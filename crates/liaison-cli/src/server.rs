@@ -52,6 +52,7 @@ pub fn init(
     data: &Path,
     charter_path: &Path,
     hostnames: &[String],
+    log_key: Option<&Path>,
     as_json: bool,
 ) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(charter_path)
@@ -60,6 +61,28 @@ pub fn init(
         .map_err(|e| anyhow::anyhow!("{}: {e}", charter_path.display()))?;
     if data.join("cell.db").exists() {
         anyhow::bail!("{} already holds a cell", data.display());
+    }
+    let log_key = match log_key {
+        None => None,
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read the log key {}", p.display()))?;
+            Some(
+                liaison_server::ledger::LogSigner::from_key_text(text.trim())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+            )
+        }
+    };
+    // Refuse before anything is written: a pinned log key needs its private half.
+    match (&log_key, &file.charter.log_key) {
+        (None, Some(pinned)) => anyhow::bail!(
+            "the charter pins the log key {pinned}: give its private key with --log-key FILE"
+        ),
+        (Some(k), Some(pinned)) if k.vkey() != *pinned => anyhow::bail!(
+            "the charter pins the log key {pinned}, but --log-key holds {}",
+            k.vkey()
+        ),
+        _ => {}
     }
     let fingerprint = if hostnames.is_empty() {
         None
@@ -70,7 +93,7 @@ pub fn init(
     };
     let rt = runtime()?;
     let creds = rt.block_on(async {
-        let (_app, creds) = App::init_with(data, file, Arc::new(SystemClock)).await?;
+        let (_app, creds) = App::init_with(data, file, log_key, Arc::new(SystemClock)).await?;
         Ok::<_, anyhow::Error>(creds)
     })?;
     if as_json {
@@ -95,6 +118,9 @@ pub fn init(
         "hand each party its own file ({}: its operators' tokens and keys, and the party's own key unless the charter pinned one), then delete them and credentials.json: whoever holds them can act as those parties",
         files.join(", ")
     );
+    if let Some(vkey) = &creds.log_vkey {
+        println!("log key (each party's file carries it, for its witness): {vkey}");
+    }
     if let Some(fp) = fingerprint {
         println!(
             "TLS certificate: {} (SHA-256 {fp})",

@@ -364,7 +364,7 @@ fn table() -> Vec<Row> {
                 let key = liaison_log::keys::generate(&mut rand::rngs::OsRng);
                 let vkey = liaison_log::note::Verifier::new(
                     &format!("witness.{}", o.party),
-                    1,
+                    liaison_log::note::TYPE_COSIGNATURE,
                     key.verifying_key(),
                 )
                 .expect("verifier")

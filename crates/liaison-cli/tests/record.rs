@@ -90,13 +90,17 @@ fn receipts_verify_offline_and_tampering_fails() {
     );
 }
 
+/// Runs a party's witness once, trusting the log key from the party's credentials file
+/// in `data`.
 fn witness(
     url: &str,
     token: &str,
     party: &str,
     key: &std::path::Path,
     state: &std::path::Path,
+    data: &std::path::Path,
 ) -> std::process::Output {
+    let creds = data.join(format!("credentials-{party}.json"));
     run(
         &[
             "--server",
@@ -110,6 +114,8 @@ fn witness(
             key.to_str().expect("p"),
             "--state",
             state.to_str().expect("p"),
+            "--credentials",
+            creds.to_str().expect("p"),
             "--once",
         ],
         &[],
@@ -142,6 +148,7 @@ fn three_witnesses_cosign_and_a_fork_is_detected() {
             p,
             &tmp.path().join(format!("{p}.key")),
             &tmp.path().join(format!("{p}-state")),
+            &cell.data(),
         ));
     }
     for round in 0..3 {
@@ -159,6 +166,7 @@ fn three_witnesses_cosign_and_a_fork_is_detected() {
                 p,
                 &tmp.path().join(format!("{p}.key")),
                 &tmp.path().join(format!("{p}-state")),
+                &cell.data(),
             ));
             assert!(out.contains("cosigned"), "{out}");
         }
@@ -208,6 +216,7 @@ fn three_witnesses_cosign_and_a_fork_is_detected() {
         "il",
         &tmp.path().join("il.key"),
         &tmp.path().join("il-state"),
+        &cell.data(),
     ));
     drop(server);
     let forked = common::Server::start(&fork_dir);
@@ -227,6 +236,7 @@ fn three_witnesses_cosign_and_a_fork_is_detected() {
         "il",
         &tmp.path().join("il.key"),
         &tmp.path().join("il-state"),
+        &cell.data(),
     );
     assert!(!out.status.success(), "the witness must stop on a fork");
     let err = String::from_utf8_lossy(&out.stderr);

@@ -250,6 +250,7 @@ fn the_witness_follows_the_log_over_https_with_the_pinned_certificate() {
         ],
         &[],
     ));
+    let creds_il = cell.data().join("credentials-il.json");
     let witness = |env: &[(&str, &str)]| {
         run(
             &[
@@ -264,6 +265,8 @@ fn the_witness_follows_the_log_over_https_with_the_pinned_certificate() {
                 key.to_str().expect("p"),
                 "--state",
                 state.to_str().expect("p"),
+                "--credentials",
+                creds_il.to_str().expect("p"),
                 "--once",
             ],
             env,

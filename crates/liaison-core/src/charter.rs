@@ -106,6 +106,10 @@ pub struct Party {
     /// that pins none. The edge checks its syntax.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The party's witness key (signed-note verifier key), pinned by the charter: in
+    /// force from the cell's creation, and no other key may be registered for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<String>,
 }
 
 /// A party's charter setting for its operators' author signatures.
@@ -253,6 +257,32 @@ pub struct Charter {
     pub parties: Vec<Party>,
     pub operators: Vec<OperatorSpec>,
     pub settings: Settings,
+    /// The log's verifier key (signed-note form), pinned by the charter: the cell is
+    /// created only with its private half.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_key: Option<String>,
+}
+
+/// Longest verifier key a charter may pin.
+pub const MAX_VKEY_LEN: usize = 400;
+
+/// A verifier key's outward shape (`name+keyid+base64`, printable ASCII without
+/// spaces); the edges check that it parses as a key.
+fn check_vkey(field: &str, vkey: &str) -> Result<(), CharterError> {
+    let ok = !vkey.is_empty()
+        && vkey.len() <= MAX_VKEY_LEN
+        && vkey.bytes().all(|b| b.is_ascii_graphic())
+        && vkey.split('+').count() >= 3;
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            field,
+            format!(
+                "{vkey:?} is not a verifier key (name+keyid+base64, at most {MAX_VKEY_LEN} characters)"
+            ),
+        ))
+    }
 }
 
 /// A charter problem, naming the field it is about (e.g. `operators[2].party`).
@@ -324,10 +354,27 @@ impl Charter {
                     "a verifier key of 1-400 characters",
                 ));
             }
+            if let Some(w) = &p.witness {
+                check_vkey(&format!("parties[{i}].witness"), w)?;
+            }
+        }
+        let mut pinned = BTreeSet::new();
+        for (i, p) in self.parties.iter().enumerate() {
+            if let Some(w) = &p.witness
+                && (!pinned.insert(w.as_str()) || self.log_key.as_deref() == Some(w.as_str()))
+            {
+                return Err(err(
+                    format!("parties[{i}].witness"),
+                    "each party's witness key is its own, and not the log's",
+                ));
+            }
         }
         let m = self.settings.answer_margin;
         if m.micros() < 0 || m > Duration::from_hours(24 * 7) {
             return Err(err("settings.answer_margin", "must be between 0 and 7d"));
+        }
+        if let Some(k) = &self.log_key {
+            check_vkey("log.key", k)?;
         }
         let w = self.settings.signature_window;
         if w.micros() <= 0 || w > Duration::from_hours(24) {
@@ -418,6 +465,14 @@ impl Charter {
         self.party(party).is_some_and(Party::must_sign)
     }
 
+    /// The parties whose cosignatures make a checkpoint final: every member and the
+    /// supervisor.
+    pub fn finalizers(&self) -> impl Iterator<Item = &Party> {
+        self.parties
+            .iter()
+            .filter(|p| p.role != PartyRole::Observer)
+    }
+
     pub fn supervisor(&self) -> Option<&Party> {
         self.parties
             .iter()
@@ -453,6 +508,7 @@ pub(crate) mod tests {
             name: name.into(),
             role,
             signatures: None,
+            witness: None,
         };
         let op = |name: &str, party: &str, role| OperatorSpec {
             name: name.into(),
@@ -477,6 +533,7 @@ pub(crate) mod tests {
                 op("sy-admin", "sy", OperatorRole::Admin),
             ],
             settings: Settings::default(),
+            log_key: None,
         }
     }
 

@@ -476,6 +476,16 @@ fn decide_as(
             charter
                 .validate()
                 .map_err(|e| DomainError::invalid(e.field, e.message))?;
+            if let Some(pinned) = &charter.log_key
+                && pinned != log_vkey
+            {
+                return Err(DomainError::refused(
+                    "log_key_mismatch",
+                    format!(
+                        "the charter pins the log key {pinned} but the cell would be created with {log_vkey}"
+                    ),
+                ));
+            }
             let mut drafts = vec![Draft::everyone(EventBody::CellCreated {
                 charter: Charter {
                     operators: Vec::new(),
@@ -700,6 +710,24 @@ fn decide_as(
                 ));
             }
             check_text("vkey", vkey, 400)?;
+            let pinned = state
+                .charter()
+                .and_then(|c| c.party(party))
+                .and_then(|p| p.witness.as_ref());
+            if let Some(pinned) = pinned {
+                return Err(DomainError::refused(
+                    "witness_pinned",
+                    if pinned == vkey {
+                        format!(
+                            "the charter pins {party}'s witness key {pinned}: it is in force already"
+                        )
+                    } else {
+                        format!(
+                            "the charter pins {party}'s witness key {pinned}; no other key may be registered for {party}"
+                        )
+                    },
+                ));
+            }
             Ok(vec![Draft::everyone(EventBody::WitnessKeyRegistered {
                 party: party.clone(),
                 vkey: vkey.clone(),

@@ -117,6 +117,57 @@ fn only_a_party_s_admin_registers_its_witness() {
     assert_eq!(s.witnesses.len(), 2);
 }
 
+/// A cell whose charter pins the log key and il's witness key.
+fn pinned(log_vkey: &str) -> Result<State, crate::DomainError> {
+    let mut s = State::new();
+    let mut charter = crate::charter::tests::golan();
+    charter.parties[0].witness = Some("il.witness+01234567+BPINNED".into());
+    charter.log_key = Some("log+89abcdef+APINNED".into());
+    let token_hashes = charter
+        .operators
+        .iter()
+        .map(|o| (o.name.clone(), format!("hash-{}", o.name)))
+        .collect();
+    run(
+        &mut s,
+        &Actor::System,
+        Command::CreateCell {
+            charter,
+            log_vkey: log_vkey.into(),
+            token_hashes,
+            keys: Vec::new(),
+        },
+    )?;
+    Ok(s)
+}
+
+#[test]
+fn a_witness_key_the_charter_pins_is_in_force_from_the_start_and_cannot_be_replaced() {
+    assert_eq!(
+        pinned("log+89abcdef+AOTHER").err().map(|e| e.code()),
+        Some("log_key_mismatch"),
+        "a cell is created only with the log key its charter pins"
+    );
+    let mut s = pinned("log+89abcdef+APINNED").expect("created");
+    assert_eq!(
+        s.witnesses.get("il").map(String::as_str),
+        Some("il.witness+01234567+BPINNED")
+    );
+    let us = actor(&s, "us-supervisor");
+    run(&mut s, &us, Command::ApproveCell).expect("approve");
+    let other = || Command::RegisterWitness {
+        vkey: "il.witness+76543210+BOTHER".into(),
+    };
+    refused(&mut s, "il-admin", other(), "witness_pinned");
+    refused(&mut s, "il-liaison", other(), "forbidden");
+    // Another party's admin registers only its own party's key, never il's.
+    ok(&mut s, "sy-admin", other());
+    assert_eq!(
+        s.witnesses.get("il").map(String::as_str),
+        Some("il.witness+01234567+BPINNED")
+    );
+}
+
 #[test]
 fn the_supervisor_suspends_and_reinstates_but_a_party_cannot_lift_it() {
     let mut s = active();

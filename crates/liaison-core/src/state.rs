@@ -234,6 +234,12 @@ impl State {
         );
         match &event.body {
             EventBody::CellCreated { charter, log_vkey } => {
+                // A witness key the charter pins is in force from the start.
+                for p in &charter.parties {
+                    if let Some(w) = &p.witness {
+                        self.witnesses.insert(p.id.clone(), w.clone());
+                    }
+                }
                 self.cell = Some(Cell {
                     charter: charter.clone(),
                     status: CellStatus::PendingApproval,

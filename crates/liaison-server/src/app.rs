@@ -264,15 +264,18 @@ impl App {
             charter,
             enrolments: Default::default(),
         };
-        App::init_with(dir, file, clock).await
+        App::init_with(dir, file, None, clock).await
     }
 
     /// [`App::init`] from a charter file that may pin party keys and give the
-    /// credentials a party made itself for its operators: for those the host records
-    /// only the token's hash and the public key, and writes no token or key.
+    /// credentials a party made itself for its operators (for those the host records
+    /// only the token's hash and the public key, and writes no token or key), with the
+    /// log's private key when it was made beforehand (`init --log-key`): a charter that
+    /// pins the log key needs it, and it must be the pinned key's.
     pub async fn init_with(
         dir: &Path,
         file: liaison_api::charter_toml::CharterFile,
+        log_key: Option<LogSigner>,
         clock: Arc<dyn Clock>,
     ) -> Result<(App, CredentialsFile), OpenError> {
         let liaison_api::charter_toml::CharterFile {
@@ -289,9 +292,30 @@ impl App {
         charter
             .validate()
             .map_err(|e| OpenError::Invalid(e.to_string()))?;
+        check_pinned_keys(&charter).map_err(OpenError::Invalid)?;
+        let signer = match (log_key, &charter.log_key) {
+            (Some(k), Some(pinned)) if k.vkey() != *pinned => {
+                return Err(OpenError::Invalid(format!(
+                    "the charter pins the log key {pinned}, but the key given is {}",
+                    k.vkey()
+                )));
+            }
+            (Some(k), _) => k,
+            (None, Some(pinned)) => {
+                return Err(OpenError::Invalid(format!(
+                    "the charter pins the log key {pinned}: give its private key (`liaison init --log-key FILE`)"
+                )));
+            }
+            (None, None) => {
+                LogSigner::generate(&origin_for(&charter.name)).map_err(OpenError::Invalid)?
+            }
+        };
         crate::at_rest::make_private_dir(dir)?;
-        let parties: Vec<String> = charter.parties.iter().map(|p| p.id.clone()).collect();
-        let signer = LogSigner::generate(&origin_for(&charter.name)).map_err(OpenError::Invalid)?;
+        let parties: Vec<liaison_api::wire::PartyView> = charter
+            .parties
+            .iter()
+            .map(liaison_api::wire::PartyView::from)
+            .collect();
         write_private(&d.log_key(), format!("{}\n", signer.key_text()).as_bytes())?;
         crate::at_rest::create_private_file(&d.db())?;
         let store = SqliteStore::open(&d.db())?;
@@ -305,20 +329,20 @@ impl App {
         let json =
             serde_json::to_vec_pretty(&creds).map_err(|e| OpenError::Invalid(e.to_string()))?;
         write_private(&d.credentials(), &json)?;
-        for party in parties {
+        for party in &parties {
             let own = CredentialsFile {
                 operators: creds
                     .operators
                     .iter()
-                    .filter(|o| o.party == party)
+                    .filter(|o| o.party == party.id)
                     .cloned()
                     .collect(),
-                tls_fingerprint: creds.tls_fingerprint.clone(),
-                party_key: party_keys.get(&party).cloned(),
+                party_key: party_keys.get(&party.id).cloned(),
+                ..creds.clone()
             };
             let json =
                 serde_json::to_vec_pretty(&own).map_err(|e| OpenError::Invalid(e.to_string()))?;
-            write_private(&d.party_credentials(&party), &json)?;
+            write_private(&d.party_credentials(&party.id), &json)?;
         }
         Ok((app, creds))
     }
@@ -392,6 +416,12 @@ impl App {
             });
         }
         let log_vkey = self.shared.ledger.read().vkey();
+        let log_vkey_out = log_vkey.clone();
+        let parties = charter
+            .parties
+            .iter()
+            .map(liaison_api::wire::PartyView::from)
+            .collect();
         let cmd = Command::CreateCell {
             charter,
             log_vkey,
@@ -404,6 +434,8 @@ impl App {
                 operators: creds,
                 tls_fingerprint: None,
                 party_key: None,
+                log_vkey: Some(log_vkey_out),
+                parties,
             },
             party_keys,
         ))
@@ -707,6 +739,21 @@ impl From<DomainError> for OpenError {
 
 /// The checkpoint origin names the log: a fixed prefix, the cell's name as a slug and
 /// a random suffix so two cells with the same name never share an origin.
+/// Checks that every key a charter pins parses as the kind of key it pins (the TOML
+/// parser does the same, naming the line; a charter built in code passes here).
+fn check_pinned_keys(charter: &Charter) -> Result<(), String> {
+    use liaison_api::charter_toml::{KeyKind, check_vkey};
+    if let Some(k) = &charter.log_key {
+        check_vkey(k, KeyKind::Log).map_err(|e| format!("log.key: {e}"))?;
+    }
+    for (i, p) in charter.parties.iter().enumerate() {
+        if let Some(w) = &p.witness {
+            check_vkey(w, KeyKind::Witness).map_err(|e| format!("parties[{i}].witness: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
 fn origin_for(name: &str) -> String {
     let slug: String = name
         .chars()

@@ -173,7 +173,18 @@ impl Ledger {
     /// A receipt for entry `index` against the latest checkpoint.
     pub fn receipt(&self, index: u64, entry: &[u8]) -> Result<Receipt, String> {
         let note = self.last_note.clone().ok_or("no checkpoint signed yet")?;
-        let size = self.tree.len();
+        self.receipt_at(index, entry, self.tree.len(), note)
+    }
+
+    /// A receipt for entry `index` against the checkpoint of `size` this log signed,
+    /// whose note (with whatever cosignatures it carries) is `note`.
+    pub fn receipt_at(
+        &self,
+        index: u64,
+        entry: &[u8],
+        size: u64,
+        note: String,
+    ) -> Result<Receipt, String> {
         let path = self
             .tree
             .inclusion_proof(index, size)

@@ -8,21 +8,45 @@ use crate::app::App;
 use crate::auth::Caller;
 use liaison_api::ApiError;
 use liaison_api::wire::{CosignatureAccepted, CosignatureRequest, LogStatus};
-use liaison_core::PartyRole;
 use std::collections::BTreeMap;
 
 /// Parties whose cosignature makes a checkpoint final: every member and the supervisor.
 fn finalizers(app: &App) -> Vec<String> {
     let s = app.shared.state.read();
     s.charter()
-        .map(|c| {
-            c.parties
-                .iter()
-                .filter(|p| p.role != PartyRole::Observer)
-                .map(|p| p.id.clone())
-                .collect()
-        })
+        .map(|c| c.finalizers().map(|p| p.id.clone()).collect())
         .unwrap_or_default()
+}
+
+/// The latest checkpoint every finalizer cosigned, as its note with their
+/// cosignatures, if it covers entry `index`.
+pub fn final_checkpoint(app: &App, index: u64) -> Result<(u64, String), ApiError> {
+    let parties = finalizers(app);
+    let store = &app.shared.store;
+    let internal = |e: liaison_store::StoreError| ApiError::internal(e.to_string());
+    let size = store.cosigned_by_all(&parties).map_err(internal)?;
+    let not_final = || {
+        ApiError::new(
+            "not_final",
+            format!(
+                "no checkpoint cosigned by the witnesses of {} covers event {index} yet",
+                parties.join(", ")
+            ),
+        )
+    };
+    let size = size.filter(|s| *s > index).ok_or_else(not_final)?;
+    let stored = store
+        .checkpoint(size)
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::internal(format!("cosigned checkpoint {size} is not stored")))?;
+    let mut note = stored.note;
+    for (party, line) in store.cosignatures(size).map_err(internal)? {
+        if parties.contains(&party) {
+            note.push_str(&line);
+            note.push('\n');
+        }
+    }
+    Ok((size, note))
 }
 
 pub fn accept(

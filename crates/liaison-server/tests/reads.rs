@@ -55,6 +55,7 @@ fn charter() -> Charter {
                 role: *role,
                 // Decided in process, unsigned: what is read is the subject here.
                 signatures: Some(Signatures::Optional),
+                witness: None,
             })
             .collect(),
         operators: PARTIES
@@ -66,6 +67,7 @@ fn charter() -> Charter {
             })
             .collect(),
         settings: Settings::default(),
+        log_key: None,
     }
 }
 

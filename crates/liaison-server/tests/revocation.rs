@@ -30,6 +30,7 @@ fn charter() -> Charter {
         // Signing is optional here so that plain commands stand for requests; the key
         // test signs with a real key.
         signatures: Some(Signatures::Optional),
+        witness: None,
     };
     Charter {
         name: "Revocation cell".into(),
@@ -44,6 +45,7 @@ fn charter() -> Charter {
             op("us-op", "us", OperatorRole::Supervisor),
         ],
         settings: Settings::default(),
+        log_key: None,
     }
 }
 

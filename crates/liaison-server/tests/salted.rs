@@ -29,6 +29,8 @@ fn charter() -> Charter {
                 name: id.to_uppercase(),
                 role: *role,
                 signatures: Some(Signatures::Optional),
+                key: None,
+                witness: None,
             })
             .collect(),
         operators: parties
@@ -40,6 +42,7 @@ fn charter() -> Charter {
             })
             .collect(),
         settings: Settings::default(),
+        log_key: None,
     }
 }
 
@@ -114,6 +117,7 @@ fn entries_before_salts_still_open_new_ones_are_salted_and_a_changed_salt_is_ref
     old.append(&AppendBatch {
         events,
         checkpoint: Some(ledger.sign_checkpoint()),
+        claims: Vec::new(),
     })
     .expect("append");
     let app = start(&old, &signer).expect("an unsalted record opens");
@@ -148,6 +152,7 @@ fn entries_before_salts_still_open_new_ones_are_salted_and_a_changed_salt_is_ref
         .append(&AppendBatch {
             events: rows,
             checkpoint: old.latest_checkpoint().expect("read"),
+            claims: Vec::new(),
         })
         .expect("append");
     let refused = start(&tampered, &signer).err().expect("refused");

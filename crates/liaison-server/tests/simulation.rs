@@ -54,10 +54,12 @@ fn charter() -> Charter {
                 name: id.to_uppercase(),
                 role: *role,
                 signatures: Some(Signatures::Optional),
+                witness: None,
             })
             .collect(),
         operators,
         settings: Settings::default(),
+        log_key: None,
     }
 }
 

@@ -121,6 +121,24 @@ pub fn run(store: &dyn Store) {
         store.latest_cosigned().unwrap_or_default(),
         vec![("il".to_string(), 7), ("sy".to_string(), 7)]
     );
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        store.cosigned_by_all(&names(&["il", "sy"])).ok(),
+        Some(Some(7))
+    );
+    assert_eq!(store.cosigned_by_all(&names(&["il"])).ok(), Some(Some(7)));
+    assert_eq!(
+        store.cosigned_by_all(&names(&["sy", "us"])).ok(),
+        Some(None)
+    );
+    assert_eq!(store.cosigned_by_all(&[]).ok(), Some(None));
+    // A size every witness cosigned stays final after some of them move on.
+    assert_eq!(store.add_cosignature(9, "il", "line-il-9").ok(), Some(true));
+    assert_eq!(
+        store.cosigned_by_all(&names(&["il", "sy"])).ok(),
+        Some(Some(7))
+    );
+    assert_eq!(store.cosigned_by_all(&names(&["il"])).ok(), Some(Some(9)));
     assert!(store.put_blob("abc", b"hello").is_ok());
     assert_eq!(
         store.get_blob("abc").ok().flatten(),

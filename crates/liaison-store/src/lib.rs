@@ -106,6 +106,9 @@ pub trait Store: Send + Sync + 'static {
     fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>>;
     /// For each witness, the largest checkpoint size it has cosigned.
     fn latest_cosigned(&self) -> Result<Vec<(String, u64)>>;
+    /// The largest checkpoint size that every one of `witnesses` has cosigned (none
+    /// for an empty list).
+    fn cosigned_by_all(&self, witnesses: &[String]) -> Result<Option<u64>>;
     /// Content-addressed blobs; `key` is the hex SHA-256 computed by the caller.
     fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<()>;
     fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>>;

@@ -123,6 +123,24 @@ impl Store for MemoryStore {
         Ok(out.into_iter().collect())
     }
 
+    fn cosigned_by_all(&self, witnesses: &[String]) -> Result<Option<u64>> {
+        if witnesses.is_empty() {
+            return Ok(None);
+        }
+        let g = self.inner.lock();
+        let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
+        for (size, w) in g.cosignatures.keys() {
+            if witnesses.contains(w) {
+                *counts.entry(*size).or_default() += 1;
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .rev()
+            .find(|(_, n)| *n == witnesses.len())
+            .map(|(s, _)| s))
+    }
+
     fn put_blob(&self, key: &str, bytes: &[u8]) -> Result<()> {
         self.inner
             .lock()

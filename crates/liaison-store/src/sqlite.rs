@@ -223,6 +223,32 @@ impl Store for SqliteStore {
             .map_err(Into::into)
     }
 
+    fn cosigned_by_all(&self, witnesses: &[String]) -> Result<Option<u64>> {
+        let mut unique: Vec<&String> = witnesses.iter().collect();
+        unique.sort();
+        unique.dedup();
+        if unique.is_empty() {
+            return Ok(None);
+        }
+        let c = self.reader.lock();
+        let marks = vec!["?"; unique.len()].join(", ");
+        let mut q = c.prepare(&format!(
+            "SELECT size FROM cosignatures WHERE witness IN ({marks}) GROUP BY size \
+             HAVING COUNT(DISTINCT witness) = {} ORDER BY size DESC LIMIT 1",
+            unique.len()
+        ))?;
+        let mut rows = q.query(rusqlite::params_from_iter(unique.iter()))?;
+        match rows.next()? {
+            None => Ok(None),
+            Some(r) => {
+                let s: i64 = r.get(0)?;
+                u64::try_from(s)
+                    .map(Some)
+                    .map_err(|_| StoreError::Corrupt("negative size".into()))
+            }
+        }
+    }
+
     fn latest_cosigned(&self) -> Result<Vec<(String, u64)>> {
         let c = self.reader.lock();
         let mut q = c.prepare_cached(

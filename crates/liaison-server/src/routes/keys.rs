@@ -52,7 +52,7 @@ pub async fn revoke(
 
 #[utoipa::path(post, path = "/api/v1/witnesses", tag = "record", security(("bearer" = [])), request_body = WitnessRequest,
     responses((status = 200, description = "The caller's party's witness key is registered in the record", body = Written),
-              (status = 422, description = "Not a signed-note verifier key", body = liaison_api::ErrorBody)))]
+              (status = 422, description = "Not a tlog-cosignature verifier key (`invalid_input`), or the charter pins the party's witness key (`witness_pinned`)", body = liaison_api::ErrorBody)))]
 pub async fn register_witness(
     State(app): State<App>,
     sub: Submission<WitnessRequest>,
@@ -62,7 +62,7 @@ pub async fn register_witness(
         body,
         signature,
     } = sub;
-    liaison_log::note::Verifier::from_vkey(&body.vkey)
+    liaison_api::charter_toml::check_vkey(&body.vkey, liaison_api::charter_toml::KeyKind::Witness)
         .map_err(|e| HttpError(ApiError::invalid(format!("vkey: {e}"))))?;
     written(
         app.command_signed(

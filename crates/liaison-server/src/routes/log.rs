@@ -169,15 +169,36 @@ pub async fn cosign(
         .map_err(HttpError)
 }
 
+/// `?final=1`: the receipt against the latest final checkpoint.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct ReceiptQuery {
+    /// `1` (or `true`): against the latest checkpoint cosigned by the witness of every
+    /// member party and of the supervising party, with their cosignatures.
+    #[serde(default)]
+    pub r#final: Option<String>,
+}
+
 #[utoipa::path(get, path = "/api/v1/receipts/{seq}", tag = "record", security(("bearer" = [])),
-    params(("seq" = u64, Path, description = "Sequence number (log index) of an event the caller may read")),
-    responses((status = 200, description = "A fresh receipt against the latest checkpoint", body = Receipt),
-              (status = 404, description = "Unknown or not visible", body = liaison_api::ErrorBody)))]
+    params(("seq" = u64, Path, description = "Sequence number (log index) of an event the caller may read"), ReceiptQuery),
+    responses((status = 200, description = "A fresh receipt against the latest checkpoint, or with `final=1` against the latest final one (its note carries the finalizers' cosignatures)", body = Receipt),
+              (status = 400, description = "`final` is neither 1, true, 0 nor false", body = liaison_api::ErrorBody),
+              (status = 404, description = "Unknown or not visible", body = liaison_api::ErrorBody),
+              (status = 409, description = "`not_final`: no final checkpoint covers the event yet", body = liaison_api::ErrorBody)))]
 pub async fn receipt(
     State(app): State<App>,
     caller: Caller,
     Path(seq): Path<u64>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<ReceiptQuery>,
 ) -> HttpResult<Json<Receipt>> {
+    let want_final = match q.r#final.as_deref() {
+        None | Some("0") | Some("false") => false,
+        Some("1") | Some("true") => true,
+        Some(other) => {
+            return Err(HttpError(ApiError::bad_request(format!(
+                "final={other:?}: use final=1"
+            ))));
+        }
+    };
     let visible = {
         let s = app.shared.state.read();
         s.events
@@ -195,6 +216,14 @@ pub async fn receipt(
     let row = rows
         .first()
         .ok_or_else(|| HttpError(ApiError::not_found(format!("event {seq}"))))?;
+    if want_final {
+        let (size, note) = crate::witnessing::final_checkpoint(&app, seq).map_err(HttpError)?;
+        let ledger = app.shared.ledger.read();
+        return ledger
+            .receipt_at(seq, &row.entry, size, note)
+            .map(Json)
+            .map_err(|e| HttpError(ApiError::internal(e)));
+    }
     let ledger = app.shared.ledger.read();
     ledger
         .receipt(seq, &row.entry)
