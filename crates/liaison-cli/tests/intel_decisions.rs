@@ -628,3 +628,22 @@ proptest! {
         }
     }
 }
+
+/// A party that may not decide learns nothing from trying: the same `403` whether the
+/// submission exists (another party's) or not.
+#[test]
+fn deciding_without_the_right_tells_nothing_of_what_exists() {
+    let f = Fixture::new();
+    let id = f.submit(json!({"bundle": report(AMBER), "recipients": ["sy"]}));
+    let body = json!({"decision": "approve"});
+    let existing = f.decide("sy-liaison", id, body.clone());
+    let missing = f.decide("sy-liaison", id + 1_000_000, body);
+    assert_eq!(
+        (existing.status, existing.code()),
+        (missing.status, missing.code()),
+        "{} / {}",
+        existing.body,
+        missing.body
+    );
+    assert_eq!(existing.status, 403);
+}

@@ -38,6 +38,8 @@ pub enum Problem {
     },
     #[error("polygon {polygon} does not fit in a hemisphere")]
     TooLarge { polygon: usize },
+    #[error("polygon {polygon}: hole (ring {ring}) lies outside the exterior ring")]
+    HoleOutsideExterior { polygon: usize, ring: usize },
     #[error("corridor without width: buffer {buffer_m} m (a LineString needs a half-width > 0)")]
     CorridorWithoutWidth { buffer_m: f64 },
     #[error("circle without radius: buffer {buffer_m} m (a Point needs a radius > 0)")]
@@ -205,16 +207,31 @@ fn check_polygon(poly: &Polygon, pi: usize) -> Result<(), Problem> {
             }
         }
     }
-    match first {
-        Some((i, j)) => Err(Problem::SelfIntersection {
+    if let Some((i, j)) = first {
+        return Err(Problem::SelfIntersection {
             polygon: pi,
             ring_a: edges[i].ring,
             edge_a: edges[i].idx,
             ring_b: edges[j].ring,
             edge_b: edges[j].idx,
-        }),
-        None => Ok(()),
+        });
     }
+    // No ring crosses another, so a hole lies wholly inside the exterior or wholly
+    // outside it (touching it at most at a vertex, which may count either way): it is
+    // outside when none of its vertices is inside (PostGIS: "Hole lies outside shell").
+    if !poly.holes.is_empty() {
+        let shell = PreparedPoly::new(&Polygon::new(poly.exterior.clone()))
+            .ok_or(Problem::TooLarge { polygon: pi })?;
+        for (hi, hole) in poly.holes.iter().enumerate() {
+            if !hole.iter().any(|p| shell.contains(V3::from_lonlat(*p))) {
+                return Err(Problem::HoleOutsideExterior {
+                    polygon: pi,
+                    ring: hi + 1,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn dedup(ring: &[LonLat]) -> Vec<LonLat> {
@@ -394,10 +411,30 @@ mod tests {
                 Err(Problem::SelfIntersection { ring_a, edge_a, ring_b, edge_b, .. }) => {
                     Some((ring_a, edge_a, ring_b, edge_b))
                 }
-                Ok(()) => None,
+                // A hole that crosses nothing may still lie outside the exterior.
+                Ok(()) | Err(Problem::HoleOutsideExterior { .. }) => None,
                 Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
             };
             prop_assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn a_hole_outside_its_exterior_is_refused_and_one_inside_is_taken() {
+        let square = ring(&[(35.0, 33.0), (35.4, 33.0), (35.4, 33.4), (35.0, 33.4)]);
+        let inside = ring(&[(35.1, 33.1), (35.2, 33.1), (35.2, 33.2), (35.1, 33.2)]);
+        let outside = ring(&[(35.6, 33.1), (35.7, 33.1), (35.7, 33.2), (35.6, 33.2)]);
+        let with = |hole: &Vec<LonLat>| Polygon {
+            exterior: square.clone(),
+            holes: vec![hole.clone()],
+        };
+        assert_eq!(check_polygon(&with(&inside), 0), Ok(()));
+        assert_eq!(
+            check_polygon(&with(&outside), 2),
+            Err(Problem::HoleOutsideExterior {
+                polygon: 2,
+                ring: 1
+            })
+        );
     }
 }
