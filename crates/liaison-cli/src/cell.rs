@@ -453,3 +453,22 @@ fn issued(as_json: bool, v: OperatorIssued) -> anyhow::Result<()> {
     println!("token (shown once, keep it safe): {}", v.operator.token);
     Ok(())
 }
+
+/// Fetches a receipt for an event and prints it, or writes it to `out`.
+pub fn receipt(c: &Client, seq: u64, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let r: serde_json::Value = c.get(&format!("/api/v1/receipts/{seq}"))?;
+    let text = serde_json::to_string_pretty(&r)?;
+    match out {
+        Some(path) => {
+            std::fs::write(path, format!("{text}\n"))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!(
+                "receipt for event {seq} written to {}; check it with `liaison verify-receipt {}`",
+                path.display(),
+                path.display()
+            );
+        }
+        None => println!("{text}"),
+    }
+    Ok(())
+}

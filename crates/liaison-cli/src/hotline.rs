@@ -6,7 +6,7 @@ use clap::Subcommand;
 use liaison_api::hotline::{
     AccountRequest, AckRequest, AttachmentStored, AttachmentWire, CloseIncidentRequest,
     EscalationView, FindingRequest, IncidentReported, IncidentView, InfoRequestBody, MessageSent,
-    MessageView, ReportIncident, SendMessage,
+    MessageView, ObligationView, ReportIncident, SendMessage,
 };
 use liaison_api::review::ReviewReport;
 use liaison_api::wire::{EventView, Me, Written};
@@ -618,11 +618,55 @@ pub fn escalations(c: &Client, as_json: bool) -> anyhow::Result<()> {
     if as_json {
         return json(&v);
     }
+    if v.is_empty() {
+        println!("no escalations");
+    }
     for e in v {
         println!(
             "{}  level {}  {} owes {} on {} (due {})",
             e.at, e.level, e.party, e.duty, e.subject, e.due_at
         );
+    }
+    Ok(())
+}
+
+/// What the caller's party owes first (soonest due first), then what it waits for.
+pub fn obligations(c: &Client, all: bool, as_json: bool) -> anyhow::Result<()> {
+    let me: Me = c.get("/api/v1/me")?;
+    let mut v: Vec<ObligationView> = c.get(if all {
+        "/api/v1/obligations?all=true"
+    } else {
+        "/api/v1/obligations"
+    })?;
+    if as_json {
+        return json(&v);
+    }
+    v.sort_by(|a, b| a.due_at.cmp(&b.due_at));
+    let (owed, awaited): (Vec<_>, Vec<_>) = v.iter().partition(|o| o.party == me.party);
+    let line = |o: &ObligationView| {
+        let state = match &o.met_at {
+            Some(m) => format!("met {m}"),
+            None if o.level > 0 => format!("OVERDUE, escalated ×{}", o.level),
+            None => "open".to_string(),
+        };
+        format!(
+            "  {:<22} {:<14} due {}  {}",
+            o.duty, o.subject, o.due_at, state
+        )
+    };
+    println!("{} owes:", me.party);
+    if owed.is_empty() {
+        println!("  nothing");
+    }
+    for o in owed {
+        println!("{}  (to {})", line(o), o.waiting.join(","));
+    }
+    println!("waiting on others:");
+    if awaited.is_empty() {
+        println!("  nothing");
+    }
+    for o in awaited {
+        println!("{}  (owed by {})", line(o), o.party);
     }
     Ok(())
 }

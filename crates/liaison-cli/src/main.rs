@@ -118,6 +118,21 @@ enum Cmd {
     Watch,
     /// Escalations you may see.
     Escalations,
+    /// What your party owes, and what it waits for from others, with due times.
+    Obligations {
+        /// Also those already met.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Fetch a receipt for an event of the record you may read (to keep, or to check
+    /// offline with `verify-receipt`).
+    Receipt {
+        /// The event's sequence number (the `index` of the receipt you were given).
+        seq: u64,
+        /// Write it to this file instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Incidents and disputes.
     Incident {
         #[command(subcommand)]
@@ -318,6 +333,8 @@ fn main() -> ExitCode {
         Cmd::Msg { action } => with(&|c| hotline::msg(c, action.clone(), json)),
         Cmd::Watch => with(&|c| hotline::watch(c, json)),
         Cmd::Escalations => with(&|c| hotline::escalations(c, json)),
+        Cmd::Obligations { all } => with(&|c| hotline::obligations(c, all, json)),
+        Cmd::Receipt { seq, out } => with(&|c| cell::receipt(c, seq, out.as_deref())),
         Cmd::Incident { action } => with(&|c| hotline::incident(c, action.clone(), json)),
         Cmd::Report { from, to, out } => with(&|c| hotline::report(c, &from, &to, &out)),
         Cmd::Keygen {

@@ -631,3 +631,60 @@ fn a_flash_on_the_live_feed_is_delivered_and_read_only_when_a_person_opens_it() 
     let _ = watch.kill();
     let _ = watch.wait();
 }
+
+/// "What do I owe?" has one command, and a receipt can be fetched later and checked
+/// offline.
+#[test]
+fn an_officer_lists_what_is_owed_and_fetches_a_receipt_later() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    cell.approve(&http);
+    let (il, sy) = (cell.token("il-liaison"), cell.token("sy-liaison"));
+    let nothing = common::cli(&server, &sy, &["obligations"]);
+    assert!(nothing.contains("sy owes:\n  nothing"), "{nothing}");
+    let r = http.post(
+        "/api/v1/messages",
+        Some(&il),
+        json!({"to": ["sy"], "precedence": "priority", "subject": "Convoy at 06:00", "body": "b"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sent = r.json();
+    let id = sent["id"].as_u64().expect("id");
+    let owed = common::cli(&server, &sy, &["obligations"]);
+    assert!(
+        owed.contains("acknowledge_message") && owed.contains(&format!(" {id} ")),
+        "{owed}"
+    );
+    assert!(owed.contains("(to il)"), "{owed}");
+    let waiting = common::cli(&server, &il, &["obligations"]);
+    assert!(waiting.contains("il owes:\n  nothing"), "{waiting}");
+    assert!(waiting.contains("(owed by sy)"), "{waiting}");
+
+    let seq = sent["receipt"]["index"].as_u64().expect("index");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let file = tmp.path().join("receipt.json");
+    let out = common::cli(
+        &server,
+        &il,
+        &[
+            "receipt",
+            &seq.to_string(),
+            "--out",
+            file.to_str().expect("p"),
+        ],
+    );
+    assert!(out.contains("written to"), "{out}");
+    let vkey = http.get("/api/v1/cell", Some(&il)).json()["log"]["vkey"]
+        .as_str()
+        .expect("vkey")
+        .to_string();
+    let o = common::liaison(&["verify-receipt", file.to_str().expect("p"), "--vkey", &vkey]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // UNDOF, to which the message is not addressed, gets no receipt for it.
+    let r = http.get(
+        &format!("/api/v1/receipts/{seq}"),
+        Some(&cell.token("undof-observer")),
+    );
+    assert_eq!(r.status, 404, "{}", r.body);
+}

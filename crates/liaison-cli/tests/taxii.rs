@@ -310,42 +310,25 @@ fn cli_submit_decide_and_pull() {
     let sy = cell.token("sy-liaison");
     let pulled = tmp.path().join("pulled.json");
     let state = tmp.path().join("pull-state");
-    let out = cli(
-        &sy,
-        &[
-            "intel",
-            "pull",
-            "--out",
-            pulled.to_str().expect("p"),
-            "--state",
-            state.to_str().expect("p"),
-        ],
-    );
+    let pull = |token: &str| {
+        cli(
+            token,
+            &[
+                "intel",
+                "pull",
+                "--out",
+                pulled.to_str().expect("p"),
+                "--state",
+                state.to_str().expect("p"),
+            ],
+        )
+    };
+    let out = pull(&sy);
     assert!(out.starts_with("2 new object(s)"), "{out}");
-    let out = cli(
-        &sy,
-        &[
-            "intel",
-            "pull",
-            "--out",
-            pulled.to_str().expect("p"),
-            "--state",
-            state.to_str().expect("p"),
-        ],
-    );
+    let out = pull(&sy);
     assert!(out.starts_with("0 new object(s)"), "{out}");
     // Another operator pulling into the same folder has its own cursor.
-    let out = cli(
-        &cell.token("sy-analyst"),
-        &[
-            "intel",
-            "pull",
-            "--out",
-            pulled.to_str().expect("p"),
-            "--state",
-            state.to_str().expect("p"),
-        ],
-    );
+    let out = pull(&cell.token("sy-analyst"));
     assert!(out.starts_with("2 new object(s)"), "{out}");
     assert_eq!(
         std::fs::read_dir(&state).map(|d| d.count()).unwrap_or(0),

@@ -935,8 +935,12 @@ pub(crate) mod tests {
     }
 
     pub fn created() -> State {
+        created_with(golan())
+    }
+
+    /// A cell created from `charter`, each operator's token hash `hash-<name>`.
+    pub fn created_with(charter: crate::Charter) -> State {
         let mut s = State::new();
-        let charter = golan();
         let tokens = charter
             .operators
             .iter()

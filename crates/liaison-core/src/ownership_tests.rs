@@ -464,27 +464,11 @@ fn only_the_filer_amends_or_withdraws_a_notification() {
 
 /// A cell whose member parties pinned their keys in the charter.
 fn active_with_party_keys() -> State {
-    let mut s = State::new();
     let mut charter = crate::charter::tests::golan();
     for p in charter.parties.iter_mut() {
         p.key = Some(format!("{}.party+00000000+key", p.id));
     }
-    let tokens = charter
-        .operators
-        .iter()
-        .map(|o| (o.name.clone(), format!("hash-{}", o.name)))
-        .collect();
-    run(
-        &mut s,
-        &Actor::System,
-        Command::CreateCell {
-            charter,
-            log_vkey: "k".into(),
-            token_hashes: tokens,
-            keys: Vec::new(),
-        },
-    )
-    .expect("create");
+    let mut s = crate::command::tests::created_with(charter);
     let us = actor(&s, "us-supervisor");
     run(&mut s, &us, Command::ApproveCell).expect("approve");
     s

@@ -227,21 +227,29 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<u64>,
 ) -> HttpResult<Json<MessageView>> {
-    let undelivered = {
-        let s = app.shared.state.read();
-        visible_message(&s, &caller, id)?;
-        s.hotline
-            .messages
-            .get(&id)
-            .and_then(|m| m.recipients.get(&caller.party))
-            .is_some_and(|r| r.delivered_at.is_none())
-    };
+    let undelivered = recipient_state(&app, &caller, id)?.is_some_and(|r| r.delivered_at.is_none());
     if undelivered {
         let _ = app
             .observe(caller.actor(), Command::MarkDelivered { message: id })
             .await;
     }
     view_of(&app, id)
+}
+
+/// The caller's party's state as a recipient of a message it may read (`None`: its
+/// party is not a recipient); `404` when it may not read the message.
+fn recipient_state(
+    app: &App,
+    caller: &Caller,
+    id: u64,
+) -> HttpResult<Option<liaison_core::hotline::RecipientState>> {
+    let s = app.shared.state.read();
+    visible_message(&s, caller, id)?;
+    Ok(s.hotline
+        .messages
+        .get(&id)
+        .and_then(|m| m.recipients.get(&caller.party))
+        .cloned())
 }
 
 fn view_of(app: &App, id: u64) -> HttpResult<Json<MessageView>> {
@@ -264,15 +272,7 @@ pub async fn read(
     let Submission {
         caller, signature, ..
     } = sub;
-    let unread = {
-        let s = app.shared.state.read();
-        visible_message(&s, &caller, id)?;
-        s.hotline
-            .messages
-            .get(&id)
-            .and_then(|m| m.recipients.get(&caller.party))
-            .map(|r| r.read_at.is_none())
-    };
+    let unread = recipient_state(&app, &caller, id)?.map(|r| r.read_at.is_none());
     match unread {
         // Not a recipient: the core says so.
         None | Some(true) => {
