@@ -336,6 +336,50 @@ pub struct FindingRequest {
     pub text: String,
 }
 
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectIncidentRequest {
+    /// The corrected category, if it changes.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The corrected time (RFC 3339), if it changes.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// `exact`, `day` or `week`, if it changes.
+    #[serde(default)]
+    pub precision: Option<String>,
+    /// The corrected place (a GeoJSON Point or Polygon geometry), if it changes.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub r#where: Option<serde_json::Value>,
+    /// With a new place: its uncertainty in metres.
+    #[serde(default)]
+    pub uncertainty_m: Option<f64>,
+    /// Why: kept with the correction.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawIncidentRequest {
+    pub reason: String,
+}
+
+/// A correction as the record keeps it: who, when, why, and the values it replaced.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct CorrectionView {
+    pub by: String,
+    pub at: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub previous_where: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_when: Option<String>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct CloseIncidentRequest {
@@ -392,8 +436,15 @@ pub struct IncidentView {
     pub accounts: Vec<AccountView>,
     pub information_requests: Vec<InfoRequestView>,
     pub findings: Vec<FindingView>,
-    /// `open`, or the outcome: `resolved`, `unresolved`, `withdrawn`.
+    /// `open`; the supervisor's outcome: `resolved`, `unresolved`, `withdrawn`; or
+    /// `withdrawn_by_reporter`.
     pub status: String,
+    /// The reporting party's corrections, oldest first; the fields above are the latest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<CorrectionView>,
+    /// Why the reporting party withdrew its report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measures: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -510,12 +561,28 @@ impl IncidentView {
                     at: time::format(f.at),
                 })
                 .collect(),
-            status: i
-                .closure
-                .as_ref()
-                .map(|c| c.outcome.as_str())
-                .unwrap_or("open")
-                .into(),
+            status: match (&i.closure, &i.withdrawal) {
+                (Some(c), _) => c.outcome.as_str(),
+                (None, Some(_)) => "withdrawn_by_reporter",
+                (None, None) => "open",
+            }
+            .into(),
+            corrections: i
+                .corrections
+                .iter()
+                .map(|c| CorrectionView {
+                    by: c.by.clone(),
+                    at: time::format(c.at),
+                    reason: c.reason.clone(),
+                    previous_category: c.previous_category.map(|k| k.as_str().to_string()),
+                    previous_where: c
+                        .previous_place
+                        .as_ref()
+                        .map(|p| place_geometry(&p.coordinates)),
+                    previous_when: c.previous_occurred_at.map(|(t, _)| time::format(t)),
+                })
+                .collect(),
+            withdrawn_reason: i.withdrawal.as_ref().map(|w| w.reason.clone()),
             measures: i.closure.as_ref().map(|c| c.measures.clone()),
             closed_at: i.closure.as_ref().map(|c| time::format(c.at)),
             obligations,

@@ -5,8 +5,9 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use liaison_api::hotline::{
     AccountRequest, AckRequest, AttachmentStored, AttachmentWire, CloseIncidentRequest,
-    EscalationView, FindingRequest, IncidentReported, IncidentView, InfoRequestBody, MessageSent,
-    MessageView, ObligationView, ReportIncident, SendMessage,
+    CorrectIncidentRequest, EscalationView, FindingRequest, IncidentReported, IncidentView,
+    InfoRequestBody, MessageSent, MessageView, ObligationView, ReportIncident, SendMessage,
+    WithdrawIncidentRequest,
 };
 use liaison_api::review::ReviewReport;
 use liaison_api::wire::{EventView, Me, Written};
@@ -124,6 +125,34 @@ pub enum IncidentCmd {
         question: String,
         #[arg(long, default_value = "3h")]
         within: String,
+    },
+    /// Correct what your party reported: the category, the time, the place (the earlier
+    /// values stay in the record).
+    Correct {
+        id: u64,
+        /// Why: kept with the correction.
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        category: Option<String>,
+        /// When it happened (RFC 3339).
+        #[arg(long)]
+        when: Option<String>,
+        /// exact, day or week.
+        #[arg(long)]
+        precision: Option<String>,
+        /// lon,lat of the place.
+        #[arg(long, allow_hyphen_values = true)]
+        at: Option<String>,
+        #[arg(long)]
+        uncertainty_m: Option<f64>,
+    },
+    /// Withdraw your party's report (what was said stays in the record; nothing more
+    /// is owed on it).
+    Withdraw {
+        id: u64,
+        #[arg(long)]
+        reason: String,
     },
     /// Record a finding (supervisor).
     Find {
@@ -454,9 +483,7 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
             precedence,
             link,
         } => {
-            let (lon, lat) = at.split_once(',').context("--at is lon,lat")?;
-            let lon: f64 = lon.trim().parse().context("--at longitude")?;
-            let lat: f64 = lat.trim().parse().context("--at latitude")?;
+            let (lon, lat) = lon_lat(&at)?;
             let req = ReportIncident {
                 category,
                 when,
@@ -561,6 +588,43 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
             }
             Ok(())
         }
+        IncidentCmd::Correct {
+            id,
+            reason,
+            category,
+            when,
+            precision,
+            at,
+            uncertainty_m,
+        } => {
+            let r#where =
+                at.as_deref().map(lon_lat).transpose()?.map(
+                    |(lon, lat)| serde_json::json!({"type": "Point", "coordinates": [lon, lat]}),
+                );
+            done(
+                as_json,
+                c.post(
+                    &format!("/api/v1/incidents/{id}/corrections"),
+                    &CorrectIncidentRequest {
+                        category,
+                        when,
+                        precision,
+                        r#where,
+                        uncertainty_m,
+                        reason,
+                    },
+                )?,
+                "corrected (the earlier values stay in the record)",
+            )
+        }
+        IncidentCmd::Withdraw { id, reason } => done(
+            as_json,
+            c.post(
+                &format!("/api/v1/incidents/{id}/withdraw"),
+                &WithdrawIncidentRequest { reason },
+            )?,
+            "withdrawn",
+        ),
         IncidentCmd::Show { id } => {
             let i: IncidentView = c.get(&format!("/api/v1/incidents/{id}"))?;
             if as_json {
@@ -581,6 +645,28 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
                 "where: {} ± {} m\n\n{}\n",
                 i.r#where, i.uncertainty_m, i.description
             );
+            for k in &i.corrections {
+                let mut was = Vec::new();
+                if let Some(c) = &k.previous_category {
+                    was.push(format!("category {c}"));
+                }
+                if let Some(w) = &k.previous_when {
+                    was.push(format!("time {w}"));
+                }
+                if let Some(w) = &k.previous_where {
+                    was.push(format!("place {w}"));
+                }
+                println!(
+                    "corrected by {} at {} ({}); before: {}",
+                    k.by,
+                    k.at,
+                    k.reason,
+                    was.join(", ")
+                );
+            }
+            if let Some(r) = &i.withdrawn_reason {
+                println!("WITHDRAWN by the reporting party: {r}");
+            }
             for a in &i.accounts {
                 let tag = if a.disowned { " — NOT OURS" } else { "" };
                 println!("[{} {} at {}{tag}] {}", a.party, a.operator, a.at, a.text);
@@ -611,6 +697,14 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
             Ok(())
         }
     }
+}
+
+/// `--at lon,lat`, longitude first.
+fn lon_lat(at: &str) -> anyhow::Result<(f64, f64)> {
+    let (lon, lat) = at.split_once(',').context("--at is lon,lat")?;
+    let lon: f64 = lon.trim().parse().context("--at longitude")?;
+    let lat: f64 = lat.trim().parse().context("--at latitude")?;
+    Ok((lon, lat))
 }
 
 pub fn escalations(c: &Client, as_json: bool) -> anyhow::Result<()> {

@@ -991,3 +991,49 @@ fn an_answer_is_due_before_the_activity_starts_and_an_ended_window_is_refused() 
     assert!(r.body.contains("ended"), "{}", r.body);
     assert_eq!(http.head(&il), before);
 }
+
+/// What the officer reads is the gap that matters: a 2 km orbit whose edge passes some
+/// 60 m from a town reads "60 m", against the town's own protected radius, with the
+/// distance from the orbit's centre only as an aside.
+#[test]
+fn a_conflict_says_how_far_the_activity_s_edge_is_from_the_site() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let il = cell.token("il-liaison");
+    cell.approve(&http);
+    let town = circle(
+        35.70,
+        33.00,
+        json!({"category": "minority_community", "radius_m": 1500, "names": {"en": "Hader"}}),
+    );
+    let r = http.post("/api/v1/sites", Some(&il), town);
+    assert_eq!(r.status, 200, "{}", r.body);
+    // 2,060 m due north of the town (a degree of latitude is some 110.9 km here).
+    let orbit = circle(
+        35.70,
+        33.0 + 2060.0 / 110_900.0,
+        json!({"kind": "air_patrol", "radius_m": 2000, "alt_min_m": 1000, "alt_max_m": 3000,
+        "start": in_hours(30), "end": in_hours(31), "forces": "two F-16"}),
+    );
+    let r = http.post("/api/v1/deconfliction/check", Some(&il), orbit);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let hit = &r.json()["sites"][0];
+    let reason = hit["reason"].as_str().expect("reason");
+    let edge: f64 = reason
+        .split("the activity's edge is ")
+        .nth(1)
+        .and_then(|r| r.split(" m from it").next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("{reason}"));
+    assert!((40.0..=80.0).contains(&edge), "{reason}");
+    assert!(reason.contains("inside its 1500 m radius"), "{reason}");
+    assert!(reason.contains("m from the activity's centre)"), "{reason}");
+    // The numbers beside it keep their meaning: the engine's distance and threshold.
+    assert!(
+        hit["distance_m"]
+            .as_f64()
+            .is_some_and(|d| (2040.0..=2080.0).contains(&d))
+    );
+    assert_eq!(hit["threshold_m"].as_f64(), Some(3500.0));
+}

@@ -688,3 +688,104 @@ fn an_officer_lists_what_is_owed_and_fetches_a_receipt_later() {
     );
     assert_eq!(r.status, 404, "{}", r.body);
 }
+
+/// The reporting party corrects what it got wrong and withdraws what it should not have
+/// reported; the earlier words stay in the record and in the incident's history; no one
+/// else may do either, and an observer it does not name learns nothing.
+#[test]
+fn the_reporter_corrects_and_withdraws_its_report_and_the_old_words_stay() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, sy, us, undof) = (
+        cell.token("il-liaison"),
+        cell.token("sy-liaison"),
+        cell.token("us-supervisor"),
+        cell.token("undof-observer"),
+    );
+    cell.approve(&http);
+    let r = http.post(
+        "/api/v1/incidents",
+        Some(&il),
+        json!({
+        "category": "fire_across_the_line", "when": "2026-01-10T03:10:00Z",
+        "where": {"type": "Point", "coordinates": [35.85, 33.12]}, "uncertainty_m": 300,
+        "description": "Mortar fire from the area of separation", "attributed_to": "sy"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_u64().expect("id");
+    let corrections = format!("/api/v1/incidents/{id}/corrections");
+    let fix = json!({"category": "strike", "where": {"type": "Point", "coordinates": [35.86, 33.13]},
+        "reason": "an air strike, 1.4 km further north-east"});
+    let before = http.head(&us);
+    for (who, want) in [(&sy, 403), (&us, 403), (&undof, 404)] {
+        let r = http.post(&corrections, Some(who), fix.clone());
+        assert_eq!(r.status, want, "{}", r.body);
+    }
+    let r = http.post(&corrections, Some(&il), json!({"reason": "nothing"}));
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "invalid_input"),
+        "{}",
+        r.body
+    );
+    assert_eq!(http.head(&us), before, "refusals record nothing");
+
+    let r = http.post(&corrections, Some(&il), fix);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = http
+        .get(&format!("/api/v1/incidents/{id}"), Some(&sy))
+        .json();
+    assert_eq!(v["category"], "strike");
+    assert_eq!(v["where"]["coordinates"], json!([35.86, 33.13]));
+    assert_eq!(v["uncertainty_m"], 300.0, "kept unless corrected");
+    let c = &v["corrections"][0];
+    assert_eq!(c["previous_category"], "fire_across_the_line");
+    assert_eq!(c["previous_where"]["coordinates"], json!([35.85, 33.12]));
+    assert_eq!(c["reason"], "an air strike, 1.4 km further north-east");
+    // The report as first made is still in the record.
+    let events = common::all_events(&http, &us);
+    let reported = events
+        .iter()
+        .find(|e| e["kind"] == "incident_reported")
+        .expect("reported");
+    assert_eq!(reported["data"]["category"], "fire_across_the_line");
+    assert!(events.iter().any(|e| e["kind"] == "incident_corrected"));
+
+    // Syria owes an acknowledgement until Israel withdraws its report.
+    let subject = id.to_string();
+    let owed = |who: &str| -> usize {
+        http.get("/api/v1/obligations", Some(who))
+            .json()
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|o| o["subject"] == subject.as_str())
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert!(owed(&sy) > 0);
+    let withdraw = format!("/api/v1/incidents/{id}/withdraw");
+    let r = http.post(&withdraw, Some(&sy), json!({"reason": "not ours"}));
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = http.post(&withdraw, Some(&il), json!({"reason": "reported in error"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = http
+        .get(&format!("/api/v1/incidents/{id}"), Some(&sy))
+        .json();
+    assert_eq!(v["status"], "withdrawn_by_reporter");
+    assert_eq!(v["withdrawn_reason"], "reported in error");
+    assert_eq!(owed(&sy), 0, "nothing more is owed on a withdrawn report");
+    let r = http.post(
+        &corrections,
+        Some(&il),
+        json!({"category": "other", "reason": "again"}),
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (409, "invalid_state"),
+        "{}",
+        r.body
+    );
+}

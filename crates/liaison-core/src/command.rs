@@ -220,6 +220,21 @@ pub enum Command {
     AcknowledgeIncident {
         incident: u64,
     },
+    /// The reporting party corrects what it reported (the category, the place, the
+    /// time); the earlier values stay in the record and in the incident's history.
+    CorrectIncident {
+        incident: u64,
+        category: Option<Category>,
+        place: Option<Place>,
+        occurred_at: Option<Timestamp>,
+        precision: Option<TimePrecision>,
+        reason: String,
+    },
+    /// The reporting party withdraws its report; what was said stays in the record.
+    WithdrawIncident {
+        incident: u64,
+        reason: String,
+    },
     SubmitAccount {
         incident: u64,
         text: String,

@@ -208,6 +208,22 @@ pub enum EventBody {
         outcome: Outcome,
         measures: String,
     },
+    IncidentCorrected {
+        incident: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<Category>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        place: Option<Place>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        occurred_at: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        precision: Option<TimePrecision>,
+        reason: String,
+    },
+    IncidentWithdrawn {
+        incident: u64,
+        reason: String,
+    },
     IntelSubmitted {
         tlp: String,
         precedence: Precedence,
@@ -389,6 +405,8 @@ impl EventBody {
             EventBody::IntelWithdrawn { .. } => "intel_withdrawn",
             EventBody::IntelObjectDeleted { .. } => "intel_object_deleted",
             EventBody::IncidentClosed { .. } => "incident_closed",
+            EventBody::IncidentCorrected { .. } => "incident_corrected",
+            EventBody::IncidentWithdrawn { .. } => "incident_withdrawn",
         }
     }
 }

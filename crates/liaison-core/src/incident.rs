@@ -151,6 +151,26 @@ pub struct Closure {
     pub at: Timestamp,
 }
 
+/// A correction by the reporting party: what it changed, why, and what it said before.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Correction {
+    pub by: OperatorName,
+    pub at: Timestamp,
+    pub reason: String,
+    /// The values before the correction, for the fields it changed.
+    pub previous_category: Option<Category>,
+    pub previous_place: Option<Place>,
+    pub previous_occurred_at: Option<(Timestamp, TimePrecision)>,
+}
+
+/// The reporting party's withdrawal of its report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Withdrawal {
+    pub by: OperatorName,
+    pub at: Timestamp,
+    pub reason: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Incident {
     pub id: u64,
@@ -171,6 +191,9 @@ pub struct Incident {
     pub info_requests: Vec<InfoRequest>,
     pub findings: Vec<Finding>,
     pub closure: Option<Closure>,
+    /// Corrections in order; the current fields hold the latest values.
+    pub corrections: Vec<Correction>,
+    pub withdrawal: Option<Withdrawal>,
 }
 
 impl Incident {
@@ -185,7 +208,8 @@ impl Incident {
         p
     }
 
+    /// Neither closed by the supervisor nor withdrawn by its reporter.
     pub fn is_open(&self) -> bool {
-        self.closure.is_none()
+        self.closure.is_none() && self.withdrawal.is_none()
     }
 }

@@ -425,6 +425,60 @@ pub(crate) fn decide(
                 },
             )])
         }
+        Command::CorrectIncident {
+            incident: id,
+            category,
+            place,
+            occurred_at,
+            precision,
+            reason,
+        } => {
+            let i = reported_by_caller(state, actor, *id, "correct")?;
+            if category.is_none() && place.is_none() && occurred_at.is_none() && precision.is_none()
+            {
+                return Err(DomainError::invalid(
+                    "correction",
+                    "say what is corrected: the category, the place or the time",
+                ));
+            }
+            if let Some(p) = place {
+                p.check().map_err(|m| DomainError::invalid("where", m))?;
+            }
+            if occurred_at.is_some_and(|t| t > now.plus(Duration::from_mins(5))) {
+                return Err(DomainError::invalid(
+                    "when",
+                    "an incident cannot have happened after it is reported",
+                ));
+            }
+            check_reason(reason)?;
+            Ok(vec![Draft::to_parties(
+                state,
+                &i.parties(),
+                EventBody::IncidentCorrected {
+                    incident: *id,
+                    category: *category,
+                    place: place.clone(),
+                    occurred_at: *occurred_at,
+                    precision: *precision,
+                    reason: reason.clone(),
+                },
+            )])
+        }
+        Command::WithdrawIncident {
+            incident: id,
+            reason,
+        } => {
+            let i = reported_by_caller(state, actor, *id, "withdraw")?;
+            check_reason(reason)?;
+            Ok(vec![Draft::to_parties(
+                state,
+                &i.parties(),
+                EventBody::IncidentWithdrawn {
+                    incident: *id,
+                    reason: reason.clone(),
+                },
+            )])
+        }
         Command::AcknowledgeIncident { incident: id } => {
             let i = incident_of(state, *id)?;
             let (_, party) = speaks_for_party(actor)?;
@@ -586,6 +640,37 @@ pub(crate) fn decide(
         }
         other => crate::intel::decide(state, actor, other, now),
     }
+}
+
+/// The open incident `id`, if the actor speaks for the party that reported it: only the
+/// reporter corrects or withdraws its report.
+fn reported_by_caller<'a>(
+    state: &'a State,
+    actor: &Actor,
+    id: u64,
+    what: &str,
+) -> Result<&'a crate::incident::Incident, DomainError> {
+    let i = incident_of(state, id)?;
+    let (_, party) = speaks_for_party(actor)?;
+    if i.reporter_party != party {
+        return Err(DomainError::forbidden(format!(
+            "only party {:?}, which reported incident {id}, may {what} its report",
+            i.reporter_party
+        )));
+    }
+    if !i.is_open() {
+        return Err(DomainError::InvalidState(format!(
+            "incident {id} is closed or withdrawn"
+        )));
+    }
+    Ok(i)
+}
+
+fn check_reason(reason: &str) -> Result<(), DomainError> {
+    if reason.trim().is_empty() {
+        return Err(DomainError::invalid("reason", "say why"));
+    }
+    check_text("reason", reason, 2000)
 }
 
 /// Folds operational events into the state. Returns false for events it does not know.
@@ -773,6 +858,8 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                     info_requests: Vec::new(),
                     findings: Vec::new(),
                     closure: None,
+                    corrections: Vec::new(),
+                    withdrawal: None,
                 },
             );
         }
@@ -915,24 +1002,74 @@ pub(crate) fn apply(state: &mut State, event: &Event) -> bool {
                 });
                 requests = i.info_requests.iter().map(|r| r.number).collect();
             }
-            // Closing settles what was still owed on the incident: nothing escalates after.
-            let subject = incident.to_string();
-            state
-                .obligations
-                .meet_all(&Duty::AcknowledgeIncident, &subject, at, by);
-            state
-                .obligations
-                .meet_all(&Duty::GiveAccount, &subject, at, by);
-            for n in requests {
-                state.obligations.meet_all(
-                    &Duty::ProvideInformation,
-                    &format!("{incident}/{n}"),
+            settle_incident(state, *incident, requests, at, by);
+        }
+        EventBody::IncidentCorrected {
+            incident,
+            category,
+            place,
+            occurred_at,
+            precision,
+            reason,
+        } => {
+            if let Some(i) = state.incidents.get_mut(incident) {
+                let previous_occurred_at = (occurred_at.is_some() || precision.is_some())
+                    .then_some((i.occurred_at, i.precision));
+                i.corrections.push(crate::incident::Correction {
+                    by: by.to_string(),
                     at,
-                    by,
-                );
+                    reason: reason.clone(),
+                    previous_category: category.map(|_| i.category),
+                    previous_place: place.as_ref().map(|_| i.place.clone()),
+                    previous_occurred_at,
+                });
+                if let Some(c) = category {
+                    i.category = *c;
+                }
+                if let Some(p) = place {
+                    i.place = p.clone();
+                }
+                if let Some(t) = occurred_at {
+                    i.occurred_at = *t;
+                }
+                if let Some(p) = precision {
+                    i.precision = *p;
+                }
             }
+        }
+        EventBody::IncidentWithdrawn { incident, reason } => {
+            let mut requests = Vec::new();
+            if let Some(i) = state.incidents.get_mut(incident) {
+                i.withdrawal = Some(crate::incident::Withdrawal {
+                    by: by.to_string(),
+                    at,
+                    reason: reason.clone(),
+                });
+                requests = i.info_requests.iter().map(|r| r.number).collect();
+            }
+            settle_incident(state, *incident, requests, at, by);
         }
         _ => return crate::intel::apply(state, event),
     }
     true
+}
+
+/// What was still owed on an incident that is closed or withdrawn is settled: nothing
+/// escalates after.
+fn settle_incident(state: &mut State, incident: u64, requests: Vec<u32>, at: Timestamp, by: &str) {
+    let subject = incident.to_string();
+    state
+        .obligations
+        .meet_all(&Duty::AcknowledgeIncident, &subject, at, by);
+    state
+        .obligations
+        .meet_all(&Duty::GiveAccount, &subject, at, by);
+    for n in requests {
+        state.obligations.meet_all(
+            &Duty::ProvideInformation,
+            &format!("{incident}/{n}"),
+            at,
+            by,
+        );
+    }
 }

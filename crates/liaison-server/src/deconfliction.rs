@@ -500,40 +500,82 @@ impl std::fmt::Display for Metres {
     }
 }
 
-/// A site hit's reason, in words.
+/// A site hit's reason, in words an officer needs: how far the activity's edge is
+/// from the site, against the site's own protected radius, and the distance from the
+/// activity's centre (point or line) only as an aside. `buffer` is the activity's
+/// (its radius or half-width; 0 for an area), which the engine's distance and
+/// threshold both include.
 struct SiteReason<'a> {
     name: &'a str,
     h: &'a g::SiteHit<u64>,
+    buffer: f64,
 }
 
 /// A site reason's words around its name and numbers.
-const SITE_REASON: [&str; 4] = [
-    "within the radius of protected site ",
-    ": ",
-    " m away, threshold ",
-    " m",
+const SITE_REASON: [&str; 5] = [
+    "within the protected radius of site ",
+    ": the activity's edge is ",
+    " m from it, inside its ",
+    " m radius (",
+    " m from the activity's centre)",
+];
+
+/// The same, for an activity that is an area (no buffer): its edge is what is measured.
+const SITE_REASON_AREA: [&str; 4] = [
+    "within the protected radius of site ",
+    ": the activity's area is ",
+    " m from it, inside its ",
+    " m radius",
 ];
 
 impl SiteReason<'_> {
+    /// The distance from the activity's edge, and the site's own radius (never below 0).
+    fn edge_and_radius(&self) -> (Metres, Metres) {
+        let edge = (self.h.distance_m - self.buffer).max(0.0) + 0.0;
+        let radius = (self.h.threshold_m - self.buffer).max(0.0) + 0.0;
+        (Metres(edge), Metres(radius))
+    }
+
     /// Into JSON string contents, without the formatting machinery (a million-site
     /// answer holds a hundred of these): only the name needs escaping.
     fn write_json(&self, out: &mut Vec<u8>) {
-        let [a, b, c, d] = SITE_REASON;
-        out.extend_from_slice(a.as_bytes());
-        escape_into(out, self.name);
-        out.extend_from_slice(b.as_bytes());
-        Metres(self.h.distance_m).write_json(out);
-        out.extend_from_slice(c.as_bytes());
-        Metres(self.h.threshold_m).write_json(out);
-        out.extend_from_slice(d.as_bytes());
+        let (edge, radius) = self.edge_and_radius();
+        if self.buffer > 0.0 {
+            let [a, b, c, d, e] = SITE_REASON;
+            out.extend_from_slice(a.as_bytes());
+            escape_into(out, self.name);
+            out.extend_from_slice(b.as_bytes());
+            edge.write_json(out);
+            out.extend_from_slice(c.as_bytes());
+            radius.write_json(out);
+            out.extend_from_slice(d.as_bytes());
+            Metres(self.h.distance_m).write_json(out);
+            out.extend_from_slice(e.as_bytes());
+        } else {
+            let [a, b, c, d] = SITE_REASON_AREA;
+            out.extend_from_slice(a.as_bytes());
+            escape_into(out, self.name);
+            out.extend_from_slice(b.as_bytes());
+            edge.write_json(out);
+            out.extend_from_slice(c.as_bytes());
+            radius.write_json(out);
+            out.extend_from_slice(d.as_bytes());
+        }
     }
 }
 
 impl std::fmt::Display for SiteReason<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let [a, b, c, d] = SITE_REASON;
-        let (distance, threshold) = (Metres(self.h.distance_m), Metres(self.h.threshold_m));
-        write!(f, "{a}{}{b}{distance}{c}{threshold}{d}", self.name)
+        let (edge, radius) = self.edge_and_radius();
+        let name = self.name;
+        if self.buffer > 0.0 {
+            let [a, b, c, d, e] = SITE_REASON;
+            let centre = Metres(self.h.distance_m);
+            write!(f, "{a}{name}{b}{edge}{c}{radius}{d}{centre}{e}")
+        } else {
+            let [a, b, c, d] = SITE_REASON_AREA;
+            write!(f, "{a}{name}{b}{edge}{c}{radius}{d}")
+        }
     }
 }
 
@@ -615,14 +657,15 @@ pub fn zone_name<'a>(s: &'a State, h: &g::ZoneHit<u64>) -> &'a str {
 }
 
 /// States each hit in words, as the conflicts recorded and answered.
-pub fn describe(s: &State, found: g::Conflicts<u64>) -> Vec<Conflict> {
-    describe_with(&found, |h| site_of(s, h), |h| zone_name(s, h))
+pub fn describe(s: &State, found: g::Conflicts<u64>, buffer: f64) -> Vec<Conflict> {
+    describe_with(&found, buffer, |h| site_of(s, h), |h| zone_name(s, h))
 }
 
 /// States each hit in words, `site` naming a site hit and its registrant, `zone` a
 /// zone hit.
 fn describe_with<'a>(
     found: &g::Conflicts<u64>,
+    buffer: f64,
     site: impl Fn(&g::SiteHit<u64>) -> (&'a str, &'a str),
     zone: impl Fn(&g::ZoneHit<u64>) -> &'a str,
 ) -> Vec<Conflict> {
@@ -633,7 +676,7 @@ fn describe_with<'a>(
             with: "site".into(),
             target: h.id,
             party: party.to_string(),
-            reason: SiteReason { name, h }.to_string(),
+            reason: SiteReason { name, h, buffer }.to_string(),
             severity: "violation".into(),
             distance_m: centimetres(h.distance_m),
             threshold_m: h.threshold_m,
@@ -672,13 +715,14 @@ fn describe_with<'a>(
 pub fn write_answer<'a>(
     out: &mut Vec<u8>,
     found: &g::Conflicts<u64>,
+    buffer: f64,
     labels: &[(&'a str, &'a str)],
     zone: impl Fn(&g::ZoneHit<u64>) -> &'a str,
 ) {
     out.reserve(64 + found.sites.len() * 256 + (found.zones.len() + found.actives.len()) * 512);
     out.extend_from_slice(b"{\"sites\":[");
     for (k, (h, &(name, party))) in found.sites.iter().zip(labels).enumerate() {
-        let reason = |out: &mut Vec<u8>| SiteReason { name, h }.write_json(out);
+        let reason = |out: &mut Vec<u8>| SiteReason { name, h, buffer }.write_json(out);
         item(
             out,
             k,
@@ -1036,10 +1080,12 @@ mod tests {
                 let k = found.zones.iter().position(|x| std::ptr::eq(x, h)).expect("a hit of found");
                 names[k].as_str()
             };
+            // An activity's buffer of a third of the first site's threshold, or none.
+            let buffer = found.sites.first().map_or(0.0, |h| h.threshold_m / 3.0);
             let mut written = Vec::new();
             let named: Vec<(&str, &str)> = found.sites.iter().map(site).collect();
-            write_answer(&mut written, &found, &named, zone);
-            let serialized = serde_json::to_vec(&Grouped(describe_with(&found, site, zone))).expect("serialize");
+            write_answer(&mut written, &found, buffer, &named, zone);
+            let serialized = serde_json::to_vec(&Grouped(describe_with(&found, buffer, site, zone))).expect("serialize");
             prop_assert_eq!(String::from_utf8(written).expect("utf-8"), String::from_utf8(serialized).expect("utf-8"));
         }
     }

@@ -86,6 +86,8 @@ pub const MAX_BODY: usize = 2 << 20;
         routes::incidents::request_info,
         routes::incidents::finding,
         routes::incidents::close,
+        routes::incidents::correct,
+        routes::incidents::withdraw,
         routes::reports::review,
         routes::keys::register,
         routes::keys::revoke,
@@ -249,6 +251,14 @@ pub fn router(app: App) -> Router {
         .route(
             "/api/v1/incidents/{id}/close",
             post(routes::incidents::close),
+        )
+        .route(
+            "/api/v1/incidents/{id}/corrections",
+            post(routes::incidents::correct),
+        )
+        .route(
+            "/api/v1/incidents/{id}/withdraw",
+            post(routes::incidents::withdraw),
         )
         .route("/api/v1/reports/review", get(routes::reports::review))
         .route("/api/v1/keys", post(routes::keys::register))

@@ -781,7 +781,7 @@ pub async fn file(State(app): State<App>, sub: Submission<Value>) -> HttpResult<
                 end: n.end,
                 forces: n.forces,
                 precedence: n.precedence,
-                conflicts: describe(s, found),
+                conflicts: describe(s, found, act.area.buffer_m),
                 amends: n.amends,
             });
         }
@@ -885,7 +885,9 @@ pub fn check_answer(app: &App, viewer: &liaison_core::Viewer, body: &[u8]) -> Ht
         if let Ok((mut found, labels)) = find_named(&model, &s, &act) {
             readable(&s, viewer, &mut found);
             let mut out = Vec::new();
-            write_answer(&mut out, &found, &labels, |h| zone_name(&s, h));
+            write_answer(&mut out, &found, act.area.buffer_m, &labels, |h| {
+                zone_name(&s, h)
+            });
             return Ok(out);
         }
     }
@@ -899,7 +901,8 @@ pub fn check_answer(app: &App, viewer: &liaison_core::Viewer, body: &[u8]) -> Ht
         let model = app.shared.geo.read();
         let mut found = find(&model, &s, &acts[0]).map_err(invalid)?;
         readable(&s, viewer, &mut found);
-        return serde_json::to_vec(&Grouped(describe(&s, found))).map_err(internal);
+        return serde_json::to_vec(&Grouped(describe(&s, found, acts[0].area.buffer_m)))
+            .map_err(internal);
     }
     checks_answer(app, viewer, &acts)
 }
@@ -924,7 +927,9 @@ fn checks_answer(
         let (mut found, labels) =
             find_named(&model, &s, act).map_err(|m| invalid(format!("feature {k}: {m}")))?;
         readable(&s, viewer, &mut found);
-        write_answer(&mut out, &found, &labels, |h| zone_name(&s, h));
+        write_answer(&mut out, &found, act.area.buffer_m, &labels, |h| {
+            zone_name(&s, h)
+        });
     }
     out.extend_from_slice(b"]}");
     Ok(out)

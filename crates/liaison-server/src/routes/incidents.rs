@@ -12,8 +12,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use liaison_api::ApiError;
 use liaison_api::hotline::{
-    AccountRequest, CloseIncidentRequest, FindingRequest, IncidentReported, IncidentView,
-    InfoRequestBody, ObligationView, ReportIncident, parse_place,
+    AccountRequest, CloseIncidentRequest, CorrectIncidentRequest, FindingRequest, IncidentReported,
+    IncidentView, InfoRequestBody, ObligationView, ReportIncident, WithdrawIncidentRequest,
+    parse_place,
 };
 use liaison_api::wire::Written;
 use liaison_core::deadline::Duty;
@@ -70,31 +71,10 @@ pub async fn report(
         body: req,
         signature,
     } = sub;
-    let category = Category::parse(&req.category).ok_or_else(|| {
-        HttpError(ApiError::invalid(format!(
-            "category: {:?} is not one of {}",
-            req.category,
-            Category::ALL
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )))
-    })?;
-    let precision = match req.precision.as_str() {
-        "exact" => TimePrecision::Exact,
-        "day" => TimePrecision::Day,
-        "week" => TimePrecision::Week,
-        other => {
-            return Err(HttpError(ApiError::invalid(format!(
-                "precision: {other:?} is not exact, day or week"
-            ))));
-        }
-    };
-    let occurred_at = liaison_api::time::parse(&req.when)
-        .map_err(|m| HttpError(ApiError::invalid(format!("when: {m}"))))?;
-    let coordinates = parse_place(&req.r#where)
-        .map_err(|m| HttpError(ApiError::invalid(format!("where: {m}"))))?;
+    let category = category(&req.category)?;
+    let precision = precision(&req.precision)?;
+    let occurred_at = when(&req.when)?;
+    let coordinates = place(&req.r#where)?;
     let attributed_to = match req.attributed_to.as_str() {
         "unknown" | "" => None,
         p => Some(p.to_string()),
@@ -122,6 +102,100 @@ pub async fn report(
         id,
         receipt: receipt_of(&outcome)?,
     }))
+}
+
+fn category(text: &str) -> Result<Category, HttpError> {
+    Category::parse(text).ok_or_else(|| {
+        HttpError(ApiError::invalid(format!(
+            "category: {text:?} is not one of {}",
+            Category::ALL
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    })
+}
+
+fn precision(text: &str) -> Result<TimePrecision, HttpError> {
+    match text {
+        "exact" => Ok(TimePrecision::Exact),
+        "day" => Ok(TimePrecision::Day),
+        "week" => Ok(TimePrecision::Week),
+        other => Err(HttpError(ApiError::invalid(format!(
+            "precision: {other:?} is not exact, day or week"
+        )))),
+    }
+}
+
+fn when(text: &str) -> Result<liaison_core::Timestamp, HttpError> {
+    liaison_api::time::parse(text).map_err(|m| HttpError(ApiError::invalid(format!("when: {m}"))))
+}
+
+fn place(geometry: &serde_json::Value) -> Result<Vec<[f64; 2]>, HttpError> {
+    parse_place(geometry).map_err(|m| HttpError(ApiError::invalid(format!("where: {m}"))))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/corrections", tag = "incidents", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Incident id")), request_body = CorrectIncidentRequest,
+    responses((status = 200, description = "Corrected; the earlier values stay in the record and in the incident's corrections", body = Written),
+              (status = 403, description = "Not the reporting party", body = liaison_api::ErrorBody),
+              (status = 404, description = "No such incident, or not visible", body = liaison_api::ErrorBody)))]
+pub async fn correct(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<CorrectIncidentRequest>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body: req,
+        signature,
+    } = sub;
+    let current_uncertainty = {
+        let s = app.shared.state.read();
+        s.incidents.get(&id).map(|i| i.place.uncertainty_m)
+    };
+    let place = match &req.r#where {
+        None => None,
+        Some(g) => Some(Place {
+            coordinates: place(g)?,
+            uncertainty_m: req
+                .uncertainty_m
+                .or(current_uncertainty)
+                .unwrap_or_default(),
+        }),
+    };
+    let cmd = Command::CorrectIncident {
+        incident: id,
+        category: req.category.as_deref().map(category).transpose()?,
+        place,
+        occurred_at: req.when.as_deref().map(when).transpose()?,
+        precision: req.precision.as_deref().map(precision).transpose()?,
+        reason: req.reason,
+    };
+    incident_command(&app, &caller, signature, id, cmd).await
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/withdraw", tag = "incidents", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Incident id")), request_body = WithdrawIncidentRequest,
+    responses((status = 200, description = "Withdrawn by the reporting party; what was said stays in the record, and nothing more is owed on it", body = Written),
+              (status = 403, description = "Not the reporting party", body = liaison_api::ErrorBody),
+              (status = 404, description = "No such incident, or not visible", body = liaison_api::ErrorBody)))]
+pub async fn withdraw(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+    sub: Submission<WithdrawIncidentRequest>,
+) -> HttpResult<Json<Written>> {
+    let Submission {
+        caller,
+        body: req,
+        signature,
+    } = sub;
+    let cmd = Command::WithdrawIncident {
+        incident: id,
+        reason: req.reason,
+    };
+    incident_command(&app, &caller, signature, id, cmd).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
