@@ -356,7 +356,8 @@ pub struct Me {
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct Health {
-    /// `ok`, or `store_failed`. Without credentials, so it tells nothing of the record.
+    /// `ok` or `ready`; `store_failed` or `store_unreachable`. Without credentials, so it
+    /// tells nothing of the record.
     pub status: String,
 }
 

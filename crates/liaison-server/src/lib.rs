@@ -46,6 +46,7 @@ pub const MAX_BODY: usize = 2 << 20;
     info(title = "Liaison API", description = "The joint communication cell: charter, record, hotline, intelligence, deconfliction."),
     paths(
         routes::cell::healthz,
+        routes::cell::readyz,
         routes::cell::me,
         routes::cell::show,
         routes::cell::approve,
@@ -340,6 +341,7 @@ pub fn router(app: App) -> Router {
         .route("/log/tile/{*path}", get(routes::log::tile));
     Router::new()
         .route("/healthz", get(routes::cell::healthz))
+        .route("/readyz", get(routes::cell::readyz))
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -7,22 +7,43 @@ use crate::routes::written;
 use crate::submission::Submission;
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use liaison_api::ApiError;
 use liaison_api::wire::{CellView, Health, LogInfo, Me, OperatorView, SuspendRequest, Written};
 use liaison_core::Command;
 use serde::de::IgnoredAny;
 
 #[utoipa::path(get, path = "/healthz", tag = "server",
-    responses((status = 200, description = "The server is up: whether it is well, and no figure of the record", body = Health)))]
-pub async fn healthz(State(app): State<App>) -> Json<Health> {
-    let status = if app.shared.is_failed() {
-        "store_failed"
-    } else {
-        "ok"
-    };
-    Json(Health {
-        status: status.into(),
-    })
+    responses((status = 200, description = "The server is alive and its writer well (`ok`); no figure of the record", body = Health),
+              (status = 503, description = "The store failed: writes are refused until a restart (`store_failed`)", body = Health)))]
+pub async fn healthz(State(app): State<App>) -> (StatusCode, Json<Health>) {
+    if app.shared.is_failed() {
+        return health(StatusCode::SERVICE_UNAVAILABLE, "store_failed");
+    }
+    health(StatusCode::OK, "ok")
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "server",
+    responses((status = 200, description = "Ready for traffic: the record was replayed (the server serves only after), the writer is well and the store answers (`ready`)", body = Health),
+              (status = 503, description = "Not ready: `store_failed` or `store_unreachable`", body = Health)))]
+pub async fn readyz(State(app): State<App>) -> (StatusCode, Json<Health>) {
+    if app.shared.is_failed() {
+        return health(StatusCode::SERVICE_UNAVAILABLE, "store_failed");
+    }
+    let store = app.shared.store.clone();
+    match tokio::task::spawn_blocking(move || store.len()).await {
+        Ok(Ok(_)) => health(StatusCode::OK, "ready"),
+        _ => health(StatusCode::SERVICE_UNAVAILABLE, "store_unreachable"),
+    }
+}
+
+fn health(code: StatusCode, status: &str) -> (StatusCode, Json<Health>) {
+    (
+        code,
+        Json(Health {
+            status: status.into(),
+        }),
+    )
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "cell", security(("bearer" = [])),
