@@ -34,6 +34,10 @@ struct Cli {
     /// Bearer token of the operator acting.
     #[arg(long, global = true, env = "LIAISON_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// A file holding the token (its first line), readable by its owner only, so that
+    /// the token never appears in a command line or the environment; `--token` wins.
+    #[arg(long = "token-file", global = true, env = "LIAISON_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
     /// Ed25519 private key (PKCS#8 PEM) that signs every write: the `key` of the
     /// operator's entry in credentials.json, or one registered with `key register`.
     #[arg(long, global = true, env = "LIAISON_KEY")]
@@ -310,7 +314,18 @@ fn main() -> ExitCode {
             (None, None) => Ok(c),
         }
     };
-    let (server, token, json) = (cli.server.clone(), cli.token.clone(), cli.json);
+    let token = match (&cli.token, &cli.token_file) {
+        (Some(t), _) => Some(t.clone()),
+        (None, Some(path)) => match cell::read_token_file(path) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        },
+        (None, None) => None,
+    };
+    let (server, json) = (cli.server.clone(), cli.json);
     let with = |f: &dyn Fn(&liaison_client::Client) -> anyhow::Result<()>| {
         client(&server, token.clone()).and_then(|c| f(&c))
     };

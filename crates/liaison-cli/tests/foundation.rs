@@ -636,3 +636,30 @@ fn demo_creates_an_approved_cell_with_history_and_reuses_it() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A token read from a file never shows in a command line or the environment; a file
+/// others can read is refused, with the fix.
+#[test]
+fn the_cli_reads_its_token_from_a_file_only_the_owner_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let cell = Cell::init();
+    let server = cell.serve();
+    let file = cell.tmp.path().join("il.token");
+    std::fs::write(&file, format!("{}\n", cell.token("il-liaison"))).expect("write");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let run = || {
+        std::process::Command::new(common::bin())
+            .args(["--server", &server.url, "--token-file"])
+            .arg(&file)
+            .args(["cell", "show"])
+            .output()
+            .expect("liaison")
+    };
+    let o = run();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let o = run();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("chmod 600"), "{err}");
+}
