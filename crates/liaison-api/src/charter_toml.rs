@@ -103,6 +103,8 @@ struct RawSettings {
     site_reconfirm: Option<Spanned<String>>,
     signature_window: Option<Spanned<String>>,
     answer_margin: Option<Spanned<String>>,
+    /// A ring of `[longitude, latitude]` positions in degrees.
+    area_of_interest: Option<Spanned<Vec<[f64; 2]>>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -405,6 +407,12 @@ pub fn parse_charter_file(text: &str) -> Result<CharterFile, CharterFileError> {
         }
         if let Some(v) = &s.signature_window {
             settings.signature_window = dur(&mut lines, "settings.signature_window".into(), v)?;
+        }
+        if let Some(v) = &s.area_of_interest {
+            lines.note("settings.area_of_interest".into(), v);
+            settings.area_of_interest = Some(liaison_core::charter::AreaOfInterest {
+                ring: v.get_ref().clone(),
+            });
         }
     }
     let log_key = match raw.log.as_ref().and_then(|l| l.key.as_ref()) {

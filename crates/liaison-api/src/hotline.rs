@@ -234,6 +234,11 @@ pub struct ObligationView {
     pub met_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub met_by: Option<String>,
+    /// What the subject is, for people (as in [`EscalationView::about`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub about: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precedence: Option<String>,
 }
 
 impl From<&Obligation> for ObligationView {
@@ -250,6 +255,8 @@ impl From<&Obligation> for ObligationView {
             escalated_at: o.escalated_at.iter().copied().map(time::format).collect(),
             met_at: o.met_at.map(time::format),
             met_by: o.met_by.clone(),
+            about: String::new(),
+            precedence: None,
         }
     }
 }
@@ -265,6 +272,13 @@ pub struct EscalationView {
     pub party: String,
     pub level: u8,
     pub due_at: String,
+    /// What the subject is, for people: the message's precedence and subject, the
+    /// incident's category, the activity notified (empty if the caller cannot read it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub about: String,
+    /// The subject's precedence, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precedence: Option<String>,
 }
 
 /// `POST /api/v1/incidents`

@@ -82,6 +82,34 @@ pub struct ObjectSummary {
     pub object: Option<serde_json::Value>,
 }
 
+/// What a decision would do, shown to the supervisor before it decides: the objects
+/// every recipient would receive (after the redaction, each with the SHA-256 of its
+/// bytes as served) and the recipients, exactly as the decision would record them.
+/// Nothing is recorded. A redaction's derived objects carry the time of the preview;
+/// deciding later gives them the time of the decision (the same ids).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct DecisionPreview {
+    pub submission: u64,
+    pub decision: String,
+    pub to_parties: Vec<String>,
+    /// For TLP:RED, the operators who alone read it in their party's inbox.
+    pub to_operators: Vec<String>,
+    pub released: Vec<PreviewObject>,
+    pub removed_objects: Vec<String>,
+    pub removed_properties: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct PreviewObject {
+    pub id: String,
+    pub r#type: String,
+    pub version: String,
+    /// SHA-256 of the object's bytes as every recipient would be served them.
+    pub sha256: String,
+    #[schema(value_type = Object)]
+    pub object: serde_json::Value,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct DecisionView {
     pub decision: String,

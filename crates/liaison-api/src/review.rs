@@ -34,6 +34,41 @@ pub struct MissedView {
     pub due_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub met_at: Option<String>,
+    /// In words: `met late`, `still open at the end of the period`, `open, not yet due`.
+    pub state: String,
+}
+
+impl MissedView {
+    fn new(m: &liaison_core::review::Missed, state: &str) -> Self {
+        MissedView {
+            duty: m.duty.into(),
+            subject: m.subject.clone(),
+            party: m.party.clone(),
+            level: m.level,
+            due_at: time::format(m.due_at),
+            met_at: m.met_at.map(time::format),
+            state: state.into(),
+        }
+    }
+}
+
+/// Conflicts found on one party's notifications, by severity.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ConflictCounts {
+    pub violations: usize,
+    pub warnings: usize,
+    pub info: usize,
+}
+
+/// The supervisor's intelligence decisions in the period.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct IntelDecisionsView {
+    pub approved: usize,
+    pub redacted: usize,
+    pub rejected: usize,
+    /// What the redactions removed: whole objects, and properties.
+    pub objects_removed: usize,
+    pub properties_removed: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -49,7 +84,17 @@ pub struct ReviewReport {
     pub messages_sent_by: BTreeMap<String, usize>,
     pub open_incidents: Vec<OpenIncidentView>,
     pub missed_deadlines: Vec<MissedView>,
+    /// Deadlines open at the end of the period and not yet due.
+    pub open_deadlines: Vec<MissedView>,
     pub acknowledgement_times: BTreeMap<String, AckStatsView>,
+    pub notifications_by: BTreeMap<String, usize>,
+    pub late_notices_by: BTreeMap<String, usize>,
+    pub notifications_withdrawn_by: BTreeMap<String, usize>,
+    /// By the party whose notification it was found on.
+    pub conflicts_by: BTreeMap<String, ConflictCounts>,
+    pub objections_by: BTreeMap<String, usize>,
+    pub intel_submitted_by: BTreeMap<String, usize>,
+    pub intel_decisions: IntelDecisionsView,
 }
 
 fn secs(d: liaison_core::Duration) -> f64 {
@@ -87,15 +132,44 @@ impl ReviewReport {
             missed_deadlines: r
                 .missed
                 .iter()
-                .map(|m| MissedView {
-                    duty: m.duty.into(),
-                    subject: m.subject.clone(),
-                    party: m.party.clone(),
-                    level: m.level,
-                    due_at: time::format(m.due_at),
-                    met_at: m.met_at.map(time::format),
+                .map(|m| {
+                    let state = if m.met_at.is_some() {
+                        "met late"
+                    } else {
+                        "still open at the end of the period"
+                    };
+                    MissedView::new(m, state)
                 })
                 .collect(),
+            open_deadlines: r
+                .open_deadlines
+                .iter()
+                .map(|m| MissedView::new(m, "open, not yet due"))
+                .collect(),
+            notifications_by: own(&r.notifications_by),
+            late_notices_by: own(&r.late_notices_by),
+            notifications_withdrawn_by: own(&r.notifications_withdrawn_by),
+            conflicts_by: r.conflicts_by.iter().fold(
+                BTreeMap::new(),
+                |mut m: BTreeMap<String, ConflictCounts>, ((p, severity), n)| {
+                    let c = m.entry(p.clone()).or_default();
+                    match severity.as_str() {
+                        "violation" => c.violations += n,
+                        "warning" => c.warnings += n,
+                        _ => c.info += n,
+                    }
+                    m
+                },
+            ),
+            objections_by: own(&r.objections_by),
+            intel_submitted_by: own(&r.intel_submitted_by),
+            intel_decisions: IntelDecisionsView {
+                approved: r.intel_decisions.get("approved").copied().unwrap_or(0),
+                redacted: r.intel_decisions.get("redacted").copied().unwrap_or(0),
+                rejected: r.intel_decisions.get("rejected").copied().unwrap_or(0),
+                objects_removed: r.redacted_objects,
+                properties_removed: r.redacted_properties,
+            },
             acknowledgement_times: r
                 .acknowledgement_times
                 .iter()
@@ -166,6 +240,59 @@ impl ReviewReport {
             "party",
             &self.messages_sent_by,
         );
+        table(
+            &mut s,
+            "Activity notifications filed, by party",
+            "party",
+            &self.notifications_by,
+        );
+        table(
+            &mut s,
+            "Late notices (filed inside the lead time), by party",
+            "party",
+            &self.late_notices_by,
+        );
+        table(
+            &mut s,
+            "Notifications withdrawn, by party",
+            "party",
+            &self.notifications_withdrawn_by,
+        );
+        let _ = writeln!(s, "## Conflicts found on notifications, by filing party\n");
+        if self.conflicts_by.is_empty() {
+            let _ = writeln!(s, "None.\n");
+        } else {
+            let _ = writeln!(
+                s,
+                "| party | violations | warnings | info |\n|---|---:|---:|---:|"
+            );
+            for (p, c) in &self.conflicts_by {
+                let _ = writeln!(
+                    s,
+                    "| {p} | {} | {} | {} |",
+                    c.violations, c.warnings, c.info
+                );
+            }
+            let _ = writeln!(s);
+        }
+        table(
+            &mut s,
+            "Objections to notifications, by objecting party",
+            "party",
+            &self.objections_by,
+        );
+        table(
+            &mut s,
+            "Intelligence submitted, by party",
+            "party",
+            &self.intel_submitted_by,
+        );
+        let d = &self.intel_decisions;
+        let _ = writeln!(
+            s,
+            "## Intelligence decisions\n\n| approved | redacted | rejected | objects removed | properties removed |\n|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} |\n",
+            d.approved, d.redacted, d.rejected, d.objects_removed, d.properties_removed
+        );
         let _ = writeln!(s, "## Open incidents at the end of the period\n");
         if self.open_incidents.is_empty() {
             let _ = writeln!(s, "None.\n");
@@ -183,24 +310,33 @@ impl ReviewReport {
             }
             let _ = writeln!(s);
         }
-        let _ = writeln!(s, "## Missed deadlines\n");
-        if self.missed_deadlines.is_empty() {
-            let _ = writeln!(s, "None.\n");
-        } else {
+        for (title, rows) in [
+            ("Missed deadlines", &self.missed_deadlines),
+            (
+                "Deadlines open at the end of the period",
+                &self.open_deadlines,
+            ),
+        ] {
+            let _ = writeln!(s, "## {title}\n");
+            if rows.is_empty() {
+                let _ = writeln!(s, "None.\n");
+                continue;
+            }
             let _ = writeln!(
                 s,
-                "| duty | subject | party | level | due | met |\n|---|---|---|---:|---|---|"
+                "| duty | subject | party | level | due | met | state |\n|---|---|---|---:|---|---|---|"
             );
-            for m in &self.missed_deadlines {
+            for m in rows {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} |",
                     m.duty,
                     m.subject,
                     m.party,
                     m.level,
                     m.due_at,
-                    m.met_at.as_deref().unwrap_or("never")
+                    m.met_at.as_deref().unwrap_or("—"),
+                    m.state
                 );
             }
             let _ = writeln!(s);

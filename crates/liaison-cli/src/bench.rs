@@ -109,10 +109,19 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// The demo charter without its area of interest: the seeded workload spreads over a
+/// box around the Levant, sea included.
+fn bench_charter() -> anyhow::Result<liaison_core::Charter> {
+    let mut charter =
+        parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    charter.settings.area_of_interest = None;
+    Ok(charter)
+}
+
 async fn fresh_cell(
     dir: &std::path::Path,
 ) -> anyhow::Result<(App, Actor, ed25519_dalek::SigningKey)> {
-    let charter = parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let charter = bench_charter()?;
     let (app, creds) = App::init(dir, charter, Arc::new(SystemClock)).await?;
     let keys = crate::server::keys_of(&creds)?;
     let actor = |n: &str| Actor::of(&app.shared.state.read(), n).context("operator");
@@ -361,8 +370,7 @@ struct WireRun {
 async fn serve_bench_cell(dir: &std::path::Path, wire: Wire) -> anyhow::Result<(Served, Trust)> {
     liaison_server::at_rest::make_private_dir(dir)?;
     liaison_server::tls::make_cell_certificate(dir, &[]).map_err(|e| anyhow::anyhow!(e))?;
-    let mut charter =
-        parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut charter = bench_charter()?;
     if !wire.signed() {
         for p in &mut charter.parties {
             p.signatures = Some(liaison_core::charter::Signatures::Optional);
@@ -615,8 +623,7 @@ impl liaison_server::clock::Clock for WorkloadClock {
 }
 
 async fn serve_demo_cell(dir: &std::path::Path) -> anyhow::Result<Served> {
-    let mut charter =
-        parse_charter(crate::server::DEMO_CHARTER).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut charter = bench_charter()?;
     // The HTTP benchmarks' clients send bearer tokens only: every party signs optionally.
     for p in &mut charter.parties {
         p.signatures = Some(liaison_core::charter::Signatures::Optional);

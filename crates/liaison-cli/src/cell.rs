@@ -167,11 +167,13 @@ pub fn event_line(e: &EventView) -> String {
     } else {
         format!("{}/{}", e.author.party, e.author.operator)
     };
-    let data = serde_json::to_string(&e.data).unwrap_or_default();
-    let data: String = data.chars().take(160).collect();
     format!(
-        "#{:<6} {}  {:<24} {:<22} {}",
-        e.seq, e.at, e.kind, who, data
+        "{}  {:<24} #{:<6} {:<22} {}",
+        crate::output::when(&e.at),
+        e.kind,
+        e.seq,
+        who,
+        crate::output::data_summary(&e.data, 160)
     )
 }
 

@@ -197,7 +197,13 @@ const SITE_MGRS_LOOKUPS: usize = 10;
 /// The MGRS of a GeoJSON geometry's first position, where Liaison anchors an area's
 /// MGRS (its first vertex, or the point of a circle), worked out here.
 fn area_mgrs(feature: &Value) -> Option<String> {
-    let mut at = &feature["geometry"]["coordinates"];
+    geometry_mgrs(&feature["geometry"])
+}
+
+/// The MGRS of a GeoJSON geometry's first position (a point's, or a ring's first
+/// vertex).
+pub fn geometry_mgrs(geometry: &Value) -> Option<String> {
+    let mut at = &geometry["coordinates"];
     while at[0].is_array() {
         at = &at[0];
     }

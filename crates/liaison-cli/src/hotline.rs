@@ -1,6 +1,6 @@
 //! Client commands for the hotline, the live watch, incidents and review reports.
 
-use crate::output::{json, receipt_line};
+use crate::output::{json, receipt_line, when};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use liaison_api::hotline::{
@@ -275,10 +275,10 @@ pub fn msg(c: &Client, cmd: MsgCmd, as_json: bool) -> anyhow::Result<()> {
                 return json(&r);
             }
             println!(
-                "message {} sent on {} as number {}; {}",
+                "message #{} sent (number {} on channel {}, so gaps show); {}",
                 r.id,
-                r.channel,
                 r.seq,
+                r.channel,
                 receipt_line(&r.receipt)
             );
             Ok(())
@@ -321,13 +321,20 @@ pub fn msg(c: &Client, cmd: MsgCmd, as_json: bool) -> anyhow::Result<()> {
             println!("{}", message_line(&m));
             println!(
                 "from {} ({}) at {} · language {}",
-                m.author, m.from, m.sent_at, m.language
+                m.author,
+                m.from,
+                when(&m.sent_at),
+                m.language
             );
             println!("\n{}\n", m.body);
             for t in &m.translations {
                 println!(
                     "[translation {} by {} ({}) at {}]\n{}\n",
-                    t.language, t.by, t.party, t.at, t.text
+                    t.language,
+                    t.by,
+                    t.party,
+                    when(&t.at),
+                    t.text
                 );
             }
             for r in &m.recipients {
@@ -335,10 +342,10 @@ pub fn msg(c: &Client, cmd: MsgCmd, as_json: bool) -> anyhow::Result<()> {
                     "  {:<6} {:<12} due {}  delivered {}  read {}  acknowledged {}{}",
                     r.party,
                     r.state,
-                    r.due_at.as_deref().unwrap_or("-"),
-                    r.delivered_at.as_deref().unwrap_or("-"),
-                    r.read_at.as_deref().unwrap_or("-"),
-                    r.acknowledged_at.as_deref().unwrap_or("-"),
+                    r.due_at.as_deref().map_or("-".into(), when),
+                    r.delivered_at.as_deref().map_or("-".into(), when),
+                    r.read_at.as_deref().map_or("-".into(), when),
+                    r.acknowledged_at.as_deref().map_or("-".into(), when),
                     r.reply
                         .as_ref()
                         .map(|x| format!("  reply: {x}"))
@@ -410,7 +417,8 @@ fn watch_line(
     e: &EventView,
     channel_seq: &mut BTreeMap<String, u64>,
 ) -> anyhow::Result<()> {
-    match e.kind.as_str() {
+    let mut bell = "";
+    let subject = match e.kind.as_str() {
         "message_sent" => {
             let channel = e.data["channel"].as_str().unwrap_or_default().to_string();
             let seq = e.data["channel_seq"].as_u64().unwrap_or(0);
@@ -432,42 +440,49 @@ fn watch_line(
             }
             channel_seq.insert(channel, seq);
             let m: MessageView = c.get(&format!("/api/v1/messages/{}", e.seq))?;
-            let bell = if m.precedence == "flash" { "\x07" } else { "" };
-            println!("{bell}{}  {}", e.at, message_line(&m));
+            if m.precedence == "flash" {
+                bell = "\x07";
+            }
+            message_line(&m)
         }
-        "message_acknowledged" => println!(
-            "{}  ack    message #{} by {} ({}){}",
-            e.at,
+        "message_acknowledged" => format!(
+            "message #{} acknowledged{}",
             e.data["message"],
-            e.author.operator,
-            e.author.party,
             e.data["reply"]
                 .as_str()
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         ),
-        "escalated" => println!(
-            "\x07{}  ESCALATION level {}: {} owes {} on {} (due {})",
-            e.at,
-            e.data["level"],
-            e.data["party"].as_str().unwrap_or("?"),
-            e.data["duty"].as_str().unwrap_or("?"),
-            e.data["subject"].as_str().unwrap_or("?"),
-            e.data["due_at"]
-        ),
-        "incident_reported"
-        | "incident_account"
-        | "incident_closed"
-        | "finding_recorded"
-        | "information_requested" => {
-            println!(
-                "{}  {:<22} {} ({})  {}",
-                e.at, e.kind, e.author.operator, e.author.party, e.data
+        "escalated" => {
+            bell = "\x07";
+            format!(
+                "ESCALATION level {}: {} owes {} on {} (due {})",
+                e.data["level"],
+                e.data["party"].as_str().unwrap_or("?"),
+                e.data["duty"].as_str().unwrap_or("?"),
+                e.data["subject"].as_str().unwrap_or("?"),
+                e.data["due_at"]
+                    .as_i64()
+                    .map(crate::output::when_micros)
+                    .unwrap_or_else(|| "?".into())
             )
         }
-        _ => println!("{}", crate::cell::event_line(e)),
-    }
+        _ => crate::output::data_summary(&e.data, 160),
+    };
+    println!("{}", watch_layout(e, bell, &subject));
     Ok(())
+}
+
+/// The one layout of `watch`: time, kind, the event's number, who, and what it is about.
+fn watch_layout(e: &EventView, bell: &str, subject: &str) -> String {
+    format!(
+        "{bell}{}  {:<22} #{:<6} {}/{}  {subject}",
+        when(&e.at),
+        e.kind,
+        e.seq,
+        e.author.party,
+        e.author.operator
+    )
 }
 
 pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<()> {
@@ -635,15 +650,24 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
                 i.id,
                 i.status,
                 i.category,
-                i.when,
+                when(&i.when),
                 i.precision,
                 i.reporter,
                 i.reporter_party,
                 i.attributed_to
             );
+            let kind = i.r#where["type"].as_str().unwrap_or("place");
             println!(
-                "where: {} ± {} m\n\n{}\n",
-                i.r#where, i.uncertainty_m, i.description
+                "where: MGRS {} ({} {}) ± {} m\n\n{}\n",
+                crate::deconflict::geometry_mgrs(&i.r#where).unwrap_or_else(|| "-".into()),
+                if kind == "Point" {
+                    "point"
+                } else {
+                    "area from"
+                },
+                serde_json::to_string(&i.r#where["coordinates"]).unwrap_or_default(),
+                i.uncertainty_m,
+                i.description
             );
             for k in &i.corrections {
                 let mut was = Vec::new();
@@ -651,15 +675,18 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
                     was.push(format!("category {c}"));
                 }
                 if let Some(w) = &k.previous_when {
-                    was.push(format!("time {w}"));
+                    was.push(format!("time {}", when(w)));
                 }
                 if let Some(w) = &k.previous_where {
-                    was.push(format!("place {w}"));
+                    was.push(format!(
+                        "place MGRS {}",
+                        crate::deconflict::geometry_mgrs(w).unwrap_or_else(|| w.to_string())
+                    ));
                 }
                 println!(
                     "corrected by {} at {} ({}); before: {}",
                     k.by,
-                    k.at,
+                    when(&k.at),
                     k.reason,
                     was.join(", ")
                 );
@@ -669,7 +696,13 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
             }
             for a in &i.accounts {
                 let tag = if a.disowned { " — NOT OURS" } else { "" };
-                println!("[{} {} at {}{tag}] {}", a.party, a.operator, a.at, a.text);
+                println!(
+                    "[{} {} at {}{tag}] {}",
+                    a.party,
+                    a.operator,
+                    when(&a.at),
+                    a.text
+                );
             }
             for r in &i.information_requests {
                 println!(
@@ -678,18 +711,18 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
                     r.party,
                     r.within,
                     r.question,
-                    r.answered_at.as_deref().unwrap_or("unanswered")
+                    r.answered_at.as_deref().map_or("unanswered".into(), when)
                 );
             }
             for f in &i.findings {
-                println!("finding by {} at {}: {}", f.by, f.at, f.text);
+                println!("finding by {} at {}: {}", f.by, when(&f.at), f.text);
             }
             for o in &i.obligations {
                 println!(
                     "deadline: {} owes {} by {} (level {}){}",
                     o.party,
                     o.duty,
-                    o.due_at,
+                    when(&o.due_at),
                     o.level,
                     if o.met_at.is_some() { " met" } else { "" }
                 );
@@ -717,8 +750,17 @@ pub fn escalations(c: &Client, as_json: bool) -> anyhow::Result<()> {
     }
     for e in v {
         println!(
-            "{}  level {}  {} owes {} on {} (due {})",
-            e.at, e.level, e.party, e.duty, e.subject, e.due_at
+            "{}  level {}  {} owes {} on {} (was due {})",
+            when(&e.at),
+            e.level,
+            e.party,
+            e.duty.replace('_', " "),
+            if e.about.is_empty() {
+                &e.subject
+            } else {
+                &e.about
+            },
+            when(&e.due_at)
         );
     }
     Ok(())
@@ -739,13 +781,20 @@ pub fn obligations(c: &Client, all: bool, as_json: bool) -> anyhow::Result<()> {
     let (owed, awaited): (Vec<_>, Vec<_>) = v.iter().partition(|o| o.party == me.party);
     let line = |o: &ObligationView| {
         let state = match &o.met_at {
-            Some(m) => format!("met {m}"),
+            Some(m) => format!("met {}", when(m)),
             None if o.level > 0 => format!("OVERDUE, escalated ×{}", o.level),
             None => "open".to_string(),
         };
         format!(
-            "  {:<22} {:<14} due {}  {}",
-            o.duty, o.subject, o.due_at, state
+            "  {:<22} {:<40} due {}  {}",
+            o.duty.replace('_', " "),
+            if o.about.is_empty() {
+                &o.subject
+            } else {
+                &o.about
+            },
+            when(&o.due_at),
+            state
         )
     };
     println!("{} owes:", me.party);

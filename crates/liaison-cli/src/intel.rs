@@ -4,7 +4,8 @@ use crate::output::{json, receipt_line};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use liaison_api::intel::{
-    DecisionRequest, IntelAckRequest, IntelSubmitted, RecipientsWire, SubmissionView, SubmitIntel,
+    DecisionPreview, DecisionRequest, IntelAckRequest, IntelSubmitted, RecipientsWire,
+    SubmissionView, SubmitIntel,
 };
 use liaison_api::wire::{Me, Written};
 use liaison_client::Client;
@@ -46,6 +47,10 @@ pub enum IntelCmd {
         /// Narrow the recipients to these parties.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+        /// Show what each recipient would receive (the objects after the redaction, and
+        /// who gets them) without deciding; nothing is recorded.
+        #[arg(long)]
+        dry_run: bool,
     },
     Ack {
         id: u64,
@@ -65,6 +70,39 @@ pub enum IntelCmd {
         #[arg(long, default_value = ".liaison-pull")]
         state: PathBuf,
     },
+}
+
+/// A decision's preview, for the supervisor: who would receive what.
+fn print_preview(p: &DecisionPreview) {
+    let to = if p.to_operators.is_empty() {
+        p.to_parties.join(", ")
+    } else {
+        format!(
+            "{} (operators {})",
+            p.to_parties.join(", "),
+            p.to_operators.join(", ")
+        )
+    };
+    println!(
+        "dry run: {} of submission #{} would release {} object(s) to {} (nothing recorded)",
+        p.decision,
+        p.submission,
+        p.released.len(),
+        if to.is_empty() { "nobody" } else { &to }
+    );
+    for o in &p.removed_objects {
+        println!("  withheld {o}");
+    }
+    for (o, props) in &p.removed_properties {
+        println!("  from {o} removed {}", props.join(", "));
+    }
+    for o in &p.released {
+        println!(
+            "  each recipient receives {} ({}) sha256 {}",
+            o.id, o.version, o.sha256
+        );
+        print_object(&o.object);
+    }
 }
 
 fn line(s: &SubmissionView) -> String {
@@ -146,7 +184,7 @@ pub fn run(c: &Client, cmd: IntelCmd, as_json: bool) -> anyhow::Result<()> {
                     "  {} by {} at {} to [{}]{}",
                     d.decision,
                     d.by,
-                    d.at,
+                    crate::output::when(&d.at),
                     d.to_parties.join(","),
                     if d.reason.is_empty() {
                         String::new()
@@ -167,6 +205,7 @@ pub fn run(c: &Client, cmd: IntelCmd, as_json: bool) -> anyhow::Result<()> {
             remove_object,
             remove_property,
             only,
+            dry_run,
         } => {
             let mut props: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for p in remove_property {
@@ -182,15 +221,27 @@ pub fn run(c: &Client, cmd: IntelCmd, as_json: bool) -> anyhow::Result<()> {
                 parties: only,
                 operators: Vec::new(),
             });
+            let request = DecisionRequest {
+                decision,
+                reason,
+                remove_objects: remove_object,
+                remove_properties: props,
+                recipients,
+            };
+            if dry_run {
+                let p: DecisionPreview = c.post(
+                    &format!("/api/v1/intel/submissions/{id}/decision/preview"),
+                    &request,
+                )?;
+                if as_json {
+                    return json(&p);
+                }
+                print_preview(&p);
+                return Ok(());
+            }
             let w: Written = c.post(
                 &format!("/api/v1/intel/submissions/{id}/decision"),
-                &DecisionRequest {
-                    decision,
-                    reason,
-                    remove_objects: remove_object,
-                    remove_properties: props,
-                    recipients,
-                },
+                &request,
             )?;
             if as_json {
                 return json(&w);

@@ -114,6 +114,11 @@ enum Cmd {
         action: cell::OperatorCmd,
     },
     /// Hotline messages: send, ack, list, show, translate, close.
+    ///
+    /// A message is known by one number, `#N`, to quote and to give to `msg show N` and
+    /// `msg ack N`: its entry in the shared record (the `index` of its receipt). Each
+    /// channel (`il>sy`) also counts its own messages 1, 2, 3…, so that a missing one
+    /// shows as a gap; that count is never needed to find a message.
     Msg {
         #[command(subcommand)]
         action: hotline::MsgCmd,

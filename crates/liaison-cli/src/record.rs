@@ -393,14 +393,20 @@ pub fn verify_receipt(path: &Path, t: &ReceiptTrust, as_json: bool) -> anyhow::R
     if as_json {
         return json(&serde_json::json!({
             "valid": true, "index": entry.index, "kind": entry.kind, "author": entry.author_operator,
-            "party": entry.author_party, "time_micros": entry.time_micros, "log": cp.origin, "tree_size": cp.size,
+            "party": entry.author_party, "time_micros": entry.time_micros,
+            "time": chrono::DateTime::<chrono::Utc>::from_timestamp_micros(entry.time_micros).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            "log": cp.origin, "tree_size": cp.size,
             "final": cosigned.is_some(), "cosigned_by": cosigned,
         }));
     }
     println!("VALID receipt");
     println!(
-        "  entry {} ({}) by {} ({}) at {} µs since the epoch",
-        entry.index, entry.kind, entry.author_operator, entry.author_party, entry.time_micros
+        "  entry {} ({}) by {} ({}) at {}",
+        entry.index,
+        entry.kind,
+        entry.author_operator,
+        entry.author_party,
+        crate::output::when_micros(entry.time_micros)
     );
     println!(
         "  is in the log {} of {} entries, whose checkpoint is signed by the log key",

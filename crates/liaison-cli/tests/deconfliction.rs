@@ -1037,3 +1037,216 @@ fn a_conflict_says_how_far_the_activity_s_edge_is_from_the_site() {
     );
     assert_eq!(hit["threshold_m"].as_f64(), Some(3500.0));
 }
+
+/// A position outside the charter's area of interest (the demo's is the Levant) is
+/// refused wherever it is given, and one whose latitude and longitude were swapped is
+/// refused with that hint: a notification, the dry-run check, a site, an incident
+/// through the CLI. Nothing is recorded; the same place the right way round is taken.
+#[test]
+fn a_swapped_position_is_refused_with_the_hint() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let il = cell.token("il-liaison");
+    cell.approve(&http);
+    let before = common::all_events(&http, &cell.token("us-supervisor")).len();
+    // Quneitra is at longitude 35.82, latitude 33.12: given latitude first.
+    let swapped = circle(
+        33.12,
+        35.82,
+        json!({"kind": "uav_flight", "radius_m": 500, "start": common::time_from_now(7200),
+            "end": common::time_from_now(9000), "forces": "one UAV"}),
+    );
+    let hinted = |r: &common::Resp| {
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (422, "invalid_input"),
+            "{}",
+            r.body
+        );
+        let m = r.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            m.contains("area of interest") && m.contains("swapped") && m.contains("[35.82, 33.12]"),
+            "{m}"
+        );
+    };
+    hinted(&http.post("/api/v1/notifications", Some(&il), swapped.clone()));
+    hinted(&http.post("/api/v1/deconfliction/check", Some(&il), swapped.clone()));
+    hinted(&http.post(
+        "/api/v1/deconfliction/check",
+        Some(&il),
+        json!({"type": "FeatureCollection", "features": [swapped.clone()]}),
+    ));
+    let site = circle(
+        33.12,
+        35.82,
+        json!({"category": "minority_community", "radius_m": 100, "names": {"en": "swapped"}}),
+    );
+    hinted(&http.post("/api/v1/sites", Some(&il), site));
+    // Far from the Levant and not a swap: refused, without the hint.
+    let far = circle(
+        2.35,
+        48.85,
+        json!({"kind": "uav_flight", "radius_m": 500, "start": common::time_from_now(7200),
+            "end": common::time_from_now(9000)}),
+    );
+    let r = http.post("/api/v1/notifications", Some(&il), far);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(!r.body.contains("swapped"), "{}", r.body);
+    // The CLI's --at, latitude first by mistake.
+    let o = common::command_as(&il)
+        .args(["--server", &server.url, "--token", &il])
+        .args([
+            "incident",
+            "report",
+            "--category",
+            "other",
+            "--when",
+            "2026-01-01T00:00:00Z",
+        ])
+        .args(["--at", "33.12,35.82", "--description", "shots heard"])
+        .output()
+        .expect("run");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("swapped") && err.contains("--at 35.82,33.12"),
+        "{err}"
+    );
+    assert_eq!(
+        common::all_events(&http, &cell.token("us-supervisor")).len(),
+        before,
+        "nothing recorded"
+    );
+    // The right way round is taken.
+    let r = http.post(
+        "/api/v1/notifications",
+        Some(&il),
+        circle(
+            35.82,
+            33.12,
+            json!({"kind": "uav_flight", "radius_m": 500, "start": common::time_from_now(7200),
+                "end": common::time_from_now(9000)}),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The review report gives the whole period: notifications and late notices, the
+/// violations and warnings found on them, objections, the supervisor's intelligence
+/// decisions and what redactions removed, and deadlines open at the end of the period
+/// as open (never as "met never").
+#[test]
+fn the_review_report_counts_deconfliction_intelligence_and_open_deadlines() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    let (il, sy, us) = (
+        cell.token("il-liaison"),
+        cell.token("sy-liaison"),
+        cell.token("us-supervisor"),
+    );
+    cell.approve(&http);
+    let site = circle(
+        35.7680,
+        33.2700,
+        json!({"category": "minority_community", "radius_m": 2000, "names": {"en": "Majdal Shams"}}),
+    );
+    assert_eq!(http.post("/api/v1/sites", Some(&sy), site).status, 200);
+    // A UAV flight over the town, filed ten minutes ahead (the lead time is 30).
+    let r = http.post(
+        "/api/v1/notifications",
+        Some(&il),
+        circle(
+            35.7680,
+            33.2700,
+            json!({"kind": "uav_flight", "radius_m": 500, "start": common::time_from_now(600),
+                "end": common::time_from_now(1800), "forces": "one UAV"}),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_u64().expect("id");
+    let r = http.post(
+        &format!("/api/v1/notifications/{id}/answer"),
+        Some(&sy),
+        json!({"answer": "object", "text": "over the town"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let bundle = json!({"objects": [{"type": "identity", "spec_version": "2.1",
+        "id": "identity--00000000-0000-4000-8000-000000000001", "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z", "name": "unit", "description": "source"}]});
+    let r = http.post(
+        "/api/v1/intel/submissions",
+        Some(&il),
+        json!({"bundle": bundle, "recipients": ["sy"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sub = r.json()["id"].as_u64().expect("id");
+    let r = http.post(
+        &format!("/api/v1/intel/submissions/{sub}/decision"),
+        Some(&us),
+        json!({"decision": "redact", "remove_properties": {"identity--00000000-0000-4000-8000-000000000001": ["description"]}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // A message Syria has not acknowledged yet: open, not yet due.
+    let r = http.post(
+        "/api/v1/messages",
+        Some(&il),
+        json!({"to": ["sy"], "precedence": "routine", "subject": "s", "body": "b"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let to = common::time_from_now(60);
+    let rep = http
+        .get(
+            &format!(
+                "/api/v1/reports/review?from=2020-01-01T00:00:00Z&to={}",
+                to.replace('+', "%2B").replace(':', "%3A")
+            ),
+            Some(&us),
+        )
+        .json();
+    assert_eq!(rep["notifications_by"]["il"], 1, "{rep}");
+    assert_eq!(rep["late_notices_by"]["il"], 1, "{rep}");
+    assert_eq!(rep["conflicts_by"]["il"]["violations"], 1, "{rep}");
+    assert_eq!(rep["objections_by"]["sy"], 1, "{rep}");
+    assert_eq!(rep["intel_submitted_by"]["il"], 1, "{rep}");
+    assert_eq!(rep["intel_decisions"]["redacted"], 1, "{rep}");
+    assert_eq!(rep["intel_decisions"]["properties_removed"], 1, "{rep}");
+    let open = rep["open_deadlines"].as_array().expect("open");
+    assert!(
+        open.iter().any(|o| o["duty"] == "acknowledge_message"
+            && o["party"] == "sy"
+            && o["state"] == "open, not yet due"),
+        "{rep}"
+    );
+    let out = tempfile::tempdir().expect("tmp");
+    common::cli(
+        &server,
+        &us,
+        &[
+            "report",
+            "--from",
+            "2020-01-01T00:00:00Z",
+            "--to",
+            &to,
+            "--out",
+            out.path().to_str().expect("p"),
+        ],
+    );
+    let md = std::fs::read_to_string(out.path().join("review.md")).expect("md");
+    for part in [
+        "Late notices",
+        "Conflicts found on notifications",
+        "Objections",
+        "Intelligence decisions",
+        "Deadlines open at the end of the period",
+        "open, not yet due",
+    ] {
+        assert!(md.contains(part), "{part}: {md}");
+    }
+    assert!(!md.contains("never"), "{md}");
+}

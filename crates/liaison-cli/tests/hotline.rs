@@ -652,8 +652,11 @@ fn an_officer_lists_what_is_owed_and_fetches_a_receipt_later() {
     let sent = r.json();
     let id = sent["id"].as_u64().expect("id");
     let owed = common::cli(&server, &sy, &["obligations"]);
+    // What is owed reads as words: the duty, and the message by its number, precedence
+    // and subject.
     assert!(
-        owed.contains("acknowledge_message") && owed.contains(&format!(" {id} ")),
+        owed.contains("acknowledge message")
+            && owed.contains(&format!("PRIORITY message #{id} \"Convoy at 06:00\"")),
         "{owed}"
     );
     assert!(owed.contains("(to il)"), "{owed}");
@@ -681,6 +684,9 @@ fn an_officer_lists_what_is_owed_and_fetches_a_receipt_later() {
         .to_string();
     let o = common::liaison(&["verify-receipt", file.to_str().expect("p"), "--vkey", &vkey]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    common::assert_no_epoch_micros(&["verify-receipt"], &text);
+    assert!(text.contains("Z"), "a time with its zone: {text}");
     // UNDOF, to which the message is not addressed, gets no receipt for it.
     let r = http.get(
         &format!("/api/v1/receipts/{seq}"),

@@ -330,13 +330,17 @@ fn submit_raw_taxii(f: &Fixture, envelope: &Value) -> reqwest::blocking::Respons
         .basic_auth("il-liaison", Some(&token))
         .header("content-type", "application/taxii+json;version=2.1")
         .header("accept", "application/taxii+json;version=2.1")
-        .header("x-liaison-recipients", "sy");
-    // Israel's operators must sign: the signature covers the recipients header too.
+        .header("x-liaison-recipients", "sy")
+        .header("x-liaison-recipient-operators", "sy-liaison");
+    // Israel's operators must sign: the signature covers the recipients headers too.
     for (k, v) in common::signature_headers(
         &token,
         "POST",
         path,
-        &[("x-liaison-recipients", "sy")],
+        &[
+            ("x-liaison-recipients", "sy"),
+            ("x-liaison-recipient-operators", "sy-liaison"),
+        ],
         body.as_bytes(),
     ) {
         rb = rb.header(k, v);
@@ -646,4 +650,154 @@ fn deciding_without_the_right_tells_nothing_of_what_exists() {
         missing.body
     );
     assert_eq!(existing.status, 403);
+}
+
+/// A submission whose marking releases only to named recipients, and that names none
+/// the supervisor could release to, is refused when it is submitted (it could only ever
+/// be rejected), with the flag that fixes it; nothing is recorded. GREEN needs no names.
+#[test]
+fn a_submission_whose_marking_needs_recipients_and_names_none_is_refused_at_submission() {
+    let f = Fixture::new();
+    let il = f.cell.token("il-liaison");
+    let before = f.events().len();
+    for (body, field, hint) in [
+        (json!({"bundle": report(AMBER)}), "recipients", "--to"),
+        (
+            json!({"bundle": report(AMBER), "recipients": ["il", "us"]}),
+            "recipients",
+            "--to",
+        ),
+        (
+            json!({"bundle": report(RED), "recipients": ["sy"]}),
+            "recipient_operators",
+            "--to-operators",
+        ),
+        (
+            json!({"bundle": report(RED), "recipients": ["sy"], "recipient_operators": ["il-analyst"]}),
+            "recipient_operators",
+            "--to-operators",
+        ),
+    ] {
+        let r = f
+            .http
+            .post("/api/v1/intel/submissions", Some(&il), body.clone());
+        assert_eq!(r.status, 422, "{body}: {}", r.body);
+        assert_eq!(r.code(), "invalid_input", "{}", r.body);
+        let message = r.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            message.contains(field) && message.contains(hint),
+            "{message}"
+        );
+    }
+    assert_eq!(f.events().len(), before, "nothing recorded");
+    // Unmarked bundles take the charter's default (AMBER): the same rule.
+    let unmarked = json!({"objects": [{"type": "identity", "spec_version": "2.1",
+        "id": "identity--00000000-0000-4000-8000-000000000009", "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z", "name": "unmarked"}]});
+    let r = f.http.post(
+        "/api/v1/intel/submissions",
+        Some(&il),
+        json!({"bundle": unmarked}),
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "invalid_input"),
+        "{}",
+        r.body
+    );
+    f.submit(json!({"bundle": report(GREEN)}));
+}
+
+/// The supervisor sees what a decision would release before making it: the objects after
+/// the redaction, byte for byte with their hashes, and the recipients; nothing is
+/// recorded. An approval previews exactly the bytes it then records; only the
+/// supervisor may preview, and a member gets the same refusal whether the submission
+/// exists or not.
+#[test]
+fn a_dry_run_decision_shows_what_each_recipient_would_receive_and_records_nothing() {
+    let f = Fixture::new();
+    let id = f.submit(json!({"bundle": report(AMBER), "recipients": ["sy"]}));
+    let us = f.cell.token("us-supervisor");
+    let before = f.events().len();
+    let path = format!("/api/v1/intel/submissions/{id}/decision/preview");
+    let r = f.http.post(
+        &path,
+        Some(&us),
+        json!({"decision": "redact", "remove_properties": {REPORT: ["description"]}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let p = r.json();
+    assert_eq!(p["to_parties"], json!(["sy"]));
+    let released = p["released"].as_array().expect("released");
+    assert_eq!(released.len(), 2);
+    assert!(
+        !r.body.contains("HUMINT"),
+        "the removed property is gone: {}",
+        r.body
+    );
+    for o in released {
+        assert_eq!(o["sha256"].as_str().map(str::len), Some(64), "{o}");
+        assert!(o["object"]["description"].is_null(), "{o}");
+    }
+    assert_eq!(f.events().len(), before, "a preview records nothing");
+
+    // An approval previews exactly what it records.
+    let r = f
+        .http
+        .post(&path, Some(&us), json!({"decision": "approve"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let previewed: Vec<Value> = r.json()["released"]
+        .as_array()
+        .expect("released")
+        .iter()
+        .map(|o| o["sha256"].clone())
+        .collect();
+    assert_eq!(f.events().len(), before, "a preview records nothing");
+    // Refusals are the decision's own.
+    let r = f.http.post(
+        &path,
+        Some(&us),
+        json!({"decision": "approve", "recipients": {"parties": ["undof"]}}),
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "recipient_not_allowed"),
+        "{}",
+        r.body
+    );
+    let sy = f.cell.token("sy-liaison");
+    let mine = f
+        .http
+        .post(&path, Some(&sy), json!({"decision": "approve"}));
+    let missing = f.http.post(
+        "/api/v1/intel/submissions/999999/decision/preview",
+        Some(&sy),
+        json!({"decision": "approve"}),
+    );
+    assert_eq!(mine.status, 403, "{}", mine.body);
+    assert_eq!(
+        (mine.status, mine.body.clone()),
+        (missing.status, missing.body)
+    );
+
+    // The CLI says it is a dry run, and what each recipient receives.
+    let out = common::cli(
+        &f.server,
+        &us,
+        &["intel", "decide", &id.to_string(), "approve", "--dry-run"],
+    );
+    assert!(
+        out.contains("dry run") && out.contains("nothing recorded"),
+        "{out}"
+    );
+    assert!(out.contains(REPORT) && out.contains("sy"), "{out}");
+    assert_eq!(f.events().len(), before, "a preview records nothing");
+
+    let r = f.decide("us-supervisor", id, json!({"decision": "approve"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = f.decision(id).expect("recorded");
+    assert_eq!(d["released_sha256"].as_array().expect("hashes"), &previewed);
 }

@@ -41,7 +41,7 @@ fn seed(http: &Http, cell: &Cell) -> BTreeMap<String, String> {
         let r = http.post(
             "/api/v1/intel/submissions",
             Some(&token),
-            json!({"bundle": bundle}),
+            json!({"bundle": bundle, "recipients": [if party == "il" { "sy" } else { "il" }]}),
         );
         assert_eq!(r.status, 200, "{}", r.body);
         markers.insert(name, party.to_string());

@@ -1,5 +1,6 @@
 //! The charter: who is in the cell, who acts for whom, and the cell's settings.
 
+use crate::error::DomainError;
 use crate::time::Duration;
 use crate::{OperatorName, PartyId};
 use serde::{Deserialize, Serialize};
@@ -199,6 +200,113 @@ pub struct Settings {
         skip_serializing_if = "is_default_answer_margin"
     )]
     pub answer_margin: Duration,
+    /// Where the cell's positions lie: a position outside it is refused (most often
+    /// latitude and longitude swapped). None: anywhere on Earth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_of_interest: Option<AreaOfInterest>,
+}
+
+/// The cell's area of interest: a ring of `[lon, lat]` positions in degrees (closed or
+/// not), its edges straight in longitude and latitude: a position is inside by the
+/// even-odd rule. It does not cross the antimeridian.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AreaOfInterest {
+    pub ring: Vec<[f64; 2]>,
+}
+
+// Finite by `Charter::validate`, so equality is reflexive.
+impl Eq for AreaOfInterest {}
+
+/// Most vertices an area of interest may have.
+pub const MAX_AREA_VERTICES: usize = 1000;
+
+impl AreaOfInterest {
+    pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        let r = &self.ring;
+        let mut inside = false;
+        let mut j = r.len().wrapping_sub(1);
+        for i in 0..r.len() {
+            let ([xi, yi], [xj, yj]) = (r[i], r[j]);
+            if (yi > lat) != (yj > lat) && lon < (xj - xi) * (lat - yi) / (yj - yi) + xi {
+                inside = !inside;
+            }
+            j = i;
+        }
+        inside
+    }
+
+    /// The box around it: west, south, east, north.
+    pub fn bounds(&self) -> [f64; 4] {
+        self.ring.iter().fold(
+            [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
+            |[w, s, e, n], [lon, lat]| [w.min(*lon), s.min(*lat), e.max(*lon), n.max(*lat)],
+        )
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let n = self.ring.len();
+        if !(3..=MAX_AREA_VERTICES).contains(&n) {
+            return Err(format!(
+                "a ring of 3 to {MAX_AREA_VERTICES} [longitude, latitude] positions"
+            ));
+        }
+        let ok = self.ring.iter().all(|[lon, lat]| {
+            lon.is_finite()
+                && lat.is_finite()
+                && (-180.0..=180.0).contains(lon)
+                && (-90.0..=90.0).contains(lat)
+        });
+        let [w, s, e, n] = self.bounds();
+        if !ok || w >= e || s >= n {
+            return Err(
+                "positions are [longitude, latitude] in degrees, and enclose an area".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Charter {
+    /// Refuses a position (`[lon, lat]`, as GeoJSON gives it) outside the cell's area
+    /// of interest, saying when it would be inside with latitude and longitude swapped.
+    pub fn check_position(&self, field: &str, [lon, lat]: [f64; 2]) -> Result<(), DomainError> {
+        let Some(a) = &self.settings.area_of_interest else {
+            return Ok(());
+        };
+        if a.contains(lon, lat) {
+            return Ok(());
+        }
+        let [w, s, e, n] = a.bounds();
+        let area = format!("within longitude {w} to {e}, latitude {s} to {n}");
+        let hint = if a.contains(lat, lon) {
+            format!(
+                "; latitude and longitude look swapped: positions are longitude first ([{lat}, {lon}], or --at {lat},{lon})"
+            )
+        } else {
+            String::new()
+        };
+        Err(DomainError::invalid(
+            field,
+            format!(
+                "position [{lon}, {lat}] (longitude {lon}, latitude {lat}) is outside the cell's area of interest ({area}){hint}"
+            ),
+        ))
+    }
+
+    /// [`Charter::check_position`] for every position of a list.
+    pub fn check_positions<'a>(
+        &self,
+        field: &str,
+        positions: impl IntoIterator<Item = &'a [f64; 2]>,
+    ) -> Result<(), DomainError> {
+        if self.settings.area_of_interest.is_none() {
+            return Ok(());
+        }
+        positions
+            .into_iter()
+            .try_for_each(|p| self.check_position(field, *p))
+    }
 }
 
 /// The answer margin when the charter does not set one: fifteen minutes.
@@ -247,6 +355,7 @@ impl Default for Settings {
             site_reconfirm: Duration::from_hours(24 * 30),
             signature_window: DEFAULT_SIGNATURE_WINDOW,
             answer_margin: DEFAULT_ANSWER_MARGIN,
+            area_of_interest: None,
         }
     }
 }
@@ -368,6 +477,9 @@ impl Charter {
                     "each party's witness key is its own, and not the log's",
                 ));
             }
+        }
+        if let Some(a) = &self.settings.area_of_interest {
+            a.check().map_err(|m| err("settings.area_of_interest", m))?;
         }
         let m = self.settings.answer_margin;
         if m.micros() < 0 || m > Duration::from_hours(24 * 7) {

@@ -413,14 +413,17 @@ fn party_of(actor: &Actor) -> Result<&str, DomainError> {
         .ok_or_else(|| DomainError::forbidden("parties do this, not the cell"))
 }
 
-fn check_shape(shape: &Shape) -> Result<(), DomainError> {
+fn check_shape(state: &State, shape: &Shape) -> Result<(), DomainError> {
     if shape.coordinates.is_empty() || !shape.buffer_m.is_finite() || shape.buffer_m < 0.0 {
         return Err(DomainError::invalid(
             "geometry",
             "empty geometry or invalid buffer",
         ));
     }
-    Ok(())
+    match state.charter() {
+        Some(c) => c.check_positions("geometry", shape.coordinates.iter().flatten().flatten()),
+        None => Ok(()),
+    }
 }
 
 /// Most notifications one decision may file.
@@ -464,7 +467,7 @@ fn file_notification(
             format!("{kind:?} is not one of {}", ACTIVITY_KINDS.join(", ")),
         ));
     }
-    check_shape(shape)?;
+    check_shape(state, shape)?;
     if end <= start {
         return Err(DomainError::invalid(
             "window",
@@ -572,11 +575,12 @@ fn own_open_notification<'a>(
 
 /// Checks a site version's names, shape and CoT detail.
 fn check_site(
+    state: &State,
     names: &BTreeMap<String, String>,
     shape: &Shape,
     cot_detail: &Option<String>,
 ) -> Result<(), DomainError> {
-    check_shape(shape)?;
+    check_shape(state, shape)?;
     if names.is_empty() || names.len() > 10 {
         return Err(DomainError::invalid(
             "names",
@@ -674,7 +678,7 @@ pub(crate) fn decide(
             cot_detail,
         } => {
             let party = party_of(actor)?;
-            check_site(names, shape, cot_detail)?;
+            check_site(state, names, shape, cot_detail)?;
             let version = match site {
                 None => 1,
                 Some(id) => {
@@ -705,7 +709,7 @@ pub(crate) fn decide(
             cot_detail,
         } => {
             let party = party_of(actor)?;
-            check_site(names, shape, cot_detail)?;
+            check_site(state, names, shape, cot_detail)?;
             let s = site_of(d, *site)?;
             if s.registered_by == party {
                 return Err(DomainError::InvalidState(format!(
@@ -787,7 +791,7 @@ pub(crate) fn decide(
             if state.party_role(party) == Some(crate::charter::PartyRole::Observer) {
                 return Err(DomainError::forbidden("observers do not propose zones"));
             }
-            check_shape(shape)?;
+            check_shape(state, shape)?;
             if !matches!(shape.kind, ShapeKind::Polygon | ShapeKind::MultiPolygon) {
                 return Err(DomainError::invalid(
                     "geometry",

@@ -350,6 +350,47 @@ fn check_recipients(
     Ok(())
 }
 
+/// A marking that releases only to named recipients (AMBER to parties, RED to
+/// operators) must name at least one the supervisor could release to: a member or
+/// observer party other than the submitter's own, or an active operator of one.
+/// Otherwise the submission could only ever be rejected, so it is refused now.
+fn needs_recipients(
+    state: &State,
+    tlp: &str,
+    own: &PartyId,
+    recipients: &BTreeSet<PartyId>,
+    operators: &BTreeSet<OperatorName>,
+) -> Result<(), DomainError> {
+    let receiver = |p: &PartyId| {
+        p != own
+            && state
+                .party_role(p)
+                .is_some_and(|r| r != PartyRole::Supervisor)
+    };
+    match tlp {
+        "amber" | "amber+strict" if !recipients.iter().any(receiver) => Err(DomainError::invalid(
+            "recipients",
+            format!(
+                "TLP:{} is released only to the parties the submitter names: name at least one member or observer party other than your own (--to)",
+                tlp.to_ascii_uppercase()
+            ),
+        )),
+        "red"
+            if !operators.iter().any(|o| {
+                state
+                    .operator(o)
+                    .is_some_and(|op| op.active && receiver(&op.spec.party))
+            }) =>
+        {
+            Err(DomainError::invalid(
+                "recipient_operators",
+                "TLP:RED is released only to the operators the submitter names: name at least one active operator of another member or observer party (--to-operators)",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn decide(
     state: &State,
     actor: &Actor,
@@ -401,6 +442,7 @@ pub(crate) fn decide(
                     ));
                 }
             }
+            needs_recipients(state, tlp, party, recipients, recipient_operators)?;
             Ok(vec![Draft::to_parties(
                 state,
                 [party],

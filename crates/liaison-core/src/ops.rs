@@ -385,6 +385,7 @@ pub(crate) fn decide(
             place
                 .check()
                 .map_err(|m| DomainError::invalid("where", m))?;
+            charter.check_positions("where", &place.coordinates)?;
             if description.trim().is_empty() {
                 return Err(DomainError::invalid("description", "say what happened"));
             }
@@ -443,6 +444,9 @@ pub(crate) fn decide(
             }
             if let Some(p) = place {
                 p.check().map_err(|m| DomainError::invalid("where", m))?;
+                if let Some(c) = state.charter() {
+                    c.check_positions("where", &p.coordinates)?;
+                }
             }
             if occurred_at.is_some_and(|t| t > now.plus(Duration::from_mins(5))) {
                 return Err(DomainError::invalid(

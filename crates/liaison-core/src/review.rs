@@ -48,7 +48,28 @@ pub struct Review {
     pub messages_sent_by: BTreeMap<PartyId, usize>,
     pub open_incidents: Vec<OpenIncident>,
     pub missed: Vec<Missed>,
+    /// Deadlines still open at the end of the period and not yet passed.
+    pub open_deadlines: Vec<Missed>,
     pub acknowledgement_times: BTreeMap<PartyId, AckStats>,
+    /// Activity notifications filed, by filing party.
+    pub notifications_by: BTreeMap<PartyId, usize>,
+    /// Of those, filed later than the charter's lead time, by filing party.
+    pub late_notices_by: BTreeMap<PartyId, usize>,
+    /// Conflicts found on notifications (when filed or later), by the filing party and
+    /// severity (`violation`, `warning`, `info`).
+    pub conflicts_by: BTreeMap<(PartyId, String), usize>,
+    /// Objections to other parties' notifications, by objecting party.
+    pub objections_by: BTreeMap<PartyId, usize>,
+    /// Withdrawn notifications, by filing party.
+    pub notifications_withdrawn_by: BTreeMap<PartyId, usize>,
+    /// The supervisor's intelligence decisions, by decision (`approved`, `redacted`,
+    /// `rejected`).
+    pub intel_decisions: BTreeMap<&'static str, usize>,
+    /// What redactions removed: whole objects, and properties.
+    pub redacted_objects: usize,
+    pub redacted_properties: usize,
+    /// Intelligence submitted, by submitting party.
+    pub intel_submitted_by: BTreeMap<PartyId, usize>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -131,19 +152,25 @@ pub fn review(
             .split('/')
             .next()
             .and_then(|s| s.parse::<u64>().ok());
-        if subject_seq.is_none_or(|s| !seen(s)) || o.level == 0 || !in_period(o.first_due, from, to)
-        {
+        if subject_seq.is_none_or(|s| !seen(s)) {
             continue;
         }
-        r.missed.push(Missed {
+        let row = || Missed {
             duty: o.key.duty.as_str(),
             subject: o.key.subject.clone(),
             party: o.key.party.clone(),
             level: o.level,
             due_at: o.first_due,
-            met_at: o.met_at,
-        });
+            // What was known at the end of the period.
+            met_at: o.met_at.filter(|m| *m < to),
+        };
+        if o.level > 0 && in_period(o.first_due, from, to) {
+            r.missed.push(row());
+        } else if o.opened_at < to && o.first_due >= to && o.met_at.is_none_or(|m| m >= to) {
+            r.open_deadlines.push(row());
+        }
     }
+    record_events(state, &seen, from, to, &mut r);
     for (p, mut v) in times {
         v.sort();
         r.acknowledgement_times.insert(
@@ -158,6 +185,69 @@ pub fn review(
         );
     }
     r
+}
+
+/// Deconfliction and intelligence, counted from the record's events in the period.
+fn record_events(
+    state: &State,
+    seen: &dyn Fn(u64) -> bool,
+    from: Timestamp,
+    to: Timestamp,
+    r: &mut Review,
+) {
+    use crate::event::EventBody;
+    let first = state.events.partition_point(|e| e.at < from);
+    let filer = |n: u64| {
+        state
+            .deconfliction
+            .notifications
+            .get(&n)
+            .map(|n| n.party.clone())
+    };
+    for e in state.events[first..].iter().take_while(|e| e.at < to) {
+        if !seen(e.seq) {
+            continue;
+        }
+        let party = || e.author.party.clone();
+        match &e.body {
+            EventBody::NotificationFiled { late, .. } => {
+                *r.notifications_by.entry(party()).or_default() += 1;
+                if *late {
+                    *r.late_notices_by.entry(party()).or_default() += 1;
+                }
+            }
+            // Each conflict is its own event, when filed or found later.
+            EventBody::ConflictDetected {
+                notification,
+                conflict,
+            } => {
+                let p = filer(*notification).unwrap_or_default();
+                *r.conflicts_by
+                    .entry((p, conflict.severity.clone()))
+                    .or_default() += 1;
+            }
+            EventBody::NotificationAnswered {
+                objection: true, ..
+            } => *r.objections_by.entry(party()).or_default() += 1,
+            EventBody::NotificationWithdrawn { .. } => {
+                *r.notifications_withdrawn_by.entry(party()).or_default() += 1;
+            }
+            EventBody::IntelSubmitted { .. } => {
+                *r.intel_submitted_by.entry(party()).or_default() += 1;
+            }
+            EventBody::IntelDecided {
+                decision,
+                removed_objects,
+                removed_properties,
+                ..
+            } => {
+                *r.intel_decisions.entry(decision.as_str()).or_default() += 1;
+                r.redacted_objects += removed_objects.len();
+                r.redacted_properties += removed_properties.values().map(Vec::len).sum::<usize>();
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -164,16 +164,7 @@ pub async fn decide(
     id: u64,
     a: DecideArgs,
 ) -> Result<Outcome, ApiError> {
-    let kind = match a.decision.as_str() {
-        "approve" => DecisionKind::Approved,
-        "reject" => DecisionKind::Rejected,
-        "redact" => DecisionKind::Redacted,
-        d => {
-            return Err(ApiError::invalid(format!(
-                "decision: {d:?} is not approve, reject or redact"
-            )));
-        }
-    };
+    let kind = decision_kind(&a.decision)?;
     let ctx = ReleaseCtx {
         namespace: namespace(app),
         identity: supervisor_identity(app),
@@ -190,6 +181,37 @@ pub async fn decide(
         }),
     )
     .await
+}
+
+fn decision_kind(d: &str) -> Result<DecisionKind, ApiError> {
+    match d {
+        "approve" => Ok(DecisionKind::Approved),
+        "reject" => Ok(DecisionKind::Rejected),
+        "redact" => Ok(DecisionKind::Redacted),
+        d => Err(ApiError::invalid(format!(
+            "decision: {d:?} is not approve, reject or redact"
+        ))),
+    }
+}
+
+/// The decision as it would be recorded now, without recording it: the same rules (who
+/// may decide, on what, releasing what to whom) decided by the core against the current
+/// state, so a preview that succeeds is the release the decision would make, and one
+/// that fails is refused with the error the decision would get. Returns the
+/// `Command::DecideIntel` the writer would decide.
+pub fn preview(app: &App, caller: &Caller, id: u64, a: DecideArgs) -> Result<Command, ApiError> {
+    let kind = decision_kind(&a.decision)?;
+    let ctx = ReleaseCtx {
+        namespace: namespace(app),
+        identity: supervisor_identity(app),
+    };
+    let who = caller.core_actor();
+    let now = app.shared.clock.now();
+    let state = app.shared.state.read();
+    let sub = liaison_core::intel::decidable(&state, &who, id)?;
+    let cmd = decision_command(&state, sub, kind, a, &ctx, now)?;
+    liaison_core::decide(&state, &who, &cmd, now)?;
+    Ok(cmd)
 }
 
 struct ReleaseCtx {

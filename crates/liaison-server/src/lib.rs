@@ -98,6 +98,7 @@ pub const MAX_BODY: usize = 2 << 20;
         routes::intel::list,
         routes::intel::show,
         routes::intel::submit,
+        routes::intel::preview,
         routes::intel::decide,
         routes::intel::ack,
         routes::intel::withdraw,
@@ -277,6 +278,10 @@ pub fn router(app: App) -> Router {
         .route(
             "/api/v1/intel/submissions/{id}/decision",
             post(routes::intel::decide),
+        )
+        .route(
+            "/api/v1/intel/submissions/{id}/decision/preview",
+            post(routes::intel::preview),
         )
         .route(
             "/api/v1/intel/submissions/{id}/ack",

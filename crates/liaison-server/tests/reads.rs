@@ -273,7 +273,8 @@ impl Cell {
                 "/api/v1/intel/submissions",
                 json!({"bundle": {"objects": [{"type": "identity", "spec_version": "2.1",
                     "id": format!("identity--00000000-0000-4000-8000-{k:012}"),
-                    "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": text}]}}),
+                    "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": text}]},
+                    "recipients": PARTIES.iter().map(|p| p.0).collect::<Vec<_>>()}),
             ),
         };
         let _ = self.request("POST", path, self.token(by), Some(&body));

@@ -169,7 +169,38 @@ pub fn cli(server: &Server, token: &str, args: &[&str]) -> String {
         "{args:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    if !args.contains(&"--json") {
+        assert_no_epoch_micros(args, &out);
+    }
+    out
+}
+
+/// What a person reads never gives a time as a count of microseconds since the epoch:
+/// every black-box run of a command through [`cli`] is held to it. A run of 16 digits
+/// standing alone (not part of a hex or base64 word) between 2001 and 2286 is one.
+pub fn assert_no_epoch_micros(args: &[&str], out: &str) {
+    let bytes = out.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let word = |b: Option<&u8>| {
+            b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+        };
+        let alone = !word(start.checked_sub(1).and_then(|j| bytes.get(j))) && !word(bytes.get(i));
+        assert!(
+            !(alone && i - start == 16 && bytes[start] != b'0'),
+            "{args:?} printed a time as microseconds since the epoch ({}): {out}",
+            &out[start..i]
+        );
+    }
 }
 
 pub struct Server {

@@ -22,7 +22,7 @@ use liaison_api::wire::Written;
 use liaison_core::deconfliction::{Conflict, Shape, SiteCategory, Stance, ZoneKind, ZoneRules};
 use liaison_core::event::EventBody;
 use liaison_core::{Command, DomainError, Precedence, can_see};
-use liaison_geo::types::Activity;
+use liaison_geo::types::{Activity, Geometry, LonLat};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -864,6 +864,35 @@ pub async fn check(State(app): State<App>, sub: JsonSubmission) -> HttpResult<Re
 /// any other body (and every error, so that it is stated as everywhere else) the
 /// general way, to the same answer. Another party's activity is reported only where
 /// `viewer` may read its notification (`readable`).
+/// The charter's area of interest holds for a dry-run check as for a filed
+/// notification: a position outside it (most often latitude and longitude swapped) is
+/// refused with the same error.
+fn in_area(app: &App, acts: &[Activity<u64>]) -> HttpResult<()> {
+    let s = app.shared.state.read();
+    let Some(charter) = s
+        .charter()
+        .filter(|c| c.settings.area_of_interest.is_some())
+    else {
+        return Ok(());
+    };
+    let ring = |r: &[LonLat]| -> Result<(), liaison_core::DomainError> {
+        r.iter()
+            .try_for_each(|p| charter.check_position("geometry", [p.lon, p.lat]))
+    };
+    for act in acts {
+        match &act.area.geometry {
+            Geometry::Point(p) => ring(std::slice::from_ref(p)),
+            Geometry::LineString(l) => ring(l),
+            Geometry::Polygon(p) => p.rings().try_for_each(|r| ring(r)),
+            Geometry::MultiPolygon(ps) => {
+                ps.iter().flat_map(|p| p.rings()).try_for_each(|r| ring(r))
+            }
+        }
+        .map_err(|e| HttpError(ApiError::from(e)))?;
+    }
+    Ok(())
+}
+
 pub fn check_answer(app: &App, viewer: &liaison_core::Viewer, body: &[u8]) -> HttpResult<Vec<u8>> {
     let party = viewer.party.as_str();
     let internal = |e: serde_json::Error| HttpError(ApiError::internal(e.to_string()));
@@ -874,12 +903,14 @@ pub fn check_answer(app: &App, viewer: &liaison_core::Viewer, body: &[u8]) -> Ht
     // A collection is tried as one only if it could be (a single Feature read as a
     // collection is scanned to its end before it fails).
     let collection = text.filter(|t| t.contains("\"FeatureCollection\""));
-    if let Some(acts) = collection.and_then(|t| fast::activities(party, t))
-        && let Ok(out) = checks_answer(app, viewer, &acts)
-    {
-        return Ok(out);
+    if let Some(acts) = collection.and_then(|t| fast::activities(party, t)) {
+        in_area(app, &acts)?;
+        if let Ok(out) = checks_answer(app, viewer, &acts) {
+            return Ok(out);
+        }
     }
     if let Some(act) = text.and_then(|t| fast::activity(party, t)) {
+        in_area(app, std::slice::from_ref(&act))?;
         let s = app.shared.state.read();
         let model = app.shared.geo.read();
         if let Ok((mut found, labels)) = find_named(&model, &s, &act) {
@@ -896,6 +927,7 @@ pub fn check_answer(app: &App, viewer: &liaison_core::Viewer, body: &[u8]) -> Ht
         .iter()
         .map(|n| activity_of(party, n))
         .collect();
+    in_area(app, &acts)?;
     if body.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
         let s = app.shared.state.read();
         let model = app.shared.geo.read();

@@ -420,12 +420,73 @@ pub async fn escalations(
                 party: party.clone(),
                 level: *level,
                 due_at: liaison_api::time::format(*due_at),
+                about: String::new(),
+                precedence: None,
             }),
             _ => None,
         })
         .take(1000)
+        .map(|mut v: EscalationView| {
+            (v.about, v.precedence) = about(&s, &viewer, &v.subject);
+            v
+        })
         .collect();
     Json(out)
+}
+
+/// What a deadline's subject is, for people, if `viewer` may read the event that made
+/// it: `FLASH message #41 "Convoy at the crossing"`, `incident #12 airspace_violation`,
+/// `notification #30 uav_flight`, `submission #7 TLP:AMBER`, `site change #9`; with the
+/// subject's precedence where it has one.
+fn about(s: &CoreState, viewer: &liaison_core::Viewer, subject: &str) -> (String, Option<String>) {
+    let seq = subject
+        .split('/')
+        .next()
+        .and_then(|n| n.parse::<usize>().ok());
+    let Some(e) = seq
+        .and_then(|i| s.events.get(i))
+        .filter(|e| can_see(viewer, e))
+    else {
+        return (String::new(), None);
+    };
+    let n = e.seq;
+    let (about, precedence) = match &e.body {
+        EventBody::MessageSent {
+            precedence,
+            subject,
+            ..
+        } => (
+            format!(
+                "{} message #{n} {subject:?}",
+                precedence.as_str().to_uppercase()
+            ),
+            Some(*precedence),
+        ),
+        EventBody::IncidentReported {
+            category,
+            precedence,
+            ..
+        } => (
+            format!("incident #{n} {}", category.as_str()),
+            Some(*precedence),
+        ),
+        EventBody::NotificationFiled {
+            activity,
+            precedence,
+            ..
+        } => (format!("notification #{n} {activity}"), Some(*precedence)),
+        EventBody::IntelSubmitted {
+            tlp, precedence, ..
+        } => (
+            format!("submission #{n} TLP:{}", tlp.to_uppercase()),
+            Some(*precedence),
+        ),
+        EventBody::SiteChangeProposed { site, .. } => {
+            (format!("change #{n} to site #{site}"), None)
+        }
+        _ => (format!("event #{n} {}", e.kind()), None),
+    };
+    (about, precedence.map(|p| p.as_str().to_string()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -456,7 +517,11 @@ pub async fn obligations(
         })
         .filter(|o| liaison_core::can_read_obligation(&s, &viewer, o))
         .take(5000)
-        .map(ObligationView::from)
+        .map(|o| {
+            let mut v = ObligationView::from(o);
+            (v.about, v.precedence) = about(&s, &viewer, &v.subject);
+            v
+        })
         .collect();
     Json(out)
 }

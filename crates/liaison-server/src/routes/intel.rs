@@ -4,10 +4,10 @@
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::{HttpError, HttpResult};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::intel::{
-    DecideArgs, SubmitArgs, decide as decide_release, stix_error, submit as submit_intel,
-    withdraw as withdraw_intel,
+    DecideArgs, SubmitArgs, decide as decide_release, preview as preview_release, stix_error,
+    submit as submit_intel, withdraw as withdraw_intel,
 };
 use crate::routes::hotline::parse_precedence;
 use crate::routes::{receipt_of, written};
@@ -16,13 +16,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use liaison_api::ApiError;
 use liaison_api::intel::{
-    DecisionRequest, IntelAckRequest, IntelSubmitted, SubmissionView, SubmitIntel, set,
+    DecisionPreview, DecisionRequest, IntelAckRequest, IntelSubmitted, PreviewObject,
+    SubmissionView, SubmitIntel, set,
 };
 use liaison_api::wire::Written;
 use liaison_core::{Command, Precedence, can_see};
 use liaison_stix::tlp::Recipients;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 /// The submitter and the supervisor see everything; a recipient sees what was released.
@@ -155,18 +157,68 @@ pub async fn decide(
         body,
         signature,
     } = sub;
-    let recipients = body.recipients.map(|r| Recipients {
-        parties: set(&r.parties),
-        operators: set(&r.operators),
-    });
-    let args = DecideArgs {
+    written(decide_release(&app, &caller, signature, id, decide_args(body)).await?)
+}
+
+fn decide_args(body: DecisionRequest) -> DecideArgs {
+    DecideArgs {
         decision: body.decision,
         reason: body.reason,
         remove_objects: body.remove_objects,
         remove_properties: body.remove_properties,
-        recipients,
+        recipients: body.recipients.map(|r| Recipients {
+            parties: set(&r.parties),
+            operators: set(&r.operators),
+        }),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/intel/submissions/{id}/decision/preview", tag = "intel", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "Submission id")), request_body = DecisionRequest,
+    responses((status = 200, description = "What the decision would release, to whom; nothing is recorded", body = DecisionPreview),
+              (status = 403, description = "Not the supervisor", body = liaison_api::ErrorBody),
+              (status = 409, description = "Already decided", body = liaison_api::ErrorBody),
+              (status = 422, description = "The redaction would leave invalid STIX", body = liaison_api::ErrorBody)))]
+pub async fn preview(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<u64>,
+    ApiJson(body): ApiJson<DecisionRequest>,
+) -> HttpResult<Json<DecisionPreview>> {
+    let decision = body.decision.clone();
+    let cmd = preview_release(&app, &caller, id, decide_args(body))?;
+    let Command::DecideIntel {
+        released,
+        to_parties,
+        to_operators,
+        removed_objects,
+        removed_properties,
+        ..
+    } = cmd
+    else {
+        return Err(HttpError(ApiError::internal(
+            "a decision previews as a decision",
+        )));
     };
-    written(decide_release(&app, &caller, signature, id, args).await?)
+    let released = released
+        .iter()
+        .map(|o| PreviewObject {
+            id: o.id.clone(),
+            r#type: o.r#type.clone(),
+            version: o.version.clone(),
+            sha256: hex::encode(Sha256::digest(o.raw.as_bytes())),
+            object: serde_json::from_str(&o.raw).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    Ok(Json(DecisionPreview {
+        submission: id,
+        decision,
+        to_parties: to_parties.into_iter().collect(),
+        to_operators: to_operators.into_iter().collect(),
+        released,
+        removed_objects,
+        removed_properties,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/intel/submissions/{id}/ack", tag = "intel", security(("bearer" = [])),
