@@ -10,11 +10,29 @@ that run this, so no older compiler builds the code to prove them.
 import glob
 import os
 import sys
+import tarfile
 import tomllib
 
 
 def version(text):
-    return tuple(int(part) for part in text.split("."))
+    """`1.89` and `1.89.0` are the same version."""
+    parts = [int(part) for part in text.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
+
+
+def manifest_of(cargo_home, name):
+    """The package's Cargo.toml: unpacked in registry/src, or inside its .crate file in
+    registry/cache (what `cargo fetch` leaves; a package of another platform is never
+    unpacked)."""
+    for m in glob.glob(os.path.join(cargo_home, "registry", "src", "*", name, "Cargo.toml")):
+        with open(m, "rb") as f:
+            return tomllib.load(f)
+    for c in glob.glob(os.path.join(cargo_home, "registry", "cache", "*", name + ".crate")):
+        with tarfile.open(c) as t:
+            f = t.extractfile(f"{name}/Cargo.toml")
+            if f is not None:
+                return tomllib.load(f)
+    return None
 
 
 def main():
@@ -30,22 +48,19 @@ def main():
         if package.get("rust-version") != {"workspace": True}:
             problems.append(f"{member}: add `rust-version.workspace = true` to [package]")
     cargo_home = os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo"))
-    sources = glob.glob(os.path.join(cargo_home, "registry", "src", "*"))
     with open(os.path.join(root, "Cargo.lock"), "rb") as f:
         lock = tomllib.load(f)
     checked = 0
-    newest = ((0,), "none")
+    newest = ((0, 0, 0), "none")
     for p in lock["package"]:
         if not p.get("source", "").startswith("registry+"):
             continue
         name = f"{p['name']}-{p['version']}"
-        manifests = [os.path.join(s, name, "Cargo.toml") for s in sources]
-        manifest = next((m for m in manifests if os.path.exists(m)), None)
+        manifest = manifest_of(cargo_home, name)
         if manifest is None:
-            problems.append(f"{name}: not in {cargo_home}/registry/src (run `cargo fetch`)")
+            problems.append(f"{name}: not in {cargo_home}/registry (run `cargo fetch`)")
             continue
-        with open(manifest, "rb") as f:
-            needs = tomllib.load(f).get("package", {}).get("rust-version")
+        needs = manifest.get("package", {}).get("rust-version")
         checked += 1
         if not isinstance(needs, str):
             continue
