@@ -25,6 +25,7 @@ pub enum BenchCmd {
     /// signed (the client pinning the cell certificate); writes/s, p50/p99 latency and the
     /// ratios.
     Log {
+        /// Concurrent writers.
         #[arg(long, default_value_t = 64)]
         writers: usize,
         /// Events per run (with --http: per configuration and run).
@@ -33,6 +34,7 @@ pub enum BenchCmd {
         /// Rate for the latency phase (events per second; not with --http).
         #[arg(long, default_value_t = 1000)]
         rate: u64,
+        /// How many times to measure.
         #[arg(long, default_value_t = 3)]
         runs: usize,
         /// Over HTTP and HTTPS instead of in-process (see above).
@@ -41,14 +43,17 @@ pub enum BenchCmd {
     },
     /// The conflict engine on a workload directory (sites/zones/actives/queries .ndjson).
     Deconflict {
+        /// The workload folder (written by `bench workload`).
         #[arg(long)]
         workload: std::path::PathBuf,
+        /// The file to write the results to (JSON lines).
         #[arg(long)]
         out: std::path::PathBuf,
     },
     /// TAXII: POST N objects in batches of 1,000, page through the inbox and the manifest at
     /// limit=100, and GET 1,000 objects by id, over HTTP.
     Taxii {
+        /// STIX objects to post.
         #[arg(long, default_value_t = 5000)]
         objects: usize,
     },
@@ -59,16 +64,22 @@ pub enum BenchCmd {
     /// one Feature a request (from a client that sleeps between answers, and again from one
     /// that never sleeps) and in FeatureCollections of 100.
     DeconflictHttp {
+        /// Protected sites to seed.
         #[arg(long, default_value_t = 100_000)]
         sites: usize,
+        /// Zones to seed.
         #[arg(long, default_value_t = 300)]
         zones: usize,
+        /// Notifications to seed.
         #[arg(long, default_value_t = 4_000)]
         notifications: usize,
+        /// Queries per run.
         #[arg(long, default_value_t = 2_000)]
         queries: usize,
+        /// How many times to measure.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// The seed of the generated workload.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Requests kept in flight, each on a keep-alive connection of its own.
@@ -77,8 +88,10 @@ pub enum BenchCmd {
     },
     /// Write a seeded deconfliction workload.
     Workload {
+        /// The folder to write the workload to.
         #[arg(long)]
         out: std::path::PathBuf,
+        /// The seed of the generated workload.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// A small workload (for quick checks and the PostGIS comparison).
@@ -87,10 +100,13 @@ pub enum BenchCmd {
     },
     /// Acceptance-to-delivery latency on SSE with many connected recipients.
     Hotline {
+        /// Connected recipients.
         #[arg(long, default_value_t = 100)]
         clients: usize,
+        /// Messages sent per second.
         #[arg(long, default_value_t = 1000)]
         rate: u64,
+        /// How long to send.
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },

@@ -1,5 +1,6 @@
 //! Client commands for the cell, the record and operators.
 
+use crate::choices::OperatorRole;
 use crate::output::{json, receipt_line};
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -41,6 +42,7 @@ pub enum CellCmd {
     Approve,
     /// Suspend the cell (supervisor).
     Suspend {
+        /// Why: kept in the record and shown to every party.
         #[arg(long)]
         reason: String,
     },
@@ -52,6 +54,7 @@ pub enum CellCmd {
 pub enum EventsCmd {
     /// Follow the record live; with --after N, replay from after N first.
     Tail {
+        /// Replay the events after this sequence number first.
         #[arg(long)]
         after: Option<u64>,
         /// Stop after this many events.
@@ -62,15 +65,19 @@ pub enum EventsCmd {
 
 #[derive(Subcommand, Clone)]
 pub enum OperatorCmd {
+    /// List the operators you may see, with their party, role and state.
     List,
     /// Enrol an operator of your party: its token and signing key are made here, and
     /// only the token's hash and the public key are sent; both are written to `--out`.
     Add {
+        /// The operator's name.
         name: String,
+        /// The operator's party (your own).
         #[arg(long)]
         party: String,
+        /// What the operator may do in its party.
         #[arg(long)]
-        role: String,
+        role: OperatorRole,
         /// Where to write the new operator's credentials (mode 0600); default
         /// `NAME.credentials.json` in the current directory.
         #[arg(long)]
@@ -81,33 +88,44 @@ pub enum OperatorCmd {
     /// entry with the token's hash and the public key, and writes the credentials to
     /// `--out`. Needs no server.
     Credentials {
+        /// The operator's name.
         name: String,
+        /// The operator's party.
         #[arg(long)]
         party: String,
+        /// What the operator may do in its party.
         #[arg(long)]
-        role: String,
+        role: OperatorRole,
         /// Default `NAME.credentials.json` in the current directory.
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Disable an operator of your party: its token stops working at once.
     Disable {
+        /// The operator's name.
         name: String,
     },
+    /// Enable an operator of your party again.
     Enable {
+        /// The operator's name.
         name: String,
     },
     /// Issue a new token; the old one stops working.
     Rotate {
+        /// The operator's name.
         name: String,
     },
     /// Suspend an operator of any party pending review (the supervising party only).
     Suspend {
+        /// The operator's name.
         name: String,
+        /// Why: kept in the record and shown to every party.
         #[arg(long)]
         reason: String,
     },
     /// Lift a suspension (the supervising party only).
     Reinstate {
+        /// The operator's name.
         name: String,
     },
 }
@@ -219,7 +237,7 @@ pub fn events(c: &Client, cmd: EventsCmd, as_json: bool) -> anyhow::Result<()> {
                         last = l;
                         attempts = 0;
                     }
-                    Err(e) if e.code() == "transport" && attempts < 30 => {
+                    Err(e) if e.is_transport() && attempts < 30 => {
                         attempts += 1;
                         eprintln!(
                             "connection lost ({e}); reconnecting after event {}",
@@ -256,13 +274,13 @@ pub fn operator(c: &Client, cmd: OperatorCmd, as_json: bool) -> anyhow::Result<(
             party,
             role,
             out,
-        } => enrol(c, name, party, role, out, as_json),
+        } => enrol(c, name, party, role.to_string(), out, as_json),
         OperatorCmd::Credentials {
             name,
             party,
             role,
             out,
-        } => credentials(name, party, role, out, as_json),
+        } => credentials(name, party, role.to_string(), out, as_json),
         OperatorCmd::Disable { name } => report(
             as_json,
             c.post(
@@ -313,7 +331,7 @@ pub fn operator_offline(cmd: OperatorCmd, as_json: bool) -> anyhow::Result<()> {
             party,
             role,
             out,
-        } => credentials(name, party, role, out, as_json),
+        } => credentials(name, party, role.to_string(), out, as_json),
         _ => bail!("this operator command needs a server"),
     }
 }

@@ -1,5 +1,6 @@
 //! Client commands for deconfliction: sites, zones, notifications and the dry-run check.
 
+use crate::choices::{ExportFormat, NotificationAnswer, ProposalAnswer, SiteCategory, Stance};
 use crate::output::{json, receipt_line};
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -13,21 +14,31 @@ use std::path::{Path, PathBuf};
 pub enum DeconflictCmd {
     /// Check a GeoJSON Feature (or each of a FeatureCollection) against sites, zones and
     /// other parties' activity; files nothing.
-    Check { file: PathBuf },
+    Check {
+        /// A GeoJSON Feature or FeatureCollection.
+        file: PathBuf,
+    },
     /// File an activity notification (a GeoJSON Feature, or a FeatureCollection of them
     /// filed together) and print the conflicts of each.
-    Notify { file: PathBuf },
+    Notify {
+        /// A GeoJSON Feature or FeatureCollection of activities.
+        file: PathBuf,
+    },
     /// Acknowledge or object to another party's notification.
     Answer {
+        /// The notification's number.
         id: u64,
-        /// `acknowledge` or `object`.
-        answer: String,
+        /// Your answer.
+        answer: NotificationAnswer,
+        /// Words that go with the answer (the reason for an objection).
         #[arg(long, default_value = "")]
         text: String,
     },
     /// Withdraw your party's notification: no longer checked against, no answer owed.
     Withdraw {
+        /// The notification's number.
         id: u64,
+        /// Why: kept in the record.
         #[arg(long, default_value = "")]
         reason: String,
     },
@@ -37,9 +48,9 @@ pub enum DeconflictCmd {
     Conflicts,
     /// Export the current picture as GeoJSON, or as Cursor-on-Target XML for TAK clients.
     Export {
-        /// `geojson` or `cot`.
-        #[arg(long, default_value = "geojson", value_parser = ["geojson", "cot"])]
-        format: String,
+        /// The form to export in.
+        #[arg(long, default_value_t = ExportFormat::Geojson)]
+        format: ExportFormat,
         /// Where to write it; standard output without.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -50,38 +61,47 @@ pub enum DeconflictCmd {
 pub enum SiteCmd {
     /// Import protected sites from a GeoJSON FeatureCollection, with progress and a per-feature error report.
     Import {
+        /// A GeoJSON FeatureCollection of sites (or one Feature).
         file: PathBuf,
+        /// Sites sent per request; a batch with an invalid feature stores nothing.
         #[arg(long, default_value_t = 500)]
         batch: usize,
     },
     /// Import protected sites from Cursor-on-Target point events (one <event> or <events>), all or nothing.
     ImportCot {
+        /// The Cursor-on-Target XML file.
         file: PathBuf,
         /// Category for events without <liaison category="…"/> in their detail.
         #[arg(long)]
-        category: Option<String>,
+        category: Option<SiteCategory>,
     },
     /// List every protected site, a page at a time.
     List,
     /// Show one protected site, with its MGRS and earlier versions.
     Show {
+        /// The site's number.
         id: u64,
     },
+    /// Confirm that a site is still as registered (its confirmation lapses otherwise).
     Confirm {
+        /// The site's number.
         id: u64,
     },
     /// Propose a new version of another party's site (a GeoJSON Feature); its
     /// registrant accepts or rejects it.
     Propose {
+        /// The site's number.
         id: u64,
+        /// The new version: a GeoJSON Feature.
         file: PathBuf,
     },
     /// Accept or reject a proposed change to a site your party registered.
     Answer {
+        /// The proposal's number.
         proposal: u64,
-        /// `accept` or `reject`.
-        #[arg(value_parser = ["accept", "reject"])]
-        answer: String,
+        /// Your answer.
+        answer: ProposalAnswer,
+        /// Words that go with the answer (the reason for an objection).
         #[arg(long, default_value = "")]
         text: String,
     },
@@ -91,13 +111,17 @@ pub enum SiteCmd {
 pub enum ZoneCmd {
     /// Propose a zone (a GeoJSON Feature).
     Propose {
+        /// The new version: a GeoJSON Feature.
         file: PathBuf,
     },
     /// Accept or dispute a zone.
     Stance {
+        /// The zone's number.
         id: u64,
-        stance: String,
+        /// Your party's stance.
+        stance: Stance,
     },
+    /// List what you may read.
     List,
 }
 
@@ -312,7 +336,7 @@ pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> 
         DeconflictCmd::Answer { id, answer, text } => {
             let w: Written = c.post(
                 &format!("/api/v1/notifications/{id}/answer"),
-                &serde_json::json!({"answer": answer, "text": text}),
+                &serde_json::json!({"answer": answer.as_str(), "text": text}),
             )?;
             if as_json {
                 return json(&w);
@@ -385,7 +409,7 @@ pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> 
             Ok(())
         }
         DeconflictCmd::Export { format, out } => {
-            let (bytes, what) = if format == "cot" {
+            let (bytes, what) = if format == ExportFormat::Cot {
                 let b = c.get_bytes("/api/v1/deconfliction/export.cot")?;
                 let n = String::from_utf8_lossy(&b).matches("<event ").count();
                 (b, format!("{n} CoT events"))
@@ -418,6 +442,7 @@ pub fn site(c: &Client, cmd: SiteCmd, as_json: bool) -> anyhow::Result<()> {
             let total = features.len();
             let mut done = 0usize;
             let mut failed = Vec::new();
+            let bar = crate::progress::bar(total as u64, "sites");
             for (i, chunk) in features.chunks(batch.max(1)).enumerate() {
                 let fc = serde_json::json!({"type": "FeatureCollection", "features": chunk});
                 match c.post::<_, Value>("/api/v1/sites", &fc) {
@@ -428,14 +453,10 @@ pub fn site(c: &Client, cmd: SiteCmd, as_json: bool) -> anyhow::Result<()> {
                         i * batch + chunk.len()
                     )),
                 }
-                let pct = (done + failed.len() * batch).min(total) * 100 / total.max(1);
-                eprint!(
-                    "\r[{:<40}] {pct:>3}%  {done}/{total} imported",
-                    "#".repeat(pct * 40 / 100)
-                );
-                let _ = std::io::stderr().flush();
+                bar.inc(chunk.len() as u64);
+                bar.set_message(format!("{done} imported"));
             }
-            eprintln!();
+            bar.finish_and_clear();
             for f in &failed {
                 println!("not imported: {f}");
             }
@@ -518,7 +539,7 @@ pub fn site(c: &Client, cmd: SiteCmd, as_json: bool) -> anyhow::Result<()> {
             answer,
             text,
         } => {
-            let accept = answer == "accept";
+            let accept = answer == ProposalAnswer::Accept;
             let w: Written = c.post(
                 &format!("/api/v1/sites/proposals/{proposal}/answer"),
                 &serde_json::json!({ "accept": accept, "text": text }),
@@ -573,7 +594,7 @@ pub fn zone(c: &Client, cmd: ZoneCmd, as_json: bool) -> anyhow::Result<()> {
         ZoneCmd::Stance { id, stance } => {
             let w: Written = c.post(
                 &format!("/api/v1/zones/{id}/stance"),
-                &serde_json::json!({"stance": stance}),
+                &serde_json::json!({"stance": stance.as_str()}),
             )?;
             println!("recorded; {}", receipt_line(&w.receipt));
             Ok(())

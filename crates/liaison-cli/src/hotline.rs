@@ -1,5 +1,8 @@
 //! Client commands for the hotline, the live watch, incidents and review reports.
 
+use crate::choices::{
+    IncidentCategory, IncidentStatus, Mailbox, Outcome, Precedence, TimePrecision,
+};
 use crate::output::{json, receipt_line, when};
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -23,8 +26,10 @@ pub enum MsgCmd {
         /// Recipient party ids, comma-separated (e.g. sy or sy,undof).
         #[arg(long, value_delimiter = ',')]
         to: Vec<String>,
-        #[arg(long, default_value = "routine")]
-        precedence: String,
+        /// How urgent it is: it sets when an acknowledgement is due.
+        #[arg(long, default_value_t = Precedence::Routine)]
+        precedence: Precedence,
+        /// The subject line.
         #[arg(long)]
         subject: String,
         /// The text; `-` reads it from standard input.
@@ -33,8 +38,11 @@ pub enum MsgCmd {
         /// The language you wrote in (ar, he, en, ...).
         #[arg(long, default_value = "en")]
         language: String,
+        /// A FLASH emergency: it stays open until its author cancels it or the supervisor
+        /// closes it (`msg close`).
         #[arg(long)]
         emergency: bool,
+        /// A test message, acknowledged like any other.
         #[arg(long)]
         test: bool,
         /// Files to attach.
@@ -43,32 +51,42 @@ pub enum MsgCmd {
     },
     /// Acknowledge a message, optionally with a reply.
     Ack {
+        /// The message's number (as `msg list` shows it).
         id: u64,
+        /// A reply sent with the acknowledgement.
         #[arg(long)]
         reply: Option<String>,
     },
     /// List messages (fetching marks them delivered).
     List {
-        /// inbox, sent or all.
-        #[arg(long = "box", default_value = "all")]
-        mailbox: String,
+        /// Which messages.
+        #[arg(long = "box", default_value_t = Mailbox::All)]
+        mailbox: Mailbox,
     },
     /// Open one message: its text and every recipient's state. Opening a message
     /// addressed to your party records that it was read (your signed statement); the
     /// live feed (`watch`) and lists record only its delivery.
     #[command(visible_alias = "read")]
-    Show { id: u64 },
+    Show {
+        /// The message's number (as `msg list` shows it).
+        id: u64,
+    },
     /// Add a translation beside the original.
     Translate {
+        /// The message's number (as `msg list` shows it).
         id: u64,
+        /// The language of the translation (ar, he, en, ...).
         #[arg(long)]
         language: String,
+        /// The translated text.
         #[arg(long)]
         text: String,
     },
     /// Cancel (author) or close (supervisor) an emergency.
     Close {
+        /// The message's number (as `msg list` shows it).
         id: u64,
+        /// Why: kept in the record.
         #[arg(long, default_value = "")]
         reason: String,
     },
@@ -78,35 +96,44 @@ pub enum MsgCmd {
 pub enum IncidentCmd {
     /// Report an incident.
     Report {
+        /// What kind of incident it is.
         #[arg(long)]
-        category: String,
+        category: IncidentCategory,
         /// When it happened (RFC 3339).
         #[arg(long)]
         when: String,
-        #[arg(long, default_value = "exact")]
-        precision: String,
+        /// How precisely the time is known.
+        #[arg(long, default_value_t = TimePrecision::Exact)]
+        precision: TimePrecision,
         /// lon,lat of the place.
         #[arg(long, allow_hyphen_values = true)]
         at: String,
+        /// How far off the place may be, in metres.
         #[arg(long, default_value_t = 0.0)]
         uncertainty_m: f64,
+        /// What happened, in your words.
         #[arg(long)]
         description: String,
         /// The party it is attributed to, or `unknown`.
         #[arg(long, default_value = "unknown")]
         against: String,
-        #[arg(long, default_value = "immediate")]
-        precedence: String,
+        /// How urgent it is: it sets when an acknowledgement is due.
+        #[arg(long, default_value_t = Precedence::Immediate)]
+        precedence: Precedence,
+        /// A message, notification or other incident it relates to (repeat for more).
         #[arg(long)]
         link: Vec<String>,
     },
     /// Acknowledge an incident attributed to your party.
     Ack {
+        /// The incident's number (as `incident list` shows it).
         id: u64,
     },
     /// Give your party's account (or a further submission).
     Respond {
+        /// The incident's number (as `incident list` shows it).
         id: u64,
+        /// Your party's account.
         #[arg(long)]
         text: String,
         /// "Not ours": disown the forces involved.
@@ -118,61 +145,79 @@ pub enum IncidentCmd {
     },
     /// Ask a party for information, with a deadline (supervisor).
     RequestInfo {
+        /// The incident's number (as `incident list` shows it).
         id: u64,
+        /// The party asked.
         #[arg(long)]
         party: String,
+        /// What you ask.
         #[arg(long)]
         question: String,
+        /// How long it has to answer (30m, 3h, 2d).
         #[arg(long, default_value = "3h")]
         within: String,
     },
     /// Correct what your party reported: the category, the time, the place (the earlier
     /// values stay in the record).
     Correct {
+        /// The incident's number (as `incident list` shows it).
         id: u64,
         /// Why: kept with the correction.
         #[arg(long)]
         reason: String,
+        /// The corrected category.
         #[arg(long)]
-        category: Option<String>,
+        category: Option<IncidentCategory>,
         /// When it happened (RFC 3339).
         #[arg(long)]
         when: Option<String>,
-        /// exact, day or week.
+        /// How precisely the time is known.
         #[arg(long)]
-        precision: Option<String>,
+        precision: Option<TimePrecision>,
         /// lon,lat of the place.
         #[arg(long, allow_hyphen_values = true)]
         at: Option<String>,
+        /// How far off the place may be, in metres.
         #[arg(long)]
         uncertainty_m: Option<f64>,
     },
     /// Withdraw your party's report (what was said stays in the record; nothing more
     /// is owed on it).
     Withdraw {
+        /// The incident's number (as `incident list` shows it).
         id: u64,
+        /// Why: kept with the withdrawal.
         #[arg(long)]
         reason: String,
     },
     /// Record a finding (supervisor).
     Find {
+        /// The incident's number (as `incident list` shows it).
         id: u64,
+        /// The finding.
         #[arg(long)]
         text: String,
     },
     /// Close with an outcome and agreed measures (supervisor).
     Close {
+        /// The incident's number (as `incident list` shows it).
         id: u64,
+        /// How the incident ends.
         #[arg(long)]
-        outcome: String,
+        outcome: Outcome,
+        /// The measures agreed.
         #[arg(long, default_value = "")]
         measures: String,
     },
+    /// List incidents you may read.
     List {
+        /// Only open or only closed ones; both without.
         #[arg(long)]
-        status: Option<String>,
+        status: Option<IncidentStatus>,
     },
+    /// Show one incident: its accounts, corrections, findings and deadlines.
     Show {
+        /// The incident's number (as `incident list` shows it).
         id: u64,
     },
 }
@@ -262,7 +307,7 @@ pub fn msg(c: &Client, cmd: MsgCmd, as_json: bool) -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let req = SendMessage {
                 to,
-                precedence,
+                precedence: precedence.to_string(),
                 subject,
                 body,
                 language: Some(language),
@@ -399,7 +444,7 @@ pub fn watch(c: &Client, as_json: bool) -> anyhow::Result<()> {
                 last = l.or(last);
                 attempts = 0;
             }
-            Err(e) if e.code() == "transport" && attempts < 600 => {
+            Err(e) if e.is_transport() && attempts < 600 => {
                 attempts += 1;
                 eprintln!(
                     "connection lost ({e}); reconnecting from event {}",
@@ -500,14 +545,14 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
         } => {
             let (lon, lat) = lon_lat(&at)?;
             let req = ReportIncident {
-                category,
+                category: category.to_string(),
                 when,
-                precision,
+                precision: precision.to_string(),
                 r#where: serde_json::json!({"type": "Point", "coordinates": [lon, lat]}),
                 uncertainty_m,
                 description,
                 attributed_to: against,
-                precedence,
+                precedence: precedence.to_string(),
                 links: link,
                 attachments: Vec::new(),
             };
@@ -577,7 +622,10 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
             as_json,
             c.post(
                 &format!("/api/v1/incidents/{id}/close"),
-                &CloseIncidentRequest { outcome, measures },
+                &CloseIncidentRequest {
+                    outcome: outcome.to_string(),
+                    measures,
+                },
             )?,
             "incident closed",
         ),
@@ -621,9 +669,9 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
                 c.post(
                     &format!("/api/v1/incidents/{id}/corrections"),
                     &CorrectIncidentRequest {
-                        category,
+                        category: category.map(|c| c.to_string()),
                         when,
-                        precision,
+                        precision: precision.map(|p| p.to_string()),
                         r#where,
                         uncertainty_m,
                         reason,

@@ -1,5 +1,6 @@
 //! Client commands for intelligence sharing.
 
+use crate::choices::{IntelDecision, IntelState, Precedence};
 use crate::output::{json, receipt_line};
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 pub enum IntelCmd {
     /// Submit a STIX 2.1 bundle for the supervisor's decision.
     Submit {
+        /// A STIX 2.1 bundle (JSON) whose objects carry their TLP markings.
         file: PathBuf,
         /// Recipient parties (TLP:AMBER needs them), comma-separated.
         #[arg(long, value_delimiter = ',')]
@@ -23,22 +25,31 @@ pub enum IntelCmd {
         /// Recipient operators (TLP:RED needs them), comma-separated.
         #[arg(long, value_delimiter = ',')]
         to_operators: Vec<String>,
-        #[arg(long, default_value = "routine")]
-        precedence: String,
+        /// How urgent it is: it sets when the supervisor's decision is due.
+        #[arg(long, default_value_t = Precedence::Routine)]
+        precedence: Precedence,
     },
+    /// List the submissions you may see.
     List {
+        /// Only those in this state.
         #[arg(long)]
-        state: Option<String>,
+        state: Option<IntelState>,
     },
+    /// Show a submission: its objects, their markings and the decision.
     Show {
+        /// The submission's number.
         id: u64,
     },
     /// Decide (supervisor): approve, reject --reason, or redact --remove-object/--remove-property ID:PROP.
     Decide {
+        /// The submission's number.
         id: u64,
-        decision: String,
+        /// The decision.
+        decision: IntelDecision,
+        /// Why: kept with the decision.
         #[arg(long, default_value = "")]
         reason: String,
+        /// Leave out this object (its STIX id) from the release; repeat for more.
         #[arg(long)]
         remove_object: Vec<String>,
         /// OBJECT_ID:PROPERTY
@@ -52,16 +63,22 @@ pub enum IntelCmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Acknowledge a release to your party.
     Ack {
+        /// The submission's number.
         id: u64,
+        /// A note kept with the acknowledgement.
         #[arg(long)]
         note: Option<String>,
     },
+    /// Withdraw a submission of your party.
     Withdraw {
+        /// The submission's number.
         id: u64,
     },
     /// Write what was released to you since the last pull as a STIX bundle.
     Pull {
+        /// The file to write the STIX bundle to.
         #[arg(long)]
         out: PathBuf,
         /// The folder where the time of each operator's last pull from each server is
@@ -138,7 +155,7 @@ pub fn run(c: &Client, cmd: IntelCmd, as_json: bool) -> anyhow::Result<()> {
                     bundle,
                     recipients: to,
                     recipient_operators: to_operators,
-                    precedence: Some(precedence),
+                    precedence: Some(precedence.to_string()),
                 },
             )?;
             if as_json {
@@ -222,7 +239,7 @@ pub fn run(c: &Client, cmd: IntelCmd, as_json: bool) -> anyhow::Result<()> {
                 operators: Vec::new(),
             });
             let request = DecisionRequest {
-                decision,
+                decision: decision.to_string(),
                 reason,
                 remove_objects: remove_object,
                 remove_properties: props,

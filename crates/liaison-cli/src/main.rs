@@ -4,15 +4,20 @@
 
 mod bench;
 mod cell;
+mod choices;
+mod config;
 mod deconflict;
+mod failure;
 mod hotline;
 mod intel;
+mod manual;
 mod output;
+mod progress;
 mod record;
 mod server;
 mod witness;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,7 +25,8 @@ use std::process::ExitCode;
 #[command(
     name = "liaison",
     version,
-    about = "Liaison: the software a joint communication cell runs on"
+    about = "Liaison: the software a joint communication cell runs on",
+    after_help = failure::HELP
 )]
 struct Cli {
     /// Server URL for client commands.
@@ -65,8 +71,10 @@ struct Cli {
 enum Cmd {
     /// Create a cell from a charter file in an empty data directory.
     Init {
+        /// The data directory to create the cell in (empty or absent).
         #[arg(long)]
         data: PathBuf,
+        /// The charter file (TOML; see docs/charter.md).
         #[arg(long)]
         charter: PathBuf,
         /// Make a TLS certificate for the cell, valid for these host names or addresses
@@ -80,19 +88,25 @@ enum Cmd {
     },
     /// Serve a cell: HTTPS with the cell's certificate (or --tls-cert/--tls-key); plain
     /// HTTP only on a loopback address or with --insecure-http.
+    ///
+    /// Every flag has an environment variable (shown with it) and a key of the same
+    /// name in the configuration file; a flag wins over its variable, which wins over
+    /// the file (docs/operations.md, "Configure").
     Serve {
-        #[arg(long)]
-        data: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:8470")]
-        listen: String,
+        /// A TOML configuration file whose keys are the flags' names (`data`, `listen`,
+        /// `tls-cert`, …); a key it does not know is an error.
+        #[arg(long, env = "LIAISON_CONFIG")]
+        config: Option<PathBuf>,
         #[command(flatten)]
-        tls: server::TlsArgs,
+        settings: config::ServeSettings,
     },
     /// Create (or reuse) the demo cell, approve it, seed some history and serve it.
     Demo {
+        /// The data directory of the demo cell (reused if it holds one).
         #[arg(long, default_value = "./liaison-demo")]
         data: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:8470")]
+        /// The address to listen on.
+        #[arg(long, default_value = config::DEFAULT_LISTEN)]
         listen: String,
         /// Serve HTTPS with a cell certificate made for the demo, and print how to pin it.
         #[arg(long)]
@@ -149,6 +163,7 @@ enum Cmd {
     },
     /// Generate an Ed25519 key (PKCS#8 PEM, mode 0600) and its public half.
     Keygen {
+        /// The file to write the private key to (it must not exist).
         #[arg(long)]
         out: PathBuf,
         /// Make a party's key instead (signed-note key text), and print the line that
@@ -174,7 +189,9 @@ enum Cmd {
     /// --credentials or --charter); with --final, also that its checkpoint is
     /// cosigned by the witness of every member party and of the supervisor.
     VerifyReceipt {
+        /// The receipt (JSON, as a write or `liaison receipt` gives it).
         file: PathBuf,
+        /// The log's verifier key (`name+keyid+base64`).
         #[arg(long)]
         vkey: Option<String>,
         /// The party's credentials file from `liaison init`: the log key, the parties
@@ -196,11 +213,14 @@ enum Cmd {
     /// The log key is never taken from the server: give --credentials, --charter or
     /// --log-key.
     Witness {
+        /// The party whose witness this is.
         #[arg(long)]
         party: String,
         /// The witness's Ed25519 private key.
         #[arg(long = "witness-key")]
         witness_key: PathBuf,
+        /// The folder where the witness keeps the checkpoints it cosigned and any
+        /// evidence of a fork.
         #[arg(long)]
         state: PathBuf,
         /// The party's credentials file from `liaison init` (`credentials-<party>.json`):
@@ -224,11 +244,13 @@ enum Cmd {
         /// Check and cosign once, then exit.
         #[arg(long)]
         once: bool,
+        /// How often to ask the server for its latest checkpoint, in milliseconds.
         #[arg(long, default_value_t = 1000)]
         interval_ms: u64,
     },
     /// Audit the whole record: from a server (tiles and entries) or a data directory.
     Verify {
+        /// Audit this data directory offline instead of the server.
         #[arg(long)]
         data: Option<PathBuf>,
     },
@@ -256,6 +278,19 @@ enum Cmd {
     Bench {
         #[command(subcommand)]
         what: bench::BenchCmd,
+    },
+    /// Print a shell completion script (for example `liaison completions bash >
+    /// /etc/bash_completion.d/liaison`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages, generated from this binary's own flags: `liaison.1` to
+    /// standard output, or one page per command into a folder.
+    Man {
+        /// The folder to write `liaison.1`, `liaison-serve.1`, … into.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Write a review report for a period as JSON and Markdown.
     Report {
@@ -296,18 +331,53 @@ fn quiet_when_stdout_closes() {
     }));
 }
 
+/// Parses the command line; a usage error is printed as JSON when `--json` is among the
+/// arguments, and as clap prints it otherwise (help and version are not errors).
+fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|e| {
+        use clap::error::ErrorKind;
+        let wants_json = std::env::args_os().any(|a| a == "--json");
+        let informational = matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        );
+        if wants_json && !informational {
+            // What is wrong and the values allowed, without the usage and hint after.
+            let text = e.to_string();
+            let message = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let message = message.trim_start_matches("error: ");
+            return failure::print(failure::Kind::Usage, "usage", message, true);
+        }
+        let _ = e.print();
+        ExitCode::from(e.exit_code() as u8)
+    })
+}
+
 fn main() -> ExitCode {
     quiet_when_stdout_closes();
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => failure::report(&e, json),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let key = cli.key.clone();
     let party_key = cli.party_key.clone();
-    let trust = match cell::trust(cli.ca.as_deref(), cli.ca_fingerprint.as_deref()) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let trust = cell::trust(cli.ca.as_deref(), cli.ca_fingerprint.as_deref())?;
     // Client commands sign their submissions when a key is given.
     let client = |server: &str, token: Option<String>| -> anyhow::Result<liaison_client::Client> {
         let c = cell::client(server, token, &trust)?;
@@ -321,27 +391,23 @@ fn main() -> ExitCode {
     };
     let token = match (&cli.token, &cli.token_file) {
         (Some(t), _) => Some(t.clone()),
-        (None, Some(path)) => match cell::read_token_file(path) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                return ExitCode::FAILURE;
-            }
-        },
+        (None, Some(path)) => Some(cell::read_token_file(path)?),
         (None, None) => None,
     };
     let (server, json) = (cli.server.clone(), cli.json);
     let with = |f: &dyn Fn(&liaison_client::Client) -> anyhow::Result<()>| {
         client(&server, token.clone()).and_then(|c| f(&c))
     };
-    let result = match cli.command {
+    match cli.command {
         Cmd::Init {
             data,
             charter,
             hostnames,
             log_key,
         } => server::init(&data, &charter, &hostnames, log_key.as_deref(), json),
-        Cmd::Serve { data, listen, tls } => server::serve(&data, &listen, &tls),
+        Cmd::Serve { config, settings } => server::serve(&settings.resolve(config.as_deref())?),
+        Cmd::Completions { shell } => manual::completions(Cli::command(), shell),
+        Cmd::Man { out } => manual::man(Cli::command(), out.as_deref()),
         Cmd::Demo { data, listen, tls } => server::demo(&data, &listen, tls),
         Cmd::Cell { action } => with(&|c| cell::cell(c, action.clone(), json)),
         Cmd::Events { action } => with(&|c| cell::events(c, action.clone(), json)),
@@ -423,12 +489,5 @@ fn main() -> ExitCode {
         Cmd::Verify { data: Some(d) } => record::verify_data(&d, json),
         Cmd::Verify { data: None } => cell::client(&server, token.clone(), &trust)
             .and_then(|c| record::verify_server(&c, json)),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
     }
 }

@@ -20,11 +20,15 @@ pub enum KeyCmd {
     /// Register the public half of a key file as your signing key (rotates any old one);
     /// the registration is signed with your current key (`--key` or `LIAISON_KEY`).
     Register {
+        /// The new key (PKCS#8 PEM, as `liaison keygen` writes it).
         #[arg(long)]
         new_key: PathBuf,
     },
     /// Revoke a signing key by id.
-    Revoke { key_id: String },
+    Revoke {
+        /// The key's id (as `cell show` lists it).
+        key_id: String,
+    },
 }
 
 /// Writes a file readable only by its owner.

@@ -32,19 +32,15 @@ pub(crate) fn logging() {
         .try_init();
 }
 
-/// How `serve` speaks: HTTPS with a certificate, or plain HTTP where that is safe.
-#[derive(clap::Args, Clone, Debug, Default)]
+/// How `serve` speaks: HTTPS with a certificate, or plain HTTP where that is safe
+/// (the flags are in `config::ServeSettings`).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TlsArgs {
-    /// The TLS certificate chain (PEM) to serve; default: the cell certificate in the
-    /// data directory, when `init --hostname` made one.
-    #[arg(long = "tls-cert", requires = "tls_key")]
+    /// The TLS certificate chain (PEM); default: the cell certificate, if any.
     pub tls_cert: Option<PathBuf>,
-    /// Its private key (PEM; group and others must not be able to read it).
-    #[arg(long = "tls-key", requires = "tls_cert")]
+    /// Its private key.
     pub tls_key: Option<PathBuf>,
-    /// Serve plain HTTP on an address that is not loopback (tokens and content cross
-    /// the network in clear text).
-    #[arg(long = "insecure-http", conflicts_with_all = ["tls_cert", "tls_key"])]
+    /// Plain HTTP on an address that is not loopback.
     pub insecure_http: bool,
 }
 
@@ -134,13 +130,19 @@ pub fn init(
     Ok(())
 }
 
-pub fn serve(data: &Path, listen: &str, args: &TlsArgs) -> anyhow::Result<()> {
+pub fn serve(settings: &crate::config::Serve) -> anyhow::Result<()> {
     logging();
-    let tls = tls_config(data, args)?;
+    let tls = tls_config(&settings.data, &settings.tls)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let app = App::open(data, Arc::new(SystemClock))?;
-        run(app, bind(listen).await?, tls, args.insecure_http).await
+        let app = App::open(&settings.data, Arc::new(SystemClock))?;
+        run(
+            app,
+            bind(&settings.listen).await?,
+            tls,
+            settings.tls.insecure_http,
+        )
+        .await
     })
 }
 

@@ -25,8 +25,13 @@ pub enum ClientError {
         code: String,
         message: String,
     },
-    #[error("cannot reach {url}: {message}")]
-    Transport { url: String, message: String },
+    /// The request did not reach the server, or its answer did not come back.
+    #[error("cannot reach {url}: {}{message}", failure.describe())]
+    Transport {
+        url: String,
+        failure: NetworkFailure,
+        message: String,
+    },
     /// The server's TLS certificate is not one this client trusts.
     #[error(
         "{url}: the server's TLS certificate is not trusted ({reason}); pin the cell's certificate with --ca FILE (LIAISON_CA) or --ca-fingerprint SHA256 (LIAISON_CA_FINGERPRINT), both given by `liaison init --hostname`"
@@ -36,11 +41,90 @@ pub enum ClientError {
     Decode { url: String, message: String },
 }
 
+/// What failed on the way to the server, as far as the error says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetworkFailure {
+    /// Nothing listens at the address (the server is not running there).
+    ConnectionRefused,
+    /// The host name has no address.
+    NameNotResolved,
+    /// No answer within the time allowed.
+    TimedOut,
+    /// The connection broke while the request or its answer was under way.
+    ConnectionLost,
+    /// Anything else the error chain does not name.
+    Other,
+}
+
+impl NetworkFailure {
+    /// The error code a `--json` error carries.
+    pub fn code(self) -> &'static str {
+        match self {
+            NetworkFailure::ConnectionRefused => "connection_refused",
+            NetworkFailure::NameNotResolved => "name_not_resolved",
+            NetworkFailure::TimedOut => "timeout",
+            NetworkFailure::ConnectionLost => "connection_lost",
+            NetworkFailure::Other => "transport",
+        }
+    }
+
+    /// The words that open the message, before the underlying error's own.
+    fn describe(self) -> &'static str {
+        match self {
+            NetworkFailure::ConnectionRefused => {
+                "connection refused (is the server running on that address?): "
+            }
+            NetworkFailure::NameNotResolved => "the host name could not be resolved: ",
+            NetworkFailure::TimedOut => "timed out: ",
+            NetworkFailure::ConnectionLost => "the connection was lost: ",
+            NetworkFailure::Other => "",
+        }
+    }
+
+    /// Reads the error chain: an `io::Error` says refused, reset or timed out; the
+    /// resolver's error says the name has no address.
+    fn of(e: &(dyn std::error::Error + 'static)) -> NetworkFailure {
+        use std::io::ErrorKind;
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(err) = cur {
+            if let Some(r) = err.downcast_ref::<reqwest::Error>()
+                && r.is_timeout()
+            {
+                return NetworkFailure::TimedOut;
+            }
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                match io.kind() {
+                    ErrorKind::ConnectionRefused => return NetworkFailure::ConnectionRefused,
+                    ErrorKind::TimedOut => return NetworkFailure::TimedOut,
+                    ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::UnexpectedEof => return NetworkFailure::ConnectionLost,
+                    _ => {}
+                }
+            }
+            // hyper-util's resolver wraps getaddrinfo's failure in a private type
+            // whose text is all that shows.
+            let text = err.to_string();
+            if text.starts_with("dns error") || text.contains("failed to lookup address") {
+                return NetworkFailure::NameNotResolved;
+            }
+            cur = err.source();
+        }
+        NetworkFailure::Other
+    }
+}
+
 impl ClientError {
+    /// Whether the request failed on the way (nothing answered): worth retrying.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, ClientError::Transport { .. })
+    }
+
     pub fn code(&self) -> &str {
         match self {
             ClientError::Api { code, .. } => code,
-            ClientError::Transport { .. } => "transport",
+            ClientError::Transport { failure, .. } => failure.code(),
             ClientError::Untrusted { .. } => "untrusted_certificate",
             ClientError::Decode { .. } => "decode",
         }
@@ -99,12 +183,14 @@ impl Client {
                 .client_config()
                 .map_err(|message| ClientError::Transport {
                     url: base.into(),
+                    failure: NetworkFailure::Other,
                     message,
                 })?;
             builder = builder.use_preconfigured_tls(config);
         }
         let http = builder.build().map_err(|e| ClientError::Transport {
             url: base.into(),
+            failure: NetworkFailure::Other,
             message: e.to_string(),
         })?;
         Ok(Client {
@@ -377,7 +463,17 @@ fn transport(url: &str, e: &(dyn std::error::Error + 'static)) -> ClientError {
         },
         None => ClientError::Transport {
             url: url.into(),
-            message: e.to_string(),
+            failure: NetworkFailure::of(e),
+            message: innermost(e),
         },
     }
+}
+
+/// The innermost error's words (reqwest's outer ones only say "error sending request").
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
