@@ -87,6 +87,8 @@ enum Cmd {
         listen: String,
         #[command(flatten)]
         tls: server::TlsArgs,
+        #[command(flatten)]
+        ops: server::OpsArgs,
     },
     /// Create (or reuse) the demo cell, approve it, seed some history and serve it.
     Demo {
@@ -97,6 +99,8 @@ enum Cmd {
         /// Serve HTTPS with a cell certificate made for the demo, and print how to pin it.
         #[arg(long)]
         tls: bool,
+        #[command(flatten)]
+        ops: server::OpsArgs,
     },
     /// The cell: show, approve, suspend, resume.
     Cell {
@@ -336,8 +340,18 @@ fn main() -> ExitCode {
             hostnames,
             log_key,
         } => server::init(&data, &charter, &hostnames, log_key.as_deref(), json),
-        Cmd::Serve { data, listen, tls } => server::serve(&data, &listen, &tls),
-        Cmd::Demo { data, listen, tls } => server::demo(&data, &listen, tls),
+        Cmd::Serve {
+            data,
+            listen,
+            tls,
+            ops,
+        } => server::serve(&data, &listen, &tls, &ops),
+        Cmd::Demo {
+            data,
+            listen,
+            tls,
+            ops,
+        } => server::demo(&data, &listen, tls, &ops),
         Cmd::Cell { action } => with(&|c| cell::cell(c, action.clone(), json)),
         Cmd::Events { action } => with(&|c| cell::events(c, action.clone(), json)),
         // Credentials for a charter are made offline: no server, no token.
