@@ -191,7 +191,7 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     // The servers a benchmark starts stay quiet unless asked (`LIAISON_LOG=info`
     // shows, say, the deconfliction engine's repacks with their times).
     if std::env::var_os("LIAISON_LOG").is_some() {
-        crate::server::logging();
+        crate::server::logging(crate::server::LogFormat::Text);
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -47,6 +47,23 @@ pub struct ServeSettings {
         value_parser = clap::builder::BoolishValueParser::new(),
     )]
     pub insecure_http: Option<bool>,
+    /// Write log lines as text or as JSON objects (the filter is `LIAISON_LOG`)
+    /// [default: text].
+    #[arg(long = "log-format", env = "LIAISON_LOG_FORMAT", value_enum)]
+    pub log_format: Option<crate::server::LogFormat>,
+    /// Also serve `/metrics` on this address, over plain HTTP and without credentials
+    /// (for Prometheus): bind it where only the monitoring can reach it. On the main
+    /// listener `/metrics` needs the token of a supervising-party operator.
+    #[arg(
+        long = "metrics-listen",
+        env = "LIAISON_METRICS_LISTEN",
+        value_name = "ADDR"
+    )]
+    pub metrics_listen: Option<String>,
+    /// `/readyz` answers 503 once a party's witness is more than this many entries
+    /// behind the log (0: never) [default: 100000].
+    #[arg(long = "max-witness-lag", env = "LIAISON_MAX_WITNESS_LAG", value_name = "N")]
+    pub max_witness_lag: Option<u64>,
 }
 
 /// `serve`'s settings once every source has spoken and they agree.
@@ -55,6 +72,7 @@ pub struct Serve {
     pub data: PathBuf,
     pub listen: String,
     pub tls: crate::server::TlsArgs,
+    pub ops: crate::server::OpsArgs,
 }
 
 impl ServeSettings {
@@ -67,6 +85,9 @@ impl ServeSettings {
             tls_cert,
             tls_key,
             insecure_http,
+            log_format,
+            metrics_listen,
+            max_witness_lag,
         } = self;
         ServeSettings {
             data: data.or(lower.data),
@@ -74,6 +95,9 @@ impl ServeSettings {
             tls_cert: tls_cert.or(lower.tls_cert),
             tls_key: tls_key.or(lower.tls_key),
             insecure_http: insecure_http.or(lower.insecure_http),
+            log_format: log_format.or(lower.log_format),
+            metrics_listen: metrics_listen.or(lower.metrics_listen),
+            max_witness_lag: max_witness_lag.or(lower.max_witness_lag),
         }
     }
 
@@ -124,6 +148,13 @@ impl ServeSettings {
                 tls_cert: s.tls_cert,
                 tls_key: s.tls_key,
                 insecure_http,
+            },
+            ops: crate::server::OpsArgs {
+                log_format: s.log_format.unwrap_or_default(),
+                metrics_listen: s.metrics_listen,
+                max_witness_lag: s
+                    .max_witness_lag
+                    .unwrap_or(liaison_server::app::DEFAULT_MAX_WITNESS_LAG),
             },
         })
     }

@@ -111,6 +111,8 @@ enum Cmd {
         /// Serve HTTPS with a cell certificate made for the demo, and print how to pin it.
         #[arg(long)]
         tls: bool,
+        #[command(flatten)]
+        ops: server::OpsArgs,
     },
     /// The cell: show, approve, suspend, resume.
     Cell {
@@ -408,7 +410,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Serve { config, settings } => server::serve(&settings.resolve(config.as_deref())?),
         Cmd::Completions { shell } => manual::completions(Cli::command(), shell),
         Cmd::Man { out } => manual::man(Cli::command(), out.as_deref()),
-        Cmd::Demo { data, listen, tls } => server::demo(&data, &listen, tls),
+        Cmd::Demo {
+            data,
+            listen,
+            tls,
+            ops,
+        } => server::demo(&data, &listen, tls, &ops),
         Cmd::Cell { action } => with(&|c| cell::cell(c, action.clone(), json)),
         Cmd::Events { action } => with(&|c| cell::events(c, action.clone(), json)),
         // Credentials for a charter are made offline: no server, no token.

@@ -23,13 +23,50 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-pub(crate) fn logging() {
+/// How log lines are written to standard error.
+#[derive(clap::ValueEnum, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// Logs to standard error in `format`, filtered by `LIAISON_LOG` (default `info`).
+pub(crate) fn logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LIAISON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// How a server is watched: its log's format, its metrics' own listener and the
+/// readiness threshold on witnesses.
+#[derive(clap::Args, Clone, Debug, PartialEq)]
+pub struct OpsArgs {
+    /// Write log lines as text or as JSON objects (the filter is `LIAISON_LOG`).
+    #[arg(long = "log-format", env = "LIAISON_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Also serve `/metrics` on this address, over plain HTTP and without credentials
+    /// (for Prometheus): bind it where only the monitoring can reach it. On the main
+    /// listener `/metrics` needs the token of a supervising-party operator.
+    #[arg(
+        long = "metrics-listen",
+        env = "LIAISON_METRICS_LISTEN",
+        value_name = "ADDR"
+    )]
+    pub metrics_listen: Option<String>,
+    /// `/readyz` answers 503 once a party's witness is more than this many entries
+    /// behind the log (0: never).
+    #[arg(long = "max-witness-lag", env = "LIAISON_MAX_WITNESS_LAG", value_name = "N", default_value_t = liaison_server::app::DEFAULT_MAX_WITNESS_LAG)]
+    pub max_witness_lag: u64,
 }
 
 /// How `serve` speaks: HTTPS with a certificate, or plain HTTP where that is safe
@@ -131,19 +168,38 @@ pub fn init(
 }
 
 pub fn serve(settings: &crate::config::Serve) -> anyhow::Result<()> {
-    logging();
+    logging(settings.ops.log_format);
     let tls = tls_config(&settings.data, &settings.tls)?;
     let rt = runtime()?;
     rt.block_on(async {
         let app = App::open(&settings.data, Arc::new(SystemClock))?;
-        run(
-            app,
-            bind(&settings.listen).await?,
-            tls,
-            settings.tls.insecure_http,
-        )
-        .await
+        let listener = bind(&settings.listen).await?;
+        watch(&app, &settings.ops).await?;
+        run(app, listener, tls, settings.tls.insecure_http).await
     })
+}
+
+/// Applies `ops` to `app`: the readiness threshold, and the metrics' own listener when
+/// one is asked for (bound before anything is announced, so a busy address fails the
+/// start).
+async fn watch(app: &App, ops: &OpsArgs) -> anyhow::Result<()> {
+    app.set_max_witness_lag(ops.max_witness_lag);
+    let Some(addr) = &ops.metrics_listen else {
+        return Ok(());
+    };
+    let listener = bind(addr).await?;
+    let local = listener.local_addr()?;
+    if !local.ip().is_loopback() {
+        tracing::warn!(%local, "serving metrics without credentials on an address that is not loopback");
+    }
+    println!("Metrics on http://{local}/metrics  (no credentials)");
+    let app = app.clone();
+    tokio::spawn(async move {
+        if let Err(e) = liaison_server::serve_metrics(listener, app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }
 
 /// The TLS configuration `serve` uses: the given files, else the cell certificate when
@@ -218,8 +274,8 @@ async fn run(
     Ok(())
 }
 
-pub fn demo(data: &Path, listen: &str, with_tls: bool) -> anyhow::Result<()> {
-    logging();
+pub fn demo(data: &Path, listen: &str, with_tls: bool, ops: &OpsArgs) -> anyhow::Result<()> {
+    logging(ops.log_format);
     let rt = runtime()?;
     rt.block_on(async {
         let creds_path = data.join("credentials.json");
@@ -252,6 +308,7 @@ pub fn demo(data: &Path, listen: &str, with_tls: bool) -> anyhow::Result<()> {
         // Bound first, so that every address printed is the one served on.
         let listener = bind(listen).await?;
         let url = format!("{scheme}://{}", listener.local_addr()?);
+        watch(&app, ops).await?;
         println!();
         println!("  Golan joint communication cell: Israel and Syria, supervised by the United States, observed by UNDOF");
         println!("  API:          {url}/api/v1/cell   (OpenAPI: {url}/api/v1/openapi.json)");

@@ -38,6 +38,17 @@ pub enum Duty {
 }
 
 impl Duty {
+    /// Every duty, in a fixed order.
+    pub const ALL: [Duty; 7] = [
+        Duty::AcknowledgeMessage,
+        Duty::AcknowledgeRelease,
+        Duty::AnswerNotification,
+        Duty::AcknowledgeIncident,
+        Duty::GiveAccount,
+        Duty::ProvideInformation,
+        Duty::AnswerSiteProposal,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Duty::AcknowledgeMessage => "acknowledge_message",
@@ -209,6 +220,30 @@ impl Obligations {
             .take_while(move |(k, _)| k.duty == duty && k.subject == subject)
             .map(|(_, o)| o)
     }
+
+    /// How many obligations of each duty are open, and how many of those are overdue
+    /// (past their first deadline at `now`), every duty named even when it has none.
+    pub fn tally(&self, now: Timestamp) -> BTreeMap<Duty, DutyTally> {
+        let mut out: BTreeMap<Duty, DutyTally> = Duty::ALL
+            .iter()
+            .map(|d| (d.clone(), DutyTally::default()))
+            .collect();
+        for o in self.all.values().filter(|o| o.is_open()) {
+            let t = out.entry(o.key.duty.clone()).or_default();
+            t.open += 1;
+            if o.first_due <= now {
+                t.overdue += 1;
+            }
+        }
+        out
+    }
+}
+
+/// Open and overdue obligations of one duty ([`Obligations::tally`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DutyTally {
+    pub open: u64,
+    pub overdue: u64,
 }
 
 #[cfg(test)]
@@ -240,6 +275,48 @@ mod tests {
         o.escalate(&k, 2, t2);
         assert!(o.due(t2.plus(Duration::from_hours(100)), 10).is_empty());
         assert_eq!(o.get(&k).map(|x| x.level), Some(2));
+    }
+
+    #[test]
+    fn tally_counts_open_and_overdue_by_duty() {
+        let mut o = Obligations::default();
+        let t0 = Timestamp::from_secs(0);
+        let ten = Duration::from_mins(10);
+        for (duty, subject, at) in [
+            (Duty::AcknowledgeMessage, "1", 0),
+            (Duty::AcknowledgeMessage, "2", 0),
+            (Duty::AcknowledgeMessage, "3", 300),
+            (Duty::GiveAccount, "4", 0),
+        ] {
+            o.open(
+                ObligationKey::new(duty, subject, "sy"),
+                BTreeSet::new(),
+                t0.plus(Duration::from_secs(at)),
+                ten,
+                ten,
+            );
+        }
+        o.meet(
+            &ObligationKey::new(Duty::GiveAccount, "4", "sy"),
+            t0,
+            "sy-liaison",
+        );
+        // At ten minutes the first two messages are due, the third not yet.
+        let t = o.tally(t0.plus(ten));
+        assert_eq!(t.len(), Duty::ALL.len(), "every duty is named");
+        assert_eq!(
+            t[&Duty::AcknowledgeMessage],
+            DutyTally {
+                open: 3,
+                overdue: 2
+            }
+        );
+        assert_eq!(
+            t[&Duty::GiveAccount],
+            DutyTally::default(),
+            "met is not open"
+        );
+        assert_eq!(t[&Duty::AnswerSiteProposal], DutyTally::default());
     }
 
     #[test]

@@ -35,7 +35,9 @@ pub use error::DomainError;
 pub use event::{Audience, Author, Event, EventBody};
 pub use state::{CellStatus, Operator, State};
 pub use time::{Duration, Timestamp, parse_duration};
-pub use visibility::{Viewer, can_read_notification, can_read_obligation, can_see};
+pub use visibility::{
+    Viewer, can_read_metrics, can_read_notification, can_read_obligation, can_see,
+};
 
 /// Party and operator identifiers are short ASCII names chosen in the charter.
 pub type PartyId = String;

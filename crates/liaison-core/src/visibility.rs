@@ -43,6 +43,13 @@ pub fn can_see(viewer: &Viewer, event: &Event) -> bool {
     can_see_audience(viewer, &event.audience)
 }
 
+/// Whether `viewer` may read the server's metrics. They count the whole cell's traffic
+/// (events by kind, every party's open obligations, each witness's lag), which only the
+/// supervising party reads in full, so only its operators read them.
+pub fn can_read_metrics(viewer: &Viewer) -> bool {
+    viewer.party_role == PartyRole::Supervisor
+}
+
 /// Whether `viewer` may read notification `id`: whether it may read the event that
 /// filed it. What a check, a list or an export says of another party's activity
 /// follows this, so that an answer never tells of a notification its caller could

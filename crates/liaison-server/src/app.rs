@@ -16,7 +16,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// A TAXII selection and the head it was computed at.
@@ -63,6 +63,11 @@ pub struct Shared {
     pub streams: parking_lot::Mutex<std::collections::HashMap<String, usize>>,
     /// Idempotency keys whose first request is being handled.
     pub idempotency: crate::idempotency::InFlight,
+    /// What the server counts as it runs (`/metrics`).
+    pub metrics: crate::metrics::Metrics,
+    /// `/readyz` answers 503 once a witness is more entries than this behind the log's
+    /// head; 0 turns the check off.
+    pub max_witness_lag: AtomicU64,
     failed: AtomicBool,
 }
 
@@ -74,6 +79,10 @@ impl Shared {
         self.failed.store(true, Ordering::SeqCst);
     }
 }
+
+/// How far a witness may fall behind the log's head, in entries, before `/readyz`
+/// says the server is not ready: generous, so that only a witness that stopped trips it.
+pub const DEFAULT_MAX_WITNESS_LAG: u64 = 100_000;
 
 /// A handle to a running cell. Cheap to clone.
 #[derive(Clone)]
@@ -222,6 +231,8 @@ impl App {
             taxii_cache: Default::default(),
             taxii_ids: Default::default(),
             tls_fingerprint: Default::default(),
+            metrics: Default::default(),
+            max_witness_lag: AtomicU64::new(DEFAULT_MAX_WITNESS_LAG),
             failed: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);
@@ -668,6 +679,18 @@ impl App {
 
     pub fn head(&self) -> u64 {
         *self.shared.head.borrow()
+    }
+
+    /// Write requests waiting in the writer's queue.
+    pub fn queued(&self) -> usize {
+        writer::QUEUE.saturating_sub(self.writer.capacity())
+    }
+
+    /// Sets the witness lag past which `/readyz` answers 503 (0: never).
+    pub fn set_max_witness_lag(&self, entries: u64) {
+        self.shared
+            .max_witness_lag
+            .store(entries, Ordering::Relaxed);
     }
 }
 

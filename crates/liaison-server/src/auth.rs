@@ -101,6 +101,7 @@ pub fn authenticate(app: &App, header: Option<&str>) -> Result<Caller, ApiError>
     if user.is_some_and(|u| u != caller.name) {
         return Err(ApiError::unauthorized());
     }
+    crate::metrics::authenticated(&caller.name);
     Ok(caller)
 }
 

@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod intel;
 pub mod ledger;
 pub mod listen;
+pub mod metrics;
 pub mod routes;
 pub mod salt;
 pub mod submission;
@@ -47,6 +48,7 @@ pub const MAX_BODY: usize = 2 << 20;
     paths(
         routes::cell::healthz,
         routes::cell::readyz,
+        routes::cell::metrics,
         routes::cell::me,
         routes::cell::show,
         routes::cell::approve,
@@ -347,6 +349,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(routes::cell::healthz))
         .route("/readyz", get(routes::cell::readyz))
+        .route("/metrics", get(routes::cell::metrics))
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -362,7 +365,34 @@ pub fn router(app: App) -> Router {
             ))
             .into_response()
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            metrics::access,
+        ))
         .with_state(app)
+}
+
+/// The metrics alone, without credentials: for a listener of their own
+/// (`serve --metrics-listen`), on an address only the monitoring can reach.
+pub fn metrics_router(app: App) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|axum::extract::State(app): axum::extract::State<App>| metrics::exposition(app)),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+}
+
+/// Serves [`metrics_router`] on `listener` until the server closes.
+pub async fn serve_metrics(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
+    let mut closing = app.shared.closing.subscribe();
+    axum::serve(listener, metrics_router(app))
+        .with_graceful_shutdown(async move {
+            let _ = closing.wait_for(|c| *c).await;
+        })
+        .await
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains: streams end,

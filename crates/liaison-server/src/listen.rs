@@ -82,7 +82,7 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
-        let (tcp, _peer) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
                 Err(e) => {
@@ -99,7 +99,14 @@ pub async fn serve(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!(error = %e, "could not set TCP_NODELAY on a connection");
         }
-        let svc = hyper_util::service::TowerToHyperService::new(router.clone());
+        // Each request knows the address it came from, for the access log.
+        let svc = hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(crate::metrics::Peer(peer));
+                req
+            },
+        ));
         let watcher = graceful.watcher();
         let http = http.clone();
         let acceptor = acceptor.clone();

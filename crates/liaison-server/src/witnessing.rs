@@ -110,6 +110,27 @@ pub fn accept(
     })
 }
 
+/// How far each party's registered witness is behind the log: the entries committed
+/// past the latest checkpoint it cosigned (all of them if it cosigned none), by party.
+pub fn lags(app: &App) -> Result<Vec<(String, u64)>, ApiError> {
+    let parties: Vec<String> = app.shared.state.read().witnesses.keys().cloned().collect();
+    let head = app.head();
+    let cosigned: BTreeMap<String, u64> = app
+        .shared
+        .store
+        .latest_cosigned()
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .into_iter()
+        .collect();
+    Ok(parties
+        .into_iter()
+        .map(|p| {
+            let lag = head.saturating_sub(cosigned.get(&p).copied().unwrap_or(0));
+            (p, lag)
+        })
+        .collect())
+}
+
 pub fn status(app: &App) -> Result<LogStatus, ApiError> {
     let size = app.shared.ledger.read().size();
     let cosigned: BTreeMap<String, u64> = app

@@ -58,6 +58,8 @@ pub fn spawn(
         .name("liaison-writer".into())
         .spawn(move || {
             while let Some(first) = rx.blocking_recv() {
+                // The queue as the writer finds it: this request and those behind it.
+                let depth = rx.len() + 1;
                 let mut batch = vec![first];
                 while batch.len() < MAX_BATCH {
                     match rx.try_recv() {
@@ -65,6 +67,9 @@ pub fn spawn(
                         Err(_) => break,
                     }
                 }
+                let m = &shared.metrics;
+                m.write_queue_depth.observe(depth as f64);
+                m.write_batch_size.observe(batch.len() as f64);
                 run_batch(&shared, batch);
             }
         })
@@ -80,9 +85,28 @@ fn author_of(actor: &Actor) -> Author {
     }
 }
 
+/// Logs and counts a request the writer refused, by its error code (never its
+/// message, which may quote what was sent).
+fn refused(shared: &Shared, actor: &Actor, code: &str) {
+    let operator = match actor {
+        Actor::System => "",
+        Actor::Operator { name, .. } => name.as_str(),
+    };
+    tracing::info!(target: "liaison::writer", code, operator, "write refused");
+    shared
+        .metrics
+        .write_refusals
+        .get_or_create(&crate::metrics::CodeLabel {
+            code: code.to_string(),
+        })
+        .inc();
+}
+
 fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
+    let started = std::time::Instant::now();
     if shared.is_failed() {
         for r in batch {
+            refused(shared, &r.actor, "unavailable");
             let _ = r.reply.send(Err(ApiError::new(
                 "unavailable",
                 "the store failed; writes are refused until restart",
@@ -129,7 +153,10 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
             }),
         });
         match decide(&state, now) {
-            Err(e) => replies.push((reply, Err(e.into()))),
+            Err(e) => {
+                refused(shared, &actor, e.code());
+                replies.push((reply, Err(e.into())));
+            }
             Ok(drafts) => {
                 let mut seqs = Vec::with_capacity(drafts.len());
                 for d in drafts {
@@ -190,7 +217,13 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
         checkpoint: Some(checkpoint),
         claims,
     };
-    if let Err(e) = shared.store.append(&append) {
+    let appending = std::time::Instant::now();
+    let appended = shared.store.append(&append);
+    shared
+        .metrics
+        .store_append
+        .observe(appending.elapsed().as_secs_f64());
+    if let Err(e) = appended {
         tracing::error!(error = %e, "append failed; rebuilding state from the store");
         let rebuilt = crate::app::rebuild(shared.store.as_ref(), ledger.signer_clone());
         match rebuilt {
@@ -207,11 +240,29 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
         drop(ledger);
         drop(state);
         for (reply, _) in replies {
+            shared
+                .metrics
+                .write_refusals
+                .get_or_create(&crate::metrics::CodeLabel {
+                    code: "internal".into(),
+                })
+                .inc();
             let _ = reply.send(Err(ApiError::internal(format!(
                 "storage failed, nothing was written: {e}"
             ))));
         }
         return;
+    }
+    shared
+        .metrics
+        .write_commit
+        .observe(started.elapsed().as_secs_f64());
+    for e in &state.events[base_seq as usize..] {
+        shared
+            .metrics
+            .events
+            .get_or_create(&crate::metrics::KindLabel { kind: e.kind() })
+            .inc();
     }
     for (c, seqs) in claimed {
         c.recorded(seqs);

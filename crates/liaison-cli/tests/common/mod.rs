@@ -206,12 +206,24 @@ pub fn assert_no_epoch_micros(args: &[&str], out: &str) {
 pub struct Server {
     pub dir: PathBuf,
     pub url: String,
+    /// The metrics' own listener, when started with `--metrics-listen`.
+    pub metrics_url: Option<String>,
     child: Child,
 }
 
 impl Server {
     /// Starts `liaison serve` on a free port and waits until it answers.
     pub fn start(dir: &Path) -> Server {
+        Server::start_with(dir, &[], &[("LIAISON_LOG", "warn")], Stdio::inherit())
+    }
+
+    /// [`Server::start`] with more flags, environment and where its standard error goes.
+    pub fn start_with(
+        dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stderr: impl Into<Stdio>,
+    ) -> Server {
         let mut child = Command::new(bin())
             .args([
                 "serve",
@@ -220,18 +232,23 @@ impl Server {
                 "--listen",
                 "127.0.0.1:0",
             ])
-            .env("LIAISON_LOG", "warn")
+            .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn server");
         let stdout = child.stdout.take().expect("stdout");
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
+        let mut metrics_url = None;
         let url = loop {
             line.clear();
             let n = reader.read_line(&mut line).expect("read server output");
             assert!(n > 0, "server exited before serving");
+            if let Some(rest) = line.trim().strip_prefix("Metrics on ") {
+                metrics_url = rest.split_whitespace().next().map(str::to_string);
+            }
             if let Some(rest) = line.trim().strip_prefix("Liaison is serving on ") {
                 break rest
                     .split_whitespace()
@@ -251,6 +268,7 @@ impl Server {
         Server {
             dir: dir.to_path_buf(),
             url,
+            metrics_url,
             child,
         }
     }

@@ -8,6 +8,7 @@ use crate::submission::Submission;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use liaison_api::ApiError;
 use liaison_api::wire::{CellView, Health, LogInfo, Me, OperatorView, SuspendRequest, Written};
 use liaison_core::Command;
@@ -24,17 +25,63 @@ pub async fn healthz(State(app): State<App>) -> (StatusCode, Json<Health>) {
 }
 
 #[utoipa::path(get, path = "/readyz", tag = "server",
-    responses((status = 200, description = "Ready for traffic: the record was replayed (the server serves only after), the writer is well and the store answers (`ready`)", body = Health),
-              (status = 503, description = "Not ready: `store_failed` or `store_unreachable`", body = Health)))]
+    responses((status = 200, description = "Ready for traffic: the record was replayed (the server serves only after), the writer is well, the store answers and no witness is more entries behind than `--max-witness-lag` (`ready`)", body = Health),
+              (status = 503, description = "Not ready: `store_failed`, `store_unreachable` or `witness_lagging`, with the failed check in `detail`", body = Health)))]
 pub async fn readyz(State(app): State<App>) -> (StatusCode, Json<Health>) {
+    match tokio::task::spawn_blocking(move || readiness(&app)).await {
+        Ok(Ok(())) => health(StatusCode::OK, "ready"),
+        Ok(Err((status, detail))) => not_ready(status, detail),
+        Err(e) => not_ready(
+            "store_unreachable",
+            format!("the store check did not finish: {e}"),
+        ),
+    }
+}
+
+/// The readiness checks in order; the first that fails names itself.
+fn readiness(app: &App) -> Result<(), (&'static str, String)> {
     if app.shared.is_failed() {
-        return health(StatusCode::SERVICE_UNAVAILABLE, "store_failed");
+        return Err((
+            "store_failed",
+            "the store failed: writes are refused until a restart".into(),
+        ));
     }
-    let store = app.shared.store.clone();
-    match tokio::task::spawn_blocking(move || store.len()).await {
-        Ok(Ok(_)) => health(StatusCode::OK, "ready"),
-        _ => health(StatusCode::SERVICE_UNAVAILABLE, "store_unreachable"),
+    app.shared.store.len().map_err(|e| {
+        (
+            "store_unreachable",
+            format!("the store does not answer: {e}"),
+        )
+    })?;
+    let limit = app
+        .shared
+        .max_witness_lag
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if limit == 0 {
+        return Ok(());
     }
+    let lags = crate::witnessing::lags(app).map_err(|e| {
+        (
+            "store_unreachable",
+            format!("the witnesses' cosignatures cannot be read: {}", e.message),
+        )
+    })?;
+    // The answer needs no credentials, so it names the parties but no figure of the
+    // record (the lag itself is in the metrics).
+    let behind: Vec<&str> = lags
+        .iter()
+        .filter(|(_, lag)| *lag > limit)
+        .map(|(party, _)| party.as_str())
+        .collect();
+    if behind.is_empty() {
+        return Ok(());
+    }
+    Err((
+        "witness_lagging",
+        format!(
+            "the witness of {} is more than {limit} entries behind the log (--max-witness-lag)",
+            behind.join(", ")
+        ),
+    ))
 }
 
 fn health(code: StatusCode, status: &str) -> (StatusCode, Json<Health>) {
@@ -42,8 +89,33 @@ fn health(code: StatusCode, status: &str) -> (StatusCode, Json<Health>) {
         code,
         Json(Health {
             status: status.into(),
+            detail: None,
         }),
     )
+}
+
+fn not_ready(status: &str, detail: String) -> (StatusCode, Json<Health>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(Health {
+            status: status.into(),
+            detail: Some(detail),
+        }),
+    )
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "server", security(("bearer" = [])),
+    responses((status = 200, description = "The server's metrics in the Prometheus text exposition format 0.0.4 (every family `liaison_*`, listed in docs/operations.md)", body = String, content_type = "text/plain"),
+              (status = 401, description = "Unknown token", body = liaison_api::ErrorBody),
+              (status = 403, description = "Not an operator of the supervising party", body = liaison_api::ErrorBody)))]
+pub async fn metrics(State(app): State<App>, caller: Caller) -> Response {
+    if !liaison_core::can_read_metrics(&caller.viewer()) {
+        return HttpError(ApiError::forbidden(
+            "only the supervising party's operators read the server's metrics",
+        ))
+        .into_response();
+    }
+    crate::metrics::exposition(app).await
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "cell", security(("bearer" = [])),

@@ -845,6 +845,7 @@ const DEFER_ANSWERS_UP_TO: usize = 64 * 1024;
     responses((status = 200, description = "{sites, zones, activities}; for a FeatureCollection {checks: [...]} in its order; nothing filed", body = Object), (status = 422, description = "Invalid GeoJSON, naming the feature and the problem", body = liaison_api::ErrorBody)))]
 pub async fn check(State(app): State<App>, sub: JsonSubmission) -> HttpResult<Response> {
     let json = check_answer(&app, &sub.caller.viewer(), &sub.body)?;
+    app.shared.metrics.checks.inc();
     // A single check's answer is written once the checks of the other requests already
     // waiting have run (the task yields until the runtime next polls for I/O), as
     // Redis writes its replies: under load the answers go out back to back, so a
