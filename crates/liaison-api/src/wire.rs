@@ -356,8 +356,9 @@ pub struct Me {
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct Health {
-    /// `ok` or `ready`; `store_failed` or `store_unreachable`. Without credentials, so it
-    /// tells nothing of the record.
+    /// `ok` or `ready`; `storage_full` (alive, reads served, writes refused until space is
+    /// freed); `store_failed` or `store_unreachable`. Without credentials, so it tells
+    /// nothing of the record.
     pub status: String,
 }
 

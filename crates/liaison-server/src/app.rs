@@ -64,6 +64,9 @@ pub struct Shared {
     /// Idempotency keys whose first request is being handled.
     pub idempotency: crate::idempotency::InFlight,
     failed: AtomicBool,
+    /// Set while the store refuses writes for want of space: the writer then refuses
+    /// each batch at once until a probe write succeeds.
+    storage_full: AtomicBool,
 }
 
 impl Shared {
@@ -72,6 +75,13 @@ impl Shared {
     }
     pub fn mark_failed(&self) {
         self.failed.store(true, Ordering::SeqCst);
+    }
+    /// True while writes are refused because the disk is full (reads go on).
+    pub fn is_storage_full(&self) -> bool {
+        self.storage_full.load(Ordering::SeqCst)
+    }
+    pub(crate) fn set_storage_full(&self, full: bool) {
+        self.storage_full.store(full, Ordering::SeqCst);
     }
 }
 
@@ -223,6 +233,7 @@ impl App {
             taxii_ids: Default::default(),
             tls_fingerprint: Default::default(),
             failed: AtomicBool::new(false),
+            storage_full: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);
         writer::spawn(shared.clone(), rx)?;

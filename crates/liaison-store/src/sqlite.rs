@@ -45,7 +45,16 @@ CREATE TABLE idempotency (
 );
 CREATE INDEX idempotency_created ON idempotency (created);
 "#,
+    r#"
+CREATE TABLE probe (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    bytes BLOB NOT NULL
+);
+"#,
 ];
+
+/// How many bytes `probe_write` commits: enough to need fresh pages in the WAL.
+const PROBE_BYTES: i64 = 16 * 1024;
 
 pub struct SqliteStore {
     writer: Mutex<Connection>,
@@ -71,6 +80,71 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+        })
+    }
+}
+
+/// Copies the database at `src` into a new file `dst` with SQLite's online backup, in
+/// one step: a read transaction on `src` sees one committed state, whatever a server
+/// writing to it commits meanwhile (WAL readers never block the writer, nor it them).
+/// The copy is a single file in rollback-journal mode, with no WAL beside it.
+pub fn backup_database(src: &Path, dst: &Path) -> Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    // Never created here: a missing database is an error, not an empty copy.
+    let from = Connection::open_with_flags(
+        src,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    from.busy_timeout(std::time::Duration::from_secs(10))?;
+    let mut to = Connection::open(dst)?;
+    {
+        let b = Backup::new(&from, &mut to)?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            // -1: every page in one step, under one read transaction, so that the
+            // copy is one committed state and never restarted by a commit.
+            match b.step(-1)? {
+                StepResult::Done => break,
+                StepResult::More | StepResult::Busy | StepResult::Locked
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                _ => {
+                    return Err(StoreError::Backend(
+                        "the database stayed locked for 60 s; no copy was made".into(),
+                    ));
+                }
+            }
+        }
+    }
+    to.pragma_update(None, "journal_mode", "DELETE")?;
+    let check: String = to.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt(format!(
+            "the copy fails SQLite's integrity check: {check}"
+        )));
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens an existing database to read it only: no migration runs and nothing is
+    /// written, so a database another process serves, or one to be kept as it is, is
+    /// left byte for byte as found. Every write through it fails.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let open = || -> Result<Connection> {
+            let c = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            Ok(c)
+        };
+        Ok(SqliteStore {
+            writer: Mutex::new(open()?),
+            reader: Mutex::new(open()?),
         })
     }
 }
@@ -322,5 +396,12 @@ impl Store for SqliteStore {
             .prepare_cached("DELETE FROM idempotency WHERE created < ?1")?
             .execute(params![micros])?;
         Ok(n as u64)
+    }
+
+    fn probe_write(&self) -> Result<()> {
+        let c = self.writer.lock();
+        c.prepare_cached("INSERT OR REPLACE INTO probe (id, bytes) VALUES (1, randomblob(?1))")?
+            .execute(params![PROBE_BYTES])?;
+        Ok(())
     }
 }
