@@ -405,3 +405,76 @@ impl Store for SqliteStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: std::ffi::c_int) -> StoreError {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None).into()
+    }
+
+    #[test]
+    fn a_full_disk_is_told_apart_from_other_failures() {
+        assert!(failure(rusqlite::ffi::SQLITE_FULL).is_full());
+        assert!(!failure(rusqlite::ffi::SQLITE_IOERR).is_full());
+        assert!(!failure(rusqlite::ffi::SQLITE_BUSY).is_full());
+    }
+
+    #[test]
+    fn a_backup_is_one_file_holding_the_record_and_a_read_only_store_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let src = dir.path().join("cell.db");
+        let store = SqliteStore::open(&src).expect("open");
+        let events: Vec<StoredEvent> = (0..3)
+            .map(|seq| StoredEvent {
+                seq,
+                entry: vec![seq as u8; 8],
+                event: vec![seq as u8; 16],
+            })
+            .collect();
+        store
+            .append(&AppendBatch {
+                events: events.clone(),
+                checkpoint: Some(StoredCheckpoint {
+                    size: 3,
+                    note: "note".into(),
+                }),
+                claims: Vec::new(),
+            })
+            .expect("append");
+        store.probe_write().expect("probe");
+        assert_eq!(store.len().expect("len"), 3, "a probe records nothing");
+
+        let dst = dir.path().join("copy.db");
+        backup_database(&src, &dst).expect("backup");
+        assert!(
+            !dir.path().join("copy.db-wal").exists(),
+            "the copy is one file"
+        );
+        let bytes = std::fs::read(&dst).expect("copy");
+        let copy = SqliteStore::open_read_only(&dst).expect("open copy");
+        assert_eq!(copy.read_events(0, 10).expect("read"), events);
+        assert_eq!(
+            copy.latest_checkpoint()
+                .expect("checkpoint")
+                .map(|c| c.size),
+            Some(3)
+        );
+        let next = AppendBatch {
+            events: vec![StoredEvent {
+                seq: 3,
+                entry: vec![3; 8],
+                event: vec![3; 16],
+            }],
+            checkpoint: None,
+            claims: Vec::new(),
+        };
+        assert!(copy.append(&next).is_err());
+        assert!(copy.probe_write().is_err());
+        drop(copy);
+        assert_eq!(std::fs::read(&dst).expect("copy"), bytes);
+        // A missing database is an error, never an empty copy.
+        assert!(backup_database(&dir.path().join("none.db"), &dir.path().join("x.db")).is_err());
+    }
+}
