@@ -212,6 +212,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "a bug or a storage failure; nothing was written",
     ),
     (
+        "storage_full",
+        507,
+        "the server's disk is full: nothing was written; reads go on, and the same write succeeds once space is freed, without a restart",
+    ),
+    (
         "unavailable",
         503,
         "the server is shutting down or its store failed",

@@ -2,6 +2,7 @@
 //! communication cell. Parses flags into typed commands and hands them to the library
 //! crates; holds no domain logic of its own.
 
+mod backup;
 mod bench;
 mod cell;
 mod choices;
@@ -256,6 +257,39 @@ enum Cmd {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Copy a cell's data directory into one archive (tar, mode 0600) while its server
+    /// runs: the database through SQLite's online backup (one consistent state,
+    /// audited as `verify --data` audits before the archive is written), the log key,
+    /// the TLS certificate and key, and the other files at the top of DIR.
+    Backup {
+        #[arg(long)]
+        data: PathBuf,
+        /// The archive to write; never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup into an empty or new data directory (or over a cell, whose files
+    /// are kept aside in DIR/replaced-TIME). Refused when the log has gone further
+    /// than the backup (the cell in DIR, or a checkpoint a party's witness cosigned):
+    /// that would roll the log back; --force does it all the same.
+    Restore {
+        /// The archive `liaison backup` wrote.
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        /// Restore even if it rolls the log back behind what was recorded or cosigned.
+        #[arg(long)]
+        force: bool,
+        /// A party witness's state directory (`liaison witness --state`): the log must
+        /// not go back behind the checkpoint it cosigned.
+        #[arg(long = "witness-state", num_args = 1..)]
+        witness_states: Vec<PathBuf>,
+        /// A party witness's address (`liaison witness --listen`), asked for the
+        /// checkpoint it cosigned (`GET /checkpoint`).
+        #[arg(long = "witness", num_args = 1..)]
+        witnesses: Vec<String>,
+    },
     /// Deconfliction: check, notify, answer, list, conflicts, export.
     Deconflict {
         #[command(subcommand)]
@@ -493,6 +527,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Site { action } => with(&|c| deconflict::site(c, action.clone(), json)),
         Cmd::Zone { action } => with(&|c| deconflict::zone(c, action.clone(), json)),
         Cmd::Intel { action } => with(&|c| intel::run(c, action.clone(), json)),
+        Cmd::Backup { data, out } => backup::backup(&data, &out, json),
+        Cmd::Restore {
+            from,
+            data,
+            force,
+            witness_states,
+            witnesses,
+        } => backup::restore(
+            &backup::RestoreArgs {
+                from,
+                data,
+                force,
+                witness_states,
+                witnesses,
+            },
+            json,
+        ),
         Cmd::Verify { data: Some(d) } => record::verify_data(&d, json),
         Cmd::Verify { data: None } => cell::client(&server, token.clone(), &trust)
             .and_then(|c| record::verify_server(&c, json)),

@@ -532,12 +532,41 @@ pub fn verify_server(c: &Client, as_json: bool) -> anyhow::Result<()> {
 /// Offline audit of a data directory: every stored entry is re-derived from its event,
 /// the tree is rebuilt and the last checkpoint's signature and root are checked.
 pub fn verify_data(dir: &Path, as_json: bool) -> anyhow::Result<()> {
-    use liaison_store::Store;
     let key = std::fs::read_to_string(dir.join("log.key"))
         .with_context(|| format!("no log key in {}", dir.display()))?;
     let signer =
         liaison_server::ledger::LogSigner::from_key_text(key.trim()).map_err(|e| anyhow!(e))?;
     let store = liaison_store::SqliteStore::open(&dir.join("cell.db"))?;
+    let Audited { size, signatures } = audit_store(&store, &signer)?;
+    if as_json {
+        return json(&serde_json::json!({"ok": true, "size": size, "signatures": signatures}));
+    }
+    println!(
+        "OK: {size} events re-derived and hashed; the root matches the checkpoint signed by {}",
+        signer.origin()
+    );
+    println!(
+        "OK: {signatures} author signatures are over exactly the bytes their entries commit to"
+    );
+    Ok(())
+}
+
+/// What an audit of a store found sound.
+pub struct Audited {
+    /// Events re-derived and hashed: the size of the last signed checkpoint.
+    pub size: u64,
+    /// Author signatures checked over the bytes their entries commit to.
+    pub signatures: u64,
+}
+
+/// The audit `verify --data` runs: every stored entry is re-derived from its event, each
+/// author signature checked, the tree rebuilt, and the last checkpoint's signature by
+/// `signer` and its root checked against it.
+pub fn audit_store(
+    store: &liaison_store::SqliteStore,
+    signer: &liaison_server::ledger::LogSigner,
+) -> anyhow::Result<Audited> {
+    use liaison_store::Store;
     let mut ledger = liaison_server::ledger::Ledger::new(signer.clone());
     let mut keys = Keys::new();
     let mut signatures = 0u64;
@@ -592,17 +621,10 @@ pub fn verify_data(dir: &Path, as_json: bool) -> anyhow::Result<()> {
     ledger
         .check_signed(&cp.note)
         .map_err(|e| anyhow!("FAILED: {e}"))?;
-    if as_json {
-        return json(&serde_json::json!({"ok": true, "size": from, "signatures": signatures}));
-    }
-    println!(
-        "OK: {from} events re-derived and hashed; the root matches the checkpoint signed by {}",
-        signer.origin()
-    );
-    println!(
-        "OK: {signatures} author signatures are over exactly the bytes their entries commit to"
-    );
-    Ok(())
+    Ok(Audited {
+        size: from,
+        signatures,
+    })
 }
 
 /// Operators' public keys by (operator, key id), as registered in the record.

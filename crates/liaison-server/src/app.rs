@@ -69,6 +69,9 @@ pub struct Shared {
     /// head; 0 turns the check off.
     pub max_witness_lag: AtomicU64,
     failed: AtomicBool,
+    /// Set while the store refuses writes for want of space: the writer then refuses
+    /// each batch at once until a probe write succeeds.
+    storage_full: AtomicBool,
 }
 
 impl Shared {
@@ -77,6 +80,13 @@ impl Shared {
     }
     pub fn mark_failed(&self) {
         self.failed.store(true, Ordering::SeqCst);
+    }
+    /// True while writes are refused because the disk is full (reads go on).
+    pub fn is_storage_full(&self) -> bool {
+        self.storage_full.load(Ordering::SeqCst)
+    }
+    pub(crate) fn set_storage_full(&self, full: bool) {
+        self.storage_full.store(full, Ordering::SeqCst);
     }
 }
 
@@ -234,6 +244,7 @@ impl App {
             metrics: Default::default(),
             max_witness_lag: AtomicU64::new(DEFAULT_MAX_WITNESS_LAG),
             failed: AtomicBool::new(false),
+            storage_full: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);
         writer::spawn(shared.clone(), rx)?;

@@ -38,3 +38,19 @@ impl IntoResponse for HttpError {
 }
 
 pub type HttpResult<T> = Result<T, HttpError>;
+
+/// A store failure as the API says it: `storage_full` (507) when the disk is full, which
+/// a client may retry once space is freed; `internal` otherwise. Either way the store
+/// kept nothing of the call.
+pub fn store_error(e: &liaison_store::StoreError) -> ApiError {
+    if e.is_full() {
+        ApiError::new(
+            "storage_full",
+            format!(
+                "the server's disk is full; nothing was written, reads go on, and the same write succeeds once space is freed ({e})"
+            ),
+        )
+    } else {
+        ApiError::internal(format!("storage failed, nothing was written: {e}"))
+    }
+}

@@ -93,7 +93,7 @@ pub fn accept(
     app.shared
         .store
         .add_cosignature(req.size, &caller.party, req.cosignature.trim())
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .map_err(|e| crate::error::store_error(&e))?;
     let cosigned_by: Vec<String> = app
         .shared
         .store

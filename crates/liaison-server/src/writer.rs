@@ -114,6 +114,24 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
         }
         return;
     }
+    // While the disk is full, a batch is refused before it is decided, so that nothing
+    // of it reaches the state; a small durable write says when space is back.
+    if shared.is_storage_full() {
+        match shared.store.probe_write() {
+            Ok(()) => {
+                shared.set_storage_full(false);
+                tracing::info!("the store accepts writes again; writes resume");
+            }
+            Err(e) => {
+                let refusal = crate::error::store_error(&e);
+                tracing::warn!(code = refusal.code, error = %e, "write refused: the store is still full");
+                for r in batch {
+                    let _ = r.reply.send(Err(refusal.clone()));
+                }
+                return;
+            }
+        }
+    }
     let mut state = shared.state.write();
     let mut ledger = shared.ledger.write();
     let base_seq = state.next_seq();
@@ -224,7 +242,15 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
         .store_append
         .observe(appending.elapsed().as_secs_f64());
     if let Err(e) = appended {
-        tracing::error!(error = %e, "append failed; rebuilding state from the store");
+        // The batch was applied to the state (each request decided against the ones
+        // before it) but not committed: the state and the log are rebuilt from the
+        // store, which holds nothing of it.
+        if e.is_full() {
+            shared.set_storage_full(true);
+            tracing::warn!(error = %e, "the store is full; writes are refused until space is freed (reads go on)");
+        } else {
+            tracing::error!(error = %e, "append failed; rebuilding state from the store");
+        }
         let rebuilt = crate::app::rebuild(shared.store.as_ref(), ledger.signer_clone());
         match rebuilt {
             Ok((s, l)) => {
@@ -239,17 +265,18 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
         debug_assert!(shared.is_failed() || state.next_seq() == base_seq);
         drop(ledger);
         drop(state);
+        let refusal = crate::error::store_error(&e);
+        // Every request of the batch is refused, even one the state refused: that
+        // refusal may rest on an earlier request of the batch, which was not recorded.
         for (reply, _) in replies {
             shared
                 .metrics
                 .write_refusals
                 .get_or_create(&crate::metrics::CodeLabel {
-                    code: "internal".into(),
+                    code: refusal.code.to_string(),
                 })
                 .inc();
-            let _ = reply.send(Err(ApiError::internal(format!(
-                "storage failed, nothing was written: {e}"
-            ))));
+            let _ = reply.send(Err(refusal.clone()));
         }
         return;
     }

@@ -11,7 +11,7 @@ mod memory;
 mod sqlite;
 
 pub use memory::MemoryStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, backup_database};
 
 /// One event as stored: its sequence number, the canonical log entry (header bytes that
 /// are hashed into the Merkle tree) and the full event in the wire crate's encoding.
@@ -67,6 +67,10 @@ pub enum StoreError {
     OutOfOrder { have: u64, got: u64 },
     #[error("checkpoint for size {0} does not follow the stored one")]
     CheckpointRegression(u64),
+    /// The disk (or the database's size limit) is full: nothing of the call was
+    /// written, and the same call may succeed once space is freed.
+    #[error("storage is full: {0}")]
+    Full(String),
     #[error("storage error: {0}")]
     Backend(String),
     #[error("stored data is corrupt: {0}")]
@@ -75,7 +79,18 @@ pub enum StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Backend(e.to_string())
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
+            _ => StoreError::Backend(e.to_string()),
+        }
+    }
+}
+
+impl StoreError {
+    /// True when the call failed for want of space and may be retried once space is
+    /// freed: the store holds nothing of it.
+    pub fn is_full(&self) -> bool {
+        matches!(self, StoreError::Full(_))
     }
 }
 
@@ -120,4 +135,11 @@ pub trait Store: Send + Sync + 'static {
     fn keep_answer(&self, scope: &str, key: &str, answer: &[u8]) -> Result<bool>;
     /// Forgets the claims made before `micros`; returns how many.
     fn forget_claims_before(&self, micros: i64) -> Result<u64>;
+    /// Whether a small durable write succeeds now: after a [`StoreError::Full`], the
+    /// writer asks this before it decides another batch, so that while the disk stays
+    /// full it refuses at once and keeps nothing of the refused batch. A store that
+    /// cannot run out of space answers `Ok`.
+    fn probe_write(&self) -> Result<()> {
+        Ok(())
+    }
 }

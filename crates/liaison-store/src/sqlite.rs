@@ -45,7 +45,16 @@ CREATE TABLE idempotency (
 );
 CREATE INDEX idempotency_created ON idempotency (created);
 "#,
+    r#"
+CREATE TABLE probe (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    bytes BLOB NOT NULL
+);
+"#,
 ];
+
+/// How many bytes `probe_write` commits: enough to need fresh pages in the WAL.
+const PROBE_BYTES: i64 = 16 * 1024;
 
 pub struct SqliteStore {
     writer: Mutex<Connection>,
@@ -71,6 +80,71 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+        })
+    }
+}
+
+/// Copies the database at `src` into a new file `dst` with SQLite's online backup, in
+/// one step: a read transaction on `src` sees one committed state, whatever a server
+/// writing to it commits meanwhile (WAL readers never block the writer, nor it them).
+/// The copy is a single file in rollback-journal mode, with no WAL beside it.
+pub fn backup_database(src: &Path, dst: &Path) -> Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    // Never created here: a missing database is an error, not an empty copy.
+    let from = Connection::open_with_flags(
+        src,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    from.busy_timeout(std::time::Duration::from_secs(10))?;
+    let mut to = Connection::open(dst)?;
+    {
+        let b = Backup::new(&from, &mut to)?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            // -1: every page in one step, under one read transaction, so that the
+            // copy is one committed state and never restarted by a commit.
+            match b.step(-1)? {
+                StepResult::Done => break,
+                StepResult::More | StepResult::Busy | StepResult::Locked
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                _ => {
+                    return Err(StoreError::Backend(
+                        "the database stayed locked for 60 s; no copy was made".into(),
+                    ));
+                }
+            }
+        }
+    }
+    to.pragma_update(None, "journal_mode", "DELETE")?;
+    let check: String = to.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt(format!(
+            "the copy fails SQLite's integrity check: {check}"
+        )));
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens an existing database to read it only: no migration runs and nothing is
+    /// written, so a database another process serves, or one to be kept as it is, is
+    /// left byte for byte as found. Every write through it fails.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let open = || -> Result<Connection> {
+            let c = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            Ok(c)
+        };
+        Ok(SqliteStore {
+            writer: Mutex::new(open()?),
+            reader: Mutex::new(open()?),
         })
     }
 }
@@ -322,5 +396,85 @@ impl Store for SqliteStore {
             .prepare_cached("DELETE FROM idempotency WHERE created < ?1")?
             .execute(params![micros])?;
         Ok(n as u64)
+    }
+
+    fn probe_write(&self) -> Result<()> {
+        let c = self.writer.lock();
+        c.prepare_cached("INSERT OR REPLACE INTO probe (id, bytes) VALUES (1, randomblob(?1))")?
+            .execute(params![PROBE_BYTES])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: std::ffi::c_int) -> StoreError {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None).into()
+    }
+
+    #[test]
+    fn a_full_disk_is_told_apart_from_other_failures() {
+        assert!(failure(rusqlite::ffi::SQLITE_FULL).is_full());
+        assert!(!failure(rusqlite::ffi::SQLITE_IOERR).is_full());
+        assert!(!failure(rusqlite::ffi::SQLITE_BUSY).is_full());
+    }
+
+    #[test]
+    fn a_backup_is_one_file_holding_the_record_and_a_read_only_store_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let src = dir.path().join("cell.db");
+        let store = SqliteStore::open(&src).expect("open");
+        let events: Vec<StoredEvent> = (0..3)
+            .map(|seq| StoredEvent {
+                seq,
+                entry: vec![seq as u8; 8],
+                event: vec![seq as u8; 16],
+            })
+            .collect();
+        store
+            .append(&AppendBatch {
+                events: events.clone(),
+                checkpoint: Some(StoredCheckpoint {
+                    size: 3,
+                    note: "note".into(),
+                }),
+                claims: Vec::new(),
+            })
+            .expect("append");
+        store.probe_write().expect("probe");
+        assert_eq!(store.len().expect("len"), 3, "a probe records nothing");
+
+        let dst = dir.path().join("copy.db");
+        backup_database(&src, &dst).expect("backup");
+        assert!(
+            !dir.path().join("copy.db-wal").exists(),
+            "the copy is one file"
+        );
+        let bytes = std::fs::read(&dst).expect("copy");
+        let copy = SqliteStore::open_read_only(&dst).expect("open copy");
+        assert_eq!(copy.read_events(0, 10).expect("read"), events);
+        assert_eq!(
+            copy.latest_checkpoint()
+                .expect("checkpoint")
+                .map(|c| c.size),
+            Some(3)
+        );
+        let next = AppendBatch {
+            events: vec![StoredEvent {
+                seq: 3,
+                entry: vec![3; 8],
+                event: vec![3; 16],
+            }],
+            checkpoint: None,
+            claims: Vec::new(),
+        };
+        assert!(copy.append(&next).is_err());
+        assert!(copy.probe_write().is_err());
+        drop(copy);
+        assert_eq!(std::fs::read(&dst).expect("copy"), bytes);
+        // A missing database is an error, never an empty copy.
+        assert!(backup_database(&dir.path().join("none.db"), &dir.path().join("x.db")).is_err());
     }
 }

@@ -548,7 +548,7 @@ pub async fn upload(
     app.shared
         .store
         .put_blob(&key, &body)
-        .map_err(|e| HttpError(ApiError::internal(e.to_string())))?;
+        .map_err(|e| HttpError(crate::error::store_error(&e)))?;
     Ok(Json(AttachmentStored {
         sha256: key,
         size: body.len() as u64,
