@@ -98,6 +98,9 @@ enum Cmd {
         #[arg(long)]
         tls: bool,
     },
+    /// Succeed only if the server (--server) is ready: its `/readyz` answers 200. Asks
+    /// without credentials; for an https:// server, pin its certificate with --ca.
+    Healthcheck,
     /// The cell: show, approve, suspend, resume.
     Cell {
         #[command(subcommand)]
@@ -338,6 +341,7 @@ fn main() -> ExitCode {
         } => server::init(&data, &charter, &hostnames, log_key.as_deref(), json),
         Cmd::Serve { data, listen, tls } => server::serve(&data, &listen, &tls),
         Cmd::Demo { data, listen, tls } => server::demo(&data, &listen, tls),
+        Cmd::Healthcheck => cell::healthcheck(&server, &trust, json),
         Cmd::Cell { action } => with(&|c| cell::cell(c, action.clone(), json)),
         Cmd::Events { action } => with(&|c| cell::events(c, action.clone(), json)),
         // Credentials for a charter are made offline: no server, no token.

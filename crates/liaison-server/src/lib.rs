@@ -21,6 +21,8 @@ pub mod listen;
 pub mod routes;
 pub mod salt;
 pub mod submission;
+#[cfg(unix)]
+pub mod systemd;
 pub mod tls;
 pub mod witnessing;
 pub mod writer;

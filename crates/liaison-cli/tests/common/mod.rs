@@ -181,6 +181,12 @@ pub struct Server {
 impl Server {
     /// Starts `liaison serve` on a free port and waits until it answers.
     pub fn start(dir: &Path) -> Server {
+        Server::start_with_env(dir, &[])
+    }
+
+    /// Starts `liaison serve` on a free port with these environment variables added, and
+    /// waits until it answers.
+    pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(bin())
             .args([
                 "serve",
@@ -190,6 +196,7 @@ impl Server {
                 "127.0.0.1:0",
             ])
             .env("LIAISON_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -227,6 +234,16 @@ impl Server {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Stops the server as systemd does (SIGTERM) and waits for it to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        self.child.wait().expect("wait for the server")
     }
 
     pub fn pid(&self) -> u32 {
