@@ -5,7 +5,8 @@ use crate::output::{json, receipt_line};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use liaison_api::wire::{
-    AddOperatorRequest, CellView, EventView, OperatorIssued, OperatorView, SuspendRequest, Written,
+    AddOperatorRequest, CellView, EventView, Health, OperatorIssued, OperatorView, SuspendRequest,
+    Written,
 };
 use liaison_client::{Client, Trust};
 
@@ -16,6 +17,30 @@ pub fn client(server: &str, token: Option<String>, trust: &Trust) -> anyhow::Res
         );
     }
     Ok(Client::with_trust(server, token, trust)?)
+}
+
+/// `liaison healthcheck`: asks the server's `/readyz`, without credentials, and succeeds
+/// only when it answers 200 (the record replayed, the writer well, the store answering):
+/// the container image's health check, or any monitor's.
+pub fn healthcheck(server: &str, trust: &Trust, as_json: bool) -> anyhow::Result<()> {
+    let c = Client::with_trust(server, None, trust)?;
+    match c.get::<Health>("/readyz") {
+        Ok(h) if as_json => json(&h),
+        Ok(h) => {
+            println!("{server}: {}", h.status);
+            Ok(())
+        }
+        // A 503 carries the reason as a health body, not an error body.
+        Err(liaison_client::ClientError::Api {
+            status, message, ..
+        }) => {
+            let reason = serde_json::from_str::<Health>(&message)
+                .map(|h| h.status)
+                .unwrap_or(message);
+            bail!("{server} is not ready (HTTP {status}): {reason}")
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// What the client trusts for an https:// server: `--ca` and `--ca-fingerprint`.

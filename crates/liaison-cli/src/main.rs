@@ -115,6 +115,9 @@ enum Cmd {
         #[command(flatten)]
         ops: server::OpsArgs,
     },
+    /// Succeed only if the server (--server) is ready: its `/readyz` answers 200. Asks
+    /// without credentials; for an https:// server, pin its certificate with --ca.
+    Healthcheck,
     /// The cell: show, approve, suspend, resume.
     Cell {
         #[command(subcommand)]
@@ -450,6 +453,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tls,
             ops,
         } => server::demo(&data, &listen, tls, &ops),
+        Cmd::Healthcheck => cell::healthcheck(&server, &trust, json),
         Cmd::Cell { action } => with(&|c| cell::cell(c, action.clone(), json)),
         Cmd::Events { action } => with(&|c| cell::events(c, action.clone(), json)),
         // Credentials for a charter are made offline: no server, no token.

@@ -262,16 +262,54 @@ async fn run(
         None => None,
     };
     println!("Liaison is serving on {scheme}://{addr}/  (Ctrl-C to stop)");
+    let shutdown = service_manager(&app);
     liaison_server::listen::serve(
         listener,
         app,
         config,
         liaison_server::listen::Limits::default(),
-        liaison_server::shutdown_signal(),
+        shutdown,
     )
     .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Tells systemd (`Type=notify`, when `$NOTIFY_SOCKET` is set) that the server is ready,
+/// the listener being bound and the record replayed; starts the watchdog pings it asks
+/// for (`WatchdogSec=`); and returns the shutdown signal, which also says `STOPPING=1`.
+/// Without systemd, only the shutdown signal.
+fn service_manager(app: &App) -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let notifier = match liaison_server::systemd::Notifier::from_env() {
+        Ok(n) => n.map(Arc::new),
+        Err(e) => {
+            tracing::warn!(error = %e, "NOTIFY_SOCKET names no usable socket: systemd will not hear from this server");
+            None
+        }
+    };
+    #[cfg(unix)]
+    if let Some(n) = &notifier {
+        if let Err(e) = n.notify("READY=1") {
+            tracing::warn!(error = %e, "cannot tell systemd the server is ready");
+        }
+        if let Some(every) = liaison_server::systemd::watchdog_from_env() {
+            tokio::spawn(liaison_server::systemd::watchdog(
+                app.clone(),
+                n.clone(),
+                every,
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = app;
+    async move {
+        liaison_server::shutdown_signal().await;
+        #[cfg(unix)]
+        if let Some(n) = notifier {
+            let _ = n.notify("STOPPING=1");
+        }
+    }
 }
 
 pub fn demo(data: &Path, listen: &str, with_tls: bool, ops: &OpsArgs) -> anyhow::Result<()> {

@@ -22,6 +22,8 @@ pub mod metrics;
 pub mod routes;
 pub mod salt;
 pub mod submission;
+#[cfg(unix)]
+pub mod systemd;
 pub mod tls;
 pub mod witnessing;
 pub mod writer;

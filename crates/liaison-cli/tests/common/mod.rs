@@ -217,6 +217,13 @@ impl Server {
         Server::start_with(dir, &[], &[("LIAISON_LOG", "warn")], Stdio::inherit())
     }
 
+    /// [`Server::start`] with these environment variables added.
+    pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> Server {
+        let mut all = vec![("LIAISON_LOG", "warn")];
+        all.extend_from_slice(env);
+        Server::start_with(dir, &[], &all, Stdio::inherit())
+    }
+
     /// [`Server::start`] with more flags, environment and where its standard error goes.
     pub fn start_with(
         dir: &Path,
@@ -276,6 +283,16 @@ impl Server {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Stops the server as systemd does (SIGTERM) and waits for it to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        self.child.wait().expect("wait for the server")
     }
 
     pub fn pid(&self) -> u32 {
