@@ -62,7 +62,11 @@ pub struct ServeSettings {
     pub metrics_listen: Option<String>,
     /// `/readyz` answers 503 once a party's witness is more than this many entries
     /// behind the log (0: never) [default: 100000].
-    #[arg(long = "max-witness-lag", env = "LIAISON_MAX_WITNESS_LAG", value_name = "N")]
+    #[arg(
+        long = "max-witness-lag",
+        env = "LIAISON_MAX_WITNESS_LAG",
+        value_name = "N"
+    )]
     pub max_witness_lag: Option<u64>,
 }
 

@@ -362,6 +362,7 @@ pub fn run(c: &Client, cmd: DeconflictCmd, as_json: bool) -> anyhow::Result<()> 
                     &serde_json::json!({"type": "FeatureCollection", "features": features}),
                 );
             }
+            crate::output::none_if_empty(&features, "notifications");
             for f in &features {
                 let p = &f["properties"];
                 println!(
@@ -495,6 +496,7 @@ pub fn site(c: &Client, cmd: SiteCmd, as_json: bool) -> anyhow::Result<()> {
                     &serde_json::json!({"type": "FeatureCollection", "features": features}),
                 );
             }
+            crate::output::none_if_empty(&features, "protected sites");
             for f in &features {
                 print_site(f);
             }
@@ -604,6 +606,10 @@ pub fn zone(c: &Client, cmd: ZoneCmd, as_json: bool) -> anyhow::Result<()> {
             if as_json {
                 return json(&v);
             }
+            crate::output::none_if_empty(
+                v["features"].as_array().map_or(&[][..], Vec::as_slice),
+                "zones",
+            );
             for f in v["features"].as_array().into_iter().flatten() {
                 let p = &f["properties"];
                 println!(

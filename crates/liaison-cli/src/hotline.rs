@@ -339,8 +339,16 @@ pub fn msg(c: &Client, cmd: MsgCmd, as_json: bool) -> anyhow::Result<()> {
             if as_json {
                 return json(&v);
             }
+            crate::output::none_if_empty(&v, "messages");
+            let me: Me = c.get("/api/v1/me")?;
             for m in &v {
-                println!("{}", message_line(m));
+                // What the caller's party still owes stands out.
+                let owed = m
+                    .recipients
+                    .iter()
+                    .any(|r| r.party == me.party && r.acknowledged_at.is_none());
+                let mark = if owed { "  ← waiting on you" } else { "" };
+                println!("{}{mark}", message_line(m));
             }
             Ok(())
         }
@@ -638,6 +646,7 @@ pub fn incident(c: &Client, cmd: IncidentCmd, as_json: bool) -> anyhow::Result<(
             if as_json {
                 return json(&v);
             }
+            crate::output::none_if_empty(&v, "incidents");
             for i in &v {
                 println!(
                     "#{:<5} {:<10} {:<24} {} → {}  {}",

@@ -179,6 +179,7 @@ pub fn run(c: &Client, cmd: IntelCmd, as_json: bool) -> anyhow::Result<()> {
             if as_json {
                 return json(&v);
             }
+            crate::output::none_if_empty(&v, "submissions");
             for s in &v {
                 println!("{}", line(s));
             }

@@ -265,6 +265,7 @@ enum Cmd {
     /// audited as `verify --data` audits before the archive is written), the log key,
     /// the TLS certificate and key, and the other files at the top of DIR.
     Backup {
+        /// The data directory of the cell to back up (its server may be running).
         #[arg(long)]
         data: PathBuf,
         /// The archive to write; never overwritten.
@@ -279,6 +280,7 @@ enum Cmd {
         /// The archive `liaison backup` wrote.
         #[arg(long)]
         from: PathBuf,
+        /// The data directory to restore into: empty, new, or holding the cell to replace.
         #[arg(long)]
         data: PathBuf,
         /// Restore even if it rolls the log back behind what was recorded or cosigned.

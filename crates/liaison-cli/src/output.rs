@@ -13,6 +13,13 @@ pub fn receipt_line(r: &liaison_api::wire::Receipt) -> String {
     format!("recorded as entry {} (checkpoint size {size})", r.index)
 }
 
+/// Says so when a list is empty, so that "nothing there" never looks like "broken".
+pub fn none_if_empty<T>(items: &[T], what: &str) {
+    if items.is_empty() {
+        println!("no {what}");
+    }
+}
+
 /// A time for people: RFC 3339 in UTC to the second (`2026-01-06T12:00:00Z`), then the
 /// same moment in the terminal's local zone when that zone is not UTC
 /// (`(local 14:00:00+02:00)`). Text that is not an RFC 3339 time is shown as it is.

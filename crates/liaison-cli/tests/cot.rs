@@ -318,8 +318,10 @@ fn the_cot_export_shows_each_operator_the_notifications_the_geojson_export_shows
     let http = Http::new(&server.url);
     cell.approve(&http);
     let (il, sy) = (cell.token("il-liaison"), cell.token("sy-liaison"));
+    // The circle's window, taken once: a second may pass before it is compared.
+    let (start, end) = (in_hours(30), in_hours(32));
     let circle = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [35.8, 33.1]},
-        "properties": {"kind": "uav_flight", "radius_m": 1500, "alt_min_m": 300, "alt_max_m": 1200, "start": in_hours(30), "end": in_hours(32), "forces": "one UAV"}});
+        "properties": {"kind": "uav_flight", "radius_m": 1500, "alt_min_m": 300, "alt_max_m": 1200, "start": start, "end": end, "forces": "one UAV"}});
     let corridor = json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[36.0, 33.0], [36.1, 33.05], [36.2, 33.1]]},
         "properties": {"kind": "ground_movement", "half_width_m": 200, "start": in_hours(30), "end": in_hours(40)}});
     let polygon = json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[35.79, 33.09], [35.81, 33.09], [35.81, 33.11], [35.79, 33.11], [35.79, 33.09]]]},
@@ -384,8 +386,8 @@ fn the_cot_export_shows_each_operator_the_notifications_the_geojson_export_shows
         d.ellipse.as_ref().map(|e| (e.major, e.minor)),
         Some((1500.0, 1500.0))
     );
-    assert_eq!(c.start, in_hours(30).replace('Z', ".000000Z"));
-    assert_eq!(c.stale, in_hours(32).replace('Z', ".000000Z"));
+    assert_eq!(c.start, start.replace('Z', ".000000Z"));
+    assert_eq!(c.stale, end.replace('Z', ".000000Z"));
     let remarks = &d.remarks.as_ref().expect("remarks").text;
     for want in ["uav_flight", "300–1200 m", "one UAV", "Conflicts: 0 sites"] {
         assert!(remarks.contains(want), "{want} not in {remarks}");

@@ -795,3 +795,45 @@ fn the_reporter_corrects_and_withdraws_its_report_and_the_old_words_stay() {
         r.body
     );
 }
+
+/// Empty lists say so, and a message the officer's party still has to acknowledge is
+/// marked "waiting on you" in its list; the sender's own list carries no such mark.
+#[test]
+fn empty_lists_say_so_and_what_you_owe_is_marked() {
+    let cell = Cell::init();
+    let server = cell.serve();
+    let http = Http::new(&server.url);
+    cell.approve(&http);
+    let (il, sy) = (cell.token("il-liaison"), cell.token("sy-liaison"));
+    for (args, says) in [
+        (&["msg", "list"][..], "no messages"),
+        (&["incident", "list"][..], "no incidents"),
+        (&["intel", "list"][..], "no submissions"),
+        (&["deconflict", "list"][..], "no notifications"),
+        (&["site", "list"][..], "no protected sites"),
+        (&["zone", "list"][..], "no zones"),
+    ] {
+        let out = common::cli(&server, &sy, args);
+        assert_eq!(out.trim(), says, "{args:?}");
+    }
+    let r = http.post(
+        "/api/v1/messages",
+        Some(&il),
+        json!({"to": ["sy"], "precedence": "flash", "subject": "Shots at the crossing", "body": "b"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let theirs = common::cli(&server, &sy, &["msg", "list"]);
+    assert!(
+        theirs.contains("Shots at the crossing") && theirs.contains("waiting on you"),
+        "{theirs}"
+    );
+    let ours = common::cli(&server, &il, &["msg", "list", "--box", "sent"]);
+    assert!(
+        ours.contains("Shots at the crossing") && !ours.contains("waiting on you"),
+        "{ours}"
+    );
+    let id = r.json()["id"].as_u64().expect("id").to_string();
+    common::cli(&server, &sy, &["msg", "ack", &id]);
+    let after = common::cli(&server, &sy, &["msg", "list"]);
+    assert!(!after.contains("waiting on you"), "{after}");
+}

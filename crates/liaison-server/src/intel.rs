@@ -88,10 +88,21 @@ pub async fn submit(
     let default = Tlp::parse(&default_tlp).unwrap_or(Tlp::Amber);
     let tlp = submission_tlp(&a.objects, default).map_err(stix_error)?;
     let acks = referenced_releases(app, caller, &a.objects);
+    // A note or opinion answering releases goes back to the parties that shared them,
+    // unless the submitter names its recipients.
+    let recipients = if a.recipients.is_empty() && !acks.is_empty() {
+        let s = app.shared.state.read();
+        acks.iter()
+            .filter_map(|id| s.intel.submissions.get(id))
+            .map(|sub| sub.party.clone())
+            .collect()
+    } else {
+        a.recipients
+    };
     let cmd = Command::SubmitIntel {
         tlp: tlp.as_str().into(),
         precedence: a.precedence,
-        recipients: a.recipients,
+        recipients,
         recipient_operators: a.recipient_operators,
         objects: a.objects.iter().map(to_core).collect(),
     };
