@@ -60,3 +60,30 @@ build_deb() {
     cargo deb -p liaison-cli --strip --output "$PACKAGE_WORK/deb" >&2
     ls "$PACKAGE_WORK"/deb/*.deb
 }
+
+# Makes sure a Docker engine answers. Where none does and we are root, installs Debian's
+# docker.io (the engine; the machine may have only a client) and starts dockerd in the
+# background with the vfs storage driver, which works inside a container too. Returns 1,
+# with the reason on stderr, where no engine can be had; the engine it started keeps
+# running (CI machines are discarded after the run).
+ensure_docker_engine() {
+    docker info >/dev/null 2>&1 && return 0
+    [ "$(id -u)" = 0 ] || { echo "no Docker engine answers and we are not root to start one" >&2; return 1; }
+    if ! command -v dockerd >/dev/null; then
+        apt-get update >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null ||
+            { echo "installing docker.io failed" >&2; return 1; }
+    fi
+    mkdir -p "$PACKAGE_WORK"
+    # The package's own docker client may be older or newer than one already on PATH:
+    # both speak to the engine through /var/run/docker.sock.
+    nohup dockerd --storage-driver=vfs >"$PACKAGE_WORK/dockerd.log" 2>&1 &
+    local _
+    for _ in $(seq 1 60); do
+        docker info >/dev/null 2>&1 && return 0
+        sleep 1
+    done
+    tail -n 20 "$PACKAGE_WORK/dockerd.log" >&2
+    echo "dockerd did not answer within 60 s" >&2
+    return 1
+}

@@ -115,11 +115,12 @@ wait "$server_pid" || fail "the server exited with $? on SIGTERM"
 server_pid=
 umount "$root/proc"
 
-if docker info >/dev/null 2>&1; then
+step "Docker engine"
+if ensure_docker_engine; then
     step "container image"
     scripts/container-build.sh --check "$deb"
 else
-    step "container image: SKIPPED, no Docker engine here (docker info fails)"
+    step "container image: SKIPPED, no Docker engine could be had here (see above)"
 fi
 
 step "passed in $((SECONDS - start)) s"
