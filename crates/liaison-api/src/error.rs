@@ -217,6 +217,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "the server's disk is full: nothing was written; reads go on, and the same write succeeds once space is freed, without a restart",
     ),
     (
+        "replica_unavailable",
+        503,
+        "the server keeps a replica of the record and it did not take the write: nothing was written anywhere, reads go on, and the same write succeeds once the replica answers, without a restart",
+    ),
+    (
         "unavailable",
         503,
         "the server is shutting down or its store failed",

@@ -357,7 +357,8 @@ pub struct Me {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct Health {
     /// `ok` or `ready`; `storage_full` (alive, reads served, writes refused until space is
-    /// freed); `store_failed`, `store_unreachable` or `witness_lagging`. Without
+    /// freed); `replica_unavailable` (likewise, until the replica takes writes again);
+    /// `store_failed`, `store_unreachable` or `witness_lagging`. Without
     /// credentials, so it tells nothing of the record.
     pub status: String,
     /// Which readiness check failed, in a sentence (absent when all passed).

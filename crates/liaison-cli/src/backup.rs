@@ -115,8 +115,7 @@ fn other_files(data: &Path) -> anyhow::Result<Vec<String>> {
         let Some(name) = e.file_name().to_str().map(str::to_string) else {
             continue;
         };
-        let skip = name == DB || name.starts_with("cell.db-") || name.ends_with(".tmp");
-        if !skip {
+        if liaison_server::replica::is_data_file(&name) {
             names.push(name);
         }
     }

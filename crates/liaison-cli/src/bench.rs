@@ -40,6 +40,10 @@ pub enum BenchCmd {
         /// Over HTTP and HTTPS instead of in-process (see above).
         #[arg(long, conflicts_with = "rate")]
         http: bool,
+        /// Keep a replica of each run's cell in a second folder (in-process only): every
+        /// batch is committed to both before its receipts go out.
+        #[arg(long, conflicts_with = "http")]
+        replica: bool,
     },
     /// The conflict engine on a workload directory (sites/zones/actives/queries .ndjson).
     Deconflict {
@@ -203,11 +207,12 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             rate,
             runs,
             http,
+            replica,
         } => {
             if http {
                 rt.block_on(bench_log_http(writers.max(1), events, runs.max(1)))
             } else {
-                rt.block_on(bench_log(writers, events, rate, runs))
+                rt.block_on(bench_log(writers, events, rate, runs, replica))
             }
         }
         BenchCmd::Hotline {
@@ -261,12 +266,26 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     }
 }
 
-async fn bench_log(writers: usize, events: usize, rate: u64, runs: usize) -> anyhow::Result<()> {
+async fn bench_log(
+    writers: usize,
+    events: usize,
+    rate: u64,
+    runs: usize,
+    replica: bool,
+) -> anyhow::Result<()> {
     let mut tput = Vec::new();
     let (mut p50s, mut p99s, mut lp50, mut lp99) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
         let tmp = tempfile_dir()?;
+        let copy = tmp.with_extension("replica");
         let (app, actor, key) = fresh_cell(&tmp).await?;
+        let app = if replica {
+            // The cell reopened with a replica, which is caught up before it serves.
+            drop(app);
+            App::open_replicated(&tmp, Some(&copy), Arc::new(SystemClock))?
+        } else {
+            app
+        };
         let origin: Arc<str> = app.shared.ledger.read().origin().into();
         // Phase 1: saturating writers.
         let per = events / writers;
@@ -330,9 +349,10 @@ async fn bench_log(writers: usize, events: usize, rate: u64, runs: usize) -> any
         lp99.push(pct(&rl, 99.0));
         drop(app);
         let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::remove_dir_all(&copy);
     }
     let summary = serde_json::json!({
-        "bench": "log", "writers": writers, "events_per_run": events, "runs": runs,
+        "bench": "log", "writers": writers, "events_per_run": events, "runs": runs, "replica": replica,
         "events_per_second_median": median(tput),
         "saturated_p50_ms_median": median(p50s), "saturated_p99_ms_median": median(p99s),
         "rate": rate, "at_rate_p50_ms_median": median(lp50), "at_rate_p99_ms_median": median(lp99),

@@ -68,12 +68,20 @@ pub struct ServeSettings {
         value_name = "N"
     )]
     pub max_witness_lag: Option<u64>,
+    /// Keep a replica of the data directory in this folder (another disk, a network
+    /// mount), written in step with every commit: a write is answered only once the
+    /// replica holds it too, and refused (`replica_unavailable`) while the replica does
+    /// not take it. Caught up on start; a folder ahead of or diverging from the record
+    /// is refused. `liaison serve --data` runs from the replica as it is.
+    #[arg(long, env = "LIAISON_REPLICA", value_name = "DIR")]
+    pub replica: Option<PathBuf>,
 }
 
 /// `serve`'s settings once every source has spoken and they agree.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Serve {
     pub data: PathBuf,
+    pub replica: Option<PathBuf>,
     pub listen: String,
     pub tls: crate::server::TlsArgs,
     pub ops: crate::server::OpsArgs,
@@ -92,6 +100,7 @@ impl ServeSettings {
             log_format,
             metrics_listen,
             max_witness_lag,
+            replica,
         } = self;
         ServeSettings {
             data: data.or(lower.data),
@@ -102,6 +111,7 @@ impl ServeSettings {
             log_format: log_format.or(lower.log_format),
             metrics_listen: metrics_listen.or(lower.metrics_listen),
             max_witness_lag: max_witness_lag.or(lower.max_witness_lag),
+            replica: replica.or(lower.replica),
         }
     }
 
@@ -113,7 +123,7 @@ impl ServeSettings {
         let mut s: ServeSettings = toml::from_str(&text)
             .map_err(|e| UsageError(format!("{}: {}", path.display(), e.to_string().trim())))?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut s.data, &mut s.tls_cert, &mut s.tls_key]
+        for p in [&mut s.data, &mut s.tls_cert, &mut s.tls_key, &mut s.replica]
             .into_iter()
             .flatten()
         {
@@ -147,6 +157,7 @@ impl ServeSettings {
         }
         Ok(Serve {
             data,
+            replica: s.replica,
             listen: s.listen.unwrap_or_else(|| DEFAULT_LISTEN.into()),
             tls: crate::server::TlsArgs {
                 tls_cert: s.tls_cert,

@@ -172,7 +172,15 @@ pub fn serve(settings: &crate::config::Serve) -> anyhow::Result<()> {
     let tls = tls_config(&settings.data, &settings.tls)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let app = App::open(&settings.data, Arc::new(SystemClock))?;
+        let app = App::open_replicated(
+            &settings.data,
+            settings.replica.as_deref(),
+            Arc::new(SystemClock),
+        )?;
+        if let Some(r) = &settings.replica {
+            tracing::info!(replica = %r.display(), events = app.head(), "replicating the record");
+            println!("Replicating every commit to {}", r.display());
+        }
         let listener = bind(&settings.listen).await?;
         watch(&app, &settings.ops).await?;
         run(app, listener, tls, settings.tls.insecure_http).await

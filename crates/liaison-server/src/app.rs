@@ -72,6 +72,11 @@ pub struct Shared {
     /// Set while the store refuses writes for want of space: the writer then refuses
     /// each batch at once until a probe write succeeds.
     storage_full: AtomicBool,
+    /// Set while the replica refuses writes: the writer then refuses each batch at once
+    /// until a probe write reaches both copies.
+    replica_unavailable: AtomicBool,
+    /// The lock on the replica folder, held while the server runs.
+    replica_lock: parking_lot::Mutex<Option<crate::replica::Held>>,
 }
 
 impl Shared {
@@ -87,6 +92,24 @@ impl Shared {
     }
     pub(crate) fn set_storage_full(&self, full: bool) {
         self.storage_full.store(full, Ordering::SeqCst);
+    }
+    /// True while writes are refused because the replica does not take them (reads go
+    /// on).
+    pub fn is_replica_unavailable(&self) -> bool {
+        self.replica_unavailable.load(Ordering::SeqCst)
+    }
+    pub(crate) fn set_replica_unavailable(&self, down: bool) {
+        self.replica_unavailable.store(down, Ordering::SeqCst);
+    }
+    /// What `/healthz` and `/readyz` say while writes are paused and reads go on.
+    pub fn writes_paused(&self) -> Option<&'static str> {
+        if self.is_storage_full() {
+            Some("storage_full")
+        } else if self.is_replica_unavailable() {
+            Some("replica_unavailable")
+        } else {
+            None
+        }
     }
 }
 
@@ -214,6 +237,17 @@ impl App {
         salts: Arc<dyn crate::salt::Salts>,
     ) -> Result<App, OpenError> {
         let (state, ledger) = rebuild(store.as_ref(), signer)?;
+        App::start_rebuilt(store, state, ledger, clock, salts)
+    }
+
+    /// Starts a cell over `store` from its replayed `state` and `ledger`.
+    fn start_rebuilt(
+        store: Arc<dyn Store>,
+        state: State,
+        ledger: Ledger,
+        clock: Arc<dyn Clock>,
+        salts: Arc<dyn crate::salt::Salts>,
+    ) -> Result<App, OpenError> {
         let (head, _) = watch::channel(state.next_seq());
         let (closing, _) = watch::channel(false);
         let credentials = crate::auth::credentials_of(&state);
@@ -245,6 +279,8 @@ impl App {
             max_witness_lag: AtomicU64::new(DEFAULT_MAX_WITNESS_LAG),
             failed: AtomicBool::new(false),
             storage_full: AtomicBool::new(false),
+            replica_unavailable: AtomicBool::new(false),
+            replica_lock: Default::default(),
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);
         writer::spawn(shared.clone(), rx)?;
@@ -253,6 +289,17 @@ impl App {
 
     /// Opens the cell in a data directory made by [`App::init`].
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<App, OpenError> {
+        App::open_replicated(dir, None, clock)
+    }
+
+    /// [`App::open`], keeping a replica of the data directory in the folder `replica`
+    /// when one is given: caught up before the cell is served, then written in step with
+    /// every commit (`replica.rs`).
+    pub fn open_replicated(
+        dir: &Path,
+        replica: Option<&Path>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<App, OpenError> {
         let d = DataDir(dir.to_path_buf());
         if !d.db().exists() {
             return Err(OpenError::Invalid(format!(
@@ -270,8 +317,25 @@ impl App {
         crate::at_rest::check_data_dir(dir, &d.db()).map_err(OpenError::Invalid)?;
         crate::at_rest::check_private(&d.log_key()).map_err(OpenError::Invalid)?;
         let signer = LogSigner::from_key_text(key.trim()).map_err(OpenError::Invalid)?;
+        crate::replica::check_not_replicating(dir)?;
         let store = SqliteStore::open(&d.db())?;
-        App::start(Arc::new(store), signer, clock)
+        let Some(replica) = replica else {
+            return App::start(Arc::new(store), signer, clock);
+        };
+        // The primary is replayed and checked against its signed checkpoint before the
+        // replica is made a copy of it.
+        let (state, ledger) = rebuild(&store, signer)?;
+        let (copy, held) = crate::replica::prepare(dir, replica, &store)?;
+        let store = liaison_store::Replicated::new(Arc::new(store), Arc::new(copy));
+        let app = App::start_rebuilt(
+            Arc::new(store),
+            state,
+            ledger,
+            clock,
+            Arc::new(crate::salt::OsSalts),
+        )?;
+        *app.shared.replica_lock.lock() = Some(held);
+        Ok(app)
     }
 
     /// Creates a cell from a charter in an empty data directory and writes

@@ -40,7 +40,8 @@ impl IntoResponse for HttpError {
 pub type HttpResult<T> = Result<T, HttpError>;
 
 /// A store failure as the API says it: `storage_full` (507) when the disk is full, which
-/// a client may retry once space is freed; `internal` otherwise. Either way the store
+/// a client may retry once space is freed; `replica_unavailable` (503) when the replica
+/// did not take it, likewise once the replica answers; `internal` otherwise. Either way the store
 /// kept nothing of the call.
 pub fn store_error(e: &liaison_store::StoreError) -> ApiError {
     if e.is_full() {
@@ -48,6 +49,13 @@ pub fn store_error(e: &liaison_store::StoreError) -> ApiError {
             "storage_full",
             format!(
                 "the server's disk is full; nothing was written, reads go on, and the same write succeeds once space is freed ({e})"
+            ),
+        )
+    } else if e.is_replica() {
+        ApiError::new(
+            "replica_unavailable",
+            format!(
+                "the replica of the record did not take the write; nothing was written anywhere, reads go on, and the same write succeeds once the replica answers ({e})"
             ),
         )
     } else {

@@ -19,6 +19,7 @@ pub mod intel;
 pub mod ledger;
 pub mod listen;
 pub mod metrics;
+pub mod replica;
 pub mod routes;
 pub mod salt;
 pub mod submission;

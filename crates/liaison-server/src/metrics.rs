@@ -124,6 +124,8 @@ pub struct Snapshot {
     pub obligations: Vec<(&'static str, u64, u64)>,
     /// Per party with a registered witness: entries past its latest cosignature.
     pub witness_lag: Vec<(String, u64)>,
+    /// The replica's status, when the server keeps one.
+    pub replica: Option<liaison_store::ReplicationStatus>,
 }
 
 fn gauge(v: u64) -> Gauge {
@@ -216,6 +218,28 @@ impl Metrics {
             "Entries the log holds past the latest checkpoint each party's witness cosigned",
             lag,
         );
+        if let Some(rep) = &snap.replica {
+            r.register(
+                "replica_up",
+                "1 while the replica takes every write, 0 once it refused one (writes are then refused until it answers)",
+                gauge(u64::from(rep.up)),
+            );
+            let failures = Counter::<u64>::default();
+            failures.inc_by(rep.failures);
+            r.register(
+                "replica_failures",
+                "Writes the replica did not take since the server started",
+                failures,
+            );
+            // Replication is synchronous: an acknowledged event is on the replica, so
+            // this is 0 unless the replica does not answer (then the log's size).
+            let lag = snap.log_size.saturating_sub(rep.events.unwrap_or_default());
+            r.register(
+                "replica_lag_entries",
+                "Entries the log holds that the replica does not (0 while it answers)",
+                gauge(lag),
+            );
+        }
         r.register(
             "http_requests",
             "HTTP requests answered, by method, route template and status",
@@ -264,6 +288,7 @@ pub fn snapshot(app: &App) -> Result<Snapshot, ApiError> {
         store_failed: shared.is_failed(),
         obligations,
         witness_lag: crate::witnessing::lags(app)?,
+        replica: shared.store.replication(),
     })
 }
 

@@ -116,15 +116,22 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
     }
     // While the disk is full, a batch is refused before it is decided, so that nothing
     // of it reaches the state; a small durable write says when space is back.
-    if shared.is_storage_full() {
+    // So is a batch while the replica does not take writes.
+    if shared.writes_paused().is_some() {
         match shared.store.probe_write() {
             Ok(()) => {
                 shared.set_storage_full(false);
+                shared.set_replica_unavailable(false);
                 tracing::info!("the store accepts writes again; writes resume");
             }
             Err(e) => {
+                // Which of the two pauses it is now, when the probe says.
+                if e.is_full() || e.is_replica() {
+                    shared.set_storage_full(e.is_full());
+                    shared.set_replica_unavailable(e.is_replica());
+                }
                 let refusal = crate::error::store_error(&e);
-                tracing::warn!(code = refusal.code, error = %e, "write refused: the store is still full");
+                tracing::warn!(code = refusal.code, error = %e, "write refused: the store still refuses writes");
                 for r in batch {
                     let _ = r.reply.send(Err(refusal.clone()));
                 }
@@ -248,6 +255,9 @@ fn run_batch(shared: &Shared, batch: Vec<WriteRequest>) {
         if e.is_full() {
             shared.set_storage_full(true);
             tracing::warn!(error = %e, "the store is full; writes are refused until space is freed (reads go on)");
+        } else if e.is_replica() {
+            shared.set_replica_unavailable(true);
+            tracing::error!(error = %e, "the replica did not take a batch; writes are refused until it answers (reads go on)");
         } else {
             tracing::error!(error = %e, "append failed; rebuilding state from the store");
         }

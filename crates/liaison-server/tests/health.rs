@@ -37,6 +37,10 @@ impl Store for Breakable {
         self.check()?;
         self.inner.append(batch)
     }
+    fn undo_append(&self, batch: &AppendBatch) -> Result<bool> {
+        self.check()?;
+        self.inner.undo_append(batch)
+    }
     fn len(&self) -> Result<u64> {
         self.check()?;
         self.inner.len()

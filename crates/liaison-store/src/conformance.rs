@@ -166,6 +166,38 @@ pub fn run(store: &dyn Store) {
     assert_eq!(store.forget_claims_before(15).ok(), Some(1));
     assert_eq!(store.idempotent("op", "k1").ok().flatten(), None);
     assert!(store.idempotent("op", "k2").ok().flatten().is_some());
+
+    // A batch nobody was told of is taken back whole, and only while it is the tail,
+    // byte for byte; the sequence then continues as if it had never been appended.
+    let tail = AppendBatch {
+        events: vec![ev(7), ev(8)],
+        checkpoint: Some(StoredCheckpoint {
+            size: 9,
+            note: "cp9".into(),
+        }),
+        claims: vec![claim("k4", 30)],
+    };
+    assert_eq!(store.undo_append(&tail).ok(), Some(false), "never appended");
+    assert!(store.append(&tail).is_ok());
+    let mut forged = tail.clone();
+    forged.events[1].entry = vec![0; 3];
+    assert!(store.undo_append(&forged).is_err(), "other bytes stay");
+    assert!(store.undo_append(&next).is_err(), "not the tail: stays");
+    assert_eq!(store.len().ok(), Some(9));
+    assert_eq!(store.undo_append(&tail).ok(), Some(true));
+    assert_eq!(store.len().ok(), Some(7));
+    assert_eq!(store.checkpoint(9).ok().flatten(), None);
+    assert_eq!(
+        store.latest_checkpoint().ok().flatten().map(|c| c.size),
+        Some(7)
+    );
+    assert_eq!(store.idempotent("op", "k4").ok().flatten(), None);
+    assert!(store.idempotent("op", "k2").ok().flatten().is_some());
+    assert_eq!(
+        store.undo_append(&tail).ok(),
+        Some(false),
+        "already taken back"
+    );
 }
 
 fn claim(key: &str, created_micros: i64) -> StoredClaim {

@@ -8,10 +8,12 @@
 
 pub mod conformance;
 mod memory;
+mod replicated;
 mod sqlite;
 
 pub use memory::MemoryStore;
-pub use sqlite::{SqliteStore, backup_database};
+pub use replicated::{Replicated, ReplicationStatus};
+pub use sqlite::{SqliteStore, backup_database, copy_database_into};
 
 /// One event as stored: its sequence number, the canonical log entry (header bytes that
 /// are hashed into the Merkle tree) and the full event in the wire crate's encoding.
@@ -71,6 +73,10 @@ pub enum StoreError {
     /// written, and the same call may succeed once space is freed.
     #[error("storage is full: {0}")]
     Full(String),
+    /// The replica did not take a write the primary took: the primary took it back,
+    /// so neither holds it, and the same call may succeed once the replica answers.
+    #[error("the replica did not take the write: {0}")]
+    Replica(String),
     #[error("storage error: {0}")]
     Backend(String),
     #[error("stored data is corrupt: {0}")]
@@ -92,6 +98,11 @@ impl StoreError {
     pub fn is_full(&self) -> bool {
         matches!(self, StoreError::Full(_))
     }
+
+    /// True when the replica failed and nothing of the call was kept anywhere.
+    pub fn is_replica(&self) -> bool {
+        matches!(self, StoreError::Replica(_))
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -104,6 +115,14 @@ pub trait Store: Send + Sync + 'static {
     /// checkpoint (if any) must be for a larger tree than the last stored one. Either
     /// everything is written or nothing is.
     fn append(&self, batch: &AppendBatch) -> Result<()>;
+    /// Takes back a batch this store appended and nobody was told of: its events, its
+    /// checkpoint and its claims, only while they are the store's last, byte for byte.
+    /// `Ok(false)` when the store does not hold the batch's first event (it was never
+    /// appended, or already taken back); an error when it holds something else there,
+    /// which is left as it is. The replicated store calls it on its primary when the
+    /// replica refuses a batch, so that a refused batch is kept nowhere. A claim the
+    /// batch replaced (one past its 24 hours, claimed again) is not brought back.
+    fn undo_append(&self, batch: &AppendBatch) -> Result<bool>;
     /// How many events the store holds; the next sequence number.
     fn len(&self) -> Result<u64>;
     fn is_empty(&self) -> Result<bool> {
@@ -141,5 +160,9 @@ pub trait Store: Send + Sync + 'static {
     /// cannot run out of space answers `Ok`.
     fn probe_write(&self) -> Result<()> {
         Ok(())
+    }
+    /// How the store's replica fares, for a store that keeps one.
+    fn replication(&self) -> Option<ReplicationStatus> {
+        None
     }
 }

@@ -63,6 +63,58 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn undo_append(&self, batch: &AppendBatch) -> Result<bool> {
+        let Some(first) = batch.events.first() else {
+            return Err(StoreError::Backend(
+                "only a batch of events can be taken back".into(),
+            ));
+        };
+        let mut g = self.inner.lock();
+        let have = g.events.len() as u64;
+        if have <= first.seq {
+            return Ok(false);
+        }
+        let end = first.seq + batch.events.len() as u64;
+        if have != end {
+            return Err(StoreError::Backend(format!(
+                "cannot take back events {}..{end}: the store holds {have}",
+                first.seq
+            )));
+        }
+        let start = first.seq as usize;
+        if g.events[start..] != batch.events[..] {
+            return Err(StoreError::Backend(format!(
+                "cannot take back events {}..{end}: the store holds others",
+                first.seq
+            )));
+        }
+        if let Some(cp) = &batch.checkpoint {
+            if g.checkpoint.as_ref() != Some(cp) {
+                return Err(StoreError::Backend(format!(
+                    "cannot take back the checkpoint for {}: it is not the last one stored",
+                    cp.size
+                )));
+            }
+            g.checkpoints.remove(&cp.size);
+            g.checkpoint = g
+                .checkpoints
+                .iter()
+                .next_back()
+                .map(|(size, note)| StoredCheckpoint {
+                    size: *size,
+                    note: note.clone(),
+                });
+        }
+        g.events.truncate(start);
+        for c in &batch.claims {
+            let k = (c.scope.clone(), c.key.clone());
+            if g.idempotency.get(&k).is_some_and(|i| i.claim == *c) {
+                g.idempotency.remove(&k);
+            }
+        }
+        Ok(true)
+    }
+
     fn len(&self) -> Result<u64> {
         Ok(self.inner.lock().events.len() as u64)
     }

@@ -84,40 +84,67 @@ impl SqliteStore {
     }
 }
 
-/// Copies the database at `src` into a new file `dst` with SQLite's online backup, in
-/// one step: a read transaction on `src` sees one committed state, whatever a server
-/// writing to it commits meanwhile (WAL readers never block the writer, nor it them).
-/// The copy is a single file in rollback-journal mode, with no WAL beside it.
-pub fn backup_database(src: &Path, dst: &Path) -> Result<()> {
-    use rusqlite::backup::{Backup, StepResult};
-    // Never created here: a missing database is an error, not an empty copy.
+/// Opens a database to copy from; never creates one: a missing database is an error,
+/// not an empty copy.
+fn open_source(src: &Path) -> Result<Connection> {
     let from = Connection::open_with_flags(
         src,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     from.busy_timeout(std::time::Duration::from_secs(10))?;
-    let mut to = Connection::open(dst)?;
-    {
-        let b = Backup::new(&from, &mut to)?;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            // -1: every page in one step, under one read transaction, so that the
-            // copy is one committed state and never restarted by a commit.
-            match b.step(-1)? {
-                StepResult::Done => break,
-                StepResult::More | StepResult::Busy | StepResult::Locked
-                    if std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                _ => {
-                    return Err(StoreError::Backend(
-                        "the database stayed locked for 60 s; no copy was made".into(),
-                    ));
-                }
+    Ok(from)
+}
+
+/// Copies every page of `from` into `to` with SQLite's online backup in one step: one
+/// read transaction on `from` (one committed state, whatever a writer commits
+/// meanwhile) and one write transaction on `to`, which ends as it was or as the copy.
+fn copy_all(from: &Connection, to: &mut Connection) -> Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    let b = Backup::new(from, to)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        // -1: every page in one step, so that the copy is never restarted by a commit.
+        match b.step(-1)? {
+            StepResult::Done => return Ok(()),
+            StepResult::More | StepResult::Busy | StepResult::Locked
+                if std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            _ => {
+                return Err(StoreError::Backend(
+                    "the database stayed locked for 60 s; no copy was made".into(),
+                ));
             }
         }
     }
+}
+
+/// Makes the database at `dst` (created if missing) a copy of the one at `src`, in one
+/// transaction on `dst`: a crash leaves it as it was or as the copy. `dst` stays in WAL
+/// mode with `synchronous=FULL`, as [`SqliteStore::open`] keeps it, so that it can be
+/// opened and appended to at once. This is how a replica that is behind catches up.
+pub fn copy_database_into(src: &Path, dst: &Path) -> Result<()> {
+    let from = open_source(src)?;
+    let mut to = open(dst)?;
+    copy_all(&from, &mut to)?;
+    let check: String = to.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt(format!(
+            "the copy fails SQLite's quick check: {check}"
+        )));
+    }
+    Ok(())
+}
+
+/// Copies the database at `src` into a new file `dst` with SQLite's online backup, in
+/// one step: a read transaction on `src` sees one committed state, whatever a server
+/// writing to it commits meanwhile (WAL readers never block the writer, nor it them).
+/// The copy is a single file in rollback-journal mode, with no WAL beside it.
+pub fn backup_database(src: &Path, dst: &Path) -> Result<()> {
+    let from = open_source(src)?;
+    let mut to = Connection::open(dst)?;
+    copy_all(&from, &mut to)?;
     to.pragma_update(None, "journal_mode", "DELETE")?;
     let check: String = to.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if check != "ok" {
@@ -215,6 +242,76 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn undo_append(&self, batch: &AppendBatch) -> Result<bool> {
+        let Some(first) = batch.events.first() else {
+            return Err(StoreError::Backend(
+                "only a batch of events can be taken back".into(),
+            ));
+        };
+        let mut c = self.writer.lock();
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let have: i64 = tx
+            .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM events")?
+            .query_row([], |r| r.get(0))?;
+        let have =
+            u64::try_from(have).map_err(|_| StoreError::Corrupt("negative sequence".into()))?;
+        if have <= first.seq {
+            return Ok(false);
+        }
+        let end = first.seq + batch.events.len() as u64;
+        if have != end {
+            return Err(StoreError::Backend(format!(
+                "cannot take back events {}..{end}: the store holds {have}",
+                first.seq
+            )));
+        }
+        {
+            let mut q = tx.prepare_cached("SELECT entry, event FROM events WHERE seq = ?1")?;
+            for e in &batch.events {
+                let (entry, event): (Vec<u8>, Vec<u8>) =
+                    q.query_row(params![to_i64(e.seq)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                if entry != e.entry || event != e.event {
+                    return Err(StoreError::Backend(format!(
+                        "cannot take back event {}: the store holds another",
+                        e.seq
+                    )));
+                }
+            }
+        }
+        if let Some(cp) = &batch.checkpoint {
+            let latest: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if latest != Some((to_i64(cp.size)?, cp.note.clone())) {
+                return Err(StoreError::Backend(format!(
+                    "cannot take back the checkpoint for {}: it is not the last one stored",
+                    cp.size
+                )));
+            }
+            tx.execute(
+                "DELETE FROM checkpoints WHERE size = ?1",
+                params![to_i64(cp.size)?],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM events WHERE seq >= ?1",
+            params![to_i64(first.seq)?],
+        )?;
+        for cl in &batch.claims {
+            tx.execute(
+                "DELETE FROM idempotency \
+                 WHERE scope = ?1 AND key = ?2 AND request = ?3 AND created = ?4 AND recorded = ?5",
+                params![cl.scope, cl.key, cl.request, cl.created_micros, cl.recorded],
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
     }
 
     fn len(&self) -> Result<u64> {

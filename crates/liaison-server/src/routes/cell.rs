@@ -15,26 +15,25 @@ use liaison_core::Command;
 use serde::de::IgnoredAny;
 
 #[utoipa::path(get, path = "/healthz", tag = "server",
-    responses((status = 200, description = "The server is alive and its writer well (`ok`), or alive with writes refused until space is freed on its disk while reads go on (`storage_full`); no figure of the record", body = Health),
+    responses((status = 200, description = "The server is alive and its writer well (`ok`), or alive with writes refused while reads go on: until space is freed on its disk (`storage_full`), or until its replica takes writes again (`replica_unavailable`); no figure of the record", body = Health),
               (status = 503, description = "The store failed: writes are refused until a restart (`store_failed`)", body = Health)))]
 pub async fn healthz(State(app): State<App>) -> (StatusCode, Json<Health>) {
     if app.shared.is_failed() {
         return health(StatusCode::SERVICE_UNAVAILABLE, "store_failed");
     }
-    if app.shared.is_storage_full() {
-        return health(StatusCode::OK, "storage_full");
+    if let Some(paused) = app.shared.writes_paused() {
+        return health(StatusCode::OK, paused);
     }
     health(StatusCode::OK, "ok")
 }
 
 #[utoipa::path(get, path = "/readyz", tag = "server",
-    responses((status = 200, description = "Ready for traffic: the record was replayed (the server serves only after), the writer is well, the store answers and no witness is more entries behind than `--max-witness-lag` (`ready`); or the store answers reads but its disk is full, so writes are refused until space is freed (`storage_full`)", body = Health),
+    responses((status = 200, description = "Ready for traffic: the record was replayed (the server serves only after), the writer is well, the store answers and no witness is more entries behind than `--max-witness-lag` (`ready`); or the store answers reads but writes are refused until space is freed on its disk (`storage_full`) or until its replica takes writes again (`replica_unavailable`)", body = Health),
               (status = 503, description = "Not ready: `store_failed`, `store_unreachable` or `witness_lagging`, with the failed check in `detail`", body = Health)))]
 pub async fn readyz(State(app): State<App>) -> (StatusCode, Json<Health>) {
-    let full = app.shared.is_storage_full();
+    let paused = app.shared.writes_paused();
     match tokio::task::spawn_blocking(move || readiness(&app)).await {
-        Ok(Ok(())) if full => health(StatusCode::OK, "storage_full"),
-        Ok(Ok(())) => health(StatusCode::OK, "ready"),
+        Ok(Ok(())) => health(StatusCode::OK, paused.unwrap_or("ready")),
         Ok(Err((status, detail))) => not_ready(status, detail),
         Err(e) => not_ready(
             "store_unreachable",
