@@ -444,6 +444,9 @@ pub fn restore(a: &RestoreArgs, as_json: bool) -> anyhow::Result<()> {
         }
     }
     at_rest::make_private_dir(data).with_context(|| format!("cannot create {}", data.display()))?;
+    // Held until the restored files are in place: no server may serve the folder meanwhile.
+    let _serving =
+        liaison_server::replica::hold_serving(data).map_err(|e| anyhow::anyhow!("{e}"))?;
     let stage = Scratch::new(data.join(format!(".restore-{}", std::process::id())))?;
     let (m, Audited { size, signatures }) = stage_archive(&a.from, &stage.0)?;
     let ahead = refuse_rollback(a, &m, size, holds_cell)?;

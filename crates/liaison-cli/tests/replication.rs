@@ -426,3 +426,23 @@ fn a_replica_that_takes_no_writes_refuses_them_keeps_nothing_and_writes_resume()
     let fh = Http::new(&follower.url);
     assert_eq!(all_events(&fh, &us), after);
 }
+
+/// Two servers on one data directory would each append from their own state and fork
+/// the record: the second is refused while the first runs, and serves once it stopped.
+#[test]
+fn a_second_server_on_the_same_data_directory_is_refused() {
+    let cell = Cell::init();
+    let first = Server::start(&cell.data());
+    let h = Http::new(&first.url);
+    cell.approve(&h);
+    let r = send(&h, &cell.token("il-liaison"), "first");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let err = serve_refused(&cell.data(), &[]);
+    assert!(err.contains("another server serves"), "{err}");
+    assert!(err.contains("serve.lock"), "{err}");
+    drop(first);
+    let second = Server::start(&cell.data());
+    let h = Http::new(&second.url);
+    let r = send(&h, &cell.token("il-liaison"), "second");
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -75,8 +75,8 @@ pub struct Shared {
     /// Set while the replica refuses writes: the writer then refuses each batch at once
     /// until a probe write reaches both copies.
     replica_unavailable: AtomicBool,
-    /// The lock on the replica folder, held while the server runs.
-    replica_lock: parking_lot::Mutex<Option<crate::replica::Held>>,
+    /// The locks on the data directory and the replica folder, held while the server runs.
+    locks: parking_lot::Mutex<Vec<crate::replica::Held>>,
 }
 
 impl Shared {
@@ -280,7 +280,7 @@ impl App {
             failed: AtomicBool::new(false),
             storage_full: AtomicBool::new(false),
             replica_unavailable: AtomicBool::new(false),
-            replica_lock: Default::default(),
+            locks: Default::default(),
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);
         writer::spawn(shared.clone(), rx)?;
@@ -318,9 +318,12 @@ impl App {
         crate::at_rest::check_private(&d.log_key()).map_err(OpenError::Invalid)?;
         let signer = LogSigner::from_key_text(key.trim()).map_err(OpenError::Invalid)?;
         crate::replica::check_not_replicating(dir)?;
+        let serving = crate::replica::hold_serving(dir)?;
         let store = SqliteStore::open(&d.db())?;
         let Some(replica) = replica else {
-            return App::start(Arc::new(store), signer, clock);
+            let app = App::start(Arc::new(store), signer, clock)?;
+            app.shared.locks.lock().push(serving);
+            return Ok(app);
         };
         // The primary is replayed and checked against its signed checkpoint before the
         // replica is made a copy of it.
@@ -334,7 +337,7 @@ impl App {
             clock,
             Arc::new(crate::salt::OsSalts),
         )?;
-        *app.shared.replica_lock.lock() = Some(held);
+        app.shared.locks.lock().extend([serving, held]);
         Ok(app)
     }
 
@@ -404,8 +407,10 @@ impl App {
             .collect();
         write_private(&d.log_key(), format!("{}\n", signer.key_text()).as_bytes())?;
         crate::at_rest::create_private_file(&d.db())?;
+        let serving = crate::replica::hold_serving(dir)?;
         let store = SqliteStore::open(&d.db())?;
         let app = App::start(Arc::new(store), signer, clock)?;
+        app.shared.locks.lock().push(serving);
         let (creds, party_keys) = app
             .create_cell(charter, &enrolments)
             .await

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 /// The lock file a server holds in the folder it replicates into.
 pub const LOCK_FILE: &str = "replica.lock";
+/// The lock file a server holds in the data directory it serves.
+pub const SERVE_LOCK_FILE: &str = "serve.lock";
 
 /// Files of a data directory that are not copied into a replica or a backup: the
 /// database's own (copied by SQLite), unfinished writes and the lock.
@@ -27,14 +29,18 @@ pub fn is_data_file(name: &str) -> bool {
     !(name == "cell.db"
         || name.starts_with("cell.db-")
         || name.ends_with(".tmp")
-        || name == LOCK_FILE)
+        || name == LOCK_FILE
+        || name == SERVE_LOCK_FILE)
 }
 
 /// The lock on a replica folder, held while its server runs.
 pub struct Held(#[allow(dead_code)] File);
 
 fn lock_file(dir: &Path) -> Result<File, OpenError> {
-    let path = dir.join(LOCK_FILE);
+    open_lock(&dir.join(LOCK_FILE))
+}
+
+fn open_lock(path: &Path) -> Result<File, OpenError> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -42,8 +48,26 @@ fn lock_file(dir: &Path) -> Result<File, OpenError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    opts.open(&path)
+    opts.open(path)
         .map_err(|e| OpenError::Invalid(format!("cannot open {}: {e}", path.display())))
+}
+
+/// Takes the data directory's lock for as long as the result lives: two servers on one
+/// data directory would each append to the record from their own state and fork it.
+pub fn hold_serving(dir: &Path) -> Result<Held, OpenError> {
+    let path = dir.join(SERVE_LOCK_FILE);
+    let f = open_lock(&path)?;
+    match f.try_lock() {
+        Ok(()) => Ok(Held(f)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(OpenError::Invalid(format!(
+            "another server serves {} (it holds {SERVE_LOCK_FILE}); stop it first, or give this one its own data directory",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(OpenError::Invalid(format!(
+            "cannot lock {}: {e}",
+            path.display()
+        ))),
+    }
 }
 
 /// Refuses to serve from `dir` while a server replicates into it.
