@@ -55,6 +55,8 @@ struct RawParty {
     #[serde(default)]
     key: Option<Spanned<String>>,
     witness: Option<Spanned<String>>,
+    #[serde(default)]
+    client_ca: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -199,6 +201,32 @@ pub fn parse_charter(text: &str) -> Result<Charter, CharterFileError> {
     parse_charter_file(text).map(|f| f.charter)
 }
 
+/// Most bytes of a party's pinned client CA (one PEM certificate).
+pub const MAX_CLIENT_CA: usize = 16 * 1024;
+
+/// Checks the form of a party's `client_ca`: one PEM certificate, given inline, and
+/// answers it trimmed. Whether it is a CA certificate the server checks at `init`.
+pub fn check_client_ca(pem: &str) -> Result<String, String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let pem = pem.trim();
+    if pem.len() > MAX_CLIENT_CA {
+        return Err(format!("longer than {MAX_CLIENT_CA} bytes"));
+    }
+    if !pem.starts_with(BEGIN) || !pem.ends_with(END) {
+        return Err(format!(
+            "give the CA certificate itself, in PEM ({BEGIN} … {END}), inline in a multi-line string"
+        ));
+    }
+    if pem.matches(BEGIN).count() != 1 {
+        return Err(
+            "give exactly one certificate: the CA that issues the party's client certificates"
+                .into(),
+        );
+    }
+    Ok(format!("{pem}\n"))
+}
+
 /// Parses a charter file with the credentials it gives. A party that pins its key
 /// (`key` in `[[parties]]`) enrols its operators itself: each of them must give
 /// `token_hash`, and `public_key` when the party's operators sign.
@@ -272,6 +300,14 @@ pub fn parse_charter_file(text: &str) -> Result<CharterFile, CharterFileError> {
                 Some(check_vkey(v.get_ref(), KeyKind::Witness).map_err(|m| lines.err(&field, m))?)
             }
         };
+        let client_ca = match &p.client_ca {
+            None => None,
+            Some(v) => {
+                let field = format!("parties[{i}].client_ca");
+                lines.note(field.clone(), v);
+                Some(check_client_ca(v.get_ref()).map_err(|m| lines.err(&field, m))?)
+            }
+        };
         parties.push(Party {
             id: p.id.get_ref().clone(),
             name: p.name.get_ref().clone(),
@@ -279,6 +315,7 @@ pub fn parse_charter_file(text: &str) -> Result<CharterFile, CharterFileError> {
             signatures,
             key,
             witness,
+            client_ca,
         });
     }
     let mut operators = Vec::new();

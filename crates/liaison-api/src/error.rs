@@ -40,6 +40,16 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "the operator was disabled, its token rotated, its role changed or its signing key revoked after the request was authenticated and before it was decided; nothing was recorded",
     ),
     (
+        "client_certificate_required",
+        403,
+        "the operator's party pins a client CA in the charter, and the request came over plain HTTP or over TLS without a client certificate that CA issued; nothing was recorded",
+    ),
+    (
+        "client_certificate_mismatch",
+        403,
+        "the connection's client certificate was issued by another party's CA than the token's party; a certificate speaks only for its own party; nothing was recorded",
+    ),
+    (
         "forbidden",
         403,
         "the operator is known but its party or role may not do this",
@@ -329,6 +339,8 @@ mod tests {
             DomainError::SignatureRequired("x".into()),
             DomainError::SignatureReplayed("x".into()),
             DomainError::SignatureStale("x".into()),
+            DomainError::ClientCertificateRequired("x".into()),
+            DomainError::ClientCertificateMismatch("x".into()),
         ];
         for e in all {
             assert!(

@@ -425,8 +425,8 @@ async fn serve_bench_cell(dir: &std::path::Path, wire: Wire) -> anyhow::Result<(
     let (cert, key) = liaison_server::tls::cell_files(dir);
     let mut trust = Trust::default();
     let (url, config) = if wire == Wire::HttpsSigned {
-        let (config, fp) =
-            liaison_server::tls::server_config(&cert, &key).map_err(|e| anyhow::anyhow!(e))?;
+        let (config, fp) = liaison_server::tls::server_config(&cert, &key, &Default::default())
+            .map_err(|e| anyhow::anyhow!(e))?;
         let _ = app.shared.tls_fingerprint.set(fp);
         trust
             .add_pem(&std::fs::read(&cert)?)

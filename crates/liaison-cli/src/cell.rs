@@ -59,6 +59,30 @@ pub fn trust(ca: Option<&std::path::Path>, fingerprint: Option<&str>) -> anyhow:
     Ok(t)
 }
 
+/// The client certificate to present: `--client-cert` with `--client-key`.
+pub fn client_certificate(
+    trust: &mut Trust,
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let (cert, key) = match (cert, key) {
+        (None, None) => return Ok(()),
+        (Some(c), Some(k)) => (c, k),
+        _ => anyhow::bail!(
+            "a client certificate needs its key: give both --client-cert and --client-key (LIAISON_CLIENT_CERT, LIAISON_CLIENT_KEY)"
+        ),
+    };
+    liaison_server::at_rest::check_private(key)
+        .map_err(|e| anyhow::anyhow!("--client-key: {e}"))?;
+    let cert_pem = std::fs::read(cert)
+        .with_context(|| format!("cannot read --client-cert {}", cert.display()))?;
+    let key_pem = std::fs::read(key)
+        .with_context(|| format!("cannot read --client-key {}", key.display()))?;
+    trust
+        .set_client_certificate(&cert_pem, &key_pem)
+        .map_err(|e| anyhow::anyhow!("--client-cert {}: {e}", cert.display()))
+}
+
 #[derive(Subcommand, Clone)]
 pub enum CellCmd {
     /// Show the charter, parties, status and the log key.

@@ -61,6 +61,13 @@ struct Cli {
     /// `liaison init --hostname` prints and `cell show` reports).
     #[arg(long = "ca-fingerprint", global = true, env = "LIAISON_CA_FINGERPRINT")]
     ca_fingerprint: Option<String>,
+    /// The operator's client certificate (PEM, issued by the client CA its party pins
+    /// in the charter), presented on every TLS connection. Needs --client-key.
+    #[arg(long = "client-cert", global = true, env = "LIAISON_CLIENT_CERT")]
+    client_cert: Option<PathBuf>,
+    /// The private key (PEM) of --client-cert, readable by its owner only.
+    #[arg(long = "client-key", global = true, env = "LIAISON_CLIENT_KEY")]
+    client_key: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -418,7 +425,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let key = cli.key.clone();
     let party_key = cli.party_key.clone();
-    let trust = cell::trust(cli.ca.as_deref(), cli.ca_fingerprint.as_deref())?;
+    let mut trust = cell::trust(cli.ca.as_deref(), cli.ca_fingerprint.as_deref())?;
+    cell::client_certificate(
+        &mut trust,
+        cli.client_cert.as_deref(),
+        cli.client_key.as_deref(),
+    )?;
     // Client commands sign their submissions when a key is given.
     let client = |server: &str, token: Option<String>| -> anyhow::Result<liaison_client::Client> {
         let c = cell::client(server, token, &trust)?;

@@ -169,7 +169,6 @@ pub fn init(
 
 pub fn serve(settings: &crate::config::Serve) -> anyhow::Result<()> {
     logging(settings.ops.log_format);
-    let tls = tls_config(&settings.data, &settings.tls)?;
     let rt = runtime()?;
     rt.block_on(async {
         let app = App::open_replicated(
@@ -181,6 +180,7 @@ pub fn serve(settings: &crate::config::Serve) -> anyhow::Result<()> {
             tracing::info!(replica = %r.display(), events = app.head(), "replicating the record");
             println!("Replicating every commit to {}", r.display());
         }
+        let tls = tls_config(&settings.data, &settings.tls, &app)?;
         let listener = bind(&settings.listen).await?;
         watch(&app, &settings.ops).await?;
         run(app, listener, tls, settings.tls.insecure_http).await
@@ -211,10 +211,12 @@ async fn watch(app: &App, ops: &OpsArgs) -> anyhow::Result<()> {
 }
 
 /// The TLS configuration `serve` uses: the given files, else the cell certificate when
-/// there is one, else none.
+/// there is one, else none; asking clients for certificates the charter's client CAs
+/// issued when parties pin any.
 fn tls_config(
     data: &Path,
     args: &TlsArgs,
+    app: &App,
 ) -> anyhow::Result<Option<(Arc<rustls::ServerConfig>, String)>> {
     if args.insecure_http {
         return Ok(None);
@@ -229,7 +231,9 @@ fn tls_config(
             (c, k)
         }
     };
-    let config = tls::server_config(&cert, &key).map_err(|e| anyhow::anyhow!(e))?;
+    let client_cas = tls::ClientCas::from_charter(app.shared.state.read().charter())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let config = tls::server_config(&cert, &key, &client_cas).map_err(|e| anyhow::anyhow!(e))?;
     Ok(Some(config))
 }
 
@@ -258,6 +262,27 @@ async fn run(
             %addr,
             "serving plain HTTP on an address that is not loopback (--insecure-http): tokens, passwords and content cross the network in clear text"
         );
+    }
+    if tls.is_none() {
+        let pinning: Vec<String> = app
+            .shared
+            .state
+            .read()
+            .charter()
+            .map(|c| {
+                c.parties
+                    .iter()
+                    .filter(|p| p.client_ca.is_some())
+                    .map(|p| p.id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !pinning.is_empty() {
+            tracing::warn!(
+                parties = %pinning.join(","),
+                "serving plain HTTP: these parties pin a client CA, so their operators are refused (client_certificate_required) until the cell serves HTTPS"
+            );
+        }
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, events = app.head(), scheme, "serving");
@@ -346,7 +371,7 @@ pub fn demo(data: &Path, listen: &str, with_tls: bool, ops: &OpsArgs) -> anyhow:
         )
         .context("credentials.json does not parse")?;
         let tls = if with_tls {
-            tls_config(data, &TlsArgs::default())?
+            tls_config(data, &TlsArgs::default(), &app)?
         } else {
             None
         };

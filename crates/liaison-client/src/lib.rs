@@ -178,6 +178,17 @@ impl Client {
         let mut builder = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(None);
+        if trust.is_empty()
+            && let Some(pem) = trust.identity_pem()
+        {
+            let identity =
+                reqwest::Identity::from_pem(&pem).map_err(|e| ClientError::Transport {
+                    url: base.into(),
+                    failure: NetworkFailure::Other,
+                    message: format!("the client certificate: {e}"),
+                })?;
+            builder = builder.identity(identity);
+        }
         if !trust.is_empty() {
             let config = trust
                 .client_config()

@@ -1,28 +1,95 @@
 //! Which server certificates the client trusts: the cell's own certificate, pinned by
 //! its PEM (`--ca`) or by the SHA-256 fingerprint of its DER (`--ca-fingerprint`); a
-//! PEM that is a certificate authority also vouches for what it issued.
+//! PEM that is a certificate authority also vouches for what it issued. It also holds
+//! the client certificate the client presents when its party pins a client CA.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// Most certificates a trust file may hold.
 const MAX_CERTIFICATES: usize = 64;
 
-/// Certificates and fingerprints the client trusts. Empty: the usual web roots.
+/// Certificates and fingerprints the client trusts (empty: the usual web roots), and
+/// the client certificate it presents, if any.
 #[derive(Clone, Debug, Default)]
 pub struct Trust {
     certificates: Vec<Vec<u8>>,
     fingerprints: Vec<[u8; 32]>,
+    identity: Option<Identity>,
+}
+
+/// A client certificate chain and its private key, both PEM.
+#[derive(Clone)]
+struct Identity {
+    chain: Vec<CertificateDer<'static>>,
+    cert_pem: Vec<u8>,
+    key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("certificates", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    fn key(&self) -> Result<PrivateKeyDer<'static>, String> {
+        PrivateKeyDer::from_pem_slice(&self.key_pem)
+            .map_err(|e| format!("the client key is not a PEM private key: {e}"))
+    }
 }
 
 impl Trust {
     pub fn is_empty(&self) -> bool {
         self.certificates.is_empty() && self.fingerprints.is_empty()
+    }
+
+    /// Presents this client certificate (a PEM chain, the client's own first) with its
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) on every TLS connection.
+    pub fn set_client_certificate(
+        &mut self,
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<(), String> {
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("the client certificate is not PEM: {e}"))?;
+        if chain.is_empty() {
+            return Err("the client certificate file holds no PEM certificate".into());
+        }
+        if chain.len() > MAX_CERTIFICATES {
+            return Err(format!("more than {MAX_CERTIFICATES} certificates"));
+        }
+        let identity = Identity {
+            chain,
+            cert_pem: cert_pem.to_vec(),
+            key_pem: key_pem.to_vec(),
+        };
+        identity.key()?;
+        self.identity = Some(identity);
+        Ok(())
+    }
+
+    /// Whether the client presents a certificate.
+    pub fn has_client_certificate(&self) -> bool {
+        self.identity.is_some()
+    }
+
+    /// The client certificate and key as one PEM, for an HTTP stack that trusts the
+    /// usual web roots.
+    pub(crate) fn identity_pem(&self) -> Option<Vec<u8>> {
+        let id = self.identity.as_ref()?;
+        let mut pem = id.cert_pem.clone();
+        pem.push(b'\n');
+        pem.extend_from_slice(&id.key_pem);
+        Some(pem)
     }
 
     /// Adds every certificate of a PEM file's text.
@@ -84,12 +151,17 @@ impl Trust {
             issuers,
             provider: provider.clone(),
         };
-        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("TLS: {e}"))?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
+            .with_custom_certificate_verifier(Arc::new(verifier));
+        let mut config = match &self.identity {
+            None => builder.with_no_client_auth(),
+            Some(id) => builder
+                .with_client_auth_cert(id.chain.clone(), id.key()?)
+                .map_err(|e| format!("the client key does not fit the client certificate: {e}"))?,
+        };
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(config)
     }

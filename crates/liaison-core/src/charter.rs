@@ -111,6 +111,12 @@ pub struct Party {
     /// force from the cell's creation, and no other key may be registered for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub witness: Option<String>,
+    /// The certificate authority (one PEM certificate) that issues the party's client
+    /// certificates: when pinned, the party's operators are served only over a TLS
+    /// connection whose client certificate it issued ([`Party::admits`]). The core
+    /// keeps the text as given; the edge checks that it is a CA certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<String>,
 }
 
 /// A party's charter setting for its operators' author signatures.
@@ -121,7 +127,48 @@ pub enum Signatures {
     Optional,
 }
 
+/// What a request's connection shows of its client, as the TLS layer established it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Connection {
+    /// Plain HTTP (loopback, or `--insecure-http`): no client certificate is possible.
+    Plain,
+    /// TLS. `certificate` is the party whose pinned client CA issued the certificate the
+    /// client presented (and proved it holds the key of), or `None` when it presented none.
+    Tls { certificate: Option<PartyId> },
+}
+
 impl Party {
+    /// Whether one of this party's operators may be served over `connection`: a client
+    /// certificate speaks for the party whose CA issued it, so it must be this party's;
+    /// and a party that pins a client CA is served only over TLS with such a certificate.
+    pub fn admits(&self, connection: &Connection) -> Result<(), DomainError> {
+        let certificate = match connection {
+            Connection::Tls { certificate } => certificate.as_deref(),
+            Connection::Plain => None,
+        };
+        if let Some(other) = certificate
+            && other != self.id
+        {
+            return Err(DomainError::ClientCertificateMismatch(format!(
+                "the client certificate was issued by party {other}'s CA, but the token is party {}'s: a certificate speaks only for its own party",
+                self.id
+            )));
+        }
+        if self.client_ca.is_some() && certificate.is_none() {
+            return Err(DomainError::ClientCertificateRequired(match connection {
+                Connection::Plain => format!(
+                    "party {} pins a client CA in the charter, so its operators are served only over HTTPS with a client certificate it issued; this connection is plain HTTP",
+                    self.id
+                ),
+                Connection::Tls { .. } => format!(
+                    "party {} pins a client CA in the charter: connect with a client certificate it issued (--client-cert and --client-key)",
+                    self.id
+                ),
+            }));
+        }
+        Ok(())
+    }
+
     /// Whether this party's operators must sign every write: as the charter says, or,
     /// when it is silent, required for member parties and the supervisor and optional
     /// for observers.
@@ -621,6 +668,7 @@ pub(crate) mod tests {
             role,
             signatures: None,
             witness: None,
+            client_ca: None,
         };
         let op = |name: &str, party: &str, role| OperatorSpec {
             name: name.into(),
@@ -647,6 +695,38 @@ pub(crate) mod tests {
             settings: Settings::default(),
             log_key: None,
         }
+    }
+
+    #[test]
+    fn a_client_certificate_speaks_only_for_its_party() {
+        let c = golan();
+        let mut il = c.party("il").cloned().expect("il");
+        let sy = c.party("sy").cloned().expect("sy");
+        let tls = |p: Option<&str>| Connection::Tls {
+            certificate: p.map(str::to_string),
+        };
+        let code = |r: Result<(), DomainError>| r.err().map(|e| (e.code(), e.class()));
+        let mismatch = Some((
+            "client_certificate_mismatch",
+            crate::error::ErrorClass::Forbidden,
+        ));
+        let required = Some((
+            "client_certificate_required",
+            crate::error::ErrorClass::Forbidden,
+        ));
+        // Without a client CA: plain, TLS without a certificate, its own certificate.
+        for conn in [Connection::Plain, tls(None), tls(Some("il"))] {
+            assert_eq!(il.admits(&conn), Ok(()), "{conn:?}");
+        }
+        // Another party's certificate never speaks for this party.
+        assert_eq!(code(il.admits(&tls(Some("sy")))), mismatch);
+        il.client_ca = Some("-----BEGIN CERTIFICATE-----".into());
+        assert_eq!(il.admits(&tls(Some("il"))), Ok(()));
+        for conn in [Connection::Plain, tls(None)] {
+            assert_eq!(code(il.admits(&conn)), required, "{conn:?}");
+        }
+        assert_eq!(code(il.admits(&tls(Some("sy")))), mismatch);
+        assert_eq!(code(sy.admits(&tls(Some("il")))), mismatch);
     }
 
     #[test]

@@ -84,6 +84,25 @@ impl Actor {
         Ok(())
     }
 
+    /// Whether this actor may be served over `connection` in `state`: its party's
+    /// charter entry decides ([`crate::charter::Party::admits`]). The edge asks this
+    /// when it authenticates every request, reads included, and the writer asks it
+    /// again of every write against the state it decides on. The cell itself always may.
+    pub fn check_connection(
+        &self,
+        state: &State,
+        connection: &crate::charter::Connection,
+    ) -> Result<(), DomainError> {
+        let Actor::Operator { party, .. } = self else {
+            return Ok(());
+        };
+        let charter = state.charter().ok_or(DomainError::NoCell)?;
+        let party = charter.party(party).ok_or_else(|| {
+            DomainError::forbidden(format!("party {party} is not in the charter"))
+        })?;
+        party.admits(connection)
+    }
+
     pub fn party(&self) -> Option<&str> {
         match self {
             Actor::Operator { party, .. } => Some(party),

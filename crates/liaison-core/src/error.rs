@@ -45,6 +45,13 @@ pub enum DomainError {
     SignatureReplayed(String),
     #[error("{0}")]
     SignatureStale(String),
+    /// The operator's party pins a client CA and the connection shows no certificate
+    /// it issued (or is plain HTTP).
+    #[error("{0}")]
+    ClientCertificateRequired(String),
+    /// The connection's client certificate speaks for another party than the token's.
+    #[error("{0}")]
+    ClientCertificateMismatch(String),
 }
 
 impl DomainError {
@@ -63,6 +70,8 @@ impl DomainError {
             DomainError::SignatureRequired(_) => "signature_required",
             DomainError::SignatureReplayed(_) => "signature_replayed",
             DomainError::SignatureStale(_) => "signature_stale",
+            DomainError::ClientCertificateRequired(_) => "client_certificate_required",
+            DomainError::ClientCertificateMismatch(_) => "client_certificate_mismatch",
         }
     }
 
@@ -72,7 +81,9 @@ impl DomainError {
             | DomainError::CredentialsChanged(_)
             | DomainError::SignatureRequired(_)
             | DomainError::SignatureReplayed(_)
-            | DomainError::SignatureStale(_) => ErrorClass::Forbidden,
+            | DomainError::SignatureStale(_)
+            | DomainError::ClientCertificateRequired(_)
+            | DomainError::ClientCertificateMismatch(_) => ErrorClass::Forbidden,
             DomainError::NotFound { .. } => ErrorClass::NotFound,
             DomainError::CellPendingApproval
             | DomainError::CellSuspended

@@ -702,7 +702,11 @@ impl App {
         voice: Voice,
         decide: Decider,
     ) -> Result<Outcome, ApiError> {
-        let Acting { actor, token_hash } = actor.into();
+        let Acting {
+            actor,
+            token_hash,
+            connection,
+        } = actor.into();
         let (reply, rx) = oneshot::channel();
         // The writer decides against the state as it is then, not as it was when the
         // request was authenticated: the operator must still be active with the same
@@ -722,12 +726,18 @@ impl App {
                 let (name, signature) = (name.clone(), signature.clone());
                 Box::new(move |s, now| {
                     standing.still_stands(s, token_hash.as_deref(), key_id.as_deref())?;
+                    if let Some(c) = &connection {
+                        standing.check_connection(s, c)?;
+                    }
                     check_authorship(s, &name, signature.as_ref(), voice, now)?;
                     decide(s, now)
                 })
             }
             _ => Box::new(move |s, now| {
                 standing.still_stands(s, token_hash.as_deref(), None)?;
+                if let Some(c) = &connection {
+                    standing.check_connection(s, c)?;
+                }
                 decide(s, now)
             }),
         };
@@ -854,6 +864,7 @@ fn check_pinned_keys(charter: &Charter) -> Result<(), String> {
             check_vkey(w, KeyKind::Witness).map_err(|e| format!("parties[{i}].witness: {e}"))?;
         }
     }
+    crate::tls::ClientCas::from_charter(Some(charter))?;
     Ok(())
 }
 

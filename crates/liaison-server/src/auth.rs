@@ -1,5 +1,6 @@
 //! Who is calling: a bearer token (or HTTP Basic with the operator's name and token, for
-//! TAXII clients) resolved to an active operator.
+//! TAXII clients) resolved to an active operator, served only over a connection its
+//! party's charter entry admits (mutual TLS: [`liaison_core::charter::Party::admits`]).
 
 use crate::app::{App, token_hash};
 use crate::error::HttpError;
@@ -8,8 +9,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
 use liaison_api::ApiError;
-use liaison_core::charter::{OperatorRole, PartyRole};
+use liaison_core::charter::{Connection, OperatorRole, Party, PartyRole};
 use liaison_core::{Actor, Viewer};
+use std::sync::Arc;
 
 /// An authenticated, active operator.
 #[derive(Clone, Debug)]
@@ -21,6 +23,10 @@ pub struct Caller {
     /// Hex SHA-256 of the token the caller presented, so that the writer can check that
     /// it is still the operator's token when the request is decided.
     pub token_hash: String,
+    /// The operator's party as the charter has it (whether it pins a client CA).
+    pub charter_party: Arc<Party>,
+    /// What the request's connection showed of the client (TLS, whose certificate).
+    pub connection: Connection,
 }
 
 /// An actor as it was authenticated: who, and the hash of the token it presented. The
@@ -30,6 +36,9 @@ pub struct Acting {
     pub actor: Actor,
     /// `None` for the cell itself and for in-process callers that presented no token.
     pub token_hash: Option<String>,
+    /// The connection the request came over, which the writer checks the operator's
+    /// party still admits ([`Actor::check_connection`]); `None` in process.
+    pub connection: Option<Connection>,
 }
 
 impl From<Actor> for Acting {
@@ -37,6 +46,7 @@ impl From<Actor> for Acting {
         Acting {
             actor,
             token_hash: None,
+            connection: None,
         }
     }
 }
@@ -47,6 +57,7 @@ impl Caller {
         Acting {
             actor: self.core_actor(),
             token_hash: Some(self.token_hash.clone()),
+            connection: Some(self.connection.clone()),
         }
     }
 
@@ -71,8 +82,23 @@ impl Caller {
     }
 }
 
-/// Resolves an `Authorization` header value to an operator.
-pub fn authenticate(app: &App, header: Option<&str>) -> Result<Caller, ApiError> {
+/// What a request's connection showed of the client, as the accept loop recorded it;
+/// a request handed to the router in process came over no TLS.
+pub fn connection_of(extensions: &axum::http::Extensions) -> Connection {
+    extensions
+        .get::<Connection>()
+        .cloned()
+        .unwrap_or(Connection::Plain)
+}
+
+/// Resolves an `Authorization` header value to an operator that may be served over
+/// `connection`: a party that pins a client CA only over TLS with a certificate it
+/// issued, and no party with another party's certificate.
+pub fn authenticate(
+    app: &App,
+    header: Option<&str>,
+    connection: &Connection,
+) -> Result<Caller, ApiError> {
     let header = header.ok_or_else(ApiError::unauthorized)?;
     let (user, token) = if let Some(t) = header.strip_prefix("Bearer ") {
         (None, t.trim().to_string())
@@ -101,18 +127,33 @@ pub fn authenticate(app: &App, header: Option<&str>) -> Result<Caller, ApiError>
     if user.is_some_and(|u| u != caller.name) {
         return Err(ApiError::unauthorized());
     }
+    caller.charter_party.admits(connection)?;
+    let caller = Caller {
+        connection: connection.clone(),
+        ..caller
+    };
     crate::metrics::authenticated(&caller.name);
     Ok(caller)
 }
 
 /// The active operators by token hash, as of the last commit.
 pub fn credentials_of(state: &liaison_core::State) -> std::collections::HashMap<String, Caller> {
+    let parties: std::collections::HashMap<&str, Arc<Party>> = state
+        .charter()
+        .map(|c| {
+            c.parties
+                .iter()
+                .map(|p| (p.id.as_str(), Arc::new(p.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
     state
         .operators
         .values()
         .filter(|o| o.can_act())
         .filter_map(|o| {
             let party_role = state.party_role(&o.spec.party)?;
+            let charter_party = parties.get(o.spec.party.as_str())?.clone();
             Some((
                 o.token_hash.clone(),
                 Caller {
@@ -121,6 +162,8 @@ pub fn credentials_of(state: &liaison_core::State) -> std::collections::HashMap<
                     role: o.spec.role,
                     party_role,
                     token_hash: o.token_hash.clone(),
+                    charter_party,
+                    connection: Connection::Plain,
                 },
             ))
         })
@@ -134,6 +177,17 @@ impl FromRequestParts<App> for Caller {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        authenticate(app, header).map_err(HttpError)
+        authenticate(app, header, &connection_of(&parts.extensions)).map_err(HttpError)
+    }
+}
+
+/// The request's connection as an extractor (never refuses), for handlers that
+/// authenticate themselves (TAXII).
+pub struct Conn(pub Connection);
+
+impl FromRequestParts<App> for Conn {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &App) -> Result<Self, Self::Rejection> {
+        Ok(Conn(connection_of(&parts.extensions)))
     }
 }

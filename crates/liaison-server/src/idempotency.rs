@@ -184,7 +184,8 @@ pub async fn layer(State(app): State<App>, req: Request, next: Next) -> Response
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     // An unauthenticated request is the handler's to refuse, as without a key.
-    let Ok(caller) = authenticate(&app, auth) else {
+    let connection = crate::auth::connection_of(req.extensions());
+    let Ok(caller) = authenticate(&app, auth, &connection) else {
         return next.run(req).await;
     };
     let scope = caller.name;

@@ -7,6 +7,7 @@
 use crate::App;
 use axum::body::Body;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use liaison_core::charter::Connection;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -56,6 +57,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let closing = app.shared.closing.clone();
+    let app_charter = app.shared.state.read().charter().cloned();
     crate::deadlines::spawn(app.clone());
     let body_limit = limits.body;
     let router = crate::router(app).layer(axum::middleware::from_fn(
@@ -66,6 +68,10 @@ pub async fn serve(
                 .await
         },
     ));
+    // Which party's CA issued a client certificate: the charter is fixed at creation.
+    let client_cas = Arc::new(
+        crate::tls::ClientCas::from_charter(app_charter.as_ref()).map_err(io::Error::other)?,
+    );
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -99,17 +105,24 @@ pub async fn serve(
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!(error = %e, "could not set TCP_NODELAY on a connection");
         }
-        // Each request knows the address it came from, for the access log.
-        let svc = hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
-            router.clone(),
-            move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(crate::metrics::Peer(peer));
-                req
-            },
-        ));
+        // Each request knows the address it came from, for the access log, and what its
+        // connection shows of the client (TLS, and whose client certificate), for
+        // authentication.
+        let conn_router = router.clone();
+        let router_for = move |connection: Connection| {
+            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+                conn_router,
+                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(crate::metrics::Peer(peer));
+                    req.extensions_mut().insert(connection.clone());
+                    req
+                },
+            ))
+        };
         let watcher = graceful.watcher();
         let http = http.clone();
         let acceptor = acceptor.clone();
+        let client_cas = client_cas.clone();
         let (handshake, idle) = (limits.handshake, limits.idle);
         tokio::spawn(async move {
             let _permit = permit;
@@ -123,10 +136,13 @@ pub async fn serve(
                         }
                         Err(_) => return,
                     };
+                    let connection = client_cas.connection(stream.get_ref().1.peer_certificates());
+                    let svc = router_for(connection);
                     let io = TokioIo::new(IdleIo::new(stream, idle));
                     let _ = watcher.watch(http.serve_connection(io, svc)).await;
                 }
                 None => {
+                    let svc = router_for(Connection::Plain);
                     let io = TokioIo::new(IdleIo::new(tcp, idle));
                     let _ = watcher.watch(http.serve_connection(io, svc)).await;
                 }

@@ -4,7 +4,7 @@
 //! whether the signature is fresh, the writer decides.
 
 use crate::app::App;
-use crate::auth::{Caller, authenticate};
+use crate::auth::{Caller, authenticate, connection_of};
 use crate::error::HttpError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -194,7 +194,8 @@ async fn receive(req: Request, app: &App) -> Result<Received, HttpError> {
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let caller = authenticate(app, auth.as_deref()).map_err(HttpError)?;
+    let caller =
+        authenticate(app, auth.as_deref(), &connection_of(req.extensions())).map_err(HttpError)?;
     let headers = req.headers().clone();
     let method = req.method().as_str().to_string();
     let uri = req.uri().clone();

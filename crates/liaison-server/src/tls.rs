@@ -4,8 +4,10 @@
 //! rustls with the ring provider; no other TLS stack and no downloads.
 
 use crate::at_rest;
+use liaison_core::charter::{Charter, Connection};
+use rustls::server::danger::ClientCertVerifier;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -99,12 +101,107 @@ fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(chain)
 }
 
+/// The client CAs the charter's parties pin (`client_ca` in `[[parties]]`): the TLS
+/// layer asks any client for a certificate one of them issued (a client may present
+/// none), and each connection is told which party's CA issued the one presented.
+#[derive(Clone, Default)]
+pub struct ClientCas {
+    /// One verifier per party that pins a CA, trusting that CA alone.
+    parties: Vec<(String, Arc<dyn ClientCertVerifier>)>,
+    /// Trusts every pinned CA and lets a client present no certificate.
+    any: Option<Arc<dyn ClientCertVerifier>>,
+}
+
+impl std::fmt::Debug for ClientCas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parties: Vec<&str> = self.parties.iter().map(|(p, _)| p.as_str()).collect();
+        f.debug_struct("ClientCas")
+            .field("parties", &parties)
+            .finish()
+    }
+}
+
+impl ClientCas {
+    /// The client CAs `charter` pins; refuses one that is not a single PEM certificate
+    /// usable as a trust anchor, and one CA pinned by two parties (its certificates would
+    /// speak for both).
+    pub fn from_charter(charter: Option<&Charter>) -> Result<ClientCas, String> {
+        let provider = Arc::new(ring_provider());
+        let mut all = rustls::RootCertStore::empty();
+        let mut seen: Vec<(Vec<u8>, &str)> = Vec::new();
+        let mut parties = Vec::new();
+        for p in charter.map(|c| c.parties.as_slice()).unwrap_or_default() {
+            let Some(pem) = &p.client_ca else { continue };
+            let field = format!("party {}'s client_ca", p.id);
+            let certs: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_slice_iter(pem.as_bytes())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("{field} is not a PEM certificate: {e}"))?;
+            let [ca] = certs.as_slice() else {
+                return Err(format!(
+                    "{field} holds {} certificates; give one",
+                    certs.len()
+                ));
+            };
+            if let Some((_, other)) = seen.iter().find(|(d, _)| d == ca.as_ref()) {
+                return Err(format!(
+                    "{field} is party {other}'s client CA too: a certificate it issued would speak for both"
+                ));
+            }
+            seen.push((ca.as_ref().to_vec(), &p.id));
+            let mut one = rustls::RootCertStore::empty();
+            one.add(ca.clone())
+                .map_err(|e| format!("{field} cannot be a trust anchor: {e}"))?;
+            all.add(ca.clone())
+                .map_err(|e| format!("{field} cannot be a trust anchor: {e}"))?;
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(one),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| format!("{field}: {e}"))?;
+            parties.push((p.id.clone(), verifier));
+        }
+        if parties.is_empty() {
+            return Ok(ClientCas::default());
+        }
+        let any =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(all), provider)
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| format!("client CAs: {e}"))?;
+        Ok(ClientCas {
+            parties,
+            any: Some(any),
+        })
+    }
+
+    /// What a TLS connection shows of its client, given the certificates it presented
+    /// (which the handshake verified against the pinned CAs, the client having proved it
+    /// holds the first one's key): the party whose CA issued them, if any.
+    pub fn connection(&self, presented: Option<&[CertificateDer<'_>]>) -> Connection {
+        let certificate =
+            presented
+                .and_then(|chain| chain.split_first())
+                .and_then(|(end, intermediates)| {
+                    let now = UnixTime::now();
+                    self.parties
+                        .iter()
+                        .find(|(_, v)| v.verify_client_cert(end, intermediates, now).is_ok())
+                        .map(|(party, _)| party.clone())
+                });
+        Connection::Tls { certificate }
+    }
+}
+
 /// A server configuration from a PEM certificate chain and its PEM private key, and
 /// the fingerprint of the chain's first (the server's own) certificate. Refuses a key
-/// file that group or others may read.
+/// file that group or others may read. When parties pin client CAs, the server asks
+/// each client for a certificate one of them issued, and accepts a client without one.
 pub fn server_config(
     cert: &Path,
     key: &Path,
+    client_cas: &ClientCas,
 ) -> Result<(Arc<rustls::ServerConfig>, String), String> {
     at_rest::check_private(key)?;
     let chain = read_chain(cert)?;
@@ -112,17 +209,19 @@ pub fn server_config(
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| format!("cannot read the TLS key {}: {e}", key.display()))?;
     let provider = Arc::new(ring_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| {
-            format!(
-                "the TLS key does not fit the certificate {}: {e}",
-                cert.display()
-            )
-        })?;
+        .map_err(|e| format!("TLS: {e}"))?;
+    let builder = match &client_cas.any {
+        Some(verifier) => builder.with_client_cert_verifier(verifier.clone()),
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_single_cert(chain, key).map_err(|e| {
+        format!(
+            "the TLS key does not fit the certificate {}: {e}",
+            cert.display()
+        )
+    })?;
     // HTTP/1.1 only: its header-read and idle timeouts are the ones the server sets.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok((Arc::new(config), fp))

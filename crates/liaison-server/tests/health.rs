@@ -103,6 +103,7 @@ fn charter() -> Charter {
         signatures: Some(Signatures::Optional),
         key: None,
         witness: None,
+        client_ca: None,
     };
     Charter {
         name: "Health cell".into(),

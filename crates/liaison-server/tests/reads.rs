@@ -56,6 +56,7 @@ fn charter() -> Charter {
                 // Decided in process, unsigned: what is read is the subject here.
                 signatures: Some(Signatures::Optional),
                 witness: None,
+                client_ca: None,
             })
             .collect(),
         operators: PARTIES

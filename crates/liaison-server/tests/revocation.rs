@@ -31,6 +31,7 @@ fn charter() -> Charter {
         // test signs with a real key.
         signatures: Some(Signatures::Optional),
         witness: None,
+        client_ca: None,
     };
     Charter {
         name: "Revocation cell".into(),
@@ -57,6 +58,10 @@ struct Cell {
 }
 
 fn cell() -> Cell {
+    cell_of(charter())
+}
+
+fn cell_of(charter: Charter) -> Cell {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -66,7 +71,7 @@ fn cell() -> Cell {
     let clock = ManualClock::new(Timestamp::from_secs(1_800_000_000));
     let app = App::start(store as Arc<dyn Store>, signer, Arc::new(clock)).expect("start");
     let (creds, _) = rt
-        .block_on(app.create_cell(charter(), &Default::default()))
+        .block_on(app.create_cell(charter, &Default::default()))
         .expect("create");
     let actor = |name: &str| Actor::of(&app.shared.state.read(), name).expect("operator");
     rt.block_on(app.command(actor("us-op"), Command::ApproveCell))
@@ -80,6 +85,7 @@ fn cell() -> Cell {
     let il = Acting {
         actor: actor("il-op"),
         token_hash: Some(token_hash(&token)),
+        connection: None,
     };
     Cell { app, rt, il }
 }
@@ -150,6 +156,7 @@ fn a_request_decided_after_its_token_is_rotated_is_refused() {
     let fresh = Acting {
         actor: c.il.actor.clone(),
         token_hash: Some(token_hash("lsn_the-new-token")),
+        connection: None,
     };
     c.rt.block_on(c.app.command(fresh, message()))
         .expect("the new token stands");
@@ -190,4 +197,44 @@ fn a_request_signed_with_a_key_revoked_before_its_decision_is_refused() {
         "a signature by a revoked key does not count"
     );
     assert_eq!(c.app.head(), head + 1, "only the revocation is recorded");
+}
+
+#[test]
+fn the_writer_serves_an_operator_only_over_a_connection_its_party_admits() {
+    use liaison_core::charter::Connection;
+    // il pins a client CA (its text is the edge's to check; the rule is the core's).
+    let mut ch = charter();
+    ch.parties[0].client_ca = Some("-----BEGIN CERTIFICATE-----\n".into());
+    let c = cell_of(ch);
+    let with = |connection: Connection| Acting {
+        connection: Some(connection),
+        ..c.il.clone()
+    };
+    let tls = |party: Option<&str>| Connection::Tls {
+        certificate: party.map(str::to_string),
+    };
+    for (connection, want) in [
+        (Connection::Plain, "client_certificate_required"),
+        (tls(None), "client_certificate_required"),
+        (tls(Some("sy")), "client_certificate_mismatch"),
+    ] {
+        let before = c.app.head();
+        let e =
+            c.rt.block_on(c.app.command(with(connection.clone()), message()))
+                .expect_err("refused");
+        assert_eq!((e.status, e.code), (403, want), "{connection:?}");
+        assert_eq!(c.app.head(), before, "nothing recorded for {connection:?}");
+    }
+    c.rt.block_on(c.app.command(with(tls(Some("il"))), message()))
+        .expect("il's own certificate stands");
+    // sy pins no CA, but il's certificate does not speak for it either.
+    let sy = Acting {
+        actor: Actor::of(&c.app.shared.state.read(), "sy-op").expect("sy-op"),
+        token_hash: None,
+        connection: Some(tls(Some("il"))),
+    };
+    let e =
+        c.rt.block_on(c.app.command(sy, message()))
+            .expect_err("refused");
+    assert_eq!(e.code, "client_certificate_mismatch");
 }

@@ -31,6 +31,7 @@ fn charter() -> Charter {
                 signatures: Some(Signatures::Optional),
                 key: None,
                 witness: None,
+                client_ca: None,
             })
             .collect(),
         operators: parties

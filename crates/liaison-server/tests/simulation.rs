@@ -55,6 +55,7 @@ fn charter() -> Charter {
                 role: *role,
                 signatures: Some(Signatures::Optional),
                 witness: None,
+                client_ca: None,
             })
             .collect(),
         operators,

@@ -4,7 +4,7 @@
 //! sent; envelopes are assembled around their raw bytes.
 
 use crate::app::App;
-use crate::auth::{Caller, authenticate};
+use crate::auth::{Caller, Conn, authenticate};
 use crate::intel::{SubmitArgs, submit};
 use crate::submission::check_signature;
 use axum::Router;
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hmac::{Hmac, Mac};
 use liaison_api::time;
-use liaison_core::charter::PartyRole;
+use liaison_core::charter::{Connection, PartyRole};
 use liaison_core::intel::Record;
 use liaison_core::{Precedence, can_see};
 use sha2::{Digest, Sha256};
@@ -89,16 +89,25 @@ fn taxii(status: StatusCode, body: String, headers: &[(&'static str, String)]) -
 }
 
 /// Authenticates and checks the Accept header.
-fn caller(app: &App, headers: &HeaderMap) -> TResult<Caller> {
+fn caller(app: &App, headers: &HeaderMap, conn: &Connection) -> TResult<Caller> {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let c = authenticate(app, auth).map_err(|_| {
-        terr(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            "use HTTP Basic with your operator name and token, or a bearer token",
-        )
+    let c = authenticate(app, auth, conn).map_err(|e| {
+        if e.status == 403 {
+            // The operator is known; its connection is not one its party admits.
+            terr(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                format!("{}: {}", e.code, e.message),
+            )
+        } else {
+            terr(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "use HTTP Basic with your operator name and token, or a bearer token",
+            )
+        }
     })?;
     if let Some(a) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
         && !(a.contains("application/taxii+json")
@@ -115,8 +124,8 @@ fn caller(app: &App, headers: &HeaderMap) -> TResult<Caller> {
 }
 
 /// An operator may use only its own party's root.
-fn root_of(app: &App, headers: &HeaderMap, root: &str) -> TResult<Caller> {
-    let c = caller(app, headers)?;
+fn root_of(app: &App, headers: &HeaderMap, conn: &Connection, root: &str) -> TResult<Caller> {
+    let c = caller(app, headers, conn)?;
     let exists = app
         .shared
         .state
@@ -207,8 +216,12 @@ fn collection_json(app: &App, party: &str, k: Coll) -> serde_json::Value {
     serde_json::json!({"id": collection_id(app, party, k), "title": title, "description": desc, "alias": k.name(), "can_read": true, "can_write": write, "media_types": [STIX_MEDIA]})
 }
 
-pub async fn discovery(State(app): State<App>, headers: HeaderMap) -> TResult<Response> {
-    let c = caller(&app, &headers)?;
+pub async fn discovery(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Conn(conn): Conn,
+) -> TResult<Response> {
+    let c = caller(&app, &headers, &conn)?;
     let name = app
         .shared
         .state
@@ -223,9 +236,10 @@ pub async fn discovery(State(app): State<App>, headers: HeaderMap) -> TResult<Re
 pub async fn api_root(
     State(app): State<App>,
     headers: HeaderMap,
+    Conn(conn): Conn,
     Path(root): Path<String>,
 ) -> TResult<Response> {
-    root_of(&app, &headers, &root)?;
+    root_of(&app, &headers, &conn, &root)?;
     let body = serde_json::json!({"title": format!("API root of party {root}"), "versions": [MEDIA], "max_content_length": MAX_CONTENT});
     Ok(taxii(StatusCode::OK, body.to_string(), &[]))
 }
@@ -233,9 +247,10 @@ pub async fn api_root(
 pub async fn collections(
     State(app): State<App>,
     headers: HeaderMap,
+    Conn(conn): Conn,
     Path(root): Path<String>,
 ) -> TResult<Response> {
-    let c = root_of(&app, &headers, &root)?;
+    let c = root_of(&app, &headers, &conn, &root)?;
     let list: Vec<serde_json::Value> = collections_for(&c)
         .into_iter()
         .map(|k| collection_json(&app, &c.party, k))
@@ -250,9 +265,10 @@ pub async fn collections(
 pub async fn collection(
     State(app): State<App>,
     headers: HeaderMap,
+    Conn(conn): Conn,
     Path((root, cid)): Path<(String, String)>,
 ) -> TResult<Response> {
-    let c = root_of(&app, &headers, &root)?;
+    let c = root_of(&app, &headers, &conn, &root)?;
     let k = find_collection(&app, &c, &cid)?;
     Ok(taxii(
         StatusCode::OK,
@@ -264,9 +280,10 @@ pub async fn collection(
 pub async fn status(
     State(app): State<App>,
     headers: HeaderMap,
+    Conn(conn): Conn,
     Path((root, sid)): Path<(String, String)>,
 ) -> TResult<Response> {
-    let c = root_of(&app, &headers, &root)?;
+    let c = root_of(&app, &headers, &conn, &root)?;
     let id: u64 = sid.parse().map_err(|_| {
         terr(
             StatusCode::NOT_FOUND,
@@ -661,10 +678,11 @@ const LIST_PARAMS: [&str; 7] = [
 pub async fn get_objects(
     State(app): State<App>,
     headers: HeaderMap,
+    Conn(conn): Conn,
     Path((root, cid)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> TResult<Response> {
-    let c = root_of(&app, &headers, &root)?;
+    let c = root_of(&app, &headers, &conn, &root)?;
     let k = find_collection(&app, &c, &cid)?;
     let f = parse_filter(&q, &LIST_PARAMS)?;
     let all = selected(&app, &c, k, &f, &q);
@@ -679,10 +697,11 @@ pub async fn get_objects(
 pub async fn manifest(
     State(app): State<App>,
     headers: HeaderMap,
+    Conn(conn): Conn,
     Path((root, cid)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> TResult<Response> {
-    let c = root_of(&app, &headers, &root)?;
+    let c = root_of(&app, &headers, &conn, &root)?;
     let k = find_collection(&app, &c, &cid)?;
     let f = parse_filter(&q, &LIST_PARAMS)?;
     let all = selected(&app, &c, k, &f, &q);
@@ -708,10 +727,11 @@ pub async fn manifest(
 pub async fn get_object(
     State(app): State<App>,
     headers: HeaderMap,
+    Conn(conn): Conn,
     Path((root, cid, oid)): Path<(String, String, String)>,
     Query(mut q): Query<HashMap<String, String>>,
 ) -> TResult<Response> {
-    let c = root_of(&app, &headers, &root)?;
+    let c = root_of(&app, &headers, &conn, &root)?;
     let k = find_collection(&app, &c, &cid)?;
     let f = parse_filter(
         &q,
@@ -745,10 +765,11 @@ pub async fn get_object(
 pub async fn versions(
     State(app): State<App>,
     headers: HeaderMap,
+    Conn(conn): Conn,
     Path((root, cid, oid)): Path<(String, String, String)>,
     Query(mut q): Query<HashMap<String, String>>,
 ) -> TResult<Response> {
-    let c = root_of(&app, &headers, &root)?;
+    let c = root_of(&app, &headers, &conn, &root)?;
     let k = find_collection(&app, &c, &cid)?;
     let mut f = parse_filter(&q, &["limit", "added_after", "next", "match[spec_version]"])?;
     f.ids = Some([oid.clone()].into());
@@ -789,10 +810,11 @@ pub async fn delete_object(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    Conn(conn): Conn,
     Path((root, cid, oid)): Path<(String, String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> TResult<Response> {
-    let c = root_of(&app, &headers, &root)?;
+    let c = root_of(&app, &headers, &conn, &root)?;
     let sig = check_signature(&app, &c, method.as_str(), &uri, &headers, &[])?;
     let k = find_collection(&app, &c, &cid)?;
     let f = parse_filter(&q, &["match[version]", "match[spec_version]"])?;
@@ -840,12 +862,13 @@ pub async fn post_objects(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    Conn(conn): Conn,
     Path((root, cid)): Path<(String, String)>,
     request: axum::extract::Request,
 ) -> TResult<Response> {
     // Credentials first: the body of a caller who is not one of the cell's operators
     // is never read (a body extractor in the signature would read it before this).
-    let c = root_of(&app, &headers, &root)?;
+    let c = root_of(&app, &headers, &conn, &root)?;
     let body = <Bytes as axum::extract::FromRequest<App>>::from_request(request, &app).await;
     // Past the route's limit the body is refused unread: stated as every other
     // TAXII error is, not in axum's plain text.
