@@ -47,6 +47,10 @@ pub struct Outcome {
     pub id: String,
     pub target_score: f64,
     pub best_other: f64,
+    /// The anchor's score of the target compared directly, without its blocking (ours:
+    /// none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oracle: Option<f64>,
 }
 
 /// The query as the screener is asked it.
@@ -83,6 +87,7 @@ pub fn outcome(s: &Screener, q: &LabelledQuery, floor: f64) -> Outcome {
         id: q.id.clone(),
         target_score,
         best_other,
+        oracle: None,
     }
 }
 
@@ -118,6 +123,22 @@ pub fn point(pairs: &[(Label, &Outcome)], threshold: f64) -> Point {
         recall: hit as f64 / pos.max(1) as f64,
         false_match_rate: fm as f64 / neg.max(1) as f64,
     }
+}
+
+/// The recall at `threshold` when each `match` query's target is always among the
+/// candidates (the anchor's `oracle` score; `None` when the outcomes carry none).
+pub fn oracle_recall(pairs: &[(Label, &Outcome)], threshold: f64) -> Option<f64> {
+    let mut pos = 0usize;
+    let mut hit = 0usize;
+    for (label, o) in pairs {
+        if *label == Label::Match {
+            pos += 1;
+            if o.oracle? >= threshold {
+                hit += 1;
+            }
+        }
+    }
+    Some(hit as f64 / pos.max(1) as f64)
 }
 
 /// The best recall at a false-match rate no higher than `rate`, over thresholds from

@@ -32,9 +32,12 @@ const UNALIGNED_LISTED: f32 = 0.3;
 /// name does not have says it may be someone else).
 const UNALIGNED_QUERY: f32 = 1.3;
 /// Postings longer than this are not walked when a rarer token can find the name.
-const POSTING_CAP: usize = 4_000;
+const POSTING_CAP: usize = 2_000;
+/// Postings walked per query name once its rarest word is walked; the other words are
+/// checked on the names found.
+const WALK_BUDGET: usize = 1_500;
 /// Candidates scored in full per query name.
-const CANDIDATES: usize = 64;
+const CANDIDATES: usize = 40;
 
 /// A fast hash for the index's integer and short string keys (FxHash's mixing); the
 /// keys are the list's own words, so no caller chooses them to collide.
@@ -404,10 +407,12 @@ fn tok_sim(q: &QTok, l: &Tok, s: &Screener) -> (f32, How) {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Scored {
     score: f32,
-    pairs: Vec<(usize, usize, f32, How)>,
+    /// The aligned pairs (query token, listed token, similarity, how), `n` of them.
+    pairs: [(usize, usize, f32, How); MAX_NAME_TOKENS],
+    n: usize,
 }
 
 /// Per query token, the similarity to each listed form met so far (the same listed
@@ -439,7 +444,8 @@ fn name_score(q: &[QTok], l: &[Tok], s: &Screener, cache: &mut SimCache) -> Scor
     }
     let mut used_q = [false; MAX_NAME_TOKENS];
     let mut used_l = [false; MAX_NAME_TOKENS];
-    let mut pairs = Vec::new();
+    let mut pairs = [(0usize, 0usize, 0f32, How::Same); MAX_NAME_TOKENS];
+    let mut np = 0;
     let mut num = 0.0f32;
     for &mut (i, j, sim, how) in cands {
         if used_q[i] || used_l[j] {
@@ -448,7 +454,8 @@ fn name_score(q: &[QTok], l: &[Tok], s: &Screener, cache: &mut SimCache) -> Scor
         used_q[i] = true;
         used_l[j] = true;
         num += sim * (q[i].w + l[j].w);
-        pairs.push((i, j, sim, how));
+        pairs[np] = (i, j, sim, how);
+        np += 1;
     }
     let mut den = 0.0;
     for (i, t) in q.iter().enumerate() {
@@ -466,12 +473,26 @@ fn name_score(q: &[QTok], l: &[Tok], s: &Screener, cache: &mut SimCache) -> Scor
         };
     }
     let score = if den > 0.0 { num / den } else { 0.0 };
-    Scored { score, pairs }
+    Scored {
+        score,
+        pairs,
+        n: np,
+    }
+}
+
+/// Per-thread scratch of the candidate search: hit weights per listed name (reset after
+/// each query name, only where it touched), the names it touched, and per name the last
+/// query token that counted it (so a name found under two keys of one token counts once).
+#[derive(Default)]
+struct Scratch {
+    hits: Vec<f32>,
+    touched: Vec<u32>,
+    stamps: Vec<u32>,
+    stamp: u32,
 }
 
 thread_local! {
-    /// Hit weights per listed name, reset after each query name (only what it touched).
-    static HITS: RefCell<(Vec<f32>, Vec<u32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 impl Screener {
@@ -486,6 +507,8 @@ impl Screener {
                 keep.push(l);
             }
         }
+        // The known part of each form, Latin and transliterated, once.
+        let mut known_of: Vec<Option<u16>> = Vec::new();
         for list in keep {
             let li = s.sources.len() as u32;
             s.sources.push(list.source.clone());
@@ -516,19 +539,26 @@ impl Screener {
                     for t in &n.tokens {
                         let skel = s.skels.intern(&t.skel);
                         keys.push(skel);
+                        let form = s.forms.intern(&t.form);
+                        let slot = usize::from(t.vowelless) + 2 * form as usize;
+                        if known_of.len() <= slot {
+                            known_of.resize(slot + 2, None);
+                        }
+                        let known = *known_of[slot]
+                            .get_or_insert_with(|| known_part(t).unwrap_or(NO_KNOWN));
                         // A known name is also found under its own key, whatever its
                         // script (דוד and David have different skeletons).
-                        if let Some(k) = known_part(t) {
-                            keys.push(s.skels.intern(&known_key(k)));
+                        if known != NO_KNOWN {
+                            keys.push(s.skels.intern(&known_key(known)));
                         }
                         s.toks.push(Tok {
-                            form: s.forms.intern(&t.form),
+                            form,
                             skel,
                             w: 1.0,
                             vowelless: t.vowelless,
                             hebrew: t.hebrew,
                             initial: t.initial,
-                            known: known_part(t).unwrap_or(NO_KNOWN),
+                            known,
                         });
                     }
                     keys.sort_unstable();
@@ -585,7 +615,11 @@ impl Screener {
 
     /// The names worth scoring in full, most promising first: those that share a
     /// skeleton with the query, by the weight they share.
-    fn candidates(&self, q: &[QTok], kind: Option<Kind>) -> Vec<u32> {
+    fn candidates(&self, q: &[QTok], kind: Option<Kind>, threshold: f64) -> Vec<u32> {
+        // A name whose words shared with the query would not come near the threshold
+        // even if they were all it met is not scored (words that only look alike add
+        // less than this margin).
+        let least = (threshold as f32 - 0.35).max(0.0);
         let fits = |id: u32| match kind {
             None | Some(Kind::Other) => true,
             Some(k) => {
@@ -593,21 +627,55 @@ impl Screener {
                 nk == k || nk == Kind::Other
             }
         };
-        HITS.with(|cell| {
+        SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
-            let (hits, touched) = &mut *guard;
+            let Scratch {
+                hits,
+                touched,
+                stamps,
+                stamp,
+            } = &mut *guard;
             if hits.len() < self.names.len() {
                 hits.resize(self.names.len(), 0.0);
+                stamps.resize(self.names.len(), 0);
             }
             let mut walked = false;
             let mut seen: Vec<u32> = Vec::new();
-            for t in q {
-                // A name found under both keys of one token counts it once.
-                let mut keys = [t.skel_id, None];
-                if t.known != NO_KNOWN {
-                    keys[1] = self.skels.get(&known_key(t.known));
+            // Rarest tokens first; once one is walked, a token whose postings would
+            // pass the budget is not walked but checked on the names found.
+            let mut order: Vec<(usize, [Option<u32>; 2], usize)> = q
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let mut keys = [t.skel_id, None];
+                    if t.known != NO_KNOWN {
+                        keys[1] = self.skels.get(&known_key(t.known));
+                    }
+                    let len = keys
+                        .iter()
+                        .flatten()
+                        .map(|k| self.postings[*k as usize].len())
+                        .filter(|l| *l <= POSTING_CAP)
+                        .sum();
+                    (i, keys, len)
+                })
+                .collect();
+            order.sort_by_key(|o| (o.2, o.0));
+            let mut budget = WALK_BUDGET;
+            let mut deferred: Vec<(usize, [Option<u32>; 2])> = Vec::new();
+            for (i, keys, len) in order {
+                let t = &q[i];
+                if walked && len > budget {
+                    deferred.push((i, keys));
+                    continue;
                 }
-                let mut own: Vec<u32> = Vec::new();
+                budget = budget.saturating_sub(len);
+                // A name found under both keys of one token counts it once.
+                *stamp = stamp.wrapping_add(1);
+                if *stamp == 0 {
+                    stamps.iter_mut().for_each(|s| *s = 0);
+                    *stamp = 1;
+                }
                 for k in keys.into_iter().flatten() {
                     if seen.contains(&k) {
                         continue;
@@ -619,17 +687,34 @@ impl Screener {
                     }
                     walked = true;
                     for id in p {
-                        if !fits(*id) || (keys[1].is_some() && own.contains(id)) {
+                        let st = &mut stamps[*id as usize];
+                        if *st == *stamp || !fits(*id) {
                             continue;
                         }
-                        if keys[1].is_some() {
-                            own.push(*id);
-                        }
+                        *st = *stamp;
                         let h = &mut hits[*id as usize];
                         if *h == 0.0 {
                             touched.push(*id);
                         }
                         *h += t.w;
+                    }
+                }
+            }
+            for (i, keys) in &deferred {
+                let t = &q[*i];
+                for id in touched.iter() {
+                    let rec = &self.names[*id as usize];
+                    let toks =
+                        &self.toks[rec.start as usize..rec.start as usize + rec.len as usize];
+                    if toks.iter().any(|x| {
+                        Some(x.skel) == keys[0] || (t.known != NO_KNOWN && x.known == t.known)
+                    }) {
+                        hits[*id as usize] += t.w;
+                    }
+                }
+                for k in keys.iter().flatten() {
+                    if !seen.contains(k) {
+                        seen.push(*k);
                     }
                 }
             }
@@ -706,6 +791,7 @@ impl Screener {
                     let approx = 2.0 * h / (wq + h + UNALIGNED_LISTED * (rec.weight - h).max(0.0));
                     (*id, approx)
                 })
+                .filter(|(_, approx)| *approx >= least)
                 .collect();
             for id in touched.drain(..) {
                 hits[id as usize] = 0.0;
@@ -750,7 +836,7 @@ impl Screener {
                 continue;
             }
             let mut cache: SimCache = vec![FxMap::default(); qt.len()];
-            for id in self.candidates(&qt, q.kind) {
+            for id in self.candidates(&qt, q.kind, threshold) {
                 let rec = &self.names[id as usize];
                 let entry = &self.entries[rec.entry as usize];
                 if let Some(k) = q.kind
@@ -833,7 +919,7 @@ fn explain(
     } else {
         "met an alias".into()
     });
-    let mut pairs = sc.pairs.clone();
+    let mut pairs = sc.pairs[..sc.n].to_vec();
     pairs.sort_by_key(|p| p.0);
     let aligned: Vec<String> = pairs
         .iter()
@@ -859,14 +945,14 @@ fn explain(
         parts.push("word order".into());
     }
     let lone_q: Vec<&str> = (0..qt.len())
-        .filter(|i| !sc.pairs.iter().any(|p| p.0 == *i))
+        .filter(|i| !pairs.iter().any(|p| p.0 == *i))
         .map(|i| qt[i].form.as_str())
         .collect();
     if !lone_q.is_empty() {
         parts.push(format!("ours also has '{}'", lone_q.join(" ")));
     }
     let lone_l: Vec<&str> = (0..lt.len())
-        .filter(|j| !sc.pairs.iter().any(|p| p.1 == *j))
+        .filter(|j| !pairs.iter().any(|p| p.1 == *j))
         .map(|j| s.forms.str(lt[j].form))
         .collect();
     if !lone_l.is_empty() {

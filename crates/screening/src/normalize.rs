@@ -760,6 +760,10 @@ fn in_set(set: &[&str], w: &str) -> bool {
 /// The text folded: NFKC, lower case, combining marks dropped (Latin diacritics, Arabic
 /// harakat and the hamza on its carrier, Hebrew points), tatweel dropped.
 fn fold(raw: &str) -> String {
+    // ASCII is its own NFKC form and carries no marks.
+    if raw.is_ascii() {
+        return raw.to_ascii_lowercase();
+    }
     let lower: String = raw.nfkc().collect::<String>().to_lowercase();
     lower
         .nfd()
@@ -839,7 +843,7 @@ fn latin_of(p: &Piece, notes: &mut Vec<String>) -> Option<Raw> {
                 notes.push(format!("dropped '{w}'"));
                 return None;
             }
-            if in_set(PARTICLES, w) {
+            if in_set(PARTICLES, w) || w == "ال" {
                 notes.push(format!("dropped '{w}'"));
                 return None;
             }
