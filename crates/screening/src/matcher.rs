@@ -172,6 +172,8 @@ pub struct Screener {
     sources: Vec<String>,
     entries: Vec<EntryRec>,
     names: Vec<NameRec>,
+    /// Each name's kind, beside the names (read for every posting walked).
+    name_kinds: Vec<Kind>,
     toks: Vec<Tok>,
     forms: Interner,
     skels: Interner,
@@ -576,6 +578,7 @@ impl Screener {
         for t in &mut s.toks {
             t.w = weight(postings[t.skel as usize].len(), t.initial);
         }
+        s.name_kinds = s.names.iter().map(|n| n.kind).collect();
         for n in &mut s.names {
             n.weight = s.toks[n.start as usize..n.start as usize + n.len as usize]
                 .iter()
@@ -623,7 +626,7 @@ impl Screener {
         let fits = |id: u32| match kind {
             None | Some(Kind::Other) => true,
             Some(k) => {
-                let nk = self.names[id as usize].kind;
+                let nk = self.name_kinds[id as usize];
                 nk == k || nk == Kind::Other
             }
         };
