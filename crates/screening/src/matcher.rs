@@ -1,12 +1,13 @@
 //! The screener: every listed name and alias normalised once into tokens, an inverted
-//! index from consonant skeletons (and their first three letters) to names, and a scorer
-//! that aligns the query's tokens with a candidate's regardless of word order.
+//! index from consonant skeletons (and known name parts) to names, and a scorer that
+//! aligns the query's tokens with a candidate's regardless of word order.
 //!
-//! Score of a query name against a listed name: each aligned pair of tokens contributes
-//! its similarity times both tokens' weights; the query's unaligned tokens count fully
-//! against it, the listed name's unaligned tokens at half (a list's full name often has
-//! parts a counterparty's does not). A token's weight falls with how many listed names
-//! share its skeleton, so "Muhammad" counts for less than "Zawahiri".
+//! Score of a query name against a listed name: the sum, over aligned pairs of tokens, of
+//! their similarity times both tokens' weights, divided by the aligned tokens' weights,
+//! the query's unaligned tokens' at 1.3 (a part the listed name lacks says it may be
+//! someone else) and the listed name's unaligned tokens' at 0.3 (a list's full name often
+//! has parts a counterparty's does not). A token's weight falls with how many listed
+//! names share its skeleton, so "Muhammad" counts for less than "Zawahiri".
 
 use crate::limits::{MAX_NAME_TOKENS, MAX_QUERY_NAMES};
 use crate::normalize::{
