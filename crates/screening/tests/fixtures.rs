@@ -212,3 +212,24 @@ fn kind_filters_and_a_later_list_replaces_an_earlier() {
     let s = Screener::new(&[ofac(), smaller]);
     assert!(best(&s, None, &["Ayman al-Zawahiri"]).is_empty());
 }
+
+#[test]
+fn the_screener_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    let s = screener();
+    shared(&s);
+    // Two threads screen at once, each with its own scratch, and agree.
+    let q = ["أيمن الظواهري"];
+    let query = Query {
+        kind: Some(Kind::Person),
+        names: &q,
+        country: None,
+    };
+    let (a, b) = std::thread::scope(|sc| {
+        let h1 = sc.spawn(|| s.screen(&query));
+        let h2 = sc.spawn(|| s.screen(&query));
+        (h1.join().expect("thread"), h2.join().expect("thread"))
+    });
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}
