@@ -367,6 +367,8 @@ pub enum Command {
         objection: bool,
         text: String,
     },
+    /// Cooperation business: proposals, screening, answers, commitments.
+    Cooperation(crate::cooperation::CoopCommand),
 }
 
 impl Command {
@@ -789,6 +791,7 @@ fn decide_as(
                 },
             )])
         }
+        Command::Cooperation(c) => crate::cooperation::decide(state, actor, c),
         other => crate::ops::decide(state, actor, other, now),
     }
 }

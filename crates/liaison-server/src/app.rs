@@ -51,6 +51,8 @@ pub struct Shared {
     pub taxii_ids: parking_lot::Mutex<std::collections::HashMap<String, IdIndex>>,
     /// The conflict engine over sites, zones and notifications, kept in step with commits.
     pub geo: RwLock<crate::deconfliction::GeoModel>,
+    /// The sanctions screener over the lists in force, rebuilt from their stored files.
+    pub screeners: crate::screening::Screeners,
     /// Active operators by token hash, refreshed after each commit that changes them.
     pub credentials: RwLock<std::collections::HashMap<String, crate::auth::Caller>>,
     /// Deliveries being recorded for pushed messages, so many clients of one party
@@ -238,6 +240,7 @@ impl App {
             credentials: RwLock::new(credentials),
             rendered: RwLock::new(rendered),
             geo: RwLock::new(geo),
+            screeners: crate::screening::Screeners::default(),
             taxii_cache: Default::default(),
             taxii_ids: Default::default(),
             tls_fingerprint: Default::default(),
