@@ -192,22 +192,12 @@ pub fn parse_load(
     published: Option<&str>,
     files: &[(String, Vec<u8>)],
 ) -> Result<sc::List, String> {
-    let f = sc::Format::from_str(format)
-        .map_err(|_| format!("format {format:?} is not ofac-csv, un-xml or ftm-json"))?;
+    let f = sc::Format::from_str(format)?;
     let sources: Vec<sc::SourceFile<'_>> = files
         .iter()
         .map(|(n, b)| sc::SourceFile { name: n, bytes: b })
         .collect();
-    let list = sc::parse(f, &sources).map_err(|e| e.to_string())?;
-    if let Some(want) = published
-        && list.published.as_deref() != Some(want)
-    {
-        let file = files.first().map_or("", |(n, _)| n.as_str());
-        return Err(match &list.published {
-            Some(got) => format!("{file}: the file states publication date {got}, not {want}"),
-            None => format!("{file}: the file states no publication date; {want} was expected"),
-        });
-    }
+    let list = sc::parse_stated(f, &sources, published).map_err(|e| e.to_string())?;
     if list.entries.is_empty() {
         let file = files.first().map_or("", |(n, _)| n.as_str());
         return Err(format!("{file}: the list holds no entries"));
