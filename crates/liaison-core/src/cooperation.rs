@@ -662,7 +662,7 @@ fn file_proposal(
             .map_err(|e| DomainError::invalid("area", e.to_string()))?;
     }
     if let Some(v) = d.value
-        && (!v.is_finite() || v < 0.0 || v > 1e15)
+        && (!v.is_finite() || !(0.0..=1e15).contains(&v))
     {
         return Err(DomainError::invalid(
             "value",
@@ -1290,5 +1290,270 @@ fn settle_proposal(state: &mut State, id: u64, at: Timestamp, by: &str) {
     }
     for s in subjects {
         state.obligations.meet_all(&Duty::MeetMilestone, &s, at, by);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Command;
+    use crate::command::tests::{actor, created, run};
+
+    fn active() -> State {
+        let mut s = created();
+        let us = actor(&s, "us-supervisor");
+        run(&mut s, &us, Command::ApproveCell).expect("approve");
+        s
+    }
+
+    fn body(counterparties: usize) -> ProposalBody {
+        ProposalBody {
+            title: "Water for Majdal Shams".into(),
+            description: String::new(),
+            language: "en".into(),
+            translations: Vec::new(),
+            sector: Sector::Water,
+            parties: ["il".to_string(), "sy".to_string()].into(),
+            counterparties: (0..counterparties)
+                .map(|i| Counterparty {
+                    kind: CounterpartyKind::Organisation,
+                    name: format!("Company {i}"),
+                    names: BTreeMap::new(),
+                    country: Some("SY".into()),
+                    identifiers: Vec::new(),
+                })
+                .collect(),
+            area: None,
+            value: None,
+            currency: None,
+            documents: Vec::new(),
+            conflicts: Vec::new(),
+        }
+    }
+
+    fn hit(counterparty: u32, entry: &str) -> Hit {
+        Hit {
+            counterparty,
+            list: "ofac-sdn".into(),
+            entry_id: entry.into(),
+            listed_name: "LISTED".into(),
+            our_name: "ours".into(),
+            score: 0.9,
+            why: "same letters".into(),
+        }
+    }
+
+    fn coop(s: &mut State, who: &str, c: CoopCommand) -> Result<(), DomainError> {
+        let a = actor(s, who);
+        run(s, &a, Command::Cooperation(c))
+    }
+
+    fn file(s: &mut State, hits: Vec<Hit>) -> u64 {
+        let id = s.next_seq();
+        coop(
+            s,
+            "il-liaison",
+            CoopCommand::FileProposal {
+                proposal: Box::new(body(2)),
+                hits,
+            },
+        )
+        .expect("file");
+        id
+    }
+
+    fn review(s: &mut State, id: u64, index: u32, outcome: Review) -> Result<(), DomainError> {
+        coop(
+            s,
+            "us-supervisor",
+            CoopCommand::ReviewMatch {
+                proposal: id,
+                index,
+                outcome,
+                reason: "checked".into(),
+            },
+        )
+    }
+
+    fn accept(s: &mut State, id: u64) {
+        coop(
+            s,
+            "sy-liaison",
+            CoopCommand::AnswerProposal {
+                proposal: id,
+                accept: true,
+                text: String::new(),
+            },
+        )
+        .expect("accept");
+    }
+
+    #[test]
+    fn agreed_only_once_every_party_accepted_and_every_match_is_cleared() {
+        let mut s = active();
+        let id = file(&mut s, vec![hit(0, "1"), hit(1, "2")]);
+        accept(&mut s, id);
+        let p = &s.cooperation.proposals[&id];
+        assert_eq!((p.state(), p.screening()), ("open", "pending"));
+        review(&mut s, id, 0, Review::Hold).expect("hold");
+        review(&mut s, id, 1, Review::Clear).expect("clear");
+        assert_eq!(s.cooperation.proposals[&id].state(), "open", "held");
+        review(&mut s, id, 0, Review::Clear).expect("clear");
+        assert_eq!(s.cooperation.proposals[&id].state(), "agreed");
+        let agreed = s
+            .events
+            .iter()
+            .filter(|e| matches!(e.body, EventBody::ProposalAgreed { .. }))
+            .count();
+        assert_eq!(agreed, 1);
+    }
+
+    #[test]
+    fn the_screening_is_addressed_to_the_filer_and_the_supervisor_only() {
+        let mut s = active();
+        let id = file(&mut s, vec![hit(0, "1")]);
+        let filed = &s.events[id as usize];
+        let screened = &s.events[id as usize + 1];
+        assert!(matches!(screened.body, EventBody::ScreeningMatched { .. }));
+        assert!(filed.audience.includes("sy") && filed.audience.includes("il"));
+        assert!(!filed.audience.includes("undof"));
+        assert!(screened.audience.includes("il") && screened.audience.includes("us"));
+        assert!(!screened.audience.includes("sy"));
+    }
+
+    #[test]
+    fn a_list_load_records_only_new_matches_and_a_reject_ends_the_proposal() {
+        let mut s = active();
+        let id = file(&mut s, vec![hit(0, "1")]);
+        let load = |screened: Vec<(u64, Vec<Hit>)>| CoopCommand::LoadList {
+            source: "ofac-sdn".into(),
+            format: "ofac-csv".into(),
+            published: None,
+            files: vec![ListFile {
+                name: "sdn.csv".into(),
+                sha256: "ab".repeat(32),
+                size: 10,
+            }],
+            entries: 3,
+            screened,
+        };
+        coop(
+            &mut s,
+            "us-supervisor",
+            load(vec![(id, vec![hit(0, "1"), hit(1, "7")])]),
+        )
+        .expect("load");
+        let p = &s.cooperation.proposals[&id];
+        assert_eq!(p.matches.len(), 2, "the known match is not recorded twice");
+        assert_eq!(p.matches[1].hit.entry_id, "7");
+        assert_eq!(
+            coop(&mut s, "il-liaison", load(Vec::new())).map_err(|e| e.code()),
+            Err("forbidden")
+        );
+        review(&mut s, id, 1, Review::Reject).expect("reject");
+        assert_eq!(s.cooperation.proposals[&id].state(), "rejected");
+        assert_eq!(
+            review(&mut s, id, 0, Review::Clear).map_err(|e| e.code()),
+            Err("invalid_state")
+        );
+    }
+
+    #[test]
+    fn milestones_are_deadlines_met_by_reports_and_none_before_filing() {
+        let mut s = active();
+        let id = file(&mut s, Vec::new());
+        accept(&mut s, id);
+        assert_eq!(s.cooperation.proposals[&id].state(), "agreed");
+        let filed = s.cooperation.proposals[&id].filed_at;
+        let commit = |due: Timestamp| CoopCommand::MakeCommitment {
+            proposal: id,
+            party: None,
+            what: "pipes".into(),
+            milestones: vec![Milestone {
+                what: "delivered".into(),
+                due,
+            }],
+        };
+        assert_eq!(
+            coop(
+                &mut s,
+                "sy-liaison",
+                commit(Timestamp::from_micros(filed.micros() - 1))
+            )
+            .map_err(|e| e.code()),
+            Err("milestone_before_filing")
+        );
+        let c = s.next_seq();
+        let due = filed.plus(crate::Duration::from_hours(1));
+        coop(&mut s, "sy-liaison", commit(due)).expect("commit");
+        let key = ObligationKey::new(Duty::MeetMilestone, milestone_subject(c, 0), "sy");
+        let o = s.obligations.get(&key).expect("obligation");
+        assert_eq!(
+            (o.first_due, o.waiting.clone()),
+            (due, ["il".into()].into())
+        );
+        assert_eq!(s.obligations.due(due, 10).len(), 1);
+        assert_eq!(
+            coop(
+                &mut s,
+                "il-liaison",
+                CoopCommand::ReportProgress {
+                    commitment: c,
+                    milestone: Some(0),
+                    text: "done".into(),
+                    documents: Vec::new()
+                }
+            )
+            .map_err(|e| e.code()),
+            Err("forbidden"),
+            "only the committed party reports"
+        );
+        coop(
+            &mut s,
+            "sy-liaison",
+            CoopCommand::ReportProgress {
+                commitment: c,
+                milestone: Some(0),
+                text: "done".into(),
+                documents: vec!["cd".repeat(32)],
+            },
+        )
+        .expect("report");
+        assert!(
+            s.obligations.due(due, 10).is_empty(),
+            "met: never escalates"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever order answers and reviews come in, a proposal is agreed exactly
+        /// when every other party accepted and every match is cleared, and once.
+        #[test]
+        fn agreement_follows_answers_and_reviews(
+            steps in proptest::collection::vec((0u8..3, 0u32..3), 0..12),
+            matches in 0usize..3,
+        ) {
+            let mut s = active();
+            let id = file(&mut s, (0..matches).map(|i| hit(0, &i.to_string())).collect());
+            for (what, index) in steps {
+                let _ = match what {
+                    0 => coop(&mut s, "sy-liaison", CoopCommand::AnswerProposal {
+                        proposal: id, accept: true, text: String::new() }),
+                    1 => review(&mut s, id, index, Review::Clear),
+                    _ => review(&mut s, id, index, Review::Hold),
+                };
+                let p = &s.cooperation.proposals[&id];
+                let should = p.answers.contains_key("sy") && p.screening() == "clear";
+                let agreed_events = s.events.iter()
+                    .filter(|e| matches!(e.body, EventBody::ProposalAgreed { .. })).count();
+                proptest::prop_assert_eq!(agreed_events, usize::from(p.agreed_at.is_some()));
+                if should {
+                    proptest::prop_assert!(p.agreed_at.is_some());
+                }
+                if p.agreed_at.is_none() {
+                    proptest::prop_assert!(!should);
+                }
+            }
+        }
     }
 }

@@ -31,7 +31,7 @@ const PROJECT_YEARS: i64 = 10;
 
 /// The proposal's body in the core's terms, refusing what does not parse (naming the
 /// field).
-fn body_of(req: ProposalRequest) -> Result<ProposalBody, HttpError> {
+pub fn body_of(req: ProposalRequest) -> Result<ProposalBody, HttpError> {
     let sector = Sector::parse(&req.sector).ok_or_else(|| {
         invalid(format!(
             "sector: {:?} is not one of energy, water, agriculture, trade_and_crossings, health, demining, reconstruction, telecommunications, tourism, other",
@@ -106,8 +106,36 @@ pub async fn file(
         signature,
     } = sub;
     let body = body_of(body)?;
-    let (edge, actor, party) = (app.clone(), caller.core_actor(), caller.party.clone());
-    let decider: crate::writer::Decider = Box::new(move |s, now| {
+    let decider = proposal_decider(&app, caller.core_actor(), body);
+    let out = app.submit(caller.actor(), signature, decider).await?;
+    let id = *out
+        .seqs
+        .first()
+        .ok_or_else(|| HttpError(ApiError::internal("no proposal recorded")))?;
+    let receipt = receipt_for(&app, id)?;
+    let view = view(&app.shared.state.read(), &caller.viewer(), id)?;
+    Ok(Json(ProposalFiled {
+        id,
+        receipt,
+        screening: view.screening.unwrap_or(ScreeningView {
+            status: "clear".into(),
+            matches: Vec::new(),
+        }),
+        conflicts: view.conflicts,
+    }))
+}
+
+/// Files `body` as `actor`: inside the writer, its area is checked against zones and
+/// protected sites and its counterparties screened against the lists in force, both
+/// against the state it is decided on.
+pub fn proposal_decider(
+    app: &App,
+    actor: liaison_core::Actor,
+    body: ProposalBody,
+) -> crate::writer::Decider {
+    let edge = app.clone();
+    let party = actor.party().unwrap_or_default().to_string();
+    Box::new(move |s, now| {
         let mut body = body;
         if let Some(shape) = &body.area {
             let end = now.plus(liaison_core::Duration::from_hours(24 * 365 * PROJECT_YEARS));
@@ -145,23 +173,7 @@ pub async fn file(
             }),
             now,
         )
-    });
-    let out = app.submit(caller.actor(), signature, decider).await?;
-    let id = *out
-        .seqs
-        .first()
-        .ok_or_else(|| HttpError(ApiError::internal("no proposal recorded")))?;
-    let receipt = receipt_for(&app, id)?;
-    let view = view(&app.shared.state.read(), &caller.viewer(), id)?;
-    Ok(Json(ProposalFiled {
-        id,
-        receipt,
-        screening: view.screening.unwrap_or(ScreeningView {
-            status: "clear".into(),
-            matches: Vec::new(),
-        }),
-        conflicts: view.conflicts,
-    }))
+    })
 }
 
 /// The proposal as `viewer` may read it: 404 when it may not read it at all; the
