@@ -254,6 +254,42 @@ fn a_proposal_from_filing_through_screening_answers_commitments_and_a_missed_mil
     assert!(shown.contains("escalated (level 1)"), "{shown}");
     let listed = cli(&server, &sy, &["coop", "list"]);
     assert!(listed.contains(&format!("{id} [water] agreed")), "{listed}");
+
+    // The review report counts proposals by sector and state, the screening and its
+    // outcomes, and the overdue commitment.
+    let out = cell.tmp.path().join("report");
+    let (from, to) = (time_from_now(-3600), time_from_now(3600));
+    cli(
+        &server,
+        &us,
+        &[
+            "report",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--out",
+            out.to_str().expect("utf8"),
+        ],
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("review.json")).expect("json"))
+            .expect("json");
+    let c = &report["cooperation"];
+    assert_eq!(c["proposals"]["water"]["agreed"], 1, "{c}");
+    assert_eq!(c["screening_matches"], n, "{c}");
+    assert_eq!(c["screening_reviews"]["hold"], 1, "{c}");
+    assert_eq!(c["screening_reviews"]["clear"], n, "{c}");
+    assert_eq!(c["lists_loaded"]["ofac-sdn"], 1, "{c}");
+    let overdue = c["overdue_milestones"].as_array().expect("overdue");
+    assert_eq!(overdue.len(), 1, "{c}");
+    assert_eq!(overdue[0]["what"], "pipes delivered");
+    assert_eq!(overdue[0]["escalation_level"], 1);
+    let md = std::fs::read_to_string(out.join("review.md")).expect("md");
+    assert!(
+        md.contains("## Overdue commitments") && md.contains("pipes delivered"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -251,6 +251,7 @@ impl App {
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);
         writer::spawn(shared.clone(), rx)?;
+        warm_screener(&shared);
         Ok(App { shared, writer: tx })
     }
 
@@ -838,4 +839,31 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Builds the screener over the lists in force from their stored files, on a thread of
+/// its own, so that the first filing or check after a start finds it ready. A failure
+/// here is met again, and reported, by the request that needs the screener.
+fn warm_screener(shared: &Arc<Shared>) {
+    let coop = {
+        let s = shared.state.read();
+        if s.cooperation.lists.is_empty() {
+            return;
+        }
+        liaison_core::cooperation::Cooperation {
+            lists: s.cooperation.lists.clone(),
+            ..Default::default()
+        }
+    };
+    let shared = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("screener".into())
+        .spawn(move || {
+            if let Err(e) = shared.screeners.for_lists(shared.store.as_ref(), &coop) {
+                tracing::error!(error = %e, "the sanctions lists in force do not load");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the screener's thread");
+    }
 }

@@ -31,12 +31,22 @@ impl Screeners {
     /// The screener over the lists `state` records as in force, built (from the stored
     /// files) when none is kept for them.
     pub fn for_state(&self, store: &dyn Store, state: &State) -> Result<Arc<sc::Screener>, String> {
-        let fp = state.cooperation.fingerprint();
+        self.for_lists(store, &state.cooperation)
+    }
+
+    /// [`Screeners::for_state`] for the lists of a copy of the state's cooperation
+    /// record, so that a reader builds a missing screener without holding the state.
+    pub fn for_lists(
+        &self,
+        store: &dyn Store,
+        coop: &liaison_core::cooperation::Cooperation,
+    ) -> Result<Arc<sc::Screener>, String> {
+        let fp = coop.fingerprint();
         if let Some(s) = self.kept(&fp) {
             return Ok(s);
         }
-        let mut lists = Vec::with_capacity(state.cooperation.lists.len());
-        for l in state.cooperation.lists.values() {
+        let mut lists = Vec::with_capacity(coop.lists.len());
+        for l in coop.lists.values() {
             lists.push(self.stored_list(store, &l.format, &l.files)?);
         }
         Ok(self.keep(fp, &lists))

@@ -200,13 +200,23 @@ pub async fn check(
             .values()
             .map(|l| (l.source.clone(), l.published.clone()))
             .collect();
-        let screener = app
-            .shared
-            .screeners
-            .for_state(app.shared.store.as_ref(), &s)
-            .map_err(|m| HttpError(ApiError::internal(format!("screening: {m}"))))?;
-        (screener, lists)
+        let in_force = liaison_core::cooperation::Cooperation {
+            lists: s.cooperation.lists.clone(),
+            ..Default::default()
+        };
+        (in_force, lists)
     };
+    // Built, when no screener is kept for these lists (after a restart), without
+    // holding the state: the writer goes on meanwhile.
+    let (a, in_force) = (app.clone(), screener);
+    let screener = tokio::task::spawn_blocking(move || {
+        a.shared
+            .screeners
+            .for_lists(a.shared.store.as_ref(), &in_force)
+    })
+    .await
+    .map_err(|e| HttpError(ApiError::internal(e.to_string())))?
+    .map_err(|m| HttpError(ApiError::internal(format!("screening: {m}"))))?;
     let names = [req.name.as_str()];
     let q = liaison_screening::Query {
         kind: kind.map(crate::screening::kind),
