@@ -4,7 +4,9 @@
 //! client threads to a real server, plain HTTP unsigned, plain HTTP signed and HTTPS
 //! signed); `bench hotline`: the time from a
 //! message's acceptance to its arrival on connected recipients' SSE streams;
-//! `bench deconflict-http`: the server's check path over HTTP against the engine itself.
+//! `bench deconflict-http`: the server's check path over HTTP against the engine itself;
+//! `bench screening`: sanctions screening's quality and speed on the evaluation set, side
+//! by side with the anchor's committed results.
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -98,6 +100,33 @@ pub enum BenchCmd {
         #[arg(long)]
         small: bool,
     },
+    /// Sanctions screening on the evaluation set (bench/screening): parse the list, build
+    /// the index, screen every labelled query (recall and false-match rate by threshold,
+    /// beside the anchor's results when they are there), then screenings per second on
+    /// this thread and the time to re-screen N counterparties.
+    Screening {
+        /// The list (FollowTheMoney JSON lines).
+        #[arg(long, default_value = "bench/screening/list.ftm.json")]
+        list: std::path::PathBuf,
+        /// The labelled queries (JSON lines).
+        #[arg(long, default_value = "bench/screening/queries.jsonl")]
+        queries: std::path::PathBuf,
+        /// The anchor's results for the same queries (skipped when absent).
+        #[arg(long, default_value = "bench/screening/anchor-results.jsonl")]
+        anchor: std::path::PathBuf,
+        /// The anchor's speed (skipped when absent).
+        #[arg(long, default_value = "bench/screening/anchor-speed.json")]
+        anchor_speed: std::path::PathBuf,
+        /// Use only the first N queries.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// How many times to measure the speed.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Counterparties (two names each) re-screened after the list is loaded.
+        #[arg(long, default_value_t = 10_000)]
+        counterparties: usize,
+    },
     /// Acceptance-to-delivery latency on SSE with many connected recipients.
     Hotline {
         /// Connected recipients.
@@ -188,6 +217,26 @@ async fn signed_send(
 }
 
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+    if let BenchCmd::Screening {
+        list,
+        queries,
+        anchor,
+        anchor_speed,
+        limit,
+        runs,
+        counterparties,
+    } = cmd
+    {
+        return screening::run(&screening::Args {
+            list,
+            queries,
+            anchor,
+            anchor_speed,
+            limit,
+            runs: runs.max(1),
+            counterparties,
+        });
+    }
     // The servers a benchmark starts stay quiet unless asked (`LIAISON_LOG=info`
     // shows, say, the deconfliction engine's repacks with their times).
     if std::env::var_os("LIAISON_LOG").is_some() {
@@ -248,6 +297,7 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        BenchCmd::Screening { .. } => unreachable!("handled above"),
         BenchCmd::Workload { out, seed, small } => {
             let sizes = if small {
                 liaison_geo::workload::Sizes::small()
@@ -1600,4 +1650,315 @@ async fn bench_deconflict_http(
         bail!("{differing} answers over HTTP differ from the engine's");
     }
     Ok(())
+}
+
+/// `bench screening`: our screener on the evaluation set, and the anchor's committed
+/// results beside it.
+mod screening {
+    use super::median;
+    use anyhow::Context;
+    use liaison_screening::eval::{self, Label, Outcome};
+    use liaison_screening::{Format, Query, Screener, SourceFile, THRESHOLD};
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::time::Instant;
+
+    pub struct Args {
+        pub list: PathBuf,
+        pub queries: PathBuf,
+        pub anchor: PathBuf,
+        pub anchor_speed: PathBuf,
+        pub limit: Option<usize>,
+        pub runs: usize,
+        pub counterparties: usize,
+    }
+
+    /// The anchor's threshold: yente's default score threshold.
+    const ANCHOR_THRESHOLD: f64 = 0.70;
+    /// The thresholds of the printed curve.
+    const CURVE: [f64; 10] = [0.50, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95, 1.00];
+
+    /// This thread's time on a CPU so far (Linux: the first field of
+    /// `/proc/thread-self/schedstat`, nanoseconds), so that a figure per CPU-second does
+    /// not depend on what else the machine runs.
+    fn thread_cpu_s() -> Option<f64> {
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        let ns: f64 = text.split_whitespace().next()?.parse().ok()?;
+        Some(ns / 1e9)
+    }
+
+    fn read_anchor(path: &PathBuf) -> anyhow::Result<Option<HashMap<String, Outcome>>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+        let mut out = HashMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let o: Outcome = serde_json::from_str(line)
+                .with_context(|| format!("{} line {}", path.display(), i + 1))?;
+            out.insert(o.id.clone(), o);
+        }
+        Ok(Some(out))
+    }
+
+    pub fn run(a: &Args) -> anyhow::Result<()> {
+        let bytes = std::fs::read(&a.list).with_context(|| a.list.display().to_string())?;
+        let qbytes = std::fs::read(&a.queries).with_context(|| a.queries.display().to_string())?;
+        let mut queries = eval::parse_queries(&qbytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", a.queries.display()))?;
+        if let Some(n) = a.limit {
+            queries.truncate(n);
+        }
+        anyhow::ensure!(!queries.is_empty(), "no queries");
+        let name = a
+            .list
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("list");
+        let t = Instant::now();
+        let list = liaison_screening::parse(
+            Format::FtmJson,
+            &[SourceFile {
+                name,
+                bytes: &bytes,
+            }],
+        )?;
+        let parse_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let screener = Screener::new(&[list]);
+        let index_s = t.elapsed().as_secs_f64();
+        println!(
+            "list: {} names and aliases indexed; parse {parse_s:.3} s, index {index_s:.3} s",
+            screener.names_indexed()
+        );
+
+        // Quality: every query, everything reported down to 0.5.
+        let ours: Vec<Outcome> = queries
+            .iter()
+            .map(|q| eval::outcome(&screener, q, 0.5))
+            .collect();
+        let pairs: Vec<(Label, &Outcome)> =
+            queries.iter().map(|q| q.label).zip(ours.iter()).collect();
+        let anchor = read_anchor(&a.anchor)?;
+        let anchor_pairs: Option<Vec<(Label, &Outcome)>> = match &anchor {
+            Some(m) => Some(
+                queries
+                    .iter()
+                    .map(|q| {
+                        m.get(&q.id)
+                            .map(|o| (q.label, o))
+                            .with_context(|| format!("the anchor has no result for {}", q.id))
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+            ),
+            None => None,
+        };
+        let positives = queries.iter().filter(|q| q.label == Label::Match).count();
+        println!(
+            "queries: {} ({positives} true variants, {} non-matches)",
+            queries.len(),
+            queries.len() - positives
+        );
+        println!(
+            "threshold | ours recall | ours false-match rate | anchor recall | anchor false-match rate | anchor recall, target always compared"
+        );
+        let mut curve = Vec::new();
+        for t in CURVE {
+            let p = eval::point(&pairs, t);
+            let an = anchor_pairs.as_ref().map(|ap| eval::point(ap, t));
+            let oracle = anchor_pairs
+                .as_ref()
+                .and_then(|ap| eval::oracle_recall(ap, t));
+            let cell = |x: Option<f64>| x.map_or("-".into(), |x| format!("{x:.3}"));
+            println!(
+                "{t:.2} | {:.3} | {:.3} | {} | {} | {}",
+                p.recall,
+                p.false_match_rate,
+                cell(an.map(|x| x.recall)),
+                cell(an.map(|x| x.false_match_rate)),
+                cell(oracle),
+            );
+            curve.push(serde_json::json!({"threshold": t, "recall": p.recall,
+                "false_match_rate": p.false_match_rate,
+                "anchor_recall": an.map(|x| x.recall),
+                "anchor_false_match_rate": an.map(|x| x.false_match_rate),
+                "anchor_recall_target_compared": oracle}));
+        }
+        let at_ours = eval::point(&pairs, THRESHOLD);
+
+        // Speed: every query screened as a screening is (threshold, at most 20 matches),
+        // on this thread.
+        let mut per_s = Vec::new();
+        let mut per_cpu_s = Vec::new();
+        for _ in 0..a.runs {
+            let cpu = thread_cpu_s();
+            let t = Instant::now();
+            let mut found = 0usize;
+            for q in &queries {
+                let (kind, names) = eval::query_of(q);
+                found += screener
+                    .screen(&Query {
+                        kind,
+                        names: &names,
+                        country: None,
+                    })
+                    .len();
+            }
+            let el = t.elapsed().as_secs_f64();
+            per_s.push(queries.len() as f64 / el);
+            let cpu = cpu
+                .zip(thread_cpu_s())
+                .map(|(a, b)| b - a)
+                .filter(|c| *c > 0.0);
+            if let Some(c) = cpu {
+                per_cpu_s.push(queries.len() as f64 / c);
+            }
+            println!(
+                "speed run: {} screenings in {el:.3} s, {} s on the CPU ({found} matches)",
+                queries.len(),
+                cpu.map_or("?".into(), |c| format!("{c:.3}"))
+            );
+        }
+        let screenings_per_s = median(per_s.clone());
+        let screenings_per_cpu_s = (!per_cpu_s.is_empty()).then(|| median(per_cpu_s.clone()));
+
+        // Re-screen: N counterparties of two names each (consecutive queries), after a
+        // list load: the index build, then every counterparty.
+        let mut rescreen = Vec::new();
+        let mut rescreen_cpu = Vec::new();
+        for _ in 0..a.runs {
+            let cpu = thread_cpu_s();
+            let t = Instant::now();
+            let mut found = 0usize;
+            for i in 0..a.counterparties {
+                let q1 = &queries[(2 * i) % queries.len()];
+                let q2 = &queries[(2 * i + 1) % queries.len()];
+                let names = [q1.name.as_str(), q2.name.as_str()];
+                found += screener
+                    .screen(&Query {
+                        kind: Some(q1.kind),
+                        names: &names,
+                        country: None,
+                    })
+                    .len();
+            }
+            rescreen.push(t.elapsed().as_secs_f64());
+            if let Some(c) = cpu.zip(thread_cpu_s()).map(|(a, b)| b - a) {
+                rescreen_cpu.push(c);
+            }
+            std::hint::black_box(found);
+        }
+        // The same re-screen spread over every core (scoped threads, each a share of the
+        // counterparties).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut rescreen_all = Vec::new();
+        for _ in 0..a.runs {
+            let t = Instant::now();
+            let chunk = a.counterparties.div_ceil(threads).max(1);
+            std::thread::scope(|sc| {
+                for start in (0..a.counterparties).step_by(chunk) {
+                    let (screener, queries) = (&screener, &queries);
+                    sc.spawn(move || {
+                        let mut found = 0usize;
+                        for i in start..(start + chunk).min(a.counterparties) {
+                            let q1 = &queries[(2 * i) % queries.len()];
+                            let q2 = &queries[(2 * i + 1) % queries.len()];
+                            let names = [q1.name.as_str(), q2.name.as_str()];
+                            found += screener
+                                .screen(&Query {
+                                    kind: Some(q1.kind),
+                                    names: &names,
+                                    country: None,
+                                })
+                                .len();
+                        }
+                        std::hint::black_box(found);
+                    });
+                }
+            });
+            rescreen_all.push(t.elapsed().as_secs_f64());
+        }
+        let rescreen_all_s = median(rescreen_all.clone());
+        println!(
+            "re-screen on {threads} threads: {} counterparties in {rescreen_all_s:.3} s (median)",
+            a.counterparties
+        );
+        let rescreen_s = median(rescreen.clone());
+        let rescreen_cpu_s = (!rescreen_cpu.is_empty()).then(|| median(rescreen_cpu.clone()));
+        println!(
+            "re-screen: {} counterparties in {rescreen_s:.3} s (median; {} s on the CPU), {:.3} s with the index build",
+            a.counterparties,
+            rescreen_cpu_s.map_or("?".into(), |c| format!("{c:.3}")),
+            rescreen_s + index_s
+        );
+
+        let mut summary = serde_json::json!({
+            "bench": "screening",
+            "names": screener.names_indexed(),
+            "queries": queries.len(),
+            "parse_s": parse_s,
+            "index_s": index_s,
+            "threshold": THRESHOLD,
+            "recall": at_ours.recall,
+            "false_match_rate": at_ours.false_match_rate,
+            "screenings_per_s": screenings_per_s,
+            "screenings_per_s_runs": per_s,
+            "screenings_per_cpu_s": screenings_per_cpu_s,
+            "rescreen_cpu_s": rescreen_cpu_s,
+            "load_average": std::fs::read_to_string("/proc/loadavg").ok()
+                .and_then(|l| l.split_whitespace().next().and_then(|x| x.parse::<f64>().ok())),
+            "counterparties": a.counterparties,
+            "rescreen_s": rescreen_s,
+            "rescreen_runs_s": rescreen,
+            "rescreen_with_index_s": rescreen_s + index_s,
+            "rescreen_threads": threads,
+            "rescreen_all_threads_s": rescreen_all_s,
+            "curve": curve,
+        });
+        if let Some(ap) = &anchor_pairs {
+            let an = eval::point(ap, ANCHOR_THRESHOLD);
+            let ours_at = eval::recall_at_rate(&pairs, an.false_match_rate);
+            println!(
+                "at the anchor's threshold {ANCHOR_THRESHOLD:.2}: anchor recall {:.3} at false-match rate {:.3}; ours {:.3} at {:.3} (our threshold {:.2})",
+                an.recall,
+                an.false_match_rate,
+                ours_at.recall,
+                ours_at.false_match_rate,
+                ours_at.threshold
+            );
+            summary["anchor_threshold"] = ANCHOR_THRESHOLD.into();
+            summary["anchor_recall"] = an.recall.into();
+            summary["anchor_false_match_rate"] = an.false_match_rate.into();
+            summary["ours_recall_at_anchor_rate"] = ours_at.recall.into();
+            summary["ours_rate_at_anchor_rate"] = ours_at.false_match_rate.into();
+            summary["ours_threshold_at_anchor_rate"] = ours_at.threshold.into();
+            summary["anchor_recall_target_compared"] =
+                eval::oracle_recall(ap, ANCHOR_THRESHOLD).into();
+        }
+        if a.anchor_speed.exists() {
+            let text = std::fs::read_to_string(&a.anchor_speed)?;
+            let v: serde_json::Value = serde_json::from_str(&text)?;
+            if let Some(x) = v["screenings_per_s_median"].as_f64() {
+                summary["anchor_screenings_per_s"] = x.into();
+                summary["speed_ratio"] = (screenings_per_s / x).into();
+                println!(
+                    "speed: ours {screenings_per_s:.0}/s, anchor {x:.2}/s, ratio {:.0}×",
+                    screenings_per_s / x
+                );
+            }
+            if let (Some(x), Some(ours)) = (
+                v["screenings_per_cpu_s_median"].as_f64(),
+                screenings_per_cpu_s,
+            ) {
+                summary["anchor_screenings_per_cpu_s"] = x.into();
+                summary["speed_ratio_cpu"] = (ours / x).into();
+                println!(
+                    "per CPU-second: ours {ours:.0}, anchor {x:.2}, ratio {:.0}×",
+                    ours / x
+                );
+            }
+        }
+        println!("{summary}");
+        Ok(())
+    }
 }

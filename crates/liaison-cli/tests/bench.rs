@@ -193,3 +193,87 @@ fn the_log_benchmark_over_http_posts_plain_signed_and_https_writes_to_real_serve
     }
     assert!(v["tls_and_signatures_cost_percent"].is_number(), "{v}");
 }
+
+/// The evaluation set's files (`bench/screening`).
+fn screening_file(name: &str) -> String {
+    format!(
+        "{}/../../bench/screening/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn the_screening_benchmark_scores_the_evaluation_set_beside_the_anchor() {
+    let out = run(&[
+        "screening",
+        "--list",
+        &screening_file("list.ftm.json"),
+        "--queries",
+        &screening_file("queries.jsonl"),
+        "--anchor",
+        &screening_file("anchor-results.jsonl"),
+        "--anchor-speed",
+        &screening_file("anchor-speed.json"),
+        "--limit",
+        "120",
+        "--runs",
+        "1",
+        "--counterparties",
+        "300",
+    ]);
+    let v: Value = serde_json::from_str(out.lines().last().expect("a JSON line")).expect("JSON");
+    assert_eq!(v["bench"], "screening", "{v}");
+    assert_eq!(v["queries"], 120, "{v}");
+    assert!(v["names"].as_u64().expect("names") >= 50_000, "{v}");
+    for key in [
+        "screenings_per_s",
+        "rescreen_s",
+        "anchor_screenings_per_s",
+        "speed_ratio",
+    ] {
+        positive(&v, key);
+    }
+    // Rates are shares, the curve is the printed table's, and recall falls as the
+    // threshold rises.
+    let curve = v["curve"].as_array().expect("a curve");
+    assert_eq!(curve.len(), 10, "{v}");
+    let recalls: Vec<f64> = curve
+        .iter()
+        .map(|p| p["recall"].as_f64().expect("recall"))
+        .collect();
+    assert!(recalls.windows(2).all(|w| w[0] >= w[1]), "{recalls:?}");
+    for p in curve {
+        for key in [
+            "recall",
+            "false_match_rate",
+            "anchor_recall",
+            "anchor_false_match_rate",
+        ] {
+            let x = p[key].as_f64().unwrap_or_else(|| panic!("no {key} in {p}"));
+            assert!((0.0..=1.0).contains(&x), "{key} {x}");
+        }
+    }
+    assert!(v["ours_recall_at_anchor_rate"].is_number(), "{v}");
+    assert!(out.contains("threshold | ours recall"), "{out}");
+
+    // Without the anchor's files the benchmark runs on its own.
+    let v = bench(&[
+        "screening",
+        "--list",
+        &screening_file("list.ftm.json"),
+        "--queries",
+        &screening_file("queries.jsonl"),
+        "--anchor",
+        "/nonexistent/anchor.jsonl",
+        "--anchor-speed",
+        "/nonexistent/speed.json",
+        "--limit",
+        "20",
+        "--runs",
+        "1",
+        "--counterparties",
+        "10",
+    ]);
+    assert!(v.get("anchor_recall").is_none(), "{v}");
+    positive(&v, "screenings_per_s");
+}

@@ -16,6 +16,7 @@
 //! compares full forms and consonant skeletons token by token regardless of word order,
 //! and explains each match in [`Match::why`].
 
+pub mod eval;
 mod ftm;
 pub mod limits;
 mod matcher;

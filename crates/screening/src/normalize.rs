@@ -20,6 +20,8 @@ pub struct Token {
     pub vowelless: bool,
     /// A single letter standing for a word.
     pub initial: bool,
+    /// Transliterated from Hebrew (otherwise, when `vowelless`, from Arabic).
+    pub hebrew: bool,
 }
 
 /// A name as compared, and what was done to it (for a match's `why`).
@@ -244,59 +246,179 @@ const ABD_GLUED: &[&str] = &[
     "abdoul", "abdul", "abdel", "abdal", "abdol", "abdur", "abdar", "abdil", "abdus", "abdun",
 ];
 
-/// Spellings of one name part, brought to the first.
-const EQUIVALENTS: &[&[&str]] = &[
-    &[
-        "muhammad",
-        "mohammed",
-        "mohamed",
-        "mohammad",
-        "mohamad",
-        "muhammed",
-        "muhamad",
-        "mohamud",
-        "mouhamed",
-        "mohamet",
-        "mahomed",
-        "mohd",
-        "muhammet",
-        "mehmet",
-        "mohammud",
-        "muhamed",
-        "mohummad",
-        "mouhammad",
-        "mohamady",
-    ],
-    &["ahmad", "ahmed", "ahmet", "ahmat"],
-    &["mahmud", "mahmoud", "mahmood", "mehmood"],
-    &[
-        "husayn", "hussein", "husain", "hussain", "hussien", "husein", "hosein", "hossein",
-        "houssein", "hussin",
-    ],
-    &["hasan", "hassan", "hasen", "hassen"],
-    &["umar", "omar", "omer", "oumar"],
-    &["uthman", "othman", "osman", "usman", "othmane"],
-    &[
-        "yusuf", "youssef", "yousef", "yousuf", "yusef", "youssouf", "yousif", "yusif",
-    ],
-    &["ibrahim", "ebrahim", "ibraheem", "brahim"],
-    &["usama", "osama", "oussama", "usamah", "osamah"],
-    &["khalid", "khaled", "khaleed"],
-    &["said", "saeed", "saeid", "saied", "saiid", "saed"],
-    &[
-        "abdallah", "abdullah", "abdulla", "abdalla", "abdellah", "abdollah",
-    ],
-    &["ali", "aly"],
-    &["mustafa", "mostafa", "moustafa", "mustapha", "mostapha"],
-    &["yahya", "yehia", "yahia", "yahiya"],
-    &["jamal", "gamal", "djamel", "jamel"],
-    &["abu", "abou", "abo"],
-    &["nasrallah", "nasrullah"],
-    &["yitzhak", "yitzchak", "itzhak", "itzchak", "yitshak"],
-    &["moshe", "moshé"],
-    &["avraham", "abraham"],
-    &["yaakov", "yaacov", "yakov", "jacob"],
+/// Common name parts: their Latin spellings, brought to the first, and how the Arabic or
+/// Hebrew script writes them. Two different known parts are different names even when
+/// their consonants agree (Hasan and Husayn, Hamid and Hamad, Muhammad and Mahmud).
+const KNOWN: &[(&[&str], &[&str])] = &[
+    (
+        &[
+            "muhammad",
+            "mohammed",
+            "mohamed",
+            "mohammad",
+            "mohamad",
+            "muhammed",
+            "muhamad",
+            "mohamud",
+            "mouhamed",
+            "mohamet",
+            "mahomed",
+            "mohd",
+            "muhammet",
+            "mehmet",
+            "mohammud",
+            "muhamed",
+            "mohummad",
+            "mouhammad",
+        ],
+        &["محمد"],
+    ),
+    (&["ahmad", "ahmed", "ahmet", "ahmat"], &["أحمد"]),
+    (&["mahmud", "mahmoud", "mahmood", "mehmood"], &["محمود"]),
+    (
+        &[
+            "husayn", "hussein", "husain", "hussain", "hussien", "husein", "hosein", "hossein",
+            "houssein", "hussin",
+        ],
+        &["حسين"],
+    ),
+    (&["hasan", "hassan", "hasen", "hassen"], &["حسن"]),
+    (&["umar", "omar", "omer", "oumar"], &["عمر"]),
+    (
+        &["uthman", "othman", "osman", "usman", "othmane"],
+        &["عثمان"],
+    ),
+    (
+        &[
+            "yusuf", "youssef", "yousef", "yousuf", "yusef", "youssouf", "yousif", "yusif",
+            "yosef", "joseph",
+        ],
+        &["يوسف", "יוסף"],
+    ),
+    (&["ibrahim", "ebrahim", "ibraheem", "brahim"], &["إبراهيم"]),
+    (
+        &["usama", "osama", "oussama", "usamah", "osamah"],
+        &["أسامة"],
+    ),
+    (&["khalid", "khaled", "khaleed"], &["خالد"]),
+    (&["said", "saeed", "saeid", "saied", "saiid"], &["سعيد"]),
+    (
+        &[
+            "abdallah", "abdullah", "abdulla", "abdalla", "abdellah", "abdollah", "abdlah",
+        ],
+        &["عبد الله"],
+    ),
+    (&["ali", "aly"], &["علي"]),
+    (
+        &["mustafa", "mostafa", "moustafa", "mustapha", "mostapha"],
+        &["مصطفى"],
+    ),
+    (&["yahya", "yehia", "yahia", "yahiya"], &["يحيى"]),
+    (&["jamal", "gamal", "djamel", "jamel"], &["جمال"]),
+    (&["kamal", "kemal"], &["كمال"]),
+    (&["abu", "abou", "abo"], &["أبو"]),
+    (&["hamid", "hamed"], &["حامد"]),
+    (&["hamad"], &["حمد"]),
+    (&["salih", "saleh"], &["صالح"]),
+    (&["salah", "salaheddine"], &["صلاح"]),
+    (&["saad", "sad"], &["سعد"]),
+    (&["karim", "kareem"], &["كريم"]),
+    (&["akram"], &["أكرم"]),
+    (&["amr", "amro", "amru"], &["عمرو"]),
+    (&["zayd", "zaid", "zeid"], &["زيد"]),
+    (&["ziyad", "ziad", "zeyad", "ziyyad"], &["زياد"]),
+    (&["nasir", "nasser", "naser", "nassir", "nacer"], &["ناصر"]),
+    (&["nasr"], &["نصر"]),
+    (&["sami", "samy"], &["سامي"]),
+    (&["samir", "sameer", "samer"], &["سمير"]),
+    (&["khalil", "khaleel"], &["خليل"]),
+    (&["majid", "majed", "maged"], &["ماجد"]),
+    (&["hashim", "hashem", "hachem"], &["هاشم"]),
+    (&["qasim", "kassem", "qassem", "kasim", "qassim"], &["قاسم"]),
+    (&["fadi", "fady"], &["فادي"]),
+    (&["hadi", "hady"], &["هادي"]),
+    (&["hani", "hany"], &["هاني"]),
+    (&["anas"], &["أنس"]),
+    (&["ayman", "aiman", "eyman"], &["أيمن"]),
+    (&["amir", "ameer"], &["أمير"]),
+    (&["amin", "ameen"], &["أمين"]),
+    (&["iman", "eman"], &["إيمان"]),
+    (&["fatima", "fatma", "fatimah", "fatemeh"], &["فاطمة"]),
+    (&["aisha", "aicha", "ayesha", "aysha"], &["عائشة"]),
+    (&["hamza", "hamzah", "hamze"], &["حمزة"]),
+    (&["ismail", "ismael", "esmail"], &["إسماعيل"]),
+    (&["abbas"], &["عباس"]),
+    (&["awad", "awwad"], &["عوض"]),
+    (
+        &["sulayman", "suleiman", "sulaiman", "soliman", "suleyman"],
+        &["سليمان"],
+    ),
+    (&["yasir", "yasser", "yaser"], &["ياسر"]),
+    (&["nasrallah", "nasrullah"], &[]),
+    (
+        &[
+            "yitzhak", "yitzchak", "itzhak", "itzchak", "yitshak", "isaac",
+        ],
+        &["יצחק"],
+    ),
+    (&["moshe", "moses"], &["משה"]),
+    (&["avraham", "abraham"], &["אברהם"]),
+    (&["yaakov", "yaacov", "yakov", "jacob"], &["יעקב"]),
+    (&["david", "dawid"], &["דוד"]),
+    (&["daniel"], &["דניאל"]),
+    (&["meir", "meyer", "mayer"], &["מאיר"]),
+    (&["shimon", "simon", "shimeon"], &["שמעון"]),
+    (&["shmuel", "samuel"], &["שמואל"]),
+    (&["aharon", "aaron", "aron"], &["אהרון"]),
+    (&["amos"], &["עמוס"]),
+    (&["levi", "levy"], &["לוי"]),
+    (&["cohen", "kohen", "cohn", "kohn"], &["כהן"]),
 ];
+
+/// The index of the known part a Latin form is a spelling of.
+fn known_latin(form: &str) -> Option<u16> {
+    KNOWN
+        .iter()
+        .position(|(latin, _)| latin.contains(&form))
+        .and_then(|i| u16::try_from(i).ok())
+}
+
+/// The forms the script spellings of known parts transliterate to, with their index.
+fn known_script_forms() -> &'static [(String, u16)] {
+    static FORMS: std::sync::OnceLock<Vec<(String, u16)>> = std::sync::OnceLock::new();
+    FORMS.get_or_init(|| {
+        let mut out = Vec::new();
+        for (i, (_, scripts)) in KNOWN.iter().enumerate() {
+            for s in *scripts {
+                let n = normalize_name(s);
+                if let [t] = n.tokens.as_slice()
+                    && let Ok(i) = u16::try_from(i)
+                {
+                    out.push((t.form.clone(), i));
+                }
+            }
+        }
+        out
+    })
+}
+
+/// The known part a token is, if any (by its Latin spelling, or by its transliteration
+/// from the script).
+/// The Latin spellings of a known part.
+pub(crate) fn known_spellings(id: u16) -> &'static [&'static str] {
+    KNOWN.get(usize::from(id)).map_or(&[], |(latin, _)| latin)
+}
+
+pub(crate) fn known_part(t: &Token) -> Option<u16> {
+    if t.vowelless {
+        known_script_forms()
+            .iter()
+            .find(|(f, _)| *f == t.form)
+            .map(|(_, i)| *i)
+    } else {
+        known_latin(&t.form)
+    }
+}
 
 /// The consonant skeleton of a Latin form: digraphs to one letter (kh, sh/ch, th, dh,
 /// gh, ph, tz/ts, dj), classes of consonants that the scripts and spellings confuse to one
@@ -363,14 +485,51 @@ fn skeleton_and_vowels(form: &str) -> (String, Vec<Vec<u8>>) {
             }
             continue;
         }
-        // A consonant repeated, with or without vowels between, is written once.
-        if c != last {
+        // A doubled consonant is written once (Muhammad, Hassan); one repeated after a
+        // vowel is written again (Layla).
+        let after_vowel = vowels.last().is_some_and(|v| !v.is_empty());
+        if c != last || after_vowel {
             out.push(char::from(c));
             vowels.push(Vec::new());
         }
         last = c;
     }
     (out, vowels)
+}
+
+/// Whether two Latin spellings with the same skeleton agree on their vowels, where both
+/// write some: `a`, `i`/`y` and `o`/`u`/`w` are three classes and `e` stands for `a` or
+/// `i`; every class one spelling writes between two consonants must be written by the
+/// other. So Hamid is not Hamad, nor Karim Akram, while Kassem is Qasim.
+pub(crate) fn latin_vowels_agree(a: &str, b: &str) -> bool {
+    let (sa, va) = skeleton_and_vowels(a);
+    let (sb, vb) = skeleton_and_vowels(b);
+    if sa != sb || va.len() != vb.len() {
+        return true;
+    }
+    fn classes(v: &[u8]) -> (u8, u8) {
+        let (mut definite, mut any) = (0u8, 0u8);
+        for c in v {
+            let (d, x) = match c {
+                b'a' => (CLASS_A, CLASS_A),
+                b'i' | b'y' => (CLASS_Y, CLASS_Y),
+                b'o' | b'u' | b'w' => (CLASS_W, CLASS_W),
+                b'e' => (0, CLASS_A | CLASS_Y),
+                _ => (0, 0),
+            };
+            definite |= d;
+            any |= x;
+        }
+        (definite, any)
+    }
+    va.iter().zip(&vb).all(|(x, y)| {
+        if x.is_empty() || y.is_empty() {
+            return true;
+        }
+        let (dx, ax) = classes(x);
+        let (dy, ay) = classes(y);
+        dx & !ay == 0 && dy & !ax == 0
+    })
 }
 
 const CLASS_A: u8 = 1;
@@ -601,6 +760,10 @@ fn in_set(set: &[&str], w: &str) -> bool {
 /// The text folded: NFKC, lower case, combining marks dropped (Latin diacritics, Arabic
 /// harakat and the hamza on its carrier, Hebrew points), tatweel dropped.
 fn fold(raw: &str) -> String {
+    // ASCII is its own NFKC form and carries no marks.
+    if raw.is_ascii() {
+        return raw.to_ascii_lowercase();
+    }
     let lower: String = raw.nfkc().collect::<String>().to_lowercase();
     lower
         .nfd()
@@ -665,6 +828,7 @@ fn split_pieces(folded: &str, notes: &mut Vec<String>) -> Vec<Piece> {
 struct Raw {
     form: String,
     vowelless: bool,
+    hebrew: bool,
 }
 
 fn latin_of(p: &Piece, notes: &mut Vec<String>) -> Option<Raw> {
@@ -679,7 +843,7 @@ fn latin_of(p: &Piece, notes: &mut Vec<String>) -> Option<Raw> {
                 notes.push(format!("dropped '{w}'"));
                 return None;
             }
-            if in_set(PARTICLES, w) {
+            if in_set(PARTICLES, w) || w == "ال" {
                 notes.push(format!("dropped '{w}'"));
                 return None;
             }
@@ -689,6 +853,7 @@ fn latin_of(p: &Piece, notes: &mut Vec<String>) -> Option<Raw> {
                 return Some(Raw {
                     form: "abd".into(),
                     vowelless: true,
+                    hebrew: false,
                 });
             }
             if let Some(rest) = w.strip_prefix("عبد").filter(|r| r.chars().count() >= 2) {
@@ -709,6 +874,7 @@ fn latin_of(p: &Piece, notes: &mut Vec<String>) -> Option<Raw> {
             Some(Raw {
                 form,
                 vowelless: true,
+                hebrew: false,
             })
         }
         Script::Hebrew => {
@@ -725,6 +891,7 @@ fn latin_of(p: &Piece, notes: &mut Vec<String>) -> Option<Raw> {
             Some(Raw {
                 form,
                 vowelless: true,
+                hebrew: true,
             })
         }
         Script::Cyrillic => {
@@ -740,6 +907,7 @@ fn latin_of(p: &Piece, notes: &mut Vec<String>) -> Option<Raw> {
             Some(Raw {
                 form,
                 vowelless: false,
+                hebrew: false,
             })
         }
         Script::Latin => {
@@ -765,22 +933,17 @@ fn latin_of(p: &Piece, notes: &mut Vec<String>) -> Option<Raw> {
             Some(Raw {
                 form,
                 vowelless: false,
+                hebrew: false,
             })
         }
     }
 }
 
-/// Whether the form is one of the name parts whose spellings are listed: two such parts
-/// that differ are different names (Hasan and Husayn share their consonants).
-pub(crate) fn is_known_part(form: &str) -> bool {
-    EQUIVALENTS.iter().any(|set| set[0] == form)
-}
-
 fn canonical(form: &str) -> Option<&'static str> {
-    EQUIVALENTS
+    KNOWN
         .iter()
-        .find(|set| set.contains(&form))
-        .map(|set| set[0])
+        .find(|(latin, _)| latin.contains(&form))
+        .map(|(latin, _)| latin[0])
 }
 
 /// The name as compared: its tokens and what was done to reach them.
@@ -808,6 +971,7 @@ pub fn normalize_name(raw: &str) -> NormalName {
                 (!form.is_empty()).then_some(Raw {
                     form,
                     vowelless: matches!(p.script, Script::Arabic | Script::Hebrew),
+                    hebrew: p.script == Script::Hebrew,
                 })
             })
             .collect();
@@ -832,6 +996,7 @@ pub fn normalize_name(raw: &str) -> NormalName {
             joined.push(Raw {
                 form,
                 vowelless: raws[i].vowelless || next.vowelless,
+                hebrew: raws[i].hebrew || next.hebrew,
             });
             i += 2;
             continue;
@@ -840,6 +1005,7 @@ pub fn normalize_name(raw: &str) -> NormalName {
         joined.push(Raw {
             form: r.form.clone(),
             vowelless: r.vowelless,
+            hebrew: r.hebrew,
         });
         i += 1;
     }
@@ -860,6 +1026,7 @@ pub fn normalize_name(raw: &str) -> NormalName {
             skel,
             form: r.form,
             vowelless: r.vowelless,
+            hebrew: r.hebrew,
         });
     }
     notes.dedup();
