@@ -107,6 +107,8 @@ struct RawSettings {
     answer_margin: Option<Spanned<String>>,
     /// A ring of `[longitude, latitude]` positions in degrees.
     area_of_interest: Option<Spanned<Vec<[f64; 2]>>>,
+    /// Whether observer parties read cooperation proposals.
+    cooperation_observers: Option<bool>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -444,6 +446,9 @@ pub fn parse_charter_file(text: &str) -> Result<CharterFile, CharterFileError> {
         }
         if let Some(v) = &s.signature_window {
             settings.signature_window = dur(&mut lines, "settings.signature_window".into(), v)?;
+        }
+        if let Some(v) = s.cooperation_observers {
+            settings.cooperation_observers = v;
         }
         if let Some(v) = &s.area_of_interest {
             lines.note("settings.area_of_interest".into(), v);

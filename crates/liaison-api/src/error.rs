@@ -197,6 +197,21 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "the charter pins the party's witness key: it is in force from the cell's creation and no other key may be registered for the party",
     ),
     (
+        "milestone_before_filing",
+        422,
+        "a commitment's milestone falls due before its proposal was filed; nothing is recorded",
+    ),
+    (
+        "list_file_invalid",
+        422,
+        "a sanctions list file is not in the format it claims, is truncated, or states another publication date than the one given; the message names the file and line, nothing is recorded and the lists in force stay as they were",
+    ),
+    (
+        "no_lists",
+        409,
+        "no sanctions list is loaded yet: the supervisor loads one before names can be checked",
+    ),
+    (
         "log_key_mismatch",
         422,
         "the charter pins a log key and the cell is being created with another; nothing is recorded",

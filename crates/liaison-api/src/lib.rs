@@ -6,6 +6,7 @@
 
 pub mod charter_toml;
 pub mod codec;
+pub mod cooperation;
 pub mod error;
 pub mod hotline;
 pub mod intel;

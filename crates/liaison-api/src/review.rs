@@ -95,6 +95,117 @@ pub struct ReviewReport {
     pub objections_by: BTreeMap<String, usize>,
     pub intel_submitted_by: BTreeMap<String, usize>,
     pub intel_decisions: IntelDecisionsView,
+    pub cooperation: CooperationView,
+}
+
+/// Cooperation in the period: proposals, screening, overdue commitments.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct CooperationView {
+    /// Proposals filed in the period: sector → state (now) → count.
+    pub proposals: BTreeMap<String, BTreeMap<String, usize>>,
+    pub lists_loaded: BTreeMap<String, usize>,
+    pub screening_matches: usize,
+    /// Reviews of matches by outcome: `clear`, `hold`, `reject`.
+    pub screening_reviews: BTreeMap<String, usize>,
+    pub rejected_at_screening: usize,
+    pub overdue_milestones: Vec<OverdueMilestoneView>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct OverdueMilestoneView {
+    pub proposal: u64,
+    pub commitment: u64,
+    pub milestone: usize,
+    pub party: String,
+    pub what: String,
+    pub due_at: String,
+    pub escalation_level: u8,
+}
+
+impl CooperationView {
+    fn new(r: &Review) -> Self {
+        let mut proposals: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        for ((sector, state), n) in &r.proposals_by {
+            *proposals
+                .entry(sector.to_string())
+                .or_default()
+                .entry(state.to_string())
+                .or_default() += n;
+        }
+        CooperationView {
+            proposals,
+            lists_loaded: r.lists_loaded.clone(),
+            screening_matches: r.screening_matches,
+            screening_reviews: r
+                .screening_reviews
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            rejected_at_screening: r.proposals_rejected_at_screening,
+            overdue_milestones: r
+                .overdue_milestones
+                .iter()
+                .map(|m| OverdueMilestoneView {
+                    proposal: m.proposal,
+                    commitment: m.commitment,
+                    milestone: m.index,
+                    party: m.party.clone(),
+                    what: m.what.clone(),
+                    due_at: time::format(m.due_at),
+                    escalation_level: m.level,
+                })
+                .collect(),
+        }
+    }
+
+    fn markdown(&self, s: &mut String) {
+        let _ = writeln!(s, "## Cooperation proposals, by sector and state\n");
+        if self.proposals.is_empty() {
+            let _ = writeln!(s, "None.\n");
+        } else {
+            let _ = writeln!(s, "| sector | state | proposals |\n|---|---|---:|");
+            for (sector, states) in &self.proposals {
+                for (state, n) in states {
+                    let _ = writeln!(s, "| {sector} | {state} | {n} |");
+                }
+            }
+            let _ = writeln!(s);
+        }
+        let reviews = |k: &str| self.screening_reviews.get(k).copied().unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "## Sanctions screening\n\n| lists loaded | matches | cleared | held | rejected | proposals ended |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} |\n",
+            self.lists_loaded.values().sum::<usize>(),
+            self.screening_matches,
+            reviews("clear"),
+            reviews("hold"),
+            reviews("reject"),
+            self.rejected_at_screening
+        );
+        let _ = writeln!(s, "## Overdue commitments\n");
+        if self.overdue_milestones.is_empty() {
+            let _ = writeln!(s, "None.\n");
+        } else {
+            let _ = writeln!(
+                s,
+                "| proposal | commitment | milestone | party | what | due | escalation |\n|---:|---:|---:|---|---|---|---:|"
+            );
+            for m in &self.overdue_milestones {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    m.proposal,
+                    m.commitment,
+                    m.milestone,
+                    m.party,
+                    m.what.replace('|', "/"),
+                    m.due_at,
+                    m.escalation_level
+                );
+            }
+            let _ = writeln!(s);
+        }
+    }
 }
 
 fn secs(d: liaison_core::Duration) -> f64 {
@@ -170,6 +281,7 @@ impl ReviewReport {
                 objects_removed: r.redacted_objects,
                 properties_removed: r.redacted_properties,
             },
+            cooperation: CooperationView::new(r),
             acknowledgement_times: r
                 .acknowledgement_times
                 .iter()
@@ -293,6 +405,7 @@ impl ReviewReport {
             "## Intelligence decisions\n\n| approved | redacted | rejected | objects removed | properties removed |\n|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} |\n",
             d.approved, d.redacted, d.rejected, d.objects_removed, d.properties_removed
         );
+        self.cooperation.markdown(&mut s);
         let _ = writeln!(s, "## Open incidents at the end of the period\n");
         if self.open_incidents.is_empty() {
             let _ = writeln!(s, "None.\n");

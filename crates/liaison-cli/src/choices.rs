@@ -216,6 +216,40 @@ choice! {
     }
 }
 
+choice! {
+    /// The supervisor's review of a screening match.
+    ReviewOutcome {
+        /// Not the listed party: the match no longer blocks the proposal.
+        Clear => "clear",
+        /// Blocks the proposal until cleared.
+        Hold => "hold",
+        /// Ends the proposal.
+        Reject => "reject",
+    }
+}
+
+choice! {
+    /// The published format of a sanctions list.
+    ListFormat {
+        /// OFAC's SDN list: sdn.csv, with alt.csv and add.csv.
+        OfacCsv => "ofac-csv",
+        /// The UN Security Council consolidated list (XML).
+        UnXml => "un-xml",
+        /// OpenSanctions' FollowTheMoney entities (JSON lines).
+        FtmJson => "ftm-json",
+    }
+}
+
+choice! {
+    /// The kind of a name checked.
+    CounterpartyKind {
+        /// A person.
+        Person => "person",
+        /// A company or organisation.
+        Organisation => "organisation",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +290,18 @@ mod tests {
         for w in words::<OperatorRole>() {
             assert!(
                 serde_json::from_value::<Role>(serde_json::json!(w)).is_ok(),
+                "{w}"
+            );
+        }
+        for w in words::<ReviewOutcome>() {
+            assert!(
+                liaison_core::cooperation::Review::parse(&w).is_some(),
+                "{w}"
+            );
+        }
+        for w in words::<CounterpartyKind>() {
+            assert!(
+                liaison_core::cooperation::CounterpartyKind::parse(&w).is_some(),
                 "{w}"
             );
         }

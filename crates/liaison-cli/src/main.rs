@@ -7,6 +7,7 @@ mod bench;
 mod cell;
 mod choices;
 mod config;
+mod coop;
 mod deconflict;
 mod failure;
 mod hotline;
@@ -322,6 +323,16 @@ enum Cmd {
         #[command(subcommand)]
         action: intel::IntelCmd,
     },
+    /// Cooperation proposals: propose, show, list, answer, commit, report.
+    Coop {
+        #[command(subcommand)]
+        action: coop::CoopCmd,
+    },
+    /// Sanctions screening: load lists, check names, review matches.
+    Screening {
+        #[command(subcommand)]
+        action: coop::ScreeningCmd,
+    },
     /// Measure: `bench log` (signed durable appends), `bench hotline` (delivery latency).
     Bench {
         #[command(subcommand)]
@@ -545,6 +556,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Site { action } => with(&|c| deconflict::site(c, action.clone(), json)),
         Cmd::Zone { action } => with(&|c| deconflict::zone(c, action.clone(), json)),
         Cmd::Intel { action } => with(&|c| intel::run(c, action.clone(), json)),
+        Cmd::Coop { action } => with(&|c| coop::run(c, action.clone(), json)),
+        Cmd::Screening { action } => with(&|c| coop::run_screening(c, action.clone(), json)),
         Cmd::Backup { data, out } => backup::backup(&data, &out, json),
         Cmd::Restore {
             from,

@@ -525,6 +525,7 @@ async fn seed(app: &App, creds: &CredentialsFile) -> anyhow::Result<()> {
     )
     .await?;
     seed_map(app, keys, &actor).await?;
+    seed_proposal(app, keys, actor("il-liaison")?).await?;
     if let Some(id) = reported.seqs.first() {
         say(
             app,
@@ -547,6 +548,40 @@ async fn seed(app: &App, creds: &CredentialsFile) -> anyhow::Result<()> {
         )
         .await?;
     }
+    Ok(())
+}
+
+/// A water project for a Druze town on the Golan, filed by Israel with Syria: its area
+/// touches the town as a protected site.
+async fn seed_proposal(app: &App, keys: &Keys, actor: Actor) -> anyhow::Result<()> {
+    let body = serde_json::json!({
+        "title": "Spring water for Majdal Shams",
+        "description": "A pipeline from the Banias springs to the town's reservoir, built by a contractor from each side.",
+        "language": "en",
+        "translations": [{"language": "ar", "title": "مياه الينابيع لمجدل شمس", "by": "il translation service"}],
+        "sector": "water",
+        "parties": ["il", "sy"],
+        "counterparties": [
+            {"kind": "organisation", "name": "Golan Water Engineering Ltd",
+             "names": {"he": "הנדסת מים גולן בע\"מ"}, "country": "IL"},
+            {"kind": "organisation", "name": "Hermon Pipe Works LLC",
+             "names": {"ar": "شركة حرمون لصناعة الأنابيب"}, "country": "SY"}
+        ],
+        "area": {"type": "Polygon", "coordinates": [[[35.76, 33.26], [35.78, 33.26], [35.78, 33.28], [35.76, 33.28], [35.76, 33.26]]]},
+        "value": 1200000,
+        "currency": "USD"
+    });
+    let req: liaison_api::cooperation::ProposalRequest = serde_json::from_value(body)?;
+    let body = liaison_server::routes::cooperation::body_of(req)
+        .map_err(|e| anyhow::anyhow!("demo proposal: {}", e.0))?;
+    let signature = match (&actor, keys.get(actor.name())) {
+        (Actor::Operator { name, .. }, Some(key)) => {
+            Some(app.sign_in_process(name, key, format!("{body:?}").as_bytes())?)
+        }
+        _ => None,
+    };
+    let decider = liaison_server::routes::cooperation::proposal_decider(app, actor.clone(), body);
+    app.submit(actor, signature, decider).await?;
     Ok(())
 }
 

@@ -251,6 +251,10 @@ pub struct Settings {
     /// latitude and longitude swapped). None: anywhere on Earth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub area_of_interest: Option<AreaOfInterest>,
+    /// Whether observer parties read cooperation proposals and their steps (never
+    /// their screening).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cooperation_observers: bool,
 }
 
 /// The cell's area of interest: a ring of `[lon, lat]` positions in degrees (closed or
@@ -403,6 +407,7 @@ impl Default for Settings {
             signature_window: DEFAULT_SIGNATURE_WINDOW,
             answer_margin: DEFAULT_ANSWER_MARGIN,
             area_of_interest: None,
+            cooperation_observers: false,
         }
     }
 }

@@ -386,6 +386,8 @@ pub enum Command {
         objection: bool,
         text: String,
     },
+    /// Cooperation business: proposals, screening, answers, commitments.
+    Cooperation(crate::cooperation::CoopCommand),
 }
 
 impl Command {
@@ -808,6 +810,7 @@ fn decide_as(
                 },
             )])
         }
+        Command::Cooperation(c) => crate::cooperation::decide(state, actor, c),
         other => crate::ops::decide(state, actor, other, now),
     }
 }

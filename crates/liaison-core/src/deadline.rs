@@ -35,11 +35,13 @@ pub enum Duty {
     ProvideInformation,
     /// Accept or reject another party's proposed change to a site the party registered.
     AnswerSiteProposal,
+    /// Meet a milestone of a cooperation commitment the party made.
+    MeetMilestone,
 }
 
 impl Duty {
     /// Every duty, in a fixed order.
-    pub const ALL: [Duty; 7] = [
+    pub const ALL: [Duty; 8] = [
         Duty::AcknowledgeMessage,
         Duty::AcknowledgeRelease,
         Duty::AnswerNotification,
@@ -47,6 +49,7 @@ impl Duty {
         Duty::GiveAccount,
         Duty::ProvideInformation,
         Duty::AnswerSiteProposal,
+        Duty::MeetMilestone,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -58,6 +61,7 @@ impl Duty {
             Duty::GiveAccount => "give_account",
             Duty::ProvideInformation => "provide_information",
             Duty::AnswerSiteProposal => "answer_site_proposal",
+            Duty::MeetMilestone => "meet_milestone",
         }
     }
 }

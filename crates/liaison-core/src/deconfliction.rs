@@ -413,7 +413,7 @@ fn party_of(actor: &Actor) -> Result<&str, DomainError> {
         .ok_or_else(|| DomainError::forbidden("parties do this, not the cell"))
 }
 
-fn check_shape(state: &State, shape: &Shape) -> Result<(), DomainError> {
+pub(crate) fn check_shape(state: &State, shape: &Shape) -> Result<(), DomainError> {
     if shape.coordinates.is_empty() || !shape.buffer_m.is_finite() || shape.buffer_m < 0.0 {
         return Err(DomainError::invalid(
             "geometry",

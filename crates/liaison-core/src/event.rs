@@ -2,6 +2,7 @@
 //! parties entitled to read them.
 
 use crate::charter::{Charter, OperatorSpec, Precedence};
+use crate::cooperation::{Hit, ListFile, Milestone, ProposalBody, Review};
 use crate::deadline::Duty;
 use crate::deconfliction::{Conflict, Shape, SiteCategory, Stance, ZoneKind, ZoneRules};
 use crate::hotline::AttachmentRef;
@@ -356,6 +357,56 @@ pub enum EventBody {
         objection: bool,
         text: String,
     },
+    /// The supervisor loaded a sanctions list: it replaces the earlier load of the same
+    /// source. The files are kept by their SHA-256, so the screener is rebuilt from them.
+    ListLoaded {
+        source: String,
+        format: String,
+        published: Option<String>,
+        files: Vec<ListFile>,
+        entries: u64,
+    },
+    ProposalFiled {
+        proposal: Box<ProposalBody>,
+    },
+    /// Matches of a proposal's counterparties found at its filing or at a list load
+    /// (read by the filing party and the supervisor only).
+    ScreeningMatched {
+        proposal: u64,
+        hits: Vec<Hit>,
+    },
+    /// The supervisor's review of match `index` of the proposal.
+    ScreeningReviewed {
+        proposal: u64,
+        index: u32,
+        outcome: Review,
+        reason: String,
+    },
+    ProposalAnswered {
+        proposal: u64,
+        accepted: bool,
+        text: String,
+    },
+    /// Every involved party accepted and screening is clear.
+    ProposalAgreed {
+        proposal: u64,
+    },
+    /// A match was rejected at screening: the proposal ends.
+    ProposalRejected {
+        proposal: u64,
+    },
+    CommitmentMade {
+        proposal: u64,
+        party: PartyId,
+        what: String,
+        milestones: Vec<Milestone>,
+    },
+    ProgressReported {
+        commitment: u64,
+        milestone: Option<u32>,
+        text: String,
+        documents: Vec<String>,
+    },
 }
 
 impl EventBody {
@@ -407,6 +458,15 @@ impl EventBody {
             EventBody::IncidentClosed { .. } => "incident_closed",
             EventBody::IncidentCorrected { .. } => "incident_corrected",
             EventBody::IncidentWithdrawn { .. } => "incident_withdrawn",
+            EventBody::ListLoaded { .. } => "list_loaded",
+            EventBody::ProposalFiled { .. } => "proposal_filed",
+            EventBody::ScreeningMatched { .. } => "screening_matched",
+            EventBody::ScreeningReviewed { .. } => "screening_reviewed",
+            EventBody::ProposalAnswered { .. } => "proposal_answered",
+            EventBody::ProposalAgreed { .. } => "proposal_agreed",
+            EventBody::ProposalRejected { .. } => "proposal_rejected",
+            EventBody::CommitmentMade { .. } => "commitment_made",
+            EventBody::ProgressReported { .. } => "progress_reported",
         }
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod charter;
 pub mod command;
+pub mod cooperation;
 pub mod deadline;
 pub mod deconfliction;
 pub mod error;

@@ -70,6 +70,30 @@ pub struct Review {
     pub redacted_properties: usize,
     /// Intelligence submitted, by submitting party.
     pub intel_submitted_by: BTreeMap<PartyId, usize>,
+    /// Cooperation proposals filed in the period, by sector and state (as it stands now).
+    pub proposals_by: BTreeMap<(&'static str, &'static str), usize>,
+    /// Screening matches recorded in the period (at filing or at a list load).
+    pub screening_matches: usize,
+    /// The supervisor's reviews of matches in the period, by outcome.
+    pub screening_reviews: BTreeMap<&'static str, usize>,
+    /// Proposals ended at screening in the period.
+    pub proposals_rejected_at_screening: usize,
+    /// Sanctions lists loaded in the period, by source.
+    pub lists_loaded: BTreeMap<String, usize>,
+    /// Milestones of commitments due before the end of the period and unmet then.
+    pub overdue_milestones: Vec<OverdueMilestone>,
+}
+
+/// A commitment's milestone past due and unmet at the end of the period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OverdueMilestone {
+    pub proposal: u64,
+    pub commitment: u64,
+    pub index: usize,
+    pub party: PartyId,
+    pub what: String,
+    pub due_at: Timestamp,
+    pub level: u8,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -171,6 +195,7 @@ pub fn review(
         }
     }
     record_events(state, &seen, from, to, &mut r);
+    cooperation(state, &seen, from, to, &mut r);
     for (p, mut v) in times {
         v.sort();
         r.acknowledgement_times.insert(
@@ -232,6 +257,14 @@ fn record_events(
             EventBody::NotificationWithdrawn { .. } => {
                 *r.notifications_withdrawn_by.entry(party()).or_default() += 1;
             }
+            EventBody::ScreeningMatched { hits, .. } => r.screening_matches += hits.len(),
+            EventBody::ScreeningReviewed { outcome, .. } => {
+                *r.screening_reviews.entry(outcome.as_str()).or_default() += 1;
+            }
+            EventBody::ProposalRejected { .. } => r.proposals_rejected_at_screening += 1,
+            EventBody::ListLoaded { source, .. } => {
+                *r.lists_loaded.entry(source.clone()).or_default() += 1;
+            }
             EventBody::IntelSubmitted { .. } => {
                 *r.intel_submitted_by.entry(party()).or_default() += 1;
             }
@@ -246,6 +279,52 @@ fn record_events(
                 r.redacted_properties += removed_properties.values().map(Vec::len).sum::<usize>();
             }
             _ => {}
+        }
+    }
+}
+
+/// Proposals by sector and state, and the milestones overdue at the end of the period.
+fn cooperation(
+    state: &State,
+    seen: &dyn Fn(u64) -> bool,
+    from: Timestamp,
+    to: Timestamp,
+    r: &mut Review,
+) {
+    for p in state.cooperation.proposals.values() {
+        if seen(p.id) && in_period(p.filed_at, from, to) {
+            *r.proposals_by
+                .entry((p.draft.sector.as_str(), p.state()))
+                .or_default() += 1;
+        }
+    }
+    for c in state.cooperation.commitments.values() {
+        if !seen(c.id) {
+            continue;
+        }
+        for (i, m) in c.milestones.iter().enumerate() {
+            let met = c.met.get(i).copied().flatten().is_some_and(|t| t < to);
+            if m.due < to && !met {
+                let key = crate::deadline::ObligationKey::new(
+                    crate::deadline::Duty::MeetMilestone,
+                    crate::cooperation::milestone_subject(c.id, i),
+                    c.party.clone(),
+                );
+                let o = state.obligations.get(&key);
+                if o.is_some_and(|o| !o.is_open() && o.met_at.is_some_and(|t| t < to)) {
+                    // Settled: its proposal ended.
+                    continue;
+                }
+                r.overdue_milestones.push(OverdueMilestone {
+                    proposal: c.proposal,
+                    commitment: c.id,
+                    index: i,
+                    party: c.party.clone(),
+                    what: m.what.clone(),
+                    due_at: m.due,
+                    level: o.map_or(0, |o| o.level),
+                });
+            }
         }
     }
 }

@@ -84,6 +84,7 @@ pub struct State {
     pub witnesses: BTreeMap<PartyId, String>,
     pub intel: crate::intel::Intel,
     pub deconfliction: crate::deconfliction::Deconfliction,
+    pub cooperation: crate::cooperation::Cooperation,
     /// The nonces of each operator's recorded signed writes, within the signature window.
     pub nonces: BTreeMap<OperatorName, Nonces>,
 }
@@ -353,7 +354,8 @@ impl State {
                 self.witnesses.insert(party.clone(), vkey.clone());
             }
             _ => {
-                let known = crate::ops::apply(self, &event);
+                let known =
+                    crate::cooperation::apply(self, &event) || crate::ops::apply(self, &event);
                 debug_assert!(known, "State::apply does not know {}", event.kind());
             }
         }

@@ -82,9 +82,9 @@ pub fn can_read_obligation(
         | Duty::AcknowledgeIncident
         | Duty::GiveAccount
         | Duty::AnswerSiteProposal => subject.parse::<u64>().ok(),
-        Duty::ProvideInformation => subject
+        Duty::ProvideInformation | Duty::MeetMilestone => subject
             .split_once('/')
-            .and_then(|(incident, _)| incident.parse::<u64>().ok()),
+            .and_then(|(first, _)| first.parse::<u64>().ok()),
         Duty::AcknowledgeRelease => subject
             .parse::<u64>()
             .ok()
@@ -99,4 +99,43 @@ pub fn can_read_obligation(
         Some(e) => can_see(viewer, e),
         None => viewer.party_role == PartyRole::Supervisor,
     }
+}
+
+/// Whether `viewer` may read the event numbered `seq` (false when there is none).
+fn can_read_seq(state: &State, viewer: &Viewer, seq: u64) -> bool {
+    usize::try_from(seq)
+        .ok()
+        .and_then(|i| state.events.get(i))
+        .is_some_and(|e| can_see(viewer, e))
+}
+
+/// Whether `viewer` may read cooperation proposal `id` and its steps (answers,
+/// agreement, commitments, reports): whether it may read the event that filed it.
+pub fn can_read_proposal(state: &State, viewer: &Viewer, id: u64) -> bool {
+    state.cooperation.proposals.contains_key(&id) && can_read_seq(state, viewer, id)
+}
+
+/// Whether `viewer` may read a screening match of a proposal, or a review of one:
+/// whether it may read the event that recorded it (the filing party's and the
+/// supervisor's).
+pub fn can_read_screening(state: &State, viewer: &Viewer, seq: u64) -> bool {
+    can_read_seq(state, viewer, seq)
+}
+
+/// Whether `viewer` reads a proposal's screening at all (its status, even with no
+/// match): the supervising party and the filing party, the audience of the events
+/// that record matches and reviews.
+pub fn can_read_screening_of(
+    state: &State,
+    viewer: &Viewer,
+    p: &crate::cooperation::Proposal,
+) -> bool {
+    viewer.party_role == PartyRole::Supervisor
+        || (viewer.party == p.filer && can_read_proposal(state, viewer, p.id))
+}
+
+/// Whether `viewer` may check names against the sanctions lists: the supervising
+/// party and the member parties, not observers.
+pub fn can_check_names(viewer: &Viewer) -> bool {
+    viewer.party_role != PartyRole::Observer
 }

@@ -51,6 +51,8 @@ pub struct Shared {
     pub taxii_ids: parking_lot::Mutex<std::collections::HashMap<String, IdIndex>>,
     /// The conflict engine over sites, zones and notifications, kept in step with commits.
     pub geo: RwLock<crate::deconfliction::GeoModel>,
+    /// The sanctions screener over the lists in force, rebuilt from their stored files.
+    pub screeners: crate::screening::Screeners,
     /// Active operators by token hash, refreshed after each commit that changes them.
     pub credentials: RwLock<std::collections::HashMap<String, crate::auth::Caller>>,
     /// Deliveries being recorded for pushed messages, so many clients of one party
@@ -272,6 +274,7 @@ impl App {
             credentials: RwLock::new(credentials),
             rendered: RwLock::new(rendered),
             geo: RwLock::new(geo),
+            screeners: crate::screening::Screeners::default(),
             taxii_cache: Default::default(),
             taxii_ids: Default::default(),
             tls_fingerprint: Default::default(),
@@ -284,6 +287,7 @@ impl App {
         });
         let (tx, rx) = mpsc::channel(writer::QUEUE);
         writer::spawn(shared.clone(), rx)?;
+        warm_screener(&shared);
         Ok(App { shared, writer: tx })
     }
 
@@ -915,4 +919,31 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Builds the screener over the lists in force from their stored files, on a thread of
+/// its own, so that the first filing or check after a start finds it ready. A failure
+/// here is met again, and reported, by the request that needs the screener.
+fn warm_screener(shared: &Arc<Shared>) {
+    let coop = {
+        let s = shared.state.read();
+        if s.cooperation.lists.is_empty() {
+            return;
+        }
+        liaison_core::cooperation::Cooperation {
+            lists: s.cooperation.lists.clone(),
+            ..Default::default()
+        }
+    };
+    let shared = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("screener".into())
+        .spawn(move || {
+            if let Err(e) = shared.screeners.for_lists(shared.store.as_ref(), &coop) {
+                tracing::error!(error = %e, "the sanctions lists in force do not load");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the screener's thread");
+    }
 }

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod replica;
 pub mod routes;
 pub mod salt;
+pub mod screening;
 pub mod submission;
 #[cfg(unix)]
 pub mod systemd;
@@ -47,7 +48,7 @@ pub const MAX_BODY: usize = 2 << 20;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Liaison API", description = "The joint communication cell: charter, record, hotline, intelligence, deconfliction."),
+    info(title = "Liaison API", description = "The joint communication cell: charter, record, hotline, intelligence, deconfliction, cooperation and sanctions screening."),
     paths(
         routes::cell::healthz,
         routes::cell::readyz,
@@ -127,6 +128,16 @@ pub const MAX_BODY: usize = 2 << 20;
         routes::deconfliction::export,
         routes::cot::export,
         routes::cot::import_sites,
+        routes::cooperation::file,
+        routes::cooperation::list,
+        routes::cooperation::show,
+        routes::cooperation::answer,
+        routes::cooperation::review,
+        routes::cooperation::commit,
+        routes::cooperation::report,
+        routes::screening::load,
+        routes::screening::lists,
+        routes::screening::check,
     ),
     modifiers(&BearerAuth)
 )]
@@ -346,6 +357,37 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/v1/deconfliction/export.cot", get(routes::cot::export))
         .route("/api/v1/sites/cot", post(routes::cot::import_sites))
+        .route(
+            "/api/v1/cooperation/proposals",
+            post(routes::cooperation::file).get(routes::cooperation::list),
+        )
+        .route(
+            "/api/v1/cooperation/proposals/{id}",
+            get(routes::cooperation::show),
+        )
+        .route(
+            "/api/v1/cooperation/proposals/{id}/answer",
+            post(routes::cooperation::answer),
+        )
+        .route(
+            "/api/v1/cooperation/proposals/{id}/matches/{index}/review",
+            post(routes::cooperation::review),
+        )
+        .route(
+            "/api/v1/cooperation/proposals/{id}/commitments",
+            post(routes::cooperation::commit),
+        )
+        .route(
+            "/api/v1/cooperation/commitments/{id}/reports",
+            post(routes::cooperation::report),
+        )
+        .route(
+            "/api/v1/screening/lists",
+            post(routes::screening::load)
+                .layer(DefaultBodyLimit::max(routes::screening::MAX_LIST_BODY))
+                .get(routes::screening::lists),
+        )
+        .route("/api/v1/screening/check", post(routes::screening::check))
         .route("/log/checkpoint", get(routes::log::checkpoint))
         .route("/log/cosignature", post(routes::log::cosign))
         .route("/log/tile/{*path}", get(routes::log::tile));

@@ -484,6 +484,21 @@ fn about(s: &CoreState, viewer: &liaison_core::Viewer, subject: &str) -> (String
         EventBody::SiteChangeProposed { site, .. } => {
             (format!("change #{n} to site #{site}"), None)
         }
+        EventBody::CommitmentMade {
+            proposal,
+            milestones,
+            ..
+        } => {
+            let milestone = subject
+                .split_once('/')
+                .and_then(|(_, i)| i.parse::<usize>().ok())
+                .and_then(|i| milestones.get(i))
+                .map_or(String::new(), |m| format!(": {:?}", m.what));
+            (
+                format!("commitment #{n} on proposal #{proposal}{milestone}"),
+                None,
+            )
+        }
         _ => (format!("event #{n} {}", e.kind()), None),
     };
     (about, precedence.map(|p| p.as_str().to_string()))

@@ -2,6 +2,7 @@
 //! parse into core types, submit or read, render wire types.
 
 pub mod cell;
+pub mod cooperation;
 pub mod cot;
 pub mod deconfliction;
 pub mod events;
@@ -12,6 +13,7 @@ pub mod keys;
 pub mod log;
 pub mod operators;
 pub mod reports;
+pub mod screening;
 pub mod taxii;
 
 use crate::error::HttpError;
