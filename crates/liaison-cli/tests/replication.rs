@@ -7,10 +7,9 @@
 
 mod common;
 
-use common::{Cell, Http, Server, all_events, bin};
+use common::{Cell, Http, Mounted, Server, all_events, bin, fill};
 use serde_json::json;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -283,52 +282,6 @@ fn a_replica_ahead_or_diverging_is_refused_at_start_and_one_behind_is_caught_up(
     let follower = Server::start(&stale);
     let fh = Http::new(&follower.url);
     assert_eq!(all_events(&fh, &cell.token("us-supervisor")), fork_events);
-}
-
-/// A tmpfs mounted for the test, unmounted when dropped.
-struct Mounted(PathBuf);
-
-impl Mounted {
-    fn tmpfs(dir: &Path, size: &str) -> Result<Mounted, String> {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        let o = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir)
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !o.status.success() {
-            return Err(String::from_utf8_lossy(&o.stderr).trim().to_string());
-        }
-        Ok(Mounted(dir.to_path_buf()))
-    }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn fill(path: &Path) -> u64 {
-    let mut f = std::fs::File::create(path).expect("filler");
-    let chunk = vec![0u8; 64 * 1024];
-    let mut n = 0u64;
-    loop {
-        match f.write(&chunk) {
-            Ok(0) => break,
-            Ok(k) => n += k as u64,
-            Err(e) if e.raw_os_error() == Some(28) => break,
-            Err(e) => panic!("filling the disk: {e}"),
-        }
-    }
-    let _ = f.sync_all();
-    n
 }
 
 #[test]

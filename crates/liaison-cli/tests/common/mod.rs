@@ -686,3 +686,55 @@ pub fn unsigned_charter(dir: &Path) -> PathBuf {
     std::fs::write(&path, charter).expect("write charter");
     path
 }
+
+/// A tmpfs mounted for the test, unmounted when dropped.
+pub struct Mounted(pub PathBuf);
+
+impl Mounted {
+    /// Mounts a tmpfs of `size` at `dir`; `Err` with the reason when not permitted.
+    pub fn tmpfs(dir: &Path, size: &str) -> Result<Mounted, String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let o = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !o.status.success() {
+            return Err(String::from_utf8_lossy(&o.stderr).trim().to_string());
+        }
+        Ok(Mounted(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Writes zeros into `path` until the filesystem has no room left.
+pub fn fill(path: &Path) -> u64 {
+    let mut f = std::fs::File::create(path).expect("filler");
+    let chunk = vec![0u8; 64 * 1024];
+    let mut n = 0u64;
+    loop {
+        match std::io::Write::write(&mut f, &chunk) {
+            Ok(0) => break,
+            Ok(k) => n += k as u64,
+            Err(e) if e.raw_os_error() == Some(28) => break,
+            Err(e) => panic!("filling the disk: {e}"),
+        }
+    }
+    // The last pages the page cache held back.
+    let _ = f.sync_all();
+    n
+}
