@@ -17,6 +17,11 @@ pub struct PartyView {
     /// The party's witness key as the charter pins it (signed-note verifier key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub witness: Option<String>,
+    /// The CA certificate (PEM) that issues the party's client certificates, when the
+    /// charter pins one: its operators are then served only over TLS with a certificate
+    /// it issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<String>,
 }
 
 impl From<&Party> for PartyView {
@@ -26,6 +31,7 @@ impl From<&Party> for PartyView {
             name: p.name.clone(),
             role: p.role.as_str().into(),
             witness: p.witness.clone(),
+            client_ca: p.client_ca.clone(),
         }
     }
 }

@@ -197,6 +197,26 @@ fn an_operator_of_a_party_with_a_client_ca_needs_a_certificate_its_ca_issued() {
     // The supervising party pins no client CA: it is served as before, without a
     // certificate, and approves the charter.
     ok(&cli(&server, &cell, &us, None, &["cell", "approve"]));
+    // Every party reads which CA speaks for which party, as the charter pins it.
+    let shown: Value = raw(None)
+        .get(format!("{}/api/v1/cell", server.url))
+        .bearer_auth(&us)
+        .send()
+        .expect("cell")
+        .json()
+        .expect("json");
+    let pinned = |id: &str| {
+        shown["parties"]
+            .as_array()
+            .expect("parties")
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["client_ca"].as_str().map(|s| s.trim().to_string()))
+            .expect("party")
+    };
+    assert_eq!(pinned("il"), Some(il_ca.pem().trim().to_string()));
+    assert_eq!(pinned("sy"), Some(sy_ca.pem().trim().to_string()));
+    assert_eq!(pinned("us"), None);
 
     // Israel's operator with a certificate Israel's CA issued: reads and writes.
     ok(&cli(&server, &cell, &il, Some(&il_cert), &["cell", "show"]));
